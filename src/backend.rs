@@ -1,0 +1,86 @@
+//! The operations users see, one trait for both targets (`aws` and `local`).
+//!
+//! Commands are generic over [`Backend`], so the same command code (and the same behaviour
+//! suite in `tests/`) drives both targets.
+
+use serde_json::Value;
+
+use crate::Result;
+use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
+use crate::core::outputs::StackOutputs;
+
+/// What `deploy` asks a target to make true.
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    /// The synthesised CloudFormation template.
+    pub template: Value,
+    /// Template parameters given with `--parameter KEY=VALUE`, already checked against the template.
+    pub parameters: Vec<(String, String)>,
+}
+
+/// Which jobs `status` wants.
+#[derive(Debug, Clone, Default)]
+pub struct JobQuery {
+    /// Only this job.
+    pub id: Option<String>,
+    /// Only jobs in these statuses (empty: all).
+    pub statuses: Vec<JobStatus>,
+}
+
+impl JobQuery {
+    pub fn matches(&self, job: &JobRecord) -> bool {
+        self.id.as_deref().is_none_or(|id| id == job.id)
+            && (self.statuses.is_empty()
+                || job.status().is_some_and(|s| self.statuses.contains(&s)))
+    }
+}
+
+/// The result of a cancel that went through.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Cancelled {
+    #[serde(rename = "jobId")]
+    pub job_id: String,
+    /// The job as it stands after the cancel (ProcessStatus CANCELLED).
+    pub job: JobRecord,
+}
+
+/// What `destroy` did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct DestroyReport {
+    /// False when there was no stack to delete.
+    pub existed: bool,
+    /// Waiting jobs that were cancelled first.
+    pub cancelled_jobs: usize,
+}
+
+/// One target's implementation of the user-visible operations.
+///
+/// Implementations take their clients (SDK clients, a database handle) at construction;
+/// nothing here builds a client of its own.
+// Used with static dispatch only (commands are generic), so auto-trait bounds on the returned
+// futures are not needed.
+#[allow(async_fn_in_trait)]
+pub trait Backend {
+    /// Creates or updates the stack and returns its outputs.
+    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs>;
+
+    /// The outputs of the deployed stack; a clear error when there is no stack.
+    async fn outputs(&self) -> Result<StackOutputs>;
+
+    /// Starts one job. Idempotent: the same Id with the same input returns the same job with
+    /// `already_submitted` set; the same Id with another input is an error.
+    async fn submit(&self, job: &JobRequest) -> Result<Submitted>;
+
+    /// Streams every job matching `query` to `sink`, page by page, in no particular order.
+    async fn jobs(
+        &self,
+        query: &JobQuery,
+        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+    ) -> Result<()>;
+
+    /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
+    async fn cancel(&self, id: &str) -> Result<Cancelled>;
+
+    /// Cancels waiting jobs, then deletes the stack and everything in it.
+    async fn destroy(&self) -> Result<DestroyReport>;
+}

@@ -1,0 +1,187 @@
+//! The command line as clap sees it: raw flags only. [`crate::config::Config`] checks them once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "waitable",
+    version,
+    about = "Run \"do this at time T\" jobs on a serverless AWS stack (API Gateway -> Step Functions -> DynamoDB), or on this machine",
+    after_help = "Exit codes: 0 success, 1 the operation failed, 2 bad usage or input."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes, before or after the subcommand.
+#[derive(Debug, Clone, Args)]
+pub struct GlobalArgs {
+    /// Name of the stack to act on.
+    #[arg(
+        long,
+        global = true,
+        env = "WAITABLE_STACK",
+        default_value = "waitable"
+    )]
+    pub stack_name: String,
+    /// Where the stack lives: your AWS account, or this machine.
+    #[arg(long, global = true, env = "WAITABLE_TARGET", value_enum, default_value_t = Target::Aws)]
+    pub target: Target,
+    #[command(flatten)]
+    pub aws: AwsArgs,
+    /// How data on stdout is printed.
+    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub output: OutputFormat,
+    /// Print no progress or messages on stderr (errors are still printed).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+    /// Answer yes to confirmations (needed when stdin is not a terminal).
+    #[arg(long, short, global = true)]
+    pub yes: bool,
+}
+
+/// The AWS connection: standard chain (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, files)
+/// overridden by these flags.
+#[derive(Debug, Clone, Default, Args)]
+pub struct AwsArgs {
+    /// AWS named profile (overrides AWS_PROFILE).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// AWS region (overrides AWS_REGION and the profile's region).
+    #[arg(long, global = true)]
+    pub region: Option<String>,
+    /// Send every AWS call to this endpoint (an emulator, say); overrides AWS_ENDPOINT_URL.
+    #[arg(long, global = true)]
+    pub endpoint_url: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Target {
+    /// Your AWS account.
+    Aws,
+    /// This machine, no AWS account needed.
+    Local,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TemplateFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print the CloudFormation template (or write it and the state machine under --out).
+    Synth(SynthArgs),
+    /// Create or update the stack through a change set, with live progress.
+    Deploy(DeployArgs),
+    /// Start a job that runs at a given time.
+    Submit(SubmitArgs),
+    /// List jobs and their status.
+    Status(StatusArgs),
+    /// Cancel a job that is still waiting.
+    Cancel(CancelArgs),
+    /// Delete the stack, cancelling waiting jobs first.
+    Destroy,
+    /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
+    Demo,
+    /// The local engine.
+    #[command(subcommand)]
+    Local(LocalCommand),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StackArgs {
+    /// Leave the API without IAM authorization (demos only: anyone with the URL can submit).
+    #[arg(long)]
+    pub no_auth: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Template format on stdout.
+    #[arg(long, value_enum, default_value_t = TemplateFormat::Yaml)]
+    pub format: TemplateFormat,
+    /// Write templates/waitable.yaml and statemachine/waitable.asl.json under this directory.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DeployArgs {
+    /// A template parameter, KEY=VALUE (repeatable), e.g. StageName=dev.
+    #[arg(long = "parameter", value_name = "KEY=VALUE")]
+    pub parameters: Vec<String>,
+    #[command(flatten)]
+    pub stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// When the job runs: RFC 3339 (any offset), +90s / +15m / +2h / +3d, or now.
+    #[arg(long, required_unless_present = "file")]
+    pub at: Option<String>,
+    /// The job's Id (becomes the execution name); generated when omitted.
+    #[arg(long, conflicts_with = "file")]
+    pub id: Option<String>,
+    /// JSON to attach to the job.
+    #[arg(long, conflicts_with_all = ["payload_file", "file"])]
+    pub payload: Option<String>,
+    /// Read the JSON payload from a file.
+    #[arg(long, conflicts_with = "file")]
+    pub payload_file: Option<PathBuf>,
+    /// Submit many jobs from a JSON Lines file: {"at": ..., "id"?: ..., "payload"?: ...} per line.
+    #[arg(long, conflicts_with = "at")]
+    pub file: Option<PathBuf>,
+    /// Client-side rate limit for --file, in jobs per second.
+    #[arg(long, default_value_t = 300)]
+    pub rate: u32,
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Show only this job.
+    #[arg(long)]
+    pub id: Option<String>,
+    /// Show only jobs in this status (repeatable): STARTED, COMPLETED, FAILED, CANCELLED.
+    #[arg(long = "status")]
+    pub statuses: Vec<String>,
+    /// Show at most N jobs (the earliest by StartActionAt).
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// Redraw until every shown job is finished (or Ctrl-C).
+    #[arg(long)]
+    pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// The job's Id.
+    pub id: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LocalCommand {
+    /// Run the local engine in the foreground (deploy starts it in the background).
+    Run(LocalRunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LocalRunArgs {
+    /// Port for the HTTP API on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}

@@ -1,0 +1,407 @@
+//! The state machine, built as Amazon States Language data.
+//!
+//! ```text
+//! ValidateInput ─(bad StartTimestamp)─> RejectInput ─> InvalidInput (Fail)
+//!      │ (with/without Payload)
+//!      v
+//! SetInitialStatus[WithPayload] ─> WaitUntil ─> SetFinalStatus (End)
+//!                                                  │ any error
+//!                                                  v
+//!                                        MarkFailed ─> JobFailed (Fail)
+//! ```
+//! The timestamp is checked by a Choice before anything is written, because a Wait state
+//! given a bad timestamp fails with `States.Runtime`, which no Catch can handle: the
+//! sample's jobs stay STARTED forever that way. The first write is conditional
+//! (`attribute_not_exists(Id)`), so a job is never recorded twice.
+
+use serde_json::{Value, json};
+
+use super::ids::TABLE_NAME_VAR;
+use super::intrinsics::substitute;
+use super::job::{
+    ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
+    ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
+};
+
+pub const VALIDATE_INPUT: &str = "ValidateInput";
+pub const REJECT_INPUT: &str = "RejectInput";
+pub const INVALID_INPUT: &str = "InvalidInput";
+pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
+pub const SET_INITIAL_STATUS_WITH_PAYLOAD: &str = "SetInitialStatusWithPayload";
+pub const WAIT_UNTIL: &str = "WaitUntil";
+pub const SET_FINAL_STATUS: &str = "SetFinalStatus";
+pub const MARK_FAILED: &str = "MarkFailed";
+pub const JOB_FAILED: &str = "JobFailed";
+
+/// Error name of the Fail state reached when the input's timestamp is missing or malformed.
+pub const ERROR_INVALID_TIMESTAMP: &str = "InvalidStartTimestamp";
+/// Where a Catch puts the caught error (`{"Error": ..., "Cause": ...}`) in the state's input.
+pub const FAILURE_PATH: &str = "$.Failure";
+
+// The partition is left to `Fn::Sub` so the stack deploys in every partition (aws, aws-cn, ...).
+const PUT_ITEM: &str = "arn:${AWS::Partition}:states:::dynamodb:putItem";
+const UPDATE_ITEM: &str = "arn:${AWS::Partition}:states:::dynamodb:updateItem";
+
+/// DynamoDB errors worth retrying: throttling and service-side faults, never a failed condition.
+const TRANSIENT_ERRORS: [&str; 5] = [
+    "DynamoDB.ProvisionedThroughputExceededException",
+    "DynamoDB.ThrottlingException",
+    "DynamoDB.RequestLimitExceeded",
+    "DynamoDB.InternalServerErrorException",
+    "DynamoDB.AmazonDynamoDBException",
+];
+
+/// Retry schedule: 1 s, 2 s, 4 s, 8 s, 16 s with full jitter, each capped at 30 s.
+/// (The sample's ladder backs off for 62 hours.)
+pub const RETRY_INTERVAL_SECONDS: u64 = 1;
+pub const RETRY_MAX_ATTEMPTS: u64 = 5;
+pub const RETRY_BACKOFF_RATE: f64 = 2.0;
+pub const RETRY_MAX_DELAY_SECONDS: u64 = 30;
+
+/// The definition, with `${TableName}` where the table name goes (substituted by
+/// CloudFormation's `Fn::Sub`, or by [`with_table_name`] locally).
+pub fn definition() -> Value {
+    let table = format!("${{{TABLE_NAME_VAR}}}");
+    json!({
+        "Comment": "waitable: record a job as STARTED, wait until its StartTimestamp, mark it COMPLETED (or FAILED)",
+        "StartAt": VALIDATE_INPUT,
+        "States": {
+            VALIDATE_INPUT: validate_input(),
+            REJECT_INPUT: reject_input(&table),
+            INVALID_INPUT: {
+                "Type": "Fail",
+                "Error": ERROR_INVALID_TIMESTAMP,
+                "Cause": "StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z"
+            },
+            SET_INITIAL_STATUS: set_initial_status(&table, false),
+            SET_INITIAL_STATUS_WITH_PAYLOAD: set_initial_status(&table, true),
+            WAIT_UNTIL: {
+                "Type": "Wait",
+                "TimestampPath": format!("$.{INPUT_START_TIMESTAMP}"),
+                "Next": SET_FINAL_STATUS
+            },
+            SET_FINAL_STATUS: set_final_status(&table),
+            MARK_FAILED: mark_failed(&table),
+            JOB_FAILED: {
+                "Type": "Fail",
+                "Error": "JobFailed",
+                "Cause": "The job was marked FAILED; its Error attribute in the jobs table says why"
+            }
+        }
+    })
+}
+
+/// The definition as JSON text with its placeholders filled in, as CloudFormation's `Fn::Sub`
+/// would (table names are letters, digits, `_`, `-` and `.`, so no escaping is needed).
+pub fn resolved(table_name: &str, partition: &str) -> String {
+    let text = serde_json::to_string_pretty(&definition()).expect("a JSON value serialises");
+    substitute(
+        &text,
+        &[(TABLE_NAME_VAR, table_name), ("AWS::Partition", partition)],
+    )
+}
+
+fn validate_input() -> Value {
+    let ts = format!("$.{INPUT_START_TIMESTAMP}");
+    json!({
+        "Type": "Choice",
+        "Comment": "Check the timestamp before the first write: a Wait state given a bad one fails uncatchably",
+        "Choices": [
+            { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
+            {
+                "And": [
+                    { "Variable": ts, "IsTimestamp": true },
+                    { "Variable": format!("$.{INPUT_PAYLOAD}"), "IsString": true }
+                ],
+                "Next": SET_INITIAL_STATUS_WITH_PAYLOAD
+            },
+            { "Variable": ts, "IsTimestamp": true, "Next": SET_INITIAL_STATUS }
+        ],
+        "Default": REJECT_INPUT
+    })
+}
+
+fn retry() -> Value {
+    json!([{
+        "ErrorEquals": TRANSIENT_ERRORS,
+        "IntervalSeconds": RETRY_INTERVAL_SECONDS,
+        "MaxAttempts": RETRY_MAX_ATTEMPTS,
+        "BackoffRate": RETRY_BACKOFF_RATE,
+        "MaxDelaySeconds": RETRY_MAX_DELAY_SECONDS,
+        "JitterStrategy": "FULL"
+    }])
+}
+
+fn execution_key() -> Value {
+    json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
+}
+
+fn reject_input(table: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Comment": "Record the rejected job as FAILED so it is visible in the status list",
+        "Resource": PUT_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Item": {
+                ATTR_ID: { "S.$": "$$.Execution.Name" },
+                ATTR_PROCESS_STATUS: { "S": "FAILED" },
+                ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
+                ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
+            },
+            "ConditionExpression": "attribute_not_exists(#id)",
+            "ExpressionAttributeNames": { "#id": ATTR_ID }
+        },
+        "ResultPath": null,
+        "Retry": retry(),
+        "Next": INVALID_INPUT
+    })
+}
+
+fn set_initial_status(table: &str, with_payload: bool) -> Value {
+    let mut item = json!({
+        ATTR_ID: { "S.$": "$$.Execution.Name" },
+        ATTR_START_ACTION_AT: { "S.$": format!("$.{INPUT_START_TIMESTAMP}") },
+        ATTR_PROCESS_STATUS: { "S": "STARTED" },
+        ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" }
+    });
+    if with_payload {
+        item[ATTR_PAYLOAD] = json!({ "S.$": format!("$.{INPUT_PAYLOAD}") });
+    }
+    json!({
+        "Type": "Task",
+        "Comment": "First write: never overwrites an existing job with the same Id",
+        "Resource": PUT_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#id)",
+            "ExpressionAttributeNames": { "#id": ATTR_ID }
+        },
+        "ResultPath": null,
+        "Retry": retry(),
+        "Next": WAIT_UNTIL
+    })
+}
+
+/// The Catch every state after the first write carries.
+pub fn failed_catch() -> Value {
+    json!({
+        "ErrorEquals": ["States.ALL"],
+        "ResultPath": FAILURE_PATH,
+        "Next": MARK_FAILED
+    })
+}
+
+fn set_final_status(table: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Comment": "Only a STARTED job completes: one cancelled meanwhile stays CANCELLED",
+        "Resource": UPDATE_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Key": execution_key(),
+            "UpdateExpression": "SET #status = :completed, #updated = :now",
+            "ConditionExpression": "#status = :started",
+            "ExpressionAttributeNames": {
+                "#status": ATTR_PROCESS_STATUS,
+                "#updated": ATTR_LAST_UPDATED
+            },
+            "ExpressionAttributeValues": {
+                ":completed": { "S": "COMPLETED" },
+                ":started": { "S": "STARTED" },
+                ":now": { "S.$": "$$.State.EnteredTime" }
+            }
+        },
+        "ResultPath": null,
+        "Retry": retry(),
+        "Catch": [failed_catch()],
+        "End": true
+    })
+}
+
+fn mark_failed(table: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Comment": "Record why the job failed; a CANCELLED job is left as it is",
+        "Resource": UPDATE_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Key": execution_key(),
+            "UpdateExpression": "SET #status = :failed, #updated = :now, #error = :error",
+            "ConditionExpression": "#status = :started",
+            "ExpressionAttributeNames": {
+                "#status": ATTR_PROCESS_STATUS,
+                "#updated": ATTR_LAST_UPDATED,
+                "#error": ATTR_ERROR
+            },
+            "ExpressionAttributeValues": {
+                ":failed": { "S": "FAILED" },
+                ":started": { "S": "STARTED" },
+                ":now": { "S.$": "$$.State.EnteredTime" },
+                ":error": { "S.$": format!("{FAILURE_PATH}.Error") }
+            }
+        },
+        "ResultPath": null,
+        "Retry": retry(),
+        "Next": JOB_FAILED
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeSet, VecDeque};
+
+    use super::*;
+
+    fn states() -> serde_json::Map<String, Value> {
+        definition()["States"].as_object().unwrap().clone()
+    }
+
+    /// Every `Next`, `Default` and choice target of a state.
+    fn successors(state: &Value) -> Vec<String> {
+        let mut out = Vec::new();
+        for key in ["Next", "Default"] {
+            if let Some(n) = state[key].as_str() {
+                out.push(n.to_string());
+            }
+        }
+        for list in ["Choices", "Catch"] {
+            for item in state[list].as_array().into_iter().flatten() {
+                if let Some(n) = item["Next"].as_str() {
+                    out.push(n.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    fn is_terminal(state: &Value) -> bool {
+        state["End"] == json!(true) || matches!(state["Type"].as_str(), Some("Succeed" | "Fail"))
+    }
+
+    #[test]
+    fn every_next_exists_and_every_state_reaches_an_end() {
+        let states = states();
+        assert!(states.contains_key(definition()["StartAt"].as_str().unwrap()));
+        for (name, state) in &states {
+            for next in successors(state) {
+                assert!(states.contains_key(&next), "{name} -> missing {next}");
+            }
+            // Breadth-first search from this state to any terminal state.
+            let mut seen = BTreeSet::new();
+            let mut queue = VecDeque::from([name.clone()]);
+            let mut reached = false;
+            while let Some(n) = queue.pop_front() {
+                if !seen.insert(n.clone()) {
+                    continue;
+                }
+                if is_terminal(&states[&n]) {
+                    reached = true;
+                    break;
+                }
+                queue.extend(successors(&states[&n]));
+            }
+            assert!(reached, "{name} cannot reach a terminal state");
+        }
+    }
+
+    #[test]
+    fn every_state_is_reachable_from_start() {
+        let states = states();
+        let mut seen = BTreeSet::new();
+        let mut queue = VecDeque::from([VALIDATE_INPUT.to_string()]);
+        while let Some(n) = queue.pop_front() {
+            if seen.insert(n.clone()) {
+                queue.extend(successors(&states[&n]));
+            }
+        }
+        let all: BTreeSet<String> = states.keys().cloned().collect();
+        assert_eq!(seen, all);
+    }
+
+    #[test]
+    fn every_task_after_the_first_write_catches_into_mark_failed() {
+        let states = states();
+        // States that run after SetInitialStatus wrote the job, except the catcher itself.
+        for name in [SET_FINAL_STATUS] {
+            let catches = states[name]["Catch"].as_array().unwrap();
+            assert!(
+                catches.contains(&failed_catch()),
+                "{name} lacks the FAILED catch"
+            );
+        }
+        for (name, state) in &states {
+            if state["Type"] == "Task"
+                && name != MARK_FAILED
+                && !name.starts_with(SET_INITIAL_STATUS)
+                && name != REJECT_INPUT
+            {
+                assert!(
+                    state["Catch"]
+                        .as_array()
+                        .is_some_and(|c| c.contains(&failed_catch())),
+                    "{name}"
+                );
+            }
+        }
+        // Wait states cannot carry a Catch; the timestamp is validated before the first write instead.
+        assert_eq!(
+            states[VALIDATE_INPUT]["Choices"][2]["IsTimestamp"],
+            json!(true)
+        );
+    }
+
+    #[test]
+    fn retries_back_off_by_two_with_a_cap() {
+        for (name, state) in states() {
+            if state["Type"] != "Task" {
+                continue;
+            }
+            let retry = &state["Retry"][0];
+            assert_eq!(retry["BackoffRate"], json!(2.0), "{name}");
+            assert!(retry["MaxDelaySeconds"].as_u64().unwrap() <= 60, "{name}");
+            let errors: Vec<&str> = retry["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e.as_str().unwrap())
+                .collect();
+            assert!(
+                !errors.contains(&"States.ALL")
+                    && !errors.iter().any(|e| e.contains("ConditionalCheckFailed")),
+                "{name}"
+            );
+            // Worst case: the sum of the capped delays stays under a minute.
+            let total: f64 = (0..RETRY_MAX_ATTEMPTS)
+                .map(|i| {
+                    (RETRY_INTERVAL_SECONDS as f64 * RETRY_BACKOFF_RATE.powi(i as i32))
+                        .min(RETRY_MAX_DELAY_SECONDS as f64)
+                })
+                .sum();
+            assert!(total < 60.0);
+        }
+    }
+
+    #[test]
+    fn last_updated_comes_from_the_execution_context() {
+        let text = definition().to_string();
+        assert!(text.contains(r#""LastUpdated":{"S.$":"$$.State.EnteredTime"}"#));
+        assert!(text.contains(r#"":now":{"S.$":"$$.State.EnteredTime"}"#));
+    }
+
+    #[test]
+    fn resolved_definition_has_no_placeholders_left() {
+        let text = resolved("jobs-table", "aws");
+        let parsed: Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            parsed["States"][SET_FINAL_STATUS]["Parameters"]["TableName"],
+            "jobs-table"
+        );
+        assert_eq!(
+            parsed["States"][SET_FINAL_STATUS]["Resource"],
+            "arn:aws:states:::dynamodb:updateItem"
+        );
+        assert!(!text.contains("${"));
+    }
+}

@@ -1,0 +1,191 @@
+//! Job records as stored in the jobs table, and what a caller asks for when submitting.
+//!
+//! Attribute names are the sample's (`Id`, `StartActionAt`, `ProcessStatus`, `LastUpdated`) so
+//! its clients keep working; `Payload` and `Error` are ours.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub const ATTR_ID: &str = "Id";
+pub const ATTR_START_ACTION_AT: &str = "StartActionAt";
+pub const ATTR_PROCESS_STATUS: &str = "ProcessStatus";
+pub const ATTR_LAST_UPDATED: &str = "LastUpdated";
+pub const ATTR_PAYLOAD: &str = "Payload";
+pub const ATTR_ERROR: &str = "Error";
+
+/// Field names of the execution input (the HTTP contract's POST body).
+pub const INPUT_START_TIMESTAMP: &str = "StartTimestamp";
+pub const INPUT_ID: &str = "Id";
+pub const INPUT_PAYLOAD: &str = "Payload";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum JobStatus {
+    Started,
+    Completed,
+    Failed,
+    Cancelled,
+}
+
+impl JobStatus {
+    pub const ALL: [JobStatus; 4] = [
+        JobStatus::Started,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Started => "STARTED",
+            JobStatus::Completed => "COMPLETED",
+            JobStatus::Failed => "FAILED",
+            JobStatus::Cancelled => "CANCELLED",
+        }
+    }
+
+    /// A terminal job will not change again.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, JobStatus::Started)
+    }
+}
+
+impl fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        JobStatus::ALL
+            .into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| {
+                format!(
+                    "unknown status {s:?}: expected one of STARTED, COMPLETED, FAILED, CANCELLED"
+                )
+            })
+    }
+}
+
+/// One row of the jobs table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    #[serde(rename = "Id")]
+    pub id: String,
+    #[serde(rename = "StartActionAt")]
+    pub start_action_at: String,
+    /// Kept as text: a row written by something else may hold a status we do not know.
+    #[serde(rename = "ProcessStatus")]
+    pub process_status: String,
+    #[serde(
+        rename = "LastUpdated",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_updated: Option<String>,
+    #[serde(rename = "Payload", default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<serde_json::Value>,
+    #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl JobRecord {
+    pub fn status(&self) -> Option<JobStatus> {
+        self.process_status.parse().ok()
+    }
+}
+
+/// A validated request to start one job: `at` is already normalised (UTC, `Z`, whole seconds).
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobRequest {
+    pub id: String,
+    pub at: String,
+    pub payload: Option<serde_json::Value>,
+}
+
+impl JobRequest {
+    /// The execution input, exactly as the HTTP contract's POST body maps it.
+    pub fn execution_input(&self) -> serde_json::Value {
+        let mut input = serde_json::Map::new();
+        input.insert(INPUT_START_TIMESTAMP.into(), self.at.clone().into());
+        if let Some(payload) = &self.payload {
+            input.insert(INPUT_PAYLOAD.into(), payload.clone());
+        }
+        serde_json::Value::Object(input)
+    }
+}
+
+/// The answer to a submit.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Submitted {
+    #[serde(rename = "jobId")]
+    pub job_id: String,
+    #[serde(rename = "executionArn")]
+    pub execution_arn: String,
+    /// The same job had been submitted before: nothing new was started.
+    #[serde(rename = "alreadySubmitted")]
+    pub already_submitted: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips_and_rejects_unknown() {
+        for st in JobStatus::ALL {
+            assert_eq!(st.as_str().parse::<JobStatus>().unwrap(), st);
+            assert_eq!(serde_json::to_value(st).unwrap(), st.as_str());
+        }
+        assert_eq!(
+            "completed".parse::<JobStatus>().unwrap(),
+            JobStatus::Completed
+        );
+        assert!("DONE".parse::<JobStatus>().is_err());
+        assert!(!JobStatus::Started.is_terminal());
+        assert!(JobStatus::Cancelled.is_terminal());
+    }
+
+    #[test]
+    fn record_uses_the_table_attribute_names() {
+        let rec = JobRecord {
+            id: "a".into(),
+            start_action_at: "2026-01-01T00:00:00Z".into(),
+            process_status: "FAILED".into(),
+            last_updated: None,
+            payload: None,
+            error: Some("States.Timeout".into()),
+        };
+        let v = serde_json::to_value(&rec).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"Id": "a", "StartActionAt": "2026-01-01T00:00:00Z",
+                "ProcessStatus": "FAILED", "Error": "States.Timeout"})
+        );
+        assert_eq!(rec.status(), Some(JobStatus::Failed));
+    }
+
+    #[test]
+    fn execution_input_matches_the_http_body() {
+        let mut req = JobRequest {
+            id: "x".into(),
+            at: "2026-01-01T00:00:00Z".into(),
+            payload: None,
+        };
+        assert_eq!(
+            req.execution_input(),
+            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z"})
+        );
+        req.payload = Some(serde_json::json!({"k": [1]}));
+        assert_eq!(
+            req.execution_input().to_string(),
+            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":{"k":[1]}}"#
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The pure core: no async, no SDK, no files. Everything here is data in, data out.
+
+pub mod api;
+pub mod asl;
+pub mod ids;
+pub mod intrinsics;
+pub mod job;
+pub mod outputs;
+pub mod template;

@@ -1,0 +1,102 @@
+//! One error type for the whole tool, carrying its exit code.
+//!
+//! Exit codes (documented in the README): 0 success, 1 the operation failed,
+//! 2 bad usage or input (nothing was sent anywhere).
+
+use std::fmt;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[derive(Debug)]
+pub enum Error {
+    /// Bad input or usage, found before anything was sent: exit code 2.
+    Usage(anyhow::Error),
+    /// The operation was attempted and failed: exit code 1.
+    Failed(anyhow::Error),
+}
+
+impl Error {
+    /// An input error with a one-line message.
+    pub fn usage(msg: impl fmt::Display) -> Self {
+        Error::Usage(anyhow::anyhow!("{msg}"))
+    }
+
+    /// An operation failure with a one-line message.
+    pub fn failed(msg: impl fmt::Display) -> Self {
+        Error::Failed(anyhow::anyhow!("{msg}"))
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            Error::Failed(_) => 1,
+        }
+    }
+
+    fn inner(&self) -> &anyhow::Error {
+        match self {
+            Error::Usage(e) | Error::Failed(e) => e,
+        }
+    }
+
+    /// True when stdout was closed under us (`waitable status | head`): not an error.
+    pub fn is_broken_pipe(&self) -> bool {
+        self.inner().chain().any(|cause| {
+            cause
+                .downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        })
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:#}", self.inner())
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Any other error is an operation failure (exit 1); input errors are built explicitly.
+impl From<anyhow::Error> for Error {
+    fn from(err: anyhow::Error) -> Self {
+        Error::Failed(err)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(err: std::io::Error) -> Self {
+        Error::Failed(err.into())
+    }
+}
+
+impl From<serde_json::Error> for Error {
+    fn from(err: serde_json::Error) -> Self {
+        Error::Failed(err.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_documented_contract() {
+        assert_eq!(Error::usage("bad").exit_code(), 2);
+        assert_eq!(Error::failed("boom").exit_code(), 1);
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_context() {
+        let io = std::io::Error::new(std::io::ErrorKind::BrokenPipe, "pipe");
+        let err = Error::from(anyhow::Error::new(io).context("writing the table"));
+        assert!(err.is_broken_pipe());
+        assert!(!Error::failed("other").is_broken_pipe());
+    }
+
+    #[test]
+    fn display_shows_the_whole_chain_on_one_line() {
+        let err = Error::from(anyhow::anyhow!("root cause").context("deploying stack"));
+        assert_eq!(err.to_string(), "deploying stack: root cause");
+    }
+}

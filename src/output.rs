@@ -1,0 +1,93 @@
+//! Where text goes: data to stdout, messages and progress to stderr (ripgrep's rule).
+
+use std::io::IsTerminal;
+
+use crate::Error;
+
+/// Prints the final error once, with its whole chain, prefixed like other CLI tools.
+pub fn error_line(err: &Error) {
+    let prefix = if std::io::stderr().is_terminal() && console::colors_enabled_stderr() {
+        console::style("error:").red().bold().to_string()
+    } else {
+        "error:".to_string()
+    };
+    eprintln!("{prefix} {err}");
+}
+
+/// Messages for people: on stderr, silenced by `--quiet`.
+#[derive(Clone, Copy, Debug)]
+pub struct Ui {
+    pub quiet: bool,
+    /// stderr is a terminal: live progress bars may be drawn.
+    pub interactive: bool,
+    /// stdin is a terminal: questions may be asked.
+    pub can_prompt: bool,
+    /// `--yes` was given.
+    pub assume_yes: bool,
+}
+
+impl Ui {
+    pub fn detect(quiet: bool, assume_yes: bool) -> Self {
+        Ui {
+            quiet,
+            interactive: !quiet && std::io::stderr().is_terminal(),
+            can_prompt: std::io::stdin().is_terminal() && std::io::stderr().is_terminal(),
+            assume_yes,
+        }
+    }
+
+    /// A quiet, non-interactive UI for tests and library callers.
+    pub fn silent() -> Self {
+        Ui {
+            quiet: true,
+            interactive: false,
+            can_prompt: false,
+            assume_yes: true,
+        }
+    }
+
+    /// A line for people on stderr, unless `--quiet`.
+    pub fn info(&self, msg: impl std::fmt::Display) {
+        if !self.quiet {
+            eprintln!("{msg}");
+        }
+    }
+
+    /// A warning on stderr; shown even with `--quiet`.
+    pub fn warn(&self, msg: impl std::fmt::Display) {
+        eprintln!("warning: {msg}");
+    }
+
+    /// Asks a yes/no question on stderr. Without a terminal and without `--yes`, refuses
+    /// with `what_to_pass` rather than hang waiting for input.
+    pub fn confirm(&self, question: &str, what_to_pass: &str) -> crate::Result<bool> {
+        if self.assume_yes {
+            return Ok(true);
+        }
+        if !self.can_prompt {
+            return Err(Error::usage(format!(
+                "refusing to {question} without confirmation: not a terminal; pass {what_to_pass}"
+            )));
+        }
+        eprint!("{question}? [y/N] ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+    }
+
+    /// Asks the user to type `expected` back (for destructive operations).
+    pub fn confirm_typed(&self, prompt: &str, expected: &str) -> crate::Result<bool> {
+        if self.assume_yes {
+            return Ok(true);
+        }
+        if !self.can_prompt {
+            return Err(Error::usage(format!(
+                "refusing to {prompt} without confirmation: not a terminal; pass --yes"
+            )));
+        }
+        eprint!("To {prompt}, type its name ({expected}): ");
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        Ok(answer.trim() == expected)
+    }
+}

@@ -1,0 +1,10 @@
+//! The one integration-test binary (every test binary links the AWS SDK crates, so one only).
+//! Run through `scripts/test`, which installs the tools and starts the emulator these need.
+
+mod harness;
+
+mod deploy;
+mod jobs;
+mod local;
+mod synth;
+mod vtl;
