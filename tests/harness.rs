@@ -106,3 +106,17 @@ pub fn describe(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A deployed stack on one target, as the shared behaviour suite (`tests/behaviour.rs`) sees
+/// it. `tests/jobs.rs` implements it for aws (moto), `tests/local.rs` for the local target;
+/// every scenario runs on both with the same assertions.
+pub trait StackEnv {
+    /// The CLI with this target's flags and environment set (stack name, target, endpoint).
+    fn waitable(&self) -> Command;
+    /// Starts an execution with `input` as its raw JSON input and `id` as its name, bypassing
+    /// the CLI's checks (drives the FAILED path with input the CLI would refuse).
+    fn start_raw_execution(&self, id: &str, input: &str);
+    /// Writes job records (JSON objects with the table's attribute names: Id, StartActionAt,
+    /// ProcessStatus, LastUpdated, Payload as JSON text, Error) straight into the jobs table.
+    fn seed_jobs(&self, records: &[serde_json::Value]);
+}

@@ -3,6 +3,7 @@
 
 mod harness;
 
+mod behaviour;
 mod deploy;
 mod jobs;
 mod local;

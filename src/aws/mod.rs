@@ -3,6 +3,8 @@
 //! Clients are built once from one `SdkConfig` and passed by reference into the functions
 //! that call them.
 
+pub mod jobs;
+
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
 use crate::config::Config;
 use crate::core::job::{JobRecord, JobRequest, Submitted};
