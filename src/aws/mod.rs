@@ -4,11 +4,16 @@
 //! that call them.
 
 pub mod jobs;
+pub mod poll;
+pub mod progress;
+pub mod sdk;
+pub mod stack;
 
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
 use crate::config::Config;
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
+use crate::output::Ui;
 use crate::{Error, Result};
 
 /// The AWS clients for one stack.
@@ -17,23 +22,44 @@ pub struct AwsBackend {
     pub cfn: aws_sdk_cloudformation::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
+    /// Where progress and questions go.
+    pub ui: Ui,
+    /// How stack waits poll (tests pass a tiny one).
+    pub schedule: poll::Schedule,
 }
 
 impl AwsBackend {
     /// Builds the clients from the standard AWS chain and the `--profile`, `--region` and
     /// `--endpoint-url` flags.
-    pub async fn connect(_config: &Config) -> Result<Self> {
-        Err(Error::failed("the aws target is not built yet"))
+    pub async fn connect(config: &Config) -> Result<Self> {
+        let sdk = sdk::load(&config.aws).await?;
+        Ok(AwsBackend {
+            stack_name: config.stack_name.clone(),
+            cfn: aws_sdk_cloudformation::Client::new(&sdk),
+            sfn: aws_sdk_sfn::Client::new(&sdk),
+            ddb: aws_sdk_dynamodb::Client::new(&sdk),
+            ui: config.ui,
+            schedule: poll::Schedule::DEFAULT,
+        })
+    }
+
+    fn stack(&self) -> stack::StackCtx<'_> {
+        stack::StackCtx {
+            cfn: &self.cfn,
+            name: &self.stack_name,
+            ui: &self.ui,
+            schedule: &self.schedule,
+        }
     }
 }
 
 impl Backend for AwsBackend {
-    async fn deploy(&self, _request: &DeployRequest) -> Result<StackOutputs> {
-        Err(Error::failed("not built yet"))
+    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
+        stack::deploy(&self.stack(), &request.template, &request.parameters).await
     }
 
     async fn outputs(&self) -> Result<StackOutputs> {
-        Err(Error::failed("not built yet"))
+        stack::outputs(&self.cfn, &self.stack_name).await
     }
 
     async fn submit(&self, _job: &JobRequest) -> Result<Submitted> {
@@ -53,6 +79,27 @@ impl Backend for AwsBackend {
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {
-        Err(Error::failed("not built yet"))
+        let Some(existing) = stack::describe(&self.cfn, &self.stack_name).await? else {
+            return Ok(DestroyReport {
+                existed: false,
+                cancelled_jobs: 0,
+            });
+        };
+        // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
+        let cancelled_jobs = match stack::stack_outputs(&self.cfn, &existing).await {
+            Ok(outputs) => stack::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs).await?,
+            Err(_) => 0,
+        };
+        if cancelled_jobs > 0 {
+            self.ui.info(format!(
+                "cancelled {cancelled_jobs} waiting job{}",
+                if cancelled_jobs == 1 { "" } else { "s" }
+            ));
+        }
+        stack::delete_and_wait(&self.stack(), &existing).await?;
+        Ok(DestroyReport {
+            existed: true,
+            cancelled_jobs,
+        })
     }
 }

@@ -2,8 +2,11 @@
 
 pub mod api;
 pub mod asl;
+pub mod changeset;
 pub mod ids;
 pub mod intrinsics;
 pub mod job;
 pub mod outputs;
+pub mod resolve;
+pub mod stack_status;
 pub mod template;

@@ -1,0 +1,241 @@
+//! The one place that builds the AWS configuration and classifies AWS errors.
+//!
+//! [`load`] turns `--profile`, `--region` and `--endpoint-url` (over the standard chain:
+//! `AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, the config files) into one `SdkConfig`,
+//! refusing up front when there is no region or no credentials, so users get one clear line
+//! instead of an SDK error from the middle of a deploy.
+
+use aws_config::{BehaviorVersion, Region};
+use aws_sdk_cloudformation::config::ProvideCredentials;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::SdkConfig;
+
+use crate::cli::AwsArgs;
+use crate::{Error, Result};
+
+pub const NO_REGION: &str = "no AWS region configured: pass --region, set AWS_REGION, or set a region in your AWS profile (aws configure)";
+
+/// Builds the one `SdkConfig` every client is made from, and checks that it has a region and
+/// that credentials can be found.
+pub async fn load(args: &AwsArgs) -> Result<SdkConfig> {
+    if let Some(url) = &args.endpoint_url
+        && !(url.starts_with("http://") || url.starts_with("https://"))
+    {
+        return Err(Error::usage(format!(
+            "--endpoint-url {url:?} is not a URL: expected http://host:port or https://host"
+        )));
+    }
+    let mut loader = aws_config::defaults(BehaviorVersion::latest());
+    if let Some(profile) = &args.profile {
+        loader = loader.profile_name(profile);
+    }
+    if let Some(region) = &args.region {
+        loader = loader.region(Region::new(region.clone()));
+    }
+    if let Some(url) = &args.endpoint_url {
+        loader = loader.endpoint_url(url);
+    }
+    let config = loader.load().await;
+    if config.region().is_none_or(|r| r.as_ref().is_empty()) {
+        return Err(Error::usage(NO_REGION));
+    }
+    check_credentials(&config, args.profile.as_deref()).await?;
+    Ok(config)
+}
+
+/// Resolves credentials once, so a missing or expired login is one line before any call.
+async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<()> {
+    let how = "set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, pass --profile (or set AWS_PROFILE), or sign in with `aws configure` / `aws sso login`";
+    let whose = profile
+        .map(|p| format!(" for profile {p:?}"))
+        .unwrap_or_default();
+    let Some(provider) = config.credentials_provider() else {
+        return Err(Error::failed(format!(
+            "no AWS credentials found{whose}: {how}"
+        )));
+    };
+    match provider.provide_credentials().await {
+        Ok(_) => Ok(()),
+        Err(err) => Err(Error::failed(format!(
+            "no AWS credentials found{whose} ({}): {how}",
+            DisplayErrorContext(&err)
+        ))),
+    }
+}
+
+/// What kind of failure an AWS call met, decided by error codes and HTTP status only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Slow down and try again.
+    Throttled,
+    /// A timeout, a dropped connection or a 5xx: worth trying again.
+    Transient,
+    /// The thing asked about does not exist.
+    NotFound,
+    /// CloudFormation refused an update because nothing would change.
+    NoChanges,
+    /// Anything else: report it.
+    Other,
+}
+
+const THROTTLING_CODES: &[&str] = &[
+    "Throttling",
+    "ThrottlingException",
+    "ThrottledException",
+    "RequestThrottledException",
+    "TooManyRequestsException",
+    "ProvisionedThroughputExceededException",
+    "TransactionInProgressException",
+    "RequestLimitExceeded",
+    "BandwidthLimitExceeded",
+    "RequestThrottled",
+    "SlowDown",
+    "PriorRequestNotComplete",
+];
+
+const NOT_FOUND_CODES: &[&str] = &[
+    "ResourceNotFoundException",
+    "StateMachineDoesNotExist",
+    "ExecutionDoesNotExist",
+    "ChangeSetNotFound",
+    "ChangeSetNotFoundException",
+    "StackNotFoundException",
+];
+
+/// Classifies any SDK error.
+pub fn classify<E, R>(err: &SdkError<E, R>) -> ErrorKind
+where
+    E: ProvideErrorMetadata,
+    R: HasStatus,
+{
+    match err {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            ErrorKind::Transient
+        }
+        _ => {
+            let code = err.code().unwrap_or_default();
+            let status = err.raw_response().map(HasStatus::status_code).unwrap_or(0);
+            classify_code(code, err.message().unwrap_or_default(), status)
+        }
+    }
+}
+
+/// The classification behind [`classify`], on the parts of an error response.
+pub fn classify_code(code: &str, message: &str, status: u16) -> ErrorKind {
+    if THROTTLING_CODES.contains(&code) || status == 429 {
+        ErrorKind::Throttled
+    } else if code == "ValidationError" && crate::core::changeset::is_no_change_reason(message) {
+        ErrorKind::NoChanges
+    } else if NOT_FOUND_CODES.contains(&code) || is_missing_stack(code, message) {
+        ErrorKind::NotFound
+    } else if (500..600).contains(&status) {
+        ErrorKind::Transient
+    } else {
+        ErrorKind::Other
+    }
+}
+
+/// CloudFormation reports a missing stack as a generic `ValidationError`; its message is the
+/// only thing telling it apart ("Stack with id X does not exist").
+fn is_missing_stack(code: &str, message: &str) -> bool {
+    code == "ValidationError" && message.contains("does not exist")
+}
+
+/// True for throttling and transient failures: the poll helper looks again.
+pub fn is_retryable<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: HasStatus,
+{
+    matches!(classify(err), ErrorKind::Throttled | ErrorKind::Transient)
+}
+
+/// True when the error says the thing asked about does not exist.
+pub fn is_not_found<E, R>(err: &SdkError<E, R>) -> bool
+where
+    E: ProvideErrorMetadata,
+    R: HasStatus,
+{
+    classify(err) == ErrorKind::NotFound
+}
+
+/// An SDK error as one line: the service's code and message when there is one, else the
+/// whole error chain (a connection refused, a timeout).
+pub fn describe<E, R>(err: &SdkError<E, R>) -> String
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match (err.code(), err.message()) {
+        (Some(code), Some(msg)) => format!("{code}: {msg}"),
+        (Some(code), None) => code.to_string(),
+        _ => DisplayErrorContext(err).to_string(),
+    }
+}
+
+/// Wraps an SDK error with what was being done, as a tool error (exit 1).
+pub fn failed<E, R>(doing: &str, err: &SdkError<E, R>) -> Error
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    Error::failed(format!("{doing}: {}", describe(err)))
+}
+
+/// The HTTP status of a raw response (abstracted so [`classify`] is testable).
+pub trait HasStatus {
+    fn status_code(&self) -> u16;
+}
+
+impl HasStatus for aws_smithy_runtime_api::http::Response {
+    fn status_code(&self) -> u16 {
+        self.status().as_u16()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_classified() {
+        assert_eq!(
+            classify_code("Throttling", "Rate exceeded", 400),
+            ErrorKind::Throttled
+        );
+        assert_eq!(classify_code("", "", 429), ErrorKind::Throttled);
+        assert_eq!(
+            classify_code("ValidationError", "Stack with id x does not exist", 400),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify_code("StateMachineDoesNotExist", "", 400),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            classify_code("ValidationError", "Template format error", 400),
+            ErrorKind::Other
+        );
+        assert_eq!(
+            classify_code("InternalFailure", "", 500),
+            ErrorKind::Transient
+        );
+        assert_eq!(
+            classify_code("ValidationError", "No updates are to be performed.", 400),
+            ErrorKind::NoChanges
+        );
+        assert_eq!(classify_code("AccessDenied", "", 403), ErrorKind::Other);
+    }
+
+    #[tokio::test]
+    async fn a_bad_endpoint_is_a_usage_error() {
+        let args = AwsArgs {
+            endpoint_url: Some("localhost:5000".into()),
+            ..Default::default()
+        };
+        let err = load(&args).await.unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+    }
+}

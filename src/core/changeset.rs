@@ -1,0 +1,278 @@
+//! What goes into a change set and how its changes read: the capabilities a template needs,
+//! the parameter values to send, and one line per resource change. Pure.
+
+use serde_json::Value;
+
+/// What CloudFormation will do to one resource.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+    Other(String),
+}
+
+impl Action {
+    /// Maps the API's `Action` string.
+    pub fn parse(action: &str) -> Self {
+        match action {
+            "Add" => Action::Add,
+            "Modify" => Action::Modify,
+            "Remove" => Action::Remove,
+            "Import" => Action::Import,
+            "Dynamic" => Action::Dynamic,
+            other => Action::Other(other.to_string()),
+        }
+    }
+
+    fn symbol_and_word(&self) -> (&'static str, &str) {
+        match self {
+            Action::Add => ("+", "add"),
+            Action::Modify => ("~", "modify"),
+            Action::Remove => ("-", "remove"),
+            Action::Import => (">", "import"),
+            Action::Dynamic => ("?", "dynamic"),
+            Action::Other(word) => ("?", word.as_str()),
+        }
+    }
+}
+
+/// One resource change of a change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceChange {
+    pub action: Action,
+    pub logical_id: String,
+    pub resource_type: String,
+    /// For modifications: `True`, `False` or `Conditional` (the API's strings).
+    pub replacement: Option<String>,
+}
+
+/// One line per change, logical IDs aligned:
+/// `+ add     JobsTable  AWS::DynamoDB::Table`,
+/// `~ modify  Api        AWS::ApiGateway::RestApi  (replacement: True)`.
+pub fn render(changes: &[ResourceChange]) -> Vec<String> {
+    let width = changes
+        .iter()
+        .map(|c| c.logical_id.len())
+        .max()
+        .unwrap_or(0);
+    changes
+        .iter()
+        .map(|c| {
+            let (symbol, word) = c.action.symbol_and_word();
+            let replacement = match c.replacement.as_deref() {
+                Some(r @ ("True" | "Conditional")) if c.action == Action::Modify => {
+                    format!("  (replacement: {r})")
+                }
+                _ => String::new(),
+            };
+            format!(
+                "{symbol} {word:<7} {:<width$}  {}{replacement}",
+                c.logical_id, c.resource_type
+            )
+        })
+        .collect()
+}
+
+/// True when a change set failed only because there was nothing to change.
+pub fn is_no_change_reason(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// Capabilities CloudFormation asks to be acknowledged for this template.
+pub fn capabilities(template: &Value) -> Vec<&'static str> {
+    const NAME_PROPERTIES: &[&str] = &[
+        "RoleName",
+        "UserName",
+        "GroupName",
+        "ManagedPolicyName",
+        "InstanceProfileName",
+    ];
+    let resources = template["Resources"].as_object();
+    let iam: Vec<&Value> = resources
+        .into_iter()
+        .flat_map(|r| r.values())
+        .filter(|r| {
+            r["Type"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("AWS::IAM::"))
+        })
+        .collect();
+    let mut caps = Vec::new();
+    if !iam.is_empty() {
+        caps.push("CAPABILITY_IAM");
+    }
+    if iam.iter().any(|r| {
+        NAME_PROPERTIES
+            .iter()
+            .any(|p| !r["Properties"][p].is_null())
+    }) {
+        caps.push("CAPABILITY_NAMED_IAM");
+    }
+    if !template["Transform"].is_null() {
+        caps.push("CAPABILITY_AUTO_EXPAND");
+    }
+    caps
+}
+
+/// The value sent for one template parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParamValue {
+    Value(String),
+    /// Keep what the stack has (only for values the API hides, `NoEcho`).
+    UsePrevious,
+}
+
+/// Every template parameter gets a value: the one given on the command line, else the one the
+/// stack has now (so `--parameter StageName=dev` sticks across later deploys, as with
+/// `aws cloudformation deploy`), else the template default. Explicit values (rather than
+/// `UsePreviousValue`) keep "nothing changed" detectable on emulators too.
+pub fn resolve_parameters(
+    template: &Value,
+    given: &[(String, String)],
+    previous: &[(String, String)],
+) -> Vec<(String, ParamValue)> {
+    let Some(params) = template["Parameters"].as_object() else {
+        return Vec::new();
+    };
+    params
+        .iter()
+        .filter_map(|(key, spec)| {
+            let lookup = |list: &[(String, String)]| {
+                list.iter()
+                    .rev()
+                    .find(|(k, _)| k == key)
+                    .map(|(_, v)| v.clone())
+            };
+            if let Some(v) = lookup(given) {
+                return Some((key.clone(), ParamValue::Value(v)));
+            }
+            if let Some(v) = lookup(previous) {
+                let hidden = spec["NoEcho"] == Value::Bool(true) || spec["NoEcho"] == "true";
+                let value = if hidden {
+                    ParamValue::UsePrevious
+                } else {
+                    ParamValue::Value(v)
+                };
+                return Some((key.clone(), value));
+            }
+            spec["Default"]
+                .as_str()
+                .map(|d| (key.clone(), ParamValue::Value(d.to_string())))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn change(action: &str, id: &str, ty: &str, replacement: Option<&str>) -> ResourceChange {
+        ResourceChange {
+            action: Action::parse(action),
+            logical_id: id.into(),
+            resource_type: ty.into(),
+            replacement: replacement.map(Into::into),
+        }
+    }
+
+    #[test]
+    fn renders_one_aligned_line_per_change() {
+        let lines = render(&[
+            change("Add", "JobsTable", "AWS::DynamoDB::Table", None),
+            change("Modify", "Api", "AWS::ApiGateway::RestApi", Some("True")),
+            change(
+                "Modify",
+                "StateMachine",
+                "AWS::StepFunctions::StateMachine",
+                Some("False"),
+            ),
+            change("Modify", "Role", "AWS::IAM::Role", Some("Conditional")),
+            change("Remove", "Old", "AWS::SNS::Topic", None),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "+ add     JobsTable     AWS::DynamoDB::Table",
+                "~ modify  Api           AWS::ApiGateway::RestApi  (replacement: True)",
+                "~ modify  StateMachine  AWS::StepFunctions::StateMachine",
+                "~ modify  Role          AWS::IAM::Role  (replacement: Conditional)",
+                "- remove  Old           AWS::SNS::Topic",
+            ]
+        );
+    }
+
+    #[test]
+    fn unusual_actions_still_render() {
+        let lines = render(&[
+            change("Import", "T", "AWS::DynamoDB::Table", None),
+            change("Dynamic", "U", "AWS::X::Y", None),
+            change("Frobnicate", "V", "AWS::X::Y", None),
+        ]);
+        assert_eq!(
+            lines,
+            [
+                "> import  T  AWS::DynamoDB::Table",
+                "? dynamic U  AWS::X::Y",
+                "? Frobnicate V  AWS::X::Y",
+            ]
+        );
+        assert!(render(&[]).is_empty());
+    }
+
+    #[test]
+    fn recognises_the_no_change_reasons() {
+        assert!(is_no_change_reason(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(is_no_change_reason("No updates are to be performed."));
+        assert!(!is_no_change_reason("Template format error"));
+    }
+
+    #[test]
+    fn capabilities_follow_the_template() {
+        let waitable = crate::core::template::template(Default::default());
+        assert_eq!(capabilities(&waitable), ["CAPABILITY_IAM"]);
+        let named = json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}, "Transform": "AWS::Serverless-2016-10-31"});
+        assert_eq!(
+            capabilities(&named),
+            [
+                "CAPABILITY_IAM",
+                "CAPABILITY_NAMED_IAM",
+                "CAPABILITY_AUTO_EXPAND"
+            ]
+        );
+        assert!(capabilities(&json!({"Resources": {}})).is_empty());
+    }
+
+    #[test]
+    fn parameters_come_from_flags_then_the_stack_then_defaults() {
+        let t = json!({"Parameters": {
+            "StageName": {"Type": "String", "Default": "prod"},
+            "Secret": {"Type": "String", "NoEcho": true},
+            "NoDefault": {"Type": "String"}
+        }});
+        let s = |v: &str| ParamValue::Value(v.into());
+        let p = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            resolve_parameters(&t, &[], &[]),
+            [("StageName".to_string(), s("prod"))]
+        );
+        assert_eq!(
+            resolve_parameters(&t, &[p("StageName", "dev")], &[p("StageName", "test")]),
+            [("StageName".to_string(), s("dev"))]
+        );
+        assert_eq!(
+            resolve_parameters(&t, &[], &[p("StageName", "test"), p("Secret", "****")]),
+            [
+                ("StageName".to_string(), s("test")),
+                ("Secret".to_string(), ParamValue::UsePrevious)
+            ]
+        );
+        assert!(resolve_parameters(&json!({}), &[], &[]).is_empty());
+    }
+}
