@@ -58,10 +58,22 @@ async fn check_credentials(config: &SdkConfig, profile: Option<&str>) -> Result<
     };
     match provider.provide_credentials().await {
         Ok(_) => Ok(()),
-        Err(err) => Err(Error::failed(format!(
-            "no AWS credentials found{whose} ({}): {how}",
-            DisplayErrorContext(&err)
-        ))),
+        Err(err) => {
+            // The innermost cause is the informative part ("the SSO session has expired").
+            let mut root: &dyn std::error::Error = &err;
+            while let Some(next) = root.source() {
+                root = next;
+            }
+            let root = root.to_string();
+            let detail = if root.contains("no providers in chain") {
+                String::new()
+            } else {
+                format!(" ({root})")
+            };
+            Err(Error::failed(format!(
+                "no AWS credentials found{whose}{detail}: {how}"
+            )))
+        }
     }
 }
 
