@@ -64,30 +64,29 @@ impl Ui {
         if self.assume_yes {
             return Ok(true);
         }
-        if !self.can_prompt {
-            return Err(Error::usage(format!(
-                "refusing to {question} without confirmation: not a terminal; pass {what_to_pass}"
-            )));
-        }
-        eprint!("{question}? [y/N] ");
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        Ok(matches!(answer.trim(), "y" | "Y" | "yes" | "YES" | "Yes"))
+        let answer = self.ask(question, &format!("{question}? [y/N] "), what_to_pass)?;
+        Ok(matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes"))
     }
 
     /// Asks the user to type `expected` back (for destructive operations).
-    pub fn confirm_typed(&self, prompt: &str, expected: &str) -> crate::Result<bool> {
+    pub fn confirm_typed(&self, what: &str, expected: &str) -> crate::Result<bool> {
         if self.assume_yes {
             return Ok(true);
         }
+        let prompt = format!("To {what}, type its name ({expected}): ");
+        Ok(self.ask(what, &prompt, "--yes")? == expected)
+    }
+
+    /// One line of answer from the terminal, or a usage error when there is none to ask.
+    fn ask(&self, action: &str, prompt: &str, what_to_pass: &str) -> crate::Result<String> {
         if !self.can_prompt {
             return Err(Error::usage(format!(
-                "refusing to {prompt} without confirmation: not a terminal; pass --yes"
+                "refusing to {action} without confirmation: not a terminal; pass {what_to_pass}"
             )));
         }
-        eprint!("To {prompt}, type its name ({expected}): ");
+        eprint!("{prompt}");
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
-        Ok(answer.trim() == expected)
+        Ok(answer.trim().to_string())
     }
 }

@@ -1,1 +1,413 @@
-//! (to be written)
+//! The API mapping templates rendered by a real VTL engine (airspeed-ext, the engine LocalStack
+//! uses) with API Gateway's `$input`, `$util` and `$context` (tests/vtl/render.py), for hostile
+//! inputs. Every rendering must be valid JSON and carry the input exactly. Templates written
+//! the way the public sample writes them serve as a control that must fail.
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use serde_json::{Value, json};
+use waitable::core::api;
+use waitable::core::intrinsics::substitute;
+
+use crate::harness::{repo_root, venv_bin};
+
+const ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:jobs";
+const REQUEST_ID: &str = "c0ffee00-0000-4000-8000-000000000000";
+
+/// Text that breaks naive templates: JSON, VTL and JavaScript metacharacters, control
+/// characters, non-ASCII (including astral-plane and JavaScript line separators).
+const HOSTILE: &[&str] = &[
+    "plain-id_1",
+    r#"double "quote""#,
+    "single 'quote' and don't",
+    r#"back\slash \\ \" \n \u0041"#,
+    "new\nline\r\ttab\u{8}\u{c}",
+    "unicode é 中文 😀 \u{2028}\u{2029}",
+    "$input.body ${StateMachineArn} $util.escapeJavaScript('x') $context.requestId",
+    "#set($x = 1)#if(true)yes#end ## comment #* block *# #end",
+    "</script><!-- --> & ; |",
+    "\u{1}\u{1f}\u{7f} control",
+    r#"", "injected": {"x": ""#,
+    r#""]}, {"Id": "evil"#,
+    "",
+];
+
+/// Renders every case in one Python process; returns each rendering or the engine's error.
+fn render_all(cases: &[Value]) -> Vec<Result<String, String>> {
+    let mut child = Command::new(venv_bin("python"))
+        .arg(repo_root().join("tests/vtl/render.py"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the venv's python runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(serde_json::to_string(cases).unwrap().as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "render.py failed");
+    let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(results.len(), cases.len());
+    results
+        .into_iter()
+        .map(|r| match r.get("ok") {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(r["error"].to_string()),
+        })
+        .collect()
+}
+
+fn parse(rendered: &Result<String, String>) -> Result<Value, String> {
+    let text = rendered
+        .as_ref()
+        .map_err(|e| format!("engine error: {e}"))?;
+    serde_json::from_str(text).map_err(|e| format!("invalid JSON ({e}):\n{text}"))
+}
+
+fn submit_request(template: &str, body: &Value) -> Value {
+    json!({ "template": template, "body": body.to_string(), "context": { "requestId": REQUEST_ID } })
+}
+
+fn hostile_body(s: &str) -> Value {
+    json!({
+        "StartTimestamp": s,
+        "Id": s,
+        "Payload": { "text": s, s: [s, 1, 2.5, null, true, { "nested": s }] }
+    })
+}
+
+/// Checks one rendered StartExecution request against the body it came from.
+fn check_submit(rendered: &Result<String, String>, body: &Value) -> Result<(), String> {
+    let req = parse(rendered)?;
+    let expect_name = body
+        .get("Id")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .unwrap_or(REQUEST_ID);
+    if req["stateMachineArn"] != ARN || req["name"] != expect_name {
+        return Err(format!("wrong arn or name: {req}"));
+    }
+    let input: Value = serde_json::from_str(req["input"].as_str().ok_or("input is not a string")?)
+        .map_err(|e| format!("input is not JSON ({e}): {}", req["input"]))?;
+    if input["StartTimestamp"] != body["StartTimestamp"] {
+        return Err(format!("StartTimestamp changed: {input}"));
+    }
+    match body.get("Payload") {
+        Some(payload) => {
+            let text = input["Payload"]
+                .as_str()
+                .ok_or("Payload is not JSON text")?;
+            let back: Value =
+                serde_json::from_str(text).map_err(|e| format!("Payload text is not JSON: {e}"))?;
+            if &back != payload {
+                return Err(format!("Payload changed: {back} != {payload}"));
+            }
+        }
+        None if input.get("Payload").is_some() => {
+            return Err("Payload appeared from nowhere".into());
+        }
+        None => {}
+    }
+    let keys: Vec<&String> = input.as_object().unwrap().keys().collect();
+    if keys
+        .iter()
+        .any(|k| !["StartTimestamp", "Payload"].contains(&k.as_str()))
+    {
+        return Err(format!("injected keys: {keys:?}"));
+    }
+    Ok(())
+}
+
+fn scan_item(s: &str) -> Value {
+    json!({
+        "Id": { "S": s }, "StartActionAt": { "S": s }, "LastUpdated": { "S": s },
+        "ProcessStatus": { "S": s }, "Error": { "S": s }
+    })
+}
+
+fn status_response(items: &[Value], last_key: Option<&str>) -> Value {
+    let mut body = json!({ "Items": items, "Count": items.len(), "ScannedCount": items.len() });
+    if let Some(k) = last_key {
+        body["LastEvaluatedKey"] = json!({ "Id": { "S": k } });
+    }
+    json!({ "template": api::status_response_template(), "body": body.to_string() })
+}
+
+fn check_status(
+    rendered: &Result<String, String>,
+    items: &[Value],
+    last_key: Option<&str>,
+) -> Result<(), String> {
+    let doc = parse(rendered)?;
+    let got = doc["items"].as_array().ok_or("no items array")?;
+    if got.len() != items.len() {
+        return Err(format!("{} items, expected {}", got.len(), items.len()));
+    }
+    for (g, want) in got.iter().zip(items) {
+        for attr in [
+            "Id",
+            "StartActionAt",
+            "LastUpdated",
+            "ProcessStatus",
+            "Error",
+        ] {
+            let expected = want
+                .get(attr)
+                .map(|v| v["S"].clone())
+                .unwrap_or(Value::Null);
+            // An empty string renders as null: DynamoDB keys and our writers never store "".
+            let expected = if expected == "" {
+                Value::Null
+            } else {
+                expected
+            };
+            if g[attr] != expected {
+                return Err(format!("{attr}: {} != {expected}", g[attr]));
+            }
+        }
+    }
+    match (last_key, doc.get("nextToken")) {
+        (None, None) => Ok(()),
+        (Some(k), Some(Value::String(token))) => {
+            let b64 = urlencoding_decode(token);
+            let decoded = base64_decode(&b64);
+            if decoded == k {
+                Ok(())
+            } else {
+                Err(format!("nextToken decodes to {decoded:?}"))
+            }
+        }
+        (want, got) => Err(format!("nextToken: expected {want:?}, got {got:?}")),
+    }
+}
+
+fn urlencoding_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' => {
+                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn base64_decode(s: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut bits = 0u32;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes().filter(|&c| c != b'=') {
+        bits = (bits << 6) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
+        n += 6;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn base64_encode(s: &str) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes = s.as_bytes();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn submit_request_carries_hostile_input_exactly() {
+    let template = substitute(&api::submit_request_template(), &[("StateMachineArn", ARN)]);
+    let mut bodies: Vec<Value> = HOSTILE.iter().map(|s| hostile_body(s)).collect();
+    // The sample's own body (StartTimestamp only) and a body without an Id.
+    bodies.push(json!({ "StartTimestamp": "2030-01-01T00:00:00Z" }));
+    bodies.push(json!({ "StartTimestamp": "2030-01-01T00:00:00Z", "Payload": {} }));
+    let cases: Vec<Value> = bodies
+        .iter()
+        .map(|b| submit_request(&template, b))
+        .collect();
+    let rendered = render_all(&cases);
+    let failures: Vec<String> = rendered
+        .iter()
+        .zip(&bodies)
+        .filter_map(|(r, b)| check_submit(r, b).err().map(|e| format!("{b}: {e}")))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{} of {} renderings wrong:\n{}",
+        failures.len(),
+        bodies.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn submit_and_error_responses_are_valid_json() {
+    let ids: Vec<&str> = HOSTILE
+        .iter()
+        .copied()
+        .filter(|s| !s.contains(':'))
+        .collect();
+    let mut cases: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            let body = json!({ "executionArn": format!("arn:aws:states:us-east-1:1:execution:jobs:{id}"), "startDate": 1.7e9 });
+            json!({ "template": api::submit_response_template(), "body": body.to_string() })
+        })
+        .collect();
+    cases.extend(HOSTILE.iter().map(|s| {
+        let body = json!({ "__type": "com.amazonaws.swf.service.v2.model#ExecutionAlreadyExists", "message": s });
+        json!({ "template": api::error_response_template(), "body": body.to_string() })
+    }));
+    let rendered = render_all(&cases);
+    for (r, id) in rendered[..ids.len()].iter().zip(&ids) {
+        let doc = parse(r).unwrap();
+        assert_eq!(doc["jobId"], *id);
+        assert!(doc["executionArn"].as_str().unwrap().ends_with(id));
+    }
+    for (r, s) in rendered[ids.len()..].iter().zip(HOSTILE) {
+        let doc = parse(r).unwrap();
+        assert_eq!(doc["error"], "ExecutionAlreadyExists");
+        assert_eq!(doc["message"], *s);
+    }
+}
+
+#[test]
+fn status_response_is_valid_json_whatever_the_items_hold() {
+    let all: Vec<Value> = HOSTILE
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| scan_item(s))
+        .collect();
+    let sparse = vec![json!({ "Id": { "S": "only-id" }, "ProcessStatus": { "S": "FAILED" } })];
+    let scenarios: Vec<(Vec<Value>, Option<&str>)> = vec![
+        (all.clone(), None),
+        (all.clone(), Some(HOSTILE[1])),
+        (all[..1].to_vec(), Some(HOSTILE[5])),
+        (sparse, None),
+        (vec![], None),
+        (vec![], Some("last")),
+    ];
+    let cases: Vec<Value> = scenarios
+        .iter()
+        .map(|(items, k)| status_response(items, *k))
+        .collect();
+    let rendered = render_all(&cases);
+    for ((items, k), r) in scenarios.iter().zip(&rendered) {
+        if let Err(e) = check_status(r, items, *k) {
+            panic!("{} items, last key {k:?}: {e}", items.len());
+        }
+    }
+}
+
+#[test]
+fn status_request_validates_limit_and_carries_the_token() {
+    let template = substitute(
+        &api::status_request_template(),
+        &[("TableName", "jobs-table")],
+    );
+    let limits = [
+        ("", 100),
+        ("5", 5),
+        ("1000", 1000),
+        ("1001", 100),
+        ("0", 100),
+        ("5, \"x\": 1", 100),
+        ("-1", 100),
+        ("1e3", 100),
+    ];
+    let mut cases: Vec<Value> = limits
+        .iter()
+        .map(|(l, _)| json!({ "template": template, "params": { "querystring": { "limit": l } } }))
+        .collect();
+    let keys: Vec<&str> = HOSTILE.iter().copied().filter(|s| !s.is_empty()).collect();
+    cases.extend(keys.iter().map(|k| {
+        json!({ "template": template, "params": { "querystring": { "nextToken": base64_encode(k) } } })
+    }));
+    let rendered = render_all(&cases);
+    for ((l, want), r) in limits.iter().zip(&rendered) {
+        let doc = parse(r).unwrap_or_else(|e| panic!("limit {l:?}: {e}"));
+        assert_eq!(doc["Limit"], *want, "limit {l:?}");
+        assert_eq!(doc["TableName"], "jobs-table");
+        assert!(doc.get("ExclusiveStartKey").is_none());
+    }
+    for (k, r) in keys.iter().zip(&rendered[limits.len()..]) {
+        let doc = parse(r).unwrap_or_else(|e| panic!("key {k:?}: {e}"));
+        assert_eq!(doc["ExclusiveStartKey"]["Id"]["S"], *k);
+    }
+}
+
+/// Templates written the way the public sample writes them: raw interpolation in POST, and
+/// GET /status items missing a comma and escaping nothing. The same checks must catch them.
+#[test]
+fn control_the_samples_templates_fail_the_same_checks() {
+    let sample_post = format!(
+        "{{\n  \"input\": \"{{\\\"Id\\\" : \\\"$context.requestId\\\", \\\"StartTimestamp\\\": \\\"$input.path('$.StartTimestamp')\\\"}}\",\n  \"stateMachineArn\": \"{ARN}\"\n}}"
+    );
+    let sample_status = "#set($inputRoot = $input.path('$'))\n{\n  \"items\": [\n    #foreach($elem in $inputRoot.Items) {\n      \"Id\": \"$elem.Id.S\",\n      \"StartActionAt\": \"$elem.StartActionAt.S\"\n      \"LastUpdated\": \"$elem.LastUpdated.S\",\n      \"ProcessStatus\": \"$elem.ProcessStatus.S\"\n    }#if($foreach.hasNext),#end\n  #end\n  ]\n}";
+    let bodies: Vec<Value> = HOSTILE
+        .iter()
+        .map(|s| json!({ "StartTimestamp": s }))
+        .collect();
+    let cases: Vec<Value> = bodies
+        .iter()
+        .map(|b| submit_request(&sample_post, b))
+        .collect();
+    let rendered = render_all(&cases);
+    let post_failures = rendered
+        .iter()
+        .zip(&bodies)
+        .filter(|(r, b)| {
+            let ok = parse(r).ok().and_then(|req| {
+                let input: Value = serde_json::from_str(req["input"].as_str()?).ok()?;
+                Some(
+                    input["StartTimestamp"] == b["StartTimestamp"] && input.as_object()?.len() == 2,
+                )
+            });
+            ok != Some(true)
+        })
+        .count();
+    assert!(
+        post_failures >= 5,
+        "the sample's POST template should break on hostile input, broke on {post_failures}"
+    );
+
+    let items = vec![scan_item("a"), scan_item("b")];
+    let body = json!({ "Items": items, "Count": 2 });
+    let rendered = render_all(&[json!({ "template": sample_status, "body": body.to_string() })]);
+    assert!(
+        parse(&rendered[0]).is_err(),
+        "the sample's GET template renders invalid JSON even for plain items"
+    );
+}
