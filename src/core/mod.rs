@@ -6,4 +6,7 @@ pub mod ids;
 pub mod intrinsics;
 pub mod job;
 pub mod outputs;
+pub mod render;
+pub mod submit_input;
 pub mod template;
+pub mod time;
