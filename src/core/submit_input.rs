@@ -145,6 +145,24 @@ fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
     first.request.execution_input() == request.execution_input()
 }
 
+/// Whether two execution inputs describe the same job: equal as JSON, with a string
+/// `Payload` compared as the JSON it holds (so spacing in the payload text does not matter).
+pub fn same_input(a: &str, b: &str) -> bool {
+    fn canonical(text: &str) -> Option<Value> {
+        let mut v: Value = serde_json::from_str(text).ok()?;
+        if let Some(Value::String(p)) = v.get(super::job::INPUT_PAYLOAD)
+            && let Ok(parsed) = serde_json::from_str::<Value>(p)
+        {
+            v[super::job::INPUT_PAYLOAD] = parsed;
+        }
+        Some(v)
+    }
+    match (canonical(a), canonical(b)) {
+        (Some(x), Some(y)) => x == y,
+        _ => a == b,
+    }
+}
+
 /// The execution ARN of job `id` under the state machine `state_machine_arn`
 /// (`arn:P:states:R:A:stateMachine:NAME` -> `arn:P:states:R:A:execution:NAME:ID`).
 pub fn execution_arn(state_machine_arn: &str, id: &str) -> Option<String> {
@@ -271,6 +289,21 @@ mod tests {
             assert!(err.starts_with(expected), "{text:?}: {err}");
         }
         assert!(parse_batch("\n \n", now(), String::new).is_err());
+    }
+
+    #[test]
+    fn same_input_ignores_spacing_but_not_content() {
+        let a = r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":1}"}"#;
+        let b = r#"{"Payload": "{ \"k\": 1 }", "StartTimestamp": "2026-01-01T00:00:00Z"}"#;
+        assert!(same_input(a, b));
+        let c = r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":2}"}"#;
+        assert!(!same_input(a, c));
+        let d = r#"{"StartTimestamp":"2026-01-01T00:00:01Z","Payload":"{\"k\":1}"}"#;
+        assert!(!same_input(a, d));
+        assert!(!same_input(
+            a,
+            r#"{"StartTimestamp":"2026-01-01T00:00:00Z"}"#
+        ));
     }
 
     #[test]
