@@ -39,10 +39,16 @@ fn code_is<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, code: &str)
 }
 
 /// An SDK error as an operation failure, with its whole context on one line.
-fn sdk_failure<E>(err: SdkError<E, HttpResponse>, what: impl std::fmt::Display) -> Error
+pub(crate) fn sdk_failure<E>(err: SdkError<E, HttpResponse>, what: impl std::fmt::Display) -> Error
 where
-    E: std::error::Error + Send + Sync + 'static,
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
 {
+    if let Some(service) = err.as_service_error()
+        && let (Some(code), Some(message)) = (service.code(), service.message())
+    {
+        // The service's own code and message say it all.
+        return Error::failed(format!("{what}: {code}: {message}"));
+    }
     Error::failed(format!("{what}: {}", DisplayErrorContext(&err)))
 }
 

@@ -79,11 +79,13 @@ impl Backend for AwsBackend {
             .send()
             .await
             .map_err(|e| {
-                Error::failed(format!(
-                    "no stack {:?} found (deploy it with `waitable deploy`): {}",
-                    self.stack_name,
-                    aws_smithy_types::error::display::DisplayErrorContext(&e)
-                ))
+                jobs::sdk_failure(
+                    e,
+                    format!(
+                        "reading stack {:?} (deploy it with `waitable deploy`)",
+                        self.stack_name
+                    ),
+                )
             })?;
         let outputs = described
             .stacks()
