@@ -371,3 +371,104 @@ mod tests {
         assert!(record_from_item(&HashMap::new()).is_none());
     }
 }
+
+#[cfg(test)]
+mod mocked {
+    //! Error paths moto cannot produce (throttling, a race on the execution name).
+    use aws_sdk_sfn::Client;
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+    use aws_sdk_sfn::types::ExecutionStatus;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:M";
+    const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:M:job-1";
+
+    fn job(payload: serde_json::Value) -> JobRequest {
+        JobRequest {
+            id: "job-1".into(),
+            at: "2030-01-01T00:00:00Z".into(),
+            payload: Some(payload),
+        }
+    }
+
+    fn error_body(code: &str) -> Option<String> {
+        Some(format!(r#"{{"__type":"{code}","message":"mocked"}}"#))
+    }
+
+    fn started() -> StartExecutionOutput {
+        StartExecutionOutput::builder()
+            .execution_arn(EXECUTION)
+            .start_date(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    }
+
+    fn described(input: String) -> DescribeExecutionOutput {
+        DescribeExecutionOutput::builder()
+            .execution_arn(EXECUTION)
+            .state_machine_arn(MACHINE)
+            .status(ExecutionStatus::Running)
+            .start_date(aws_smithy_types::DateTime::from_secs(0))
+            .input(input)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn throttled_start_is_retried_into_one_job() {
+        let not_there = mock!(Client::describe_execution)
+            .sequence()
+            .http_status(400, error_body("ExecutionDoesNotExist"))
+            .build();
+        let throttled_then_ok = mock!(Client::start_execution)
+            .match_requests(|r| r.name() == Some("job-1"))
+            .sequence()
+            .http_status(400, error_body("ThrottlingException"))
+            .times(2)
+            .output(started)
+            .build();
+        let sfn = mock_client!(
+            aws_sdk_sfn,
+            RuleMode::MatchAny,
+            [&not_there, &throttled_then_ok]
+        );
+        let s = submit(&sfn, MACHINE, &job(serde_json::json!({"a": 1})))
+            .await
+            .unwrap();
+        assert_eq!(throttled_then_ok.num_calls(), 3, "two throttles, one start");
+        assert!(!s.already_submitted);
+        assert_eq!(s.execution_arn, EXECUTION);
+    }
+
+    #[tokio::test]
+    async fn a_name_taken_meanwhile_is_compared_by_input() {
+        let same = job(serde_json::json!({"a": 1}));
+        let input = same.execution_input().to_string();
+        let describe = mock!(Client::describe_execution)
+            .sequence()
+            .http_status(400, error_body("ExecutionDoesNotExist"))
+            .output(move || described(input.clone()))
+            .repeatedly()
+            .build();
+        let taken = mock!(Client::start_execution)
+            .sequence()
+            .http_status(400, error_body("ExecutionAlreadyExists"))
+            .repeatedly()
+            .build();
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &taken]);
+        let s = submit(&sfn, MACHINE, &same).await.unwrap();
+        assert!(s.already_submitted);
+        assert_eq!(s.execution_arn, EXECUTION);
+
+        // Already there with another payload: refused, and nothing is started.
+        let err = submit(&sfn, MACHINE, &job(serde_json::json!({"a": 2})))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("different"), "{err}");
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(taken.num_calls(), 1);
+    }
+}
