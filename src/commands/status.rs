@@ -64,7 +64,10 @@ pub async fn run<B: Backend>(
         let (mut rows, _) =
             collect(backend, &query, args.limit, |job| render::job_json(&job)).await?;
         rows.sort();
-        render::json_array(out, rows.iter().map(|r| r.value.as_str()))
+        // stdout is line-buffered: one write per job otherwise.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        render::json_array(&mut buffered, rows.iter().map(|r| r.value.as_str()))
+            .and_then(|()| buffered.flush())
             .context("writing the jobs")?;
         return Ok(());
     }

@@ -58,6 +58,8 @@ pub async fn run<B: Backend>(
         }
         let jobs = parse_batch(&read_input_file(file, "jobs file")?, Utc::now(), new_id)
             .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+        // No stack: one clear error, not the same failure once per line.
+        backend.outputs().await?;
         return batch(backend, &jobs, args.rate, config, out).await;
     }
     let request = request_from_args(args)?;
