@@ -1,4 +1,387 @@
 //! The behaviour suite: one set of scenarios, run on both targets with the same assertions.
-//! (Scenarios: completes_after_wait, rejects_bad_input, resubmit_is_idempotent,
-//! failed_path_is_recorded, cancel_stops_a_waiting_job, status_pages_through_everything;
-//! each is `pub fn name(env: &dyn StackEnv)`.)
+//! Each scenario uses only the CLI (`env.waitable()`) and the [`StackEnv`] trait, so the aws
+//! target (tests/jobs.rs, on moto) and the local target (tests/local.rs) run them unchanged.
+
+#![allow(dead_code)]
+
+use std::process::Output;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::harness::{StackEnv, describe, run_ok, unique_name};
+
+/// Moto's (and a busy machine's) waits can end up to ~2 s early.
+const EARLY_TOLERANCE: chrono::Duration = chrono::Duration::seconds(2);
+/// How long a job may take beyond its wait before we call it stuck.
+const GRACE: Duration = Duration::from_secs(20);
+const POLL: Duration = Duration::from_millis(300);
+
+fn output(env: &dyn StackEnv, args: &[&str]) -> Output {
+    env.waitable().args(args).output().expect("waitable runs")
+}
+
+fn ok_stdout(env: &dyn StackEnv, args: &[&str]) -> String {
+    let out = run_ok(env.waitable().args(args));
+    String::from_utf8(out.stdout).expect("stdout is UTF-8")
+}
+
+/// Every job, as `status --output json` prints them.
+pub fn all_jobs(env: &dyn StackEnv) -> Vec<Value> {
+    let text = ok_stdout(env, &["status", "--output", "json"]);
+    let v: Value = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("status --output json printed invalid JSON ({e}): {text}"));
+    v.as_array().expect("an array").clone()
+}
+
+fn job(env: &dyn StackEnv, id: &str) -> Option<Value> {
+    let text = ok_stdout(env, &["status", "--id", id, "--output", "json"]);
+    let v: Value = serde_json::from_str(&text).expect("valid JSON");
+    let items = v.as_array().expect("an array");
+    assert!(items.len() <= 1, "one job per Id: {text}");
+    items.first().cloned()
+}
+
+/// Polls until job `id` satisfies `done`, failing after `timeout` with what was last seen.
+fn wait_for(
+    env: &dyn StackEnv,
+    id: &str,
+    timeout: Duration,
+    what: &str,
+    done: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    let mut last = None;
+    while Instant::now() < deadline {
+        last = job(env, id);
+        if let Some(j) = &last
+            && done(j)
+        {
+            return j.clone();
+        }
+        std::thread::sleep(POLL);
+    }
+    panic!("job {id} did not become {what} within {timeout:?}; last seen: {last:?}");
+}
+
+fn status_is(status: &'static str) -> impl Fn(&Value) -> bool {
+    move |j| j["ProcessStatus"] == status
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    let text = v.as_str().unwrap_or_else(|| panic!("not a time: {v}"));
+    DateTime::parse_from_rfc3339(text)
+        .unwrap_or_else(|e| panic!("not an RFC 3339 time {text:?}: {e}"))
+        .with_timezone(&Utc)
+}
+
+fn submit_json(env: &dyn StackEnv, args: &[&str]) -> Value {
+    let mut all = vec!["submit", "--output", "json"];
+    all.extend_from_slice(args);
+    serde_json::from_str(&ok_stdout(env, &all)).expect("submit prints JSON")
+}
+
+/// submit --at +3s -> STARTED -> COMPLETED within the wait and a few seconds, with
+/// LastUpdated after StartActionAt.
+pub fn completes_after_wait(env: &dyn StackEnv) {
+    let id = unique_name("wait");
+    let before = Utc::now();
+    let submitted = submit_json(
+        env,
+        &[
+            "--at",
+            "+3s",
+            "--id",
+            &id,
+            "--payload",
+            r#"{"to":"a@example.com"}"#,
+        ],
+    );
+    assert_eq!(submitted["jobId"], id.as_str());
+    assert_eq!(submitted["alreadySubmitted"], false);
+    assert!(submitted["executionArn"].as_str().unwrap().ends_with(&id));
+
+    let started = wait_for(env, &id, GRACE, "recorded", |_| true);
+    assert_eq!(started["ProcessStatus"], "STARTED", "{started}");
+    assert_eq!(started["Payload"], json!({"to": "a@example.com"}));
+    let at = time(&started["StartActionAt"]);
+    assert!(
+        at >= before + chrono::Duration::seconds(3) && at <= before + chrono::Duration::seconds(5),
+        "StartActionAt {at} should be about 3 s after {before}"
+    );
+    assert!(
+        started["StartActionAt"].as_str().unwrap().ends_with('Z'),
+        "UTC with Z: {started}"
+    );
+
+    let done = wait_for(
+        env,
+        &id,
+        Duration::from_secs(3) + GRACE,
+        "COMPLETED",
+        status_is("COMPLETED"),
+    );
+    let updated = time(&done["LastUpdated"]);
+    assert!(
+        updated >= at - EARLY_TOLERANCE,
+        "LastUpdated {updated} is before StartActionAt {at} (beyond the 2 s tolerance)"
+    );
+    assert!(done.get("Error").is_none(), "{done}");
+
+    // The table shows it too, with the summary line.
+    let table = ok_stdout(env, &["status", "--id", &id]);
+    assert!(
+        table.contains(&id) && table.contains("COMPLETED"),
+        "{table}"
+    );
+    assert!(table.contains("1 job: 1 COMPLETED"), "{table}");
+}
+
+/// Every rejected input: exit 2, one line on stderr, nothing on stdout, the table unchanged.
+pub fn rejects_bad_input(env: &dyn StackEnv) {
+    let before = all_jobs(env);
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.json");
+    std::fs::write(&big, json!({ "blob": "x".repeat(300 * 1024) }).to_string()).unwrap();
+    let big = big.to_str().unwrap().to_string();
+    let bad_line = dir.path().join("jobs.jsonl");
+    std::fs::write(
+        &bad_line,
+        "{\"at\": \"+1h\", \"id\": \"fine-1\"}\n{\"at\": \"yesterday\", \"id\": \"bad-2\"}\n",
+    )
+    .unwrap();
+    let bad_line = bad_line.to_str().unwrap().to_string();
+    let long_id = "a".repeat(81);
+
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["submit", "--at", "tomorrow"], "RFC 3339"),
+        (vec!["submit", "--at", "2001-01-01T00:00:00Z"], "past"),
+        (vec!["submit", "--at", "+400d"], "year"),
+        (vec!["submit", "--at", "2030-01-01T00:00:00"], "RFC 3339"),
+        (vec!["submit", "--at", "+5w"], "+90s"),
+        (
+            vec!["submit", "--at", "+1m", "--payload", "{not json"],
+            "JSON",
+        ),
+        (
+            vec!["submit", "--at", "+1m", "--payload-file", &big],
+            "256 KB",
+        ),
+        (vec!["submit", "--at", "+1m", "--id", "has space"], "Id"),
+        (vec!["submit", "--at", "+1m", "--id", &long_id], "Id"),
+        (vec!["submit", "--at", "+1m", "--id", "a/b"], "Id"),
+        (vec!["submit", "--file", &bad_line], "line 2"),
+        (
+            vec!["submit", "--file", "/nonexistent/jobs.jsonl"],
+            "cannot read",
+        ),
+        (vec!["status", "--status", "DONE"], "STARTED"),
+        (vec!["cancel", "not an id"], "Id"),
+    ];
+    for (args, expected) in cases {
+        let out = output(env, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        assert_eq!(
+            stderr.trim_end().lines().count(),
+            1,
+            "{args:?}: one line on stderr: {stderr}"
+        );
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", describe(&out));
+    }
+    assert_eq!(all_jobs(env), before, "a rejected input changed the table");
+}
+
+/// The same submit twice: one job, one execution; the second says so. A conflicting
+/// resubmit fails with exit 1 and changes nothing.
+pub fn resubmit_is_idempotent(env: &dyn StackEnv) {
+    let id = unique_name("again");
+    let at = (Utc::now() + chrono::Duration::hours(1))
+        .format("%Y-%m-%dT%H:%M:%S+00:00")
+        .to_string();
+    let args = ["--at", at.as_str(), "--id", &id, "--payload", r#"{"n": 1}"#];
+    let first = submit_json(env, &args);
+    assert_eq!(first["alreadySubmitted"], false);
+
+    let mut cmd = env.waitable();
+    cmd.args(["submit", "--output", "json"]).args(args);
+    let second = run_ok(&mut cmd);
+    let second_json: Value = serde_json::from_slice(&second.stdout).unwrap();
+    assert_eq!(second_json["alreadySubmitted"], true);
+    assert_eq!(second_json["executionArn"], first["executionArn"]);
+    assert_eq!(second_json["jobId"], id.as_str());
+    let stderr = String::from_utf8_lossy(&second.stderr);
+    assert!(stderr.contains("already submitted"), "{stderr}");
+
+    // Spacing in the payload does not make it another job.
+    let third = submit_json(
+        env,
+        &[
+            "--at",
+            at.as_str(),
+            "--id",
+            &id,
+            "--payload",
+            r#"{ "n" : 1 }"#,
+        ],
+    );
+    assert_eq!(third["alreadySubmitted"], true);
+
+    let conflict = output(
+        env,
+        &[
+            "submit",
+            "--at",
+            &at,
+            "--id",
+            &id,
+            "--payload",
+            r#"{"n": 2}"#,
+        ],
+    );
+    assert_eq!(conflict.status.code(), Some(1), "{}", describe(&conflict));
+    let stderr = String::from_utf8_lossy(&conflict.stderr);
+    assert!(stderr.contains("different"), "{stderr}");
+
+    let recorded = wait_for(env, &id, GRACE, "recorded", |_| true);
+    let mine: Vec<Value> = all_jobs(env)
+        .into_iter()
+        .filter(|j| j["Id"] == id.as_str())
+        .collect();
+    assert_eq!(mine.len(), 1, "one item for {id}: {mine:?}");
+    assert_eq!(recorded["Payload"], json!({"n": 1}));
+    assert_eq!(recorded["ProcessStatus"], "STARTED");
+}
+
+/// An input the CLI would refuse, started directly: the machine records the job FAILED with
+/// its error.
+pub fn failed_path_is_recorded(env: &dyn StackEnv) {
+    let id = unique_name("bad-ts");
+    env.start_raw_execution(&id, r#"{"StartTimestamp": "tomorrow"}"#);
+    let failed = wait_for(env, &id, GRACE, "FAILED", status_is("FAILED"));
+    assert_eq!(failed["Error"], "InvalidStartTimestamp", "{failed}");
+    assert!(failed.get("LastUpdated").is_some(), "{failed}");
+
+    let table = ok_stdout(env, &["status", "--status", "FAILED"]);
+    assert!(
+        table.contains(&id) && table.contains("InvalidStartTimestamp"),
+        "{table}"
+    );
+}
+
+/// STARTED -> CANCELLED; a COMPLETED job and an unknown Id are refused with exit 1.
+pub fn cancel_stops_a_waiting_job(env: &dyn StackEnv) {
+    let waiting = unique_name("cancel-me");
+    submit_json(env, &["--at", "+1h", "--id", &waiting]);
+    wait_for(env, &waiting, GRACE, "STARTED", status_is("STARTED"));
+
+    let out = run_ok(
+        env.waitable()
+            .args(["cancel", &waiting, "--output", "json"]),
+    );
+    let cancelled: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(cancelled["jobId"], waiting.as_str());
+    assert_eq!(cancelled["job"]["ProcessStatus"], "CANCELLED");
+    let now = job(env, &waiting).expect("still listed");
+    assert_eq!(now["ProcessStatus"], "CANCELLED");
+    let when = time(&now["LastUpdated"]);
+    assert!((Utc::now() - when).num_seconds().abs() < 60, "{now}");
+
+    let again = output(env, &["cancel", &waiting]);
+    assert_eq!(again.status.code(), Some(1), "{}", describe(&again));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("CANCELLED"));
+
+    let finished = unique_name("done");
+    submit_json(env, &["--at", "now", "--id", &finished]);
+    wait_for(env, &finished, GRACE, "COMPLETED", status_is("COMPLETED"));
+    let refused = output(env, &["cancel", &finished]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("COMPLETED"), "{stderr}");
+    assert_eq!(
+        job(env, &finished).unwrap()["ProcessStatus"],
+        "COMPLETED",
+        "a refused cancel changed the job"
+    );
+
+    let unknown = output(env, &["cancel", "no-such-job"]);
+    assert_eq!(unknown.status.code(), Some(1), "{}", describe(&unknown));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no job"));
+
+    // The cancelled job stays CANCELLED (its execution was stopped; even if the machine
+    // reached its end it could not overwrite the status).
+    assert_eq!(job(env, &waiting).unwrap()["ProcessStatus"], "CANCELLED");
+}
+
+/// The number of jobs and the payload size seeded by [`status_pages_through_everything`].
+pub const SEEDED_JOBS: usize = 3_000;
+// 6 MB in all: every segment of a parallel scan needs more than one 1 MB page.
+const SEEDED_PAYLOAD_BYTES: usize = 2_000;
+
+/// More than a 1 MB page of jobs: all returned, sorted by StartActionAt, payloads intact.
+pub fn status_pages_through_everything(env: &dyn StackEnv) {
+    let prefix = unique_name("seed");
+    let base: DateTime<Utc> = "2030-06-01T00:00:00Z".parse().unwrap();
+    let filler = "p".repeat(SEEDED_PAYLOAD_BYTES);
+    // Ids and times in different orders, so a sort by Id would not pass for a sort by time.
+    let records: Vec<Value> = (0..SEEDED_JOBS)
+        .map(|i| {
+            let minute = (i * 7919) % SEEDED_JOBS;
+            let status = ["STARTED", "COMPLETED", "FAILED", "CANCELLED"][i % 4];
+            let mut r = json!({
+                "Id": format!("{prefix}-{i:05}"),
+                "StartActionAt": (base + chrono::Duration::minutes(minute as i64))
+                    .format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+                "ProcessStatus": status,
+                "LastUpdated": "2030-05-01T00:00:00Z",
+                "Payload": json!({"i": i, "filler": filler}).to_string(),
+            });
+            if status == "FAILED" {
+                r["Error"] = json!("States.TaskFailed");
+            }
+            r
+        })
+        .collect();
+    let total_payload: usize = records
+        .iter()
+        .map(|r| r["Payload"].as_str().unwrap().len())
+        .sum();
+    assert!(
+        total_payload > 4_000_000,
+        "payloads total {total_payload} bytes"
+    );
+    env.seed_jobs(&records);
+
+    let jobs: Vec<Value> = all_jobs(env)
+        .into_iter()
+        .filter(|j| j["Id"].as_str().unwrap().starts_with(&prefix))
+        .collect();
+    assert_eq!(jobs.len(), SEEDED_JOBS, "every seeded job is returned");
+    let times: Vec<&str> = jobs
+        .iter()
+        .map(|j| j["StartActionAt"].as_str().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] <= w[1]),
+        "sorted by StartActionAt"
+    );
+    let first = &jobs[0];
+    assert_eq!(first["Id"], format!("{prefix}-00000").as_str());
+    assert_eq!(
+        first["Payload"]["filler"].as_str().unwrap().len(),
+        SEEDED_PAYLOAD_BYTES
+    );
+
+    // Filters and limits see every page too.
+    let failed = ok_stdout(env, &["status", "--status", "FAILED", "--output", "json"]);
+    let failed: Vec<Value> = serde_json::from_str(&failed).unwrap();
+    let seeded_failed = failed
+        .iter()
+        .filter(|j| j["Id"].as_str().unwrap().starts_with(&prefix))
+        .count();
+    assert_eq!(seeded_failed, SEEDED_JOBS / 4);
+    let table = ok_stdout(env, &["status", "--limit", "5"]);
+    assert!(table.contains("(the first 5 of"), "{table}");
+}

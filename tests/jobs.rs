@@ -1,1 +1,442 @@
-//! (to be written)
+//! submit / status / cancel on the aws target, against moto over HTTP with real executions.
+//!
+//! Moto runs state machines only when `execute_state_machine` is on, and only for machines
+//! created through the Step Functions API after that: [`AwsEnv`] re-registers the deployed
+//! definition under the same name (so the stack's StateMachineArn output still points at it).
+//! That quirk lives here, in the test harness, never in the product.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::process::Command;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use serde_json::{Value, json};
+
+use crate::behaviour;
+use crate::harness::{StackEnv, describe, moto_url, repo_root, unique_name, waitable_on_moto};
+
+/// One tokio runtime for the SDK calls the harness makes.
+fn runtime() -> &'static tokio::runtime::Runtime {
+    static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
+    RT.get_or_init(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap()
+    })
+}
+
+fn sdk_config() -> &'static aws_types::SdkConfig {
+    static CONFIG: OnceLock<aws_types::SdkConfig> = OnceLock::new();
+    CONFIG.get_or_init(|| {
+        runtime().block_on(
+            aws_config::defaults(BehaviorVersion::latest())
+                .region(aws_types::region::Region::new("us-east-1"))
+                .endpoint_url(moto_url())
+                .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                    "testing", "testing", None, None, "test",
+                ))
+                .load(),
+        )
+    })
+}
+
+/// Turns on moto's state machine execution (once per test process).
+fn enable_moto_executions() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let url = moto_url();
+        let addr = url.trim_start_matches("http://");
+        let body = r#"{"stepfunctions":{"execute_state_machine":true}}"#;
+        let mut stream = std::net::TcpStream::connect(addr).expect("moto is reachable");
+        write!(
+            stream,
+            "POST /moto-api/config HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        assert!(
+            answer.starts_with("HTTP/1.1 20"),
+            "moto refused the config: {answer}"
+        );
+    });
+}
+
+/// The deployed stack's outputs and the state machine role.
+struct Deployed {
+    state_machine_arn: String,
+    table_name: String,
+    role_arn: String,
+}
+
+/// Deploys the stack `name` on moto. THE one place tests deploy: swap in
+/// `waitable deploy --yes` here once the deploy command lands.
+fn deploy_stack(name: &str) -> Deployed {
+    let template = std::fs::read_to_string(repo_root().join("templates/waitable.yaml"))
+        .expect("templates/waitable.yaml (run `waitable synth --out .`)");
+    let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
+    runtime().block_on(async {
+        cfn.create_stack()
+            .stack_name(name)
+            .template_body(template)
+            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
+            .send()
+            .await
+            .expect("create-stack");
+        let mut stack = None;
+        for _ in 0..100 {
+            let out = cfn.describe_stacks().stack_name(name).send().await.unwrap();
+            let s = out.stacks()[0].clone();
+            let status = s.stack_status().unwrap().as_str().to_string();
+            if status.ends_with("_COMPLETE") || status.ends_with("_FAILED") {
+                assert_eq!(status, "CREATE_COMPLETE", "stack {name}");
+                stack = Some(s);
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let stack = stack.expect("the stack finished creating");
+        let output = |key: &str| {
+            stack
+                .outputs()
+                .iter()
+                .find(|o| o.output_key() == Some(key))
+                .and_then(|o| o.output_value())
+                .unwrap_or_else(|| panic!("output {key}"))
+                .to_string()
+        };
+        let role = cfn
+            .describe_stack_resource()
+            .stack_name(name)
+            .logical_resource_id("StateMachineRole")
+            .send()
+            .await
+            .unwrap();
+        let role_name = role
+            .stack_resource_detail()
+            .and_then(|r| r.physical_resource_id())
+            .unwrap()
+            .to_string();
+        Deployed {
+            state_machine_arn: output("StateMachineArn"),
+            table_name: output("TableName"),
+            role_arn: format!("arn:aws:iam::123456789012:role/{role_name}"),
+        }
+    })
+}
+
+/// A stack on moto whose state machine really runs.
+pub struct AwsEnv {
+    pub stack: String,
+    pub state_machine_arn: String,
+    pub table_name: String,
+    pub sfn: aws_sdk_sfn::Client,
+    pub ddb: aws_sdk_dynamodb::Client,
+}
+
+impl AwsEnv {
+    pub fn new(prefix: &str) -> Self {
+        enable_moto_executions();
+        let stack = unique_name(prefix);
+        let deployed = deploy_stack(&stack);
+        let sfn = aws_sdk_sfn::Client::new(sdk_config());
+        let ddb = aws_sdk_dynamodb::Client::new(sdk_config());
+        let name = deployed
+            .state_machine_arn
+            .rsplit(':')
+            .next()
+            .unwrap()
+            .to_string();
+        runtime().block_on(async {
+            // The stack's machine is invisible to moto's executing backend; an old one of the
+            // same name would be, so replace it.
+            let _ = sfn
+                .delete_state_machine()
+                .state_machine_arn(&deployed.state_machine_arn)
+                .send()
+                .await;
+            let created = sfn
+                .create_state_machine()
+                .name(&name)
+                .definition(waitable::core::asl::resolved(&deployed.table_name, "aws"))
+                .role_arn(&deployed.role_arn)
+                .send()
+                .await
+                .expect("re-registering the state machine");
+            assert_eq!(created.state_machine_arn(), deployed.state_machine_arn);
+        });
+        AwsEnv {
+            stack,
+            state_machine_arn: deployed.state_machine_arn,
+            table_name: deployed.table_name,
+            sfn,
+            ddb,
+        }
+    }
+
+    fn execution_status(&self, id: &str) -> String {
+        let arn = waitable::core::submit_input::execution_arn(&self.state_machine_arn, id).unwrap();
+        runtime().block_on(async {
+            let out = self
+                .sfn
+                .describe_execution()
+                .execution_arn(arn)
+                .send()
+                .await
+                .expect("describe-execution");
+            out.status().as_str().to_string()
+        })
+    }
+
+    fn execution_count(&self) -> usize {
+        runtime().block_on(async {
+            let mut n = 0;
+            let mut pages = self
+                .sfn
+                .list_executions()
+                .state_machine_arn(&self.state_machine_arn)
+                .into_paginator()
+                .send();
+            while let Some(page) = pages.next().await {
+                n += page.expect("list-executions").executions().len();
+            }
+            n
+        })
+    }
+}
+
+impl StackEnv for AwsEnv {
+    fn waitable(&self) -> Command {
+        let mut cmd = waitable_on_moto();
+        cmd.args(["--target", "aws", "--stack-name", &self.stack]);
+        cmd
+    }
+
+    fn start_raw_execution(&self, id: &str, input: &str) {
+        runtime().block_on(async {
+            self.sfn
+                .start_execution()
+                .state_machine_arn(&self.state_machine_arn)
+                .name(id)
+                .input(input)
+                .send()
+                .await
+                .expect("start-execution");
+        });
+    }
+
+    fn seed_jobs(&self, records: &[Value]) {
+        let requests: Vec<WriteRequest> = records
+            .iter()
+            .map(|r| {
+                let item: HashMap<String, AttributeValue> = r
+                    .as_object()
+                    .expect("a record is an object")
+                    .iter()
+                    .map(|(k, v)| {
+                        let s = v.as_str().map(str::to_string).unwrap_or(v.to_string());
+                        (k.clone(), AttributeValue::S(s))
+                    })
+                    .collect();
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
+            })
+            .collect();
+        runtime().block_on(async {
+            for chunk in requests.chunks(25) {
+                let out = self
+                    .ddb
+                    .batch_write_item()
+                    .request_items(&self.table_name, chunk.to_vec())
+                    .send()
+                    .await
+                    .expect("batch-write-item");
+                assert!(
+                    out.unprocessed_items().is_none_or(|u| u.is_empty()),
+                    "moto left items unprocessed"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn completes_after_wait() {
+    behaviour::completes_after_wait(&AwsEnv::new("jobs-wait"));
+}
+
+#[test]
+fn rejects_bad_input() {
+    behaviour::rejects_bad_input(&AwsEnv::new("jobs-reject"));
+}
+
+#[test]
+fn resubmit_is_idempotent() {
+    let env = AwsEnv::new("jobs-again");
+    behaviour::resubmit_is_idempotent(&env);
+    assert_eq!(env.execution_count(), 1, "one execution for one job");
+}
+
+#[test]
+fn failed_path_is_recorded() {
+    behaviour::failed_path_is_recorded(&AwsEnv::new("jobs-failed"));
+}
+
+#[test]
+fn cancel_stops_a_waiting_job() {
+    let env = AwsEnv::new("jobs-cancel");
+    behaviour::cancel_stops_a_waiting_job(&env);
+    // The waiting job's execution was really stopped.
+    let stopped: Vec<String> = runtime().block_on(async {
+        env.sfn
+            .list_executions()
+            .state_machine_arn(&env.state_machine_arn)
+            .status_filter(aws_sdk_sfn::types::ExecutionStatus::Aborted)
+            .send()
+            .await
+            .unwrap()
+            .executions()
+            .iter()
+            .map(|e| e.name().to_string())
+            .collect()
+    });
+    assert_eq!(stopped.len(), 1, "{stopped:?}");
+    assert!(stopped[0].starts_with("cancel-me"), "{stopped:?}");
+    assert_eq!(env.execution_status(&stopped[0]), "ABORTED");
+}
+
+#[test]
+fn status_pages_through_everything() {
+    behaviour::status_pages_through_everything(&AwsEnv::new("jobs-pages"));
+}
+
+#[test]
+fn status_of_an_empty_stack_is_a_friendly_line() {
+    let env = AwsEnv::new("jobs-empty");
+    let out = crate::harness::run_ok(env.waitable().arg("status"));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("{}\n", waitable::core::render::NO_JOBS)
+    );
+    let out = crate::harness::run_ok(env.waitable().args(["status", "--output", "json"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
+}
+
+#[test]
+fn submit_without_a_stack_fails_clearly() {
+    let out = waitable_on_moto()
+        .args([
+            "--stack-name",
+            &unique_name("missing"),
+            "submit",
+            "--at",
+            "+1m",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("does not exist"), "{stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+}
+
+fn batch_line(id: &str, at: &str, n: usize) -> String {
+    json!({"at": at, "id": id, "payload": {"n": n}}).to_string()
+}
+
+#[test]
+fn batch_submit_accounts_for_every_line() {
+    let env = AwsEnv::new("jobs-batch");
+    let dir = tempfile::tempdir().unwrap();
+    let at = (chrono::Utc::now() + chrono::Duration::hours(2))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let lines: Vec<String> = (0..500)
+        .map(|i| batch_line(&format!("b-{i:03}"), &at, i))
+        .collect();
+    let first = dir.path().join("first.jsonl");
+    std::fs::write(&first, lines.join("\n") + "\n").unwrap();
+
+    let out = crate::harness::run_ok(env.waitable().args([
+        "submit",
+        "--file",
+        first.to_str().unwrap(),
+        "--output",
+        "json",
+    ]));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report,
+        json!({"submitted": 500, "alreadySubmitted": 0, "failed": []})
+    );
+
+    // Again with 50 old lines, one repeated inside the file, and 10 new jobs.
+    let mut second: Vec<String> = lines[..50].to_vec();
+    second.push(lines[0].clone());
+    second.extend((500..510).map(|i| batch_line(&format!("b-{i:03}"), &at, i)));
+    let second_path = dir.path().join("second.jsonl");
+    std::fs::write(&second_path, second.join("\n")).unwrap();
+    let out = crate::harness::run_ok(env.waitable().args([
+        "submit",
+        "--file",
+        second_path.to_str().unwrap(),
+    ]));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        table,
+        "61 jobs: 10 submitted, 51 already submitted, 0 failed\n",
+        "{}",
+        describe(&out)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("line 51: job b-000 repeats line 1"),
+        "{stderr}"
+    );
+
+    // A line that conflicts with a submitted job fails, is reported, and the rest go through.
+    let third_path = dir.path().join("third.jsonl");
+    std::fs::write(
+        &third_path,
+        format!(
+            "{}\n{}\n",
+            batch_line("b-001", &at, 999),
+            batch_line("b-600", &at, 600)
+        ),
+    )
+    .unwrap();
+    let out = env
+        .waitable()
+        .args(["submit", "--file", third_path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("b-001") && stdout.contains("different"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.ends_with("2 jobs: 1 submitted, 0 already submitted, 1 failed\n"),
+        "{stdout}"
+    );
+
+    // Executions write their first record asynchronously: give them a moment.
+    let mut count = 0;
+    for _ in 0..100 {
+        count = behaviour::all_jobs(&env).len();
+        if count >= 511 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    assert_eq!(count, 511, "every job is in the table once");
+    assert_eq!(env.execution_count(), 511);
+}

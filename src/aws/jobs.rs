@@ -1,17 +1,474 @@
-//! Jobs on the aws target: submit (StartExecution), list (Scan), cancel (issue #4).
+//! Jobs on the aws target: submit (StartExecution), list (Scan), cancel (StopExecution and a
+//! conditional UpdateItem). Clients are passed in; nothing here builds one.
 
-use crate::Result;
-use crate::backend::Cancelled;
+use std::collections::HashMap;
+
+use anyhow::Context;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
+use aws_smithy_runtime_api::client::result::SdkError;
+use aws_smithy_types::error::display::DisplayErrorContext;
+use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_smithy_types::retry::RetryConfig;
+
+use crate::backend::{Cancelled, JobQuery};
+use crate::core::job::{
+    ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
+    ATTR_START_ACTION_AT, JobRecord, JobRequest, JobStatus, Submitted,
+};
+use crate::core::submit_input::{execution_arn, same_input};
+use crate::{Error, Result};
+
+/// Attempts for a throttled StartExecution/DescribeExecution (the SDK backs off exponentially
+/// with jitter between them). The execution name is fixed before the first attempt, so a
+/// retry can never start a second job.
+pub const SUBMIT_MAX_ATTEMPTS: u32 = 8;
+
+/// Segments of the parallel scan behind `status`.
+pub const SCAN_SEGMENTS: i32 = 4;
+
+/// Service error codes we act on, classified in one place.
+mod codes {
+    pub const EXECUTION_ALREADY_EXISTS: &str = "ExecutionAlreadyExists";
+    pub const EXECUTION_DOES_NOT_EXIST: &str = "ExecutionDoesNotExist";
+    pub const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
+}
+
+fn code_is<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, code: &str) -> bool {
+    err.as_service_error().and_then(|e| e.code()) == Some(code)
+}
+
+/// An SDK error as an operation failure, with its whole context on one line.
+pub(crate) fn sdk_failure<E>(err: SdkError<E, HttpResponse>, what: impl std::fmt::Display) -> Error
+where
+    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
+{
+    if let Some(service) = err.as_service_error()
+        && let (Some(code), Some(message)) = (service.code(), service.message())
+    {
+        // The service's own code and message say it all.
+        return Error::failed(format!("{what}: {code}: {message}"));
+    }
+    Error::failed(format!("{what}: {}", DisplayErrorContext(&err)))
+}
+
+fn submit_retries() -> aws_sdk_sfn::config::Builder {
+    aws_sdk_sfn::config::Builder::default()
+        .retry_config(RetryConfig::standard().with_max_attempts(SUBMIT_MAX_ATTEMPTS))
+}
+
+/// Starts `job` as an execution of `state_machine_arn` named after the job's Id.
+///
+/// Idempotent: when an execution with this name exists, its input decides: the same input
+/// means the job was already submitted (`already_submitted`), another input is an error.
+pub async fn submit(
+    sfn: &aws_sdk_sfn::Client,
+    state_machine_arn: &str,
+    job: &JobRequest,
+) -> Result<Submitted> {
+    let arn = execution_arn(state_machine_arn, &job.id).ok_or_else(|| {
+        Error::failed(format!(
+            "the stack's StateMachineArn {state_machine_arn:?} is not a state machine ARN"
+        ))
+    })?;
+    let input = job.execution_input().to_string();
+    // Looking first tells a resubmit apart from a new job (StartExecution answers both alike
+    // while the execution runs).
+    if let Some(existing) = existing_input(sfn, &arn).await? {
+        return compare(job, arn, &existing, &input);
+    }
+    let started = sfn
+        .start_execution()
+        .state_machine_arn(state_machine_arn)
+        .name(&job.id)
+        .input(&input)
+        .customize()
+        .config_override(submit_retries())
+        .send()
+        .await;
+    match started {
+        Ok(out) => Ok(Submitted {
+            job_id: job.id.clone(),
+            execution_arn: out.execution_arn,
+            already_submitted: false,
+        }),
+        Err(err) if code_is(&err, codes::EXECUTION_ALREADY_EXISTS) => {
+            // Someone started it between our look and our start (or it has closed).
+            let existing = existing_input(sfn, &arn)
+                .await?
+                .ok_or_else(|| sdk_failure(err, format!("starting job {}", job.id)))?;
+            compare(job, arn, &existing, &input)
+        }
+        Err(err) => Err(sdk_failure(err, format!("starting job {}", job.id))),
+    }
+}
+
+fn compare(job: &JobRequest, arn: String, existing: &str, input: &str) -> Result<Submitted> {
+    if same_input(existing, input) {
+        Ok(Submitted {
+            job_id: job.id.clone(),
+            execution_arn: arn,
+            already_submitted: true,
+        })
+    } else {
+        Err(Error::failed(format!(
+            "job {} was already submitted with a different time or payload (execution {arn}); use another --id",
+            job.id
+        )))
+    }
+}
+
+/// The input of execution `arn`, or None when there is no such execution.
+async fn existing_input(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Option<String>> {
+    match sfn
+        .describe_execution()
+        .execution_arn(arn)
+        .customize()
+        .config_override(submit_retries())
+        .send()
+        .await
+    {
+        Ok(out) => Ok(Some(out.input().unwrap_or("{}").to_string())),
+        Err(err) if code_is(&err, codes::EXECUTION_DOES_NOT_EXIST) => Ok(None),
+        Err(err) => Err(sdk_failure(err, format!("looking up execution {arn}"))),
+    }
+}
+
+/// A row of the jobs table as a [`JobRecord`]; None for an item without an Id. `Payload` is
+/// stored as JSON text and given back parsed (or as the text itself if it is not JSON).
+pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Option<JobRecord> {
+    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
+    Some(JobRecord {
+        id: text(ATTR_ID)?,
+        // A job rejected by the machine's input check has no StartActionAt.
+        start_action_at: text(ATTR_START_ACTION_AT).unwrap_or_default(),
+        process_status: text(ATTR_PROCESS_STATUS).unwrap_or_default(),
+        last_updated: text(ATTR_LAST_UPDATED),
+        payload: text(ATTR_PAYLOAD)
+            .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
+        error: text(ATTR_ERROR),
+    })
+}
+
+/// One job by Id (a consistent read), or None.
+pub async fn get_job(
+    ddb: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    id: &str,
+) -> Result<Option<JobRecord>> {
+    let out = ddb
+        .get_item()
+        .table_name(table_name)
+        .key(ATTR_ID, AttributeValue::S(id.to_string()))
+        .consistent_read(true)
+        .send()
+        .await
+        .map_err(|e| sdk_failure(e, format!("reading job {id} from table {table_name}")))?;
+    Ok(out.item().and_then(record_from_item))
+}
+
+/// Streams every job matching `query` to `sink`: a parallel scan of `segments` segments,
+/// each reading page after page. At most two pages per segment are held at once, so memory
+/// does not grow with the table.
+pub async fn list_jobs(
+    ddb: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    query: &JobQuery,
+    segments: i32,
+    sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+) -> Result<()> {
+    if let Some(id) = &query.id {
+        if let Some(job) = get_job(ddb, table_name, id).await?
+            && query.matches(&job)
+        {
+            sink(job)?;
+        }
+        return Ok(());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(segments.max(1) as usize * 2);
+    for segment in 0..segments {
+        let mut scan = ddb
+            .scan()
+            .table_name(table_name)
+            .segment(segment)
+            .total_segments(segments);
+        if !query.statuses.is_empty() {
+            // Filter on the server: fewer bytes over the wire.
+            let names: Vec<String> = (0..query.statuses.len())
+                .map(|i| format!(":s{i}"))
+                .collect();
+            scan = scan
+                .filter_expression(format!("#status IN ({})", names.join(", ")))
+                .expression_attribute_names("#status", ATTR_PROCESS_STATUS);
+            for (name, status) in names.iter().zip(&query.statuses) {
+                scan = scan.expression_attribute_values(
+                    name,
+                    AttributeValue::S(status.as_str().to_string()),
+                );
+            }
+        }
+        let tx = tx.clone();
+        let table = table_name.to_string();
+        tokio::spawn(async move {
+            let mut pages = scan.into_paginator().send();
+            while let Some(page) = pages.next().await {
+                let page = page
+                    .map(|p| p.items.unwrap_or_default())
+                    .map_err(|e| sdk_failure(e, format!("scanning table {table}")));
+                let failed = page.is_err();
+                // A closed channel means the reader stopped (an error, a closed pipe): stop too.
+                if tx.send(page).await.is_err() || failed {
+                    return;
+                }
+            }
+        });
+    }
+    drop(tx);
+    while let Some(page) = rx.recv().await {
+        for item in page? {
+            if let Some(job) = record_from_item(&item)
+                && query.matches(&job)
+            {
+                sink(job)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Cancels job `id` of the stack: refuses unknown and finished jobs with a clear message.
+pub async fn cancel(
+    sfn: &aws_sdk_sfn::Client,
+    ddb: &aws_sdk_dynamodb::Client,
+    state_machine_arn: &str,
+    table_name: &str,
+    id: &str,
+) -> Result<Cancelled> {
+    let job = get_job(ddb, table_name, id)
+        .await?
+        .ok_or_else(|| no_such_job(id))?;
+    if job.status() != Some(JobStatus::Started) {
+        return Err(not_cancellable(&job));
+    }
+    let arn = execution_arn(state_machine_arn, id).ok_or_else(|| {
+        Error::failed(format!(
+            "the stack's StateMachineArn {state_machine_arn:?} is not a state machine ARN"
+        ))
+    })?;
+    cancel_execution(sfn, ddb, table_name, id, &arn).await
+}
+
+fn no_such_job(id: &str) -> Error {
+    Error::failed(format!("no job with Id {id:?}"))
+}
+
+fn not_cancellable(job: &JobRecord) -> Error {
+    Error::failed(format!(
+        "job {:?} is already {}: only a STARTED job can be cancelled",
+        job.id, job.process_status
+    ))
+}
 
 /// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED
 /// (conditional update). Shared by `cancel` and by `destroy` (which cancels every RUNNING
 /// execution before deleting the stack).
 pub async fn cancel_execution(
-    _sfn: &aws_sdk_sfn::Client,
-    _ddb: &aws_sdk_dynamodb::Client,
-    _table_name: &str,
-    _job_id: &str,
-    _execution_arn: &str,
+    sfn: &aws_sdk_sfn::Client,
+    ddb: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    job_id: &str,
+    execution_arn: &str,
 ) -> Result<Cancelled> {
-    Err(crate::Error::failed("cancel is not built yet"))
+    match sfn
+        .stop_execution()
+        .execution_arn(execution_arn)
+        .cause("cancelled by waitable")
+        .send()
+        .await
+    {
+        Ok(_) => {}
+        // A row written by something other than an execution can still be cancelled.
+        Err(err) if code_is(&err, codes::EXECUTION_DOES_NOT_EXIST) => {}
+        Err(err) => {
+            return Err(sdk_failure(
+                err,
+                format!("stopping execution {execution_arn}"),
+            ));
+        }
+    }
+    let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let updated = ddb
+        .update_item()
+        .table_name(table_name)
+        .key(ATTR_ID, AttributeValue::S(job_id.to_string()))
+        .update_expression("SET #status = :cancelled, #updated = :now")
+        .condition_expression("#status = :started")
+        .expression_attribute_names("#status", ATTR_PROCESS_STATUS)
+        .expression_attribute_names("#updated", ATTR_LAST_UPDATED)
+        .expression_attribute_values(":cancelled", AttributeValue::S("CANCELLED".into()))
+        .expression_attribute_values(":started", AttributeValue::S("STARTED".into()))
+        .expression_attribute_values(":now", AttributeValue::S(now))
+        .return_values(ReturnValue::AllNew)
+        .send()
+        .await;
+    match updated {
+        Ok(out) => {
+            let job = out
+                .attributes()
+                .and_then(record_from_item)
+                .context("the cancelled job came back without attributes")?;
+            Ok(Cancelled {
+                job_id: job_id.to_string(),
+                job,
+            })
+        }
+        Err(err) if code_is(&err, codes::CONDITIONAL_CHECK_FAILED) => {
+            // It finished (or vanished) meanwhile; say what it is now.
+            match get_job(ddb, table_name, job_id).await? {
+                Some(job) => Err(not_cancellable(&job)),
+                None => Err(no_such_job(job_id)),
+            }
+        }
+        Err(err) => Err(sdk_failure(err, format!("marking job {job_id} CANCELLED"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> AttributeValue {
+        AttributeValue::S(v.into())
+    }
+
+    #[test]
+    fn items_become_records_with_parsed_payloads() {
+        let item = HashMap::from([
+            ("Id".to_string(), s("a")),
+            ("StartActionAt".to_string(), s("2026-01-01T00:00:00Z")),
+            ("ProcessStatus".to_string(), s("STARTED")),
+            ("LastUpdated".to_string(), s("2026-01-01T00:00:00.1Z")),
+            ("Payload".to_string(), s(r#"{"k":[1]}"#)),
+        ]);
+        let rec = record_from_item(&item).unwrap();
+        assert_eq!(rec.payload, Some(serde_json::json!({"k": [1]})));
+        assert_eq!(rec.status(), Some(JobStatus::Started));
+        assert_eq!(rec.error, None);
+    }
+
+    #[test]
+    fn rejected_rows_and_odd_payloads_still_read() {
+        let item = HashMap::from([
+            ("Id".to_string(), s("b")),
+            ("ProcessStatus".to_string(), s("FAILED")),
+            ("Error".to_string(), s("InvalidStartTimestamp")),
+            ("Payload".to_string(), s("not json")),
+        ]);
+        let rec = record_from_item(&item).unwrap();
+        assert_eq!(rec.start_action_at, "");
+        assert_eq!(rec.payload, Some(serde_json::json!("not json")));
+        assert_eq!(rec.error.as_deref(), Some("InvalidStartTimestamp"));
+        assert!(record_from_item(&HashMap::new()).is_none());
+    }
+}
+
+#[cfg(test)]
+mod mocked {
+    //! Error paths moto cannot produce (throttling, a race on the execution name).
+    use aws_sdk_sfn::Client;
+    use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
+    use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
+    use aws_sdk_sfn::types::ExecutionStatus;
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:M";
+    const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:M:job-1";
+
+    fn job(payload: serde_json::Value) -> JobRequest {
+        JobRequest {
+            id: "job-1".into(),
+            at: "2030-01-01T00:00:00Z".into(),
+            payload: Some(payload),
+        }
+    }
+
+    fn error_body(code: &str) -> Option<String> {
+        Some(format!(r#"{{"__type":"{code}","message":"mocked"}}"#))
+    }
+
+    fn started() -> StartExecutionOutput {
+        StartExecutionOutput::builder()
+            .execution_arn(EXECUTION)
+            .start_date(aws_smithy_types::DateTime::from_secs(0))
+            .build()
+            .unwrap()
+    }
+
+    fn described(input: String) -> DescribeExecutionOutput {
+        DescribeExecutionOutput::builder()
+            .execution_arn(EXECUTION)
+            .state_machine_arn(MACHINE)
+            .status(ExecutionStatus::Running)
+            .start_date(aws_smithy_types::DateTime::from_secs(0))
+            .input(input)
+            .build()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn throttled_start_is_retried_into_one_job() {
+        let not_there = mock!(Client::describe_execution)
+            .sequence()
+            .http_status(400, error_body("ExecutionDoesNotExist"))
+            .build();
+        let throttled_then_ok = mock!(Client::start_execution)
+            .match_requests(|r| r.name() == Some("job-1"))
+            .sequence()
+            .http_status(400, error_body("ThrottlingException"))
+            .times(2)
+            .output(started)
+            .build();
+        let sfn = mock_client!(
+            aws_sdk_sfn,
+            RuleMode::MatchAny,
+            [&not_there, &throttled_then_ok]
+        );
+        let s = submit(&sfn, MACHINE, &job(serde_json::json!({"a": 1})))
+            .await
+            .unwrap();
+        assert_eq!(throttled_then_ok.num_calls(), 3, "two throttles, one start");
+        assert!(!s.already_submitted);
+        assert_eq!(s.execution_arn, EXECUTION);
+    }
+
+    #[tokio::test]
+    async fn a_name_taken_meanwhile_is_compared_by_input() {
+        let same = job(serde_json::json!({"a": 1}));
+        let input = same.execution_input().to_string();
+        let describe = mock!(Client::describe_execution)
+            .sequence()
+            .http_status(400, error_body("ExecutionDoesNotExist"))
+            .output(move || described(input.clone()))
+            .repeatedly()
+            .build();
+        let taken = mock!(Client::start_execution)
+            .sequence()
+            .http_status(400, error_body("ExecutionAlreadyExists"))
+            .repeatedly()
+            .build();
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &taken]);
+        let s = submit(&sfn, MACHINE, &same).await.unwrap();
+        assert!(s.already_submitted);
+        assert_eq!(s.execution_arn, EXECUTION);
+
+        // Already there with another payload: refused, and nothing is started.
+        let err = submit(&sfn, MACHINE, &job(serde_json::json!({"a": 2})))
+            .await
+            .unwrap_err();
+        assert!(err.to_string().contains("different"), "{err}");
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(taken.num_calls(), 1);
+    }
 }

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
-use crate::{Error, Result};
+use crate::Result;
 
 /// The AWS clients for one stack.
 pub struct AwsBackend {
@@ -26,6 +26,8 @@ pub struct AwsBackend {
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
     pub schedule: poll::Schedule,
+    /// The stack's outputs, looked up once per run (a batch submit needs them 2,000 times).
+    outputs_cache: tokio::sync::OnceCell<StackOutputs>,
 }
 
 impl AwsBackend {
@@ -40,6 +42,7 @@ impl AwsBackend {
             ddb: aws_sdk_dynamodb::Client::new(&sdk),
             ui: config.ui,
             schedule: poll::Schedule::DEFAULT,
+            outputs_cache: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -50,6 +53,11 @@ impl AwsBackend {
             ui: &self.ui,
             schedule: &self.schedule,
         }
+    }
+
+    /// The stack's outputs, fetched on first use.
+    async fn cached_outputs(&self) -> Result<&StackOutputs> {
+        self.outputs_cache.get_or_try_init(|| self.outputs()).await
     }
 }
 
@@ -62,20 +70,37 @@ impl Backend for AwsBackend {
         stack::outputs(&self.cfn, &self.stack_name).await
     }
 
-    async fn submit(&self, _job: &JobRequest) -> Result<Submitted> {
-        Err(Error::failed("not built yet"))
+    async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
+        let stack = self.cached_outputs().await?;
+        jobs::submit(&self.sfn, &stack.state_machine_arn, job).await
     }
 
     async fn jobs(
         &self,
-        _query: &JobQuery,
-        _sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+        query: &JobQuery,
+        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
     ) -> Result<()> {
-        Err(Error::failed("not built yet"))
+        let stack = self.cached_outputs().await?;
+        jobs::list_jobs(
+            &self.ddb,
+            &stack.table_name,
+            query,
+            jobs::SCAN_SEGMENTS,
+            sink,
+        )
+        .await
     }
 
-    async fn cancel(&self, _id: &str) -> Result<Cancelled> {
-        Err(Error::failed("not built yet"))
+    async fn cancel(&self, id: &str) -> Result<Cancelled> {
+        let stack = self.cached_outputs().await?;
+        jobs::cancel(
+            &self.sfn,
+            &self.ddb,
+            &stack.state_machine_arn,
+            &stack.table_name,
+            id,
+        )
+        .await
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {

@@ -1,15 +1,37 @@
-//! `waitable cancel` (issue #4).
+//! `waitable cancel ID`: stop a waiting job and mark it CANCELLED.
+
+use std::io::Write;
+
+use anyhow::Context;
 
 use crate::backend::Backend;
 use crate::cli::CancelArgs;
 use crate::config::Config;
+use crate::core::render;
+use crate::core::submit_input::validate_id;
 use crate::{Error, Result};
 
 pub async fn run<B: Backend>(
-    _backend: &B,
-    _args: &CancelArgs,
-    _config: &Config,
-    _out: &mut impl std::io::Write,
+    backend: &B,
+    args: &CancelArgs,
+    config: &Config,
+    out: &mut impl Write,
 ) -> Result<()> {
-    Err(Error::failed("waitable cancel is not built yet"))
+    validate_id(&args.id).map_err(Error::usage)?;
+    let cancelled = backend.cancel(&args.id).await?;
+    config
+        .ui
+        .info(format!("job {} cancelled", cancelled.job_id));
+    if config.json() {
+        render::json_value(out, &cancelled)
+    } else {
+        render::jobs_table(
+            out,
+            std::slice::from_ref(&cancelled.job),
+            &super::status::style(),
+            "",
+        )
+    }
+    .context("writing the result")?;
+    Ok(())
 }

@@ -1,15 +1,206 @@
-//! `waitable status` (issue #4).
+//! `waitable status`: every job (or a filtered few) as a table or a JSON array, sorted by
+//! StartActionAt; `--watch` redraws until they are all finished.
 
-use crate::backend::Backend;
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
+
+use anyhow::Context;
+
+use crate::backend::{Backend, JobQuery};
 use crate::cli::StatusArgs;
 use crate::config::Config;
+use crate::core::job::{JobRecord, JobStatus};
+use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
+use crate::core::submit_input::validate_id;
 use crate::{Error, Result};
 
+/// How often `--watch` reads the table again.
+pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The table style for this terminal: colour only on a terminal, and never with NO_COLOR.
+pub fn style() -> Style {
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && console::colors_enabled();
+    Style {
+        now: chrono::Utc::now(),
+        color,
+    }
+}
+
+fn query_from_args(args: &StatusArgs) -> Result<JobQuery> {
+    if let Some(id) = &args.id {
+        validate_id(id).map_err(Error::usage)?;
+    }
+    let statuses = args
+        .statuses
+        .iter()
+        .map(|s| s.parse::<JobStatus>().map_err(Error::usage))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(JobQuery {
+        id: args.id.clone(),
+        statuses,
+    })
+}
+
 pub async fn run<B: Backend>(
-    _backend: &B,
-    _args: &StatusArgs,
-    _config: &Config,
-    _out: &mut impl std::io::Write,
+    backend: &B,
+    args: &StatusArgs,
+    config: &Config,
+    out: &mut impl Write,
 ) -> Result<()> {
-    Err(Error::failed("waitable status is not built yet"))
+    let query = query_from_args(args)?;
+    let empty_line = if query.id.is_some() || !query.statuses.is_empty() {
+        NO_MATCHING_JOBS
+    } else {
+        NO_JOBS
+    };
+    if config.json() {
+        if args.watch {
+            wait_until_finished(backend, &query, args.limit).await?;
+        }
+        let (mut rows, _) =
+            collect(backend, &query, args.limit, |job| render::job_json(&job)).await?;
+        rows.sort();
+        // stdout is line-buffered: one write per job otherwise.
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        render::json_array(&mut buffered, rows.iter().map(|r| r.value.as_str()))
+            .and_then(|()| buffered.flush())
+            .context("writing the jobs")?;
+        return Ok(());
+    }
+    let redraw = args.watch && std::io::stdout().is_terminal();
+    loop {
+        let (jobs, total) = table_rows(backend, &query, args.limit).await?;
+        let mut frame = Vec::new();
+        if redraw {
+            frame.extend_from_slice(b"\x1b[2J\x1b[H");
+        }
+        render::jobs_table(&mut frame, &jobs, &style(), empty_line)?;
+        if jobs.len() < total {
+            writeln!(
+                frame,
+                "(the first {} of {total} by StartActionAt)",
+                jobs.len()
+            )?;
+        }
+        out.write_all(&frame).context("writing the jobs")?;
+        out.flush().context("writing the jobs")?;
+        if !args.watch || all_finished(&jobs) {
+            return Ok(());
+        }
+        if !sleep_or_interrupted().await {
+            return Ok(());
+        }
+    }
+}
+
+fn all_finished(jobs: &[JobRecord]) -> bool {
+    jobs.iter()
+        .all(|j| j.status().is_some_and(JobStatus::is_terminal))
+}
+
+/// Sleeps one watch interval; false when Ctrl-C came first.
+async fn sleep_or_interrupted() -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(WATCH_INTERVAL) => true,
+        _ = tokio::signal::ctrl_c() => false,
+    }
+}
+
+async fn wait_until_finished<B: Backend>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+) -> Result<()> {
+    loop {
+        let (jobs, _) = table_rows(backend, query, limit).await?;
+        if all_finished(&jobs) || !sleep_or_interrupted().await {
+            return Ok(());
+        }
+    }
+}
+
+/// The jobs for the table, sorted, without payloads (the table does not show them), and how
+/// many matched in all.
+async fn table_rows<B: Backend>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+) -> Result<(Vec<JobRecord>, usize)> {
+    let (mut rows, total) = collect(backend, query, limit, |mut job| {
+        job.payload = None;
+        job
+    })
+    .await?;
+    rows.sort();
+    Ok((rows.into_iter().map(|r| r.value).collect(), total))
+}
+
+/// A value ordered by its job's (StartActionAt, Id).
+struct Keyed<T> {
+    key: (String, String),
+    value: T,
+}
+
+impl<T> PartialEq for Keyed<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+impl<T> Eq for Keyed<T> {}
+impl<T> PartialOrd for Keyed<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl<T> Ord for Keyed<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
+/// Streams the matching jobs through `shrink` (which keeps only what will be printed) and
+/// keeps all of them, or only the `limit` earliest (a bounded heap).
+async fn collect<B: Backend, T: Send>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+    shrink: impl Fn(JobRecord) -> T + Send + Sync,
+) -> Result<(Vec<Keyed<T>>, usize)> {
+    let mut heap: BinaryHeap<Keyed<T>> = BinaryHeap::new();
+    let mut rows: Vec<Keyed<T>> = Vec::new();
+    let mut total = 0usize;
+    let mut sink = |job: JobRecord| -> Result<()> {
+        total += 1;
+        let key = (job.start_action_at.clone(), job.id.clone());
+        match limit {
+            None => rows.push(Keyed {
+                key,
+                value: shrink(job),
+            }),
+            Some(n) => {
+                if heap.len() < n {
+                    heap.push(Keyed {
+                        key,
+                        value: shrink(job),
+                    });
+                } else if heap.peek().is_some_and(|top| key < top.key) {
+                    heap.pop();
+                    heap.push(Keyed {
+                        key,
+                        value: shrink(job),
+                    });
+                }
+            }
+        }
+        Ok(())
+    };
+    backend.jobs(query, &mut sink).await?;
+    if limit.is_some() {
+        rows = heap.into_vec();
+    }
+    Ok((rows, total))
 }

@@ -110,12 +110,14 @@ pub struct JobRequest {
 }
 
 impl JobRequest {
-    /// The execution input, exactly as the HTTP contract's POST body maps it.
+    /// The execution input, exactly as the HTTP contract's POST body maps it. The Payload
+    /// travels as JSON text (a string): the state machine stores `$.Payload` as a DynamoDB S
+    /// attribute, and only a string Payload takes the `SetInitialStatusWithPayload` branch.
     pub fn execution_input(&self) -> serde_json::Value {
         let mut input = serde_json::Map::new();
         input.insert(INPUT_START_TIMESTAMP.into(), self.at.clone().into());
         if let Some(payload) = &self.payload {
-            input.insert(INPUT_PAYLOAD.into(), payload.clone());
+            input.insert(INPUT_PAYLOAD.into(), payload.to_string().into());
         }
         serde_json::Value::Object(input)
     }
@@ -185,7 +187,7 @@ mod tests {
         req.payload = Some(serde_json::json!({"k": [1]}));
         assert_eq!(
             req.execution_input().to_string(),
-            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":{"k":[1]}}"#
+            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}"}"#
         );
     }
 }
