@@ -1,5 +1,8 @@
 //! The `local` target: the same generated stack on this machine (issue #5).
 
+pub mod asl;
+pub mod ddb;
+
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
 use crate::config::Config;
 use crate::core::job::{JobRecord, JobRequest, Submitted};
