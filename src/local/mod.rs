@@ -2,6 +2,9 @@
 
 pub mod asl;
 pub mod ddb;
+pub mod engine;
+pub mod records;
+pub mod store;
 
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
 use crate::config::Config;
