@@ -25,6 +25,9 @@ pub struct LocalBackend {
     pub stack_name: String,
     pub home: PathBuf,
     pub ui: Ui,
+    /// The binary deploy starts as the background engine (this one, unless a library caller
+    /// such as a test says otherwise).
+    pub engine_exe: Option<PathBuf>,
 }
 
 /// Page size the CLI asks the engine for.
@@ -46,6 +49,7 @@ impl LocalBackend {
             stack_name: stack_name.into(),
             home,
             ui,
+            engine_exe: None,
         }
     }
 
@@ -220,7 +224,13 @@ impl Backend for LocalBackend {
                         self.stack_name
                     ));
                 }
-                let e = process::start(&self.home, &self.stack_name, &dir).await?;
+                let e = process::start(
+                    self.engine_exe.as_deref(),
+                    &self.home,
+                    &self.stack_name,
+                    &dir,
+                )
+                .await?;
                 self.ui.info(format!(
                     "local engine started (pid {}, log {})",
                     e.pid,

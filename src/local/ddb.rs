@@ -862,7 +862,7 @@ mod tests {
         assert!(holds("s IN (:a, :b)"));
         assert!(holds("n > :one AND size(s) = :one"));
         assert!(!holds("missing = :a"));
-        assert!(holds("missing <> :a") == false);
+        assert!(!holds("missing <> :a"));
         for bad in ["a.b = :v", "contains(a, :v)", "a = ", "(a = :v", "a == :v"] {
             assert!(parse_condition(bad).is_err(), "{bad}");
         }

@@ -460,6 +460,7 @@ fn submit(
     };
     store::save_execution(c, &exec).map_err(ApiError::internal)?;
     store::record(c, name, "ExecutionStarted", None, now).map_err(ApiError::internal)?;
+    store::record(c, name, "StateEntered", Some(&m.start_at), now).map_err(ApiError::internal)?;
     // Run the first states now, so the job is recorded before the caller hears back.
     drive(c, names, cache, name, now).map_err(ApiError::internal)?;
     Ok(Submitted {

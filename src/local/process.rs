@@ -53,8 +53,16 @@ async fn healthy(port: u16, pid: u32) -> bool {
 }
 
 /// Starts the engine of the stack in `dir` as a detached process and waits until it answers.
-pub async fn start(home: &Path, stack: &str, dir: &StackDir) -> Result<EngineFile> {
-    let exe = std::env::current_exe().context("finding the waitable executable")?;
+pub async fn start(
+    exe: Option<&Path>,
+    home: &Path,
+    stack: &str,
+    dir: &StackDir,
+) -> Result<EngineFile> {
+    let exe = match exe {
+        Some(e) => e.to_path_buf(),
+        None => std::env::current_exe().context("finding the waitable executable")?,
+    };
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

@@ -290,8 +290,10 @@ fn task_result_selector_and_result_path() {
 
 #[test]
 fn retry_backs_off_then_catch_takes_over() {
-    let mut table = Table::default();
-    table.fail_next = vec![Fault::task("DynamoDB.ThrottlingException", "slow down"); 3];
+    let mut table = Table {
+        fail_next: vec![Fault::task("DynamoDB.ThrottlingException", "slow down"); 3],
+        ..Table::default()
+    };
     let retry = json!([{"ErrorEquals": ["DynamoDB.ThrottlingException"], "IntervalSeconds": 2, "MaxAttempts": 2, "BackoffRate": 3.0}]);
     let catch =
         json!([{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err", "Next": "Caught"}]);
@@ -324,8 +326,10 @@ fn retry_delay_caps_and_jitters() {
 
 #[test]
 fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
-    let mut table = Table::default();
-    table.fail_next = vec![Fault::task("Custom.Error", "boom")];
+    let mut table = Table {
+        fail_next: vec![Fault::task("Custom.Error", "boom")],
+        ..Table::default()
+    };
     let (end, _, _) = run_all(
         task_def(
             json!([]),
@@ -342,8 +346,10 @@ fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
         }
     );
     // Timeout is not a TaskFailed.
-    let mut table = Table::default();
-    table.fail_next = vec![Fault::task("States.Timeout", "late")];
+    let mut table = Table {
+        fail_next: vec![Fault::task("States.Timeout", "late")],
+        ..Table::default()
+    };
     let (end, _, _) = run_all(
         task_def(
             json!([]),
