@@ -29,6 +29,8 @@ use crate::core::job::{ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecor
 const BATCH: usize = 512;
 /// Transitions one execution may make in one go before yielding (a Pass loop cannot hang us).
 const MAX_STEPS: usize = 1000;
+/// The longest the engine sleeps without looking at the clock again.
+const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// The stack's fixed names.
 #[derive(Debug, Clone)]
@@ -170,23 +172,28 @@ impl Engine {
         })
     }
 
-    /// Runs until Stop or Destroy (or the channel closes). `stopped` is called last.
+    /// Runs until Stop or Destroy (or the channel closes). `stopped` is called last, also
+    /// if the engine panics, so the server never outlives its engine.
     pub fn run(mut self, rx: Receiver<Command>, stopped: impl FnOnce()) {
+        let _guard = OnDrop(Some(stopped));
         loop {
-            if let Err(err) = self.fire_due() {
-                eprintln!("engine: stepping due executions failed: {err:#}");
-                std::thread::sleep(Duration::from_millis(500));
-            }
-            let first = match self.next_wait() {
-                Some(d) => match rx.recv_timeout(d) {
-                    Ok(c) => c,
-                    Err(RecvTimeoutError::Timeout) => continue,
-                    Err(RecvTimeoutError::Disconnected) => break,
-                },
-                None => match rx.recv() {
-                    Ok(c) => c,
-                    Err(_) => break,
-                },
+            let more_due = match self.fire_due() {
+                Ok(more) => more,
+                Err(err) => {
+                    eprintln!("engine: stepping due executions failed: {err:#}");
+                    std::thread::sleep(Duration::from_millis(500));
+                    false
+                }
+            };
+            let wait = if more_due {
+                Duration::ZERO
+            } else {
+                self.next_wait()
+            };
+            let first = match rx.recv_timeout(wait) {
+                Ok(c) => c,
+                Err(RecvTimeoutError::Timeout) => continue,
+                Err(RecvTimeoutError::Disconnected) => break,
             };
             let mut batch = vec![first];
             while batch.len() < BATCH {
@@ -199,16 +206,17 @@ impl Engine {
                 break;
             }
         }
-        stopped();
     }
 
-    fn next_wait(&self) -> Option<Duration> {
+    /// Until the next timer, at most [`MAX_SLEEP`] (the wall clock is checked again then, in
+    /// case it jumped or the machine slept).
+    fn next_wait(&self) -> Duration {
         match store::next_due(&self.conn) {
-            Ok(Some(due)) => Some(Duration::from_millis((due - now_ms()).max(0) as u64)),
-            Ok(None) => None,
+            Ok(Some(due)) => Duration::from_millis((due - now_ms()).max(0) as u64).min(MAX_SLEEP),
+            Ok(None) => MAX_SLEEP,
             Err(err) => {
                 eprintln!("engine: reading timers failed: {err:#}");
-                Some(Duration::from_secs(1))
+                Duration::from_secs(1)
             }
         }
     }
@@ -328,29 +336,39 @@ impl Engine {
         keep_running
     }
 
-    /// Steps every execution that is due, a batch per transaction.
-    fn fire_due(&mut self) -> anyhow::Result<()> {
-        loop {
-            let now = now_ms();
-            let names = store::due_executions(&self.conn, now, BATCH)?;
-            if names.is_empty() {
-                return Ok(());
+    /// Steps up to one batch of due executions in one transaction; true if more are due.
+    fn fire_due(&mut self) -> anyhow::Result<bool> {
+        let now = now_ms();
+        let names = store::due_executions(&self.conn, now, BATCH)?;
+        if names.is_empty() {
+            return Ok(false);
+        }
+        let tx = self.conn.transaction()?;
+        for name in &names {
+            let r = with_savepoint(&tx, |c| {
+                drive(c, &self.names, &mut self.machines, name, now).map_err(ApiError::internal)
+            });
+            if let Err(e) = r {
+                // A broken execution must not block the others: fail it.
+                eprintln!("engine: execution {name} failed internally: {}", e.message);
+                with_savepoint(&tx, |c| {
+                    fail_internally(c, name, &e.message, now).map_err(ApiError::internal)
+                })
+                .ok();
             }
-            let tx = self.conn.transaction()?;
-            for name in &names {
-                let r = with_savepoint(&tx, |c| {
-                    drive(c, &self.names, &mut self.machines, name, now).map_err(ApiError::internal)
-                });
-                if let Err(e) = r {
-                    // A broken execution must not block the others: fail it.
-                    eprintln!("engine: execution {name} failed internally: {}", e.message);
-                    with_savepoint(&tx, |c| {
-                        fail_internally(c, name, &e.message, now).map_err(ApiError::internal)
-                    })
-                    .ok();
-                }
-            }
-            tx.commit()?;
+        }
+        tx.commit()?;
+        Ok(names.len() == BATCH)
+    }
+}
+
+/// Calls its function when dropped (also while unwinding from a panic).
+struct OnDrop<F: FnOnce()>(Option<F>);
+
+impl<F: FnOnce()> Drop for OnDrop<F> {
+    fn drop(&mut self) {
+        if let Some(f) = self.0.take() {
+            f();
         }
     }
 }

@@ -120,12 +120,13 @@ impl StackDir {
         match f.try_lock() {
             Ok(()) => Ok(f),
             Err(_) => {
-                let pid = self
+                let at = self
                     .read_engine()
-                    .map(|e| format!(" (pid {})", e.pid))
+                    .map(|e| format!(" (pid {}, http://127.0.0.1:{})", e.pid, e.port))
                     .unwrap_or_default();
                 Err(Error::failed(format!(
-                    "the engine of this stack is already running{pid}"
+                    "the engine of stack {} is already running{at}",
+                    self.root.file_name().unwrap_or_default().to_string_lossy()
                 )))
             }
         }
