@@ -1,1 +1,535 @@
-//! (to be written)
+//! The local target end to end: the engine as a real process (killed with SIGKILL mid-wait),
+//! the sample's curl flow, `waitable demo`, deploy/destroy of a detached engine, and
+//! [`LocalEnv`], the local implementation of the behaviour suite's [`StackEnv`].
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::harness::{self, StackEnv};
+
+/// One HTTP request to the engine on 127.0.0.1; the body parsed as JSON.
+pub fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the engine accepts connections");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let payload = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{payload}",
+        payload.len()
+    )
+    .unwrap();
+    let mut response = Vec::new();
+    s.read_to_end(&mut response).unwrap();
+    let (status, body) = waitable::local::client::parse_response(&response).unwrap();
+    let text = String::from_utf8_lossy(&body);
+    let value = serde_json::from_str(&text).unwrap_or_else(|e| {
+        panic!("{method} {path} answered {status} with invalid JSON ({e}): {text}")
+    });
+    (status, value)
+}
+
+fn wait_for<T>(what: &str, timeout: Duration, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A local stack under its own temporary WAITABLE_HOME, with its engine run as a child process
+/// (`waitable local run`) that is killed when this is dropped, so no engine outlives a test.
+pub struct LocalEnv {
+    pub home: tempfile::TempDir,
+    pub stack: String,
+    engine: Option<Child>,
+    pub port: u16,
+}
+
+impl LocalEnv {
+    pub fn new() -> LocalEnv {
+        let mut env = LocalEnv {
+            home: tempfile::tempdir().unwrap(),
+            stack: harness::unique_name("local"),
+            engine: None,
+            port: 0,
+        };
+        env.start_engine();
+        env
+    }
+
+    pub fn dir(&self) -> PathBuf {
+        self.home.path().join(&self.stack)
+    }
+
+    /// Starts `waitable local run` and waits until it serves.
+    pub fn start_engine(&mut self) {
+        assert!(self.engine.is_none(), "the engine is already running");
+        let _ = std::fs::remove_file(self.dir().join("engine.json"));
+        let child = self
+            .waitable()
+            .args(["local", "run"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("waitable local run starts");
+        let pid = child.id();
+        self.engine = Some(child);
+        let file = self.dir().join("engine.json");
+        self.port = wait_for("the engine to serve", Duration::from_secs(20), || {
+            let v: Value = serde_json::from_str(&std::fs::read_to_string(&file).ok()?).ok()?;
+            (v["pid"] == pid).then(|| v["port"].as_u64().unwrap() as u16)
+        });
+    }
+
+    /// SIGKILL, as a crash would.
+    pub fn kill_engine(&mut self) {
+        let mut child = self.engine.take().expect("an engine to kill");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    pub fn api_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Every item of GET /status, through its pages.
+    pub fn status_items(&self) -> Vec<Value> {
+        let mut items = Vec::new();
+        let mut path = "/status?limit=1000".to_string();
+        loop {
+            let (code, body) = http(self.port, "GET", &path, None);
+            assert_eq!(code, 200, "{body}");
+            items.extend(body["items"].as_array().unwrap().iter().cloned());
+            match body["nextToken"].as_str() {
+                Some(t) => path = format!("/status?limit=1000&nextToken={t}"),
+                None => return items,
+            }
+        }
+    }
+
+    /// (event, state) history of one execution.
+    pub fn history(&self, name: &str) -> Vec<(String, Option<String>)> {
+        let (code, body) = http(
+            self.port,
+            "GET",
+            &format!("/_waitable/history/{name}"),
+            None,
+        );
+        assert_eq!(code, 200, "{body}");
+        serde_json::from_value(body).unwrap()
+    }
+}
+
+impl Drop for LocalEnv {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.engine.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+impl StackEnv for LocalEnv {
+    fn waitable(&self) -> Command {
+        let mut cmd = harness::waitable_bare();
+        cmd.env("WAITABLE_HOME", self.home.path()).args([
+            "--target",
+            "local",
+            "--stack-name",
+            &self.stack,
+        ]);
+        cmd
+    }
+
+    fn start_raw_execution(&self, id: &str, input: &str) {
+        let input: Value = serde_json::from_str(input).expect("raw input is JSON");
+        let (code, body) = http(
+            self.port,
+            "POST",
+            "/_waitable/executions",
+            Some(&json!({ "name": id, "input": input })),
+        );
+        assert_eq!(code, 200, "{body}");
+    }
+
+    fn seed_jobs(&self, records: &[Value]) {
+        let (code, body) = http(self.port, "POST", "/_waitable/seed", Some(&json!(records)));
+        assert_eq!(code, 200, "{body}");
+    }
+}
+
+/// Whole-second UTC timestamp `secs` from now, rounded up.
+fn due_in(secs: i64) -> String {
+    let now = chrono::Utc::now().timestamp() + 1 + secs;
+    chrono::DateTime::from_timestamp(now, 0)
+        .unwrap()
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn submit(env: &LocalEnv, id: &str, at: &str) {
+    let (code, body) = http(
+        env.port,
+        "POST",
+        "/",
+        Some(&json!({ "StartTimestamp": at, "Id": id })),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["jobId"], id);
+}
+
+fn statuses(env: &LocalEnv) -> std::collections::BTreeMap<String, String> {
+    env.status_items()
+        .into_iter()
+        .map(|i| {
+            (
+                i["Id"].as_str().unwrap().to_string(),
+                i["ProcessStatus"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Every job ran each state's write exactly once and its execution succeeded once.
+fn assert_exactly_once(env: &LocalEnv, id: &str) {
+    let history = env.history(id);
+    let count = |event: &str, state: Option<&str>| {
+        history
+            .iter()
+            .filter(|(e, s)| e == event && s.as_deref() == state)
+            .count()
+    };
+    assert_eq!(count("ExecutionStarted", None), 1, "{id}: {history:?}");
+    assert_eq!(
+        count("TaskSucceeded", Some("SetInitialStatus")),
+        1,
+        "{id}: {history:?}"
+    );
+    assert_eq!(
+        count("TaskSucceeded", Some("SetFinalStatus")),
+        1,
+        "{id}: {history:?}"
+    );
+    assert_eq!(count("ExecutionSucceeded", None), 1, "{id}: {history:?}");
+    assert_eq!(history.len(), 8, "{id}: {history:?}");
+}
+
+#[test]
+fn jobs_survive_kill_9_mid_wait_and_complete_exactly_once() {
+    let mut env = LocalEnv::new();
+    let early = ["early-1", "early-2"];
+    let late = ["late-1", "late-2", "late-3"];
+    for id in early {
+        submit(&env, id, &due_in(1));
+    }
+    for id in late {
+        submit(&env, id, &due_in(4));
+    }
+    // The early ones complete before the crash; the late ones are mid-wait.
+    wait_for("the early jobs", Duration::from_secs(20), || {
+        let s = statuses(&env);
+        early.iter().all(|id| s[*id] == "COMPLETED").then_some(())
+    });
+    let s = statuses(&env);
+    assert!(late.iter().all(|id| s[*id] == "STARTED"), "{s:?}");
+    env.kill_engine();
+    // Stay down until the late jobs are overdue: they must fire at once on restart.
+    std::thread::sleep(Duration::from_secs(5));
+    env.start_engine();
+    let s = wait_for("every job to complete", Duration::from_secs(20), || {
+        let s = statuses(&env);
+        s.values().all(|st| st == "COMPLETED").then_some(s)
+    });
+    assert_eq!(s.len(), 5);
+    for id in early.iter().chain(late.iter()) {
+        assert_exactly_once(&env, id);
+    }
+}
+
+#[test]
+fn kill_9_while_many_timers_fire_loses_and_repeats_nothing() {
+    let mut env = LocalEnv::new();
+    let at = due_in(1);
+    let ids: Vec<String> = (0..300).map(|i| format!("burst-{i:03}")).collect();
+    for id in &ids {
+        submit(&env, id, &at);
+    }
+    // Kill as the burst fires (whatever has committed by then must stay, once).
+    let due = chrono::DateTime::parse_from_rfc3339(&at)
+        .unwrap()
+        .timestamp_millis();
+    let wait = due - chrono::Utc::now().timestamp_millis();
+    std::thread::sleep(Duration::from_millis(wait.max(0) as u64 + 5));
+    env.kill_engine();
+    env.start_engine();
+    wait_for("the burst to complete", Duration::from_secs(30), || {
+        let s = statuses(&env);
+        (s.len() == ids.len() && s.values().all(|st| st == "COMPLETED")).then_some(())
+    });
+    for id in &ids {
+        assert_exactly_once(&env, id);
+    }
+}
+
+fn curl() -> Command {
+    let found = Command::new("curl").arg("--version").output();
+    assert!(
+        found.is_ok_and(|o| o.status.success()),
+        "curl is needed for the sample's curl flow; install it (apt-get install curl)"
+    );
+    let mut cmd = Command::new("curl");
+    cmd.args(["--silent", "--show-error", "--fail-with-body"]);
+    cmd
+}
+
+#[test]
+fn the_samples_curl_commands_work_unchanged() {
+    let env = LocalEnv::new();
+    let url = env.api_url();
+    // The sample's POST, byte for byte (curl -d sends it form-encoded; API Gateway ignores that too).
+    let out = harness::run_ok(curl().args([
+        "-X",
+        "POST",
+        &url,
+        "-d",
+        r#"{"StartTimestamp": "2030-01-01T00:00:00Z"}"#,
+    ]));
+    let posted: Value = serde_json::from_slice(&out.stdout).expect("POST / answers JSON");
+    let job_id = posted["jobId"].as_str().expect("jobId").to_string();
+    assert!(
+        posted["executionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{job_id}")),
+        "{posted}"
+    );
+    // A payload full of quotes must not break the JSON of GET /status.
+    let tricky = json!({"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "tricky",
+        "Payload": {"note": "she said \"hi\" \\ and left', {}"}});
+    harness::run_ok(curl().args(["-X", "POST", &url, "-d", &tricky.to_string()]));
+    let out = harness::run_ok(curl().arg(format!("{url}/status")));
+    let status: Value = serde_json::from_slice(&out.stdout).expect("GET /status is valid JSON");
+    let items = status["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{status}");
+    let item = items
+        .iter()
+        .find(|i| i["Id"] == job_id.as_str())
+        .expect("the job is listed");
+    assert_eq!(item["StartActionAt"], "2030-01-01T00:00:00Z");
+    assert_eq!(item["ProcessStatus"], "STARTED");
+    assert!(item["LastUpdated"].as_str().unwrap().ends_with('Z'));
+    // Bad bodies get a 400 with a JSON error, and nothing is started.
+    for bad in [
+        r#"{"StartTimestamp": "tomorrow"}"#,
+        r#"{}"#,
+        "not json",
+        r#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "has space"}"#,
+    ] {
+        let out = curl()
+            .args(["-X", "POST", &url, "-d", bad, "-w", "\n%{http_code}"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let (body, code) = text.rsplit_once('\n').unwrap();
+        assert_eq!(code, "400", "{bad}: {text}");
+        let err: Value = serde_json::from_str(body).unwrap();
+        assert!(err["message"].is_string(), "{err}");
+    }
+    assert_eq!(env.status_items().len(), 2);
+}
+
+#[test]
+fn status_pages_and_limits_like_the_api() {
+    let env = LocalEnv::new();
+    let records: Vec<Value> = (0..25)
+        .map(|i| json!({"Id": format!("s-{i:02}"), "StartActionAt": "2030-01-01T00:00:00Z", "ProcessStatus": "COMPLETED"}))
+        .collect();
+    env.seed_jobs(&records);
+    let (_, first) = http(env.port, "GET", "/status?limit=10", None);
+    assert_eq!(first["items"].as_array().unwrap().len(), 10);
+    let token = first["nextToken"].as_str().unwrap();
+    let (_, second) = http(
+        env.port,
+        "GET",
+        &format!("/status?limit=10&nextToken={token}"),
+        None,
+    );
+    assert_eq!(second["items"][0]["Id"], "s-10");
+    // Out-of-range limits mean the default page (100), as the mapping template does.
+    let (_, all) = http(env.port, "GET", "/status?limit=5000", None);
+    assert_eq!(all["items"].as_array().unwrap().len(), 25);
+    assert!(all.get("nextToken").is_none());
+    assert_eq!(env.status_items().len(), 25);
+    let (code, _) = http(env.port, "GET", "/status?nextToken=zz", None);
+    assert_eq!(code, 400);
+}
+
+#[test]
+fn raw_executions_with_bad_input_are_recorded_failed() {
+    let env = LocalEnv::new();
+    env.start_raw_execution("raw-bad", r#"{"StartTimestamp": "2030-13-45"}"#);
+    let item = env
+        .status_items()
+        .into_iter()
+        .find(|i| i["Id"] == "raw-bad")
+        .unwrap();
+    assert_eq!(item["ProcessStatus"], "FAILED");
+    assert_eq!(item["Error"], "InvalidStartTimestamp");
+}
+
+#[test]
+fn demo_runs_and_exits_zero() {
+    let out = harness::run_ok(harness::waitable_bare().arg("demo"));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(table.matches("COMPLETED").count(), 3, "{table}");
+}
+
+/// The library's LocalBackend: deploy starts a detached engine; a dead engine is reported and
+/// deploy starts it again on the same URL, with the jobs still there; destroy removes it all.
+#[test]
+fn deploy_detaches_an_engine_that_destroy_stops() {
+    use waitable::backend::{Backend, DeployRequest, JobQuery};
+    use waitable::core::job::JobRequest;
+    use waitable::local::LocalBackend;
+
+    let home = tempfile::tempdir().unwrap();
+    let stack = harness::unique_name("detached");
+    let mut backend = LocalBackend::with_home(
+        &stack,
+        home.path().to_path_buf(),
+        waitable::output::Ui::silent(),
+    );
+    backend.engine_exe = Some(PathBuf::from(env!("CARGO_BIN_EXE_waitable")));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let request = DeployRequest {
+        template: waitable::core::template::template(Default::default()),
+        parameters: vec![],
+    };
+    let dir = home.path().join(&stack);
+    let engine_pid = |dir: &Path| -> u32 {
+        let v: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("engine.json")).unwrap())
+                .unwrap();
+        v["pid"].as_u64().unwrap() as u32
+    };
+    // Kill whatever engine is left if an assertion fails.
+    struct Reaper(PathBuf);
+    impl Drop for Reaper {
+        fn drop(&mut self) {
+            if let Ok(text) = std::fs::read_to_string(self.0.join("engine.json")) {
+                let v: Value = serde_json::from_str(&text).unwrap_or_default();
+                if let Some(pid) = v["pid"].as_u64() {
+                    let _ = Command::new("kill").args(["-9", &pid.to_string()]).status();
+                }
+            }
+        }
+    }
+    let _reaper = Reaper(dir.clone());
+
+    rt.block_on(async {
+        let outputs = backend.deploy(&request).await.unwrap();
+        assert!(outputs.api_url.starts_with("http://127.0.0.1:"));
+        assert!(
+            outputs
+                .state_machine_arn
+                .ends_with(&format!(":stateMachine:{stack}"))
+        );
+        assert_eq!(backend.outputs().await.unwrap(), outputs);
+        let job = JobRequest {
+            id: "kept".into(),
+            at: "2030-01-01T00:00:00Z".into(),
+            payload: Some(json!({"a": [1, "x"]})),
+        };
+        let first = backend.submit(&job).await.unwrap();
+        assert!(!first.already_submitted);
+        assert!(backend.submit(&job).await.unwrap().already_submitted);
+        let other = JobRequest {
+            at: "2031-01-01T00:00:00Z".into(),
+            ..job.clone()
+        };
+        assert_eq!(backend.submit(&other).await.unwrap_err().exit_code(), 1);
+
+        // Crash the detached engine: commands say so, deploy brings it back on the same URL.
+        let pid = engine_pid(&dir);
+        assert!(
+            Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status()
+                .unwrap()
+                .success()
+        );
+        let wait_dead = Instant::now();
+        while std::path::Path::new(&format!("/proc/{pid}")).exists()
+            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                .is_ok_and(|s| !s.contains(") Z "))
+            && wait_dead.elapsed() < Duration::from_secs(10)
+        {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let err = backend.outputs().await.unwrap_err();
+        assert!(err.to_string().contains("not running"), "{err}");
+        assert_eq!(backend.deploy(&request).await.unwrap(), outputs);
+        assert_ne!(engine_pid(&dir), pid);
+
+        let mut jobs = Vec::new();
+        backend
+            .jobs(&JobQuery::default(), &mut |j| {
+                jobs.push(j);
+                Ok(())
+            })
+            .await
+            .unwrap();
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].payload, Some(json!({"a": [1, "x"]})));
+
+        let cancelled = backend.cancel("kept").await.unwrap();
+        assert_eq!(cancelled.job.process_status, "CANCELLED");
+        assert_eq!(backend.cancel("kept").await.unwrap_err().exit_code(), 1);
+        assert_eq!(backend.cancel("nope").await.unwrap_err().exit_code(), 1);
+
+        let report = backend.destroy().await.unwrap();
+        assert!(report.existed);
+        assert!(!dir.exists());
+        assert!(!backend.destroy().await.unwrap().existed);
+    });
+}
+
+// The behaviour suite on the local target; the lead enables these after merging
+// tests/behaviour.rs:
+//
+// #[test]
+// fn behaviour_completes_after_wait() {
+//     crate::behaviour::completes_after_wait(&LocalEnv::new());
+// }
+// #[test]
+// fn behaviour_rejects_bad_input() {
+//     crate::behaviour::rejects_bad_input(&LocalEnv::new());
+// }
+// #[test]
+// fn behaviour_resubmit_is_idempotent() {
+//     crate::behaviour::resubmit_is_idempotent(&LocalEnv::new());
+// }
+// #[test]
+// fn behaviour_failed_path_is_recorded() {
+//     crate::behaviour::failed_path_is_recorded(&LocalEnv::new());
+// }
+// #[test]
+// fn behaviour_cancel_stops_a_waiting_job() {
+//     crate::behaviour::cancel_stops_a_waiting_job(&LocalEnv::new());
+// }
+// #[test]
+// fn behaviour_status_pages_through_everything() {
+//     crate::behaviour::status_pages_through_everything(&LocalEnv::new());
+// }

@@ -1,8 +1,160 @@
-//! `waitable demo` (issue #5).
+//! `waitable demo`: a throw-away local stack, three jobs due in about 2, 4 and 6 seconds,
+//! their status shown live until all are COMPLETED, then everything removed again.
 
+use std::time::{Duration, Instant};
+
+use chrono::{DurationRound, TimeDelta, Utc};
+use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use console::Term;
+use serde_json::json;
+
+use crate::backend::{Backend, DeployRequest, JobQuery};
 use crate::config::Config;
+use crate::core::job::{JobRecord, JobRequest, JobStatus};
+use crate::core::template;
+use crate::local::LocalBackend;
+use crate::output::Ui;
 use crate::{Error, Result};
 
-pub async fn run(_config: &Config) -> Result<()> {
-    Err(Error::failed("waitable demo is not built yet"))
+const STACK: &str = "demo";
+const DELAYS: [i64; 3] = [2, 4, 6];
+const GIVE_UP: Duration = Duration::from_secs(60);
+const POLL: Duration = Duration::from_millis(200);
+
+pub async fn run(config: &Config) -> Result<()> {
+    let started = Instant::now();
+    let home = std::env::temp_dir().join(format!("waitable-demo-{}", uuid::Uuid::new_v4()));
+    let ui = config.ui;
+    let backend = LocalBackend::with_home(STACK, home.clone(), Ui { quiet: true, ..ui });
+    let outcome = tokio::select! {
+        r = demo(&backend, &ui) => r,
+        _ = tokio::signal::ctrl_c() => Err(Error::failed("interrupted")),
+    };
+    ui.info("Removing the demo stack...");
+    let cleanup = backend.destroy().await;
+    let _ = std::fs::remove_dir_all(&home);
+    let jobs = outcome?;
+    cleanup?;
+    print_table(&mut std::io::stdout().lock(), &jobs)?;
+    ui.info(format!(
+        "Done in {:.1}s: three jobs waited durably and completed on time. Next: `waitable deploy` puts the same stack in your AWS account.",
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
+    ui.info("Deploying a throw-away local stack (API on 127.0.0.1, state machine, jobs table)...");
+    let request = DeployRequest {
+        template: template::template(template::StackOptions::default()),
+        parameters: vec![],
+    };
+    let outputs = backend.deploy(&request).await?;
+    ui.info(format!(
+        "  ApiUrl {}\n  StateMachineArn {}\n  TableName {}",
+        outputs.api_url, outputs.state_machine_arn, outputs.table_name
+    ));
+    // Whole seconds, rounded up, so each job is due at least its delay from now.
+    let base = Utc::now()
+        .duration_trunc(TimeDelta::seconds(1))
+        .expect("whole seconds")
+        + TimeDelta::seconds(1);
+    for (i, delay) in DELAYS.iter().enumerate() {
+        let at = (base + TimeDelta::seconds(*delay))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let job = JobRequest {
+            id: format!("demo-job-{}", i + 1),
+            at,
+            payload: Some(json!({ "message": format!("hello from job {}", i + 1) })),
+        };
+        backend.submit(&job).await?;
+    }
+    ui.info(format!(
+        "Submitted three jobs due in about {}, {} and {} seconds (try `curl {}/status` meanwhile). Waiting:",
+        DELAYS[0], DELAYS[1], DELAYS[2], outputs.api_url
+    ));
+    watch(backend, ui).await
+}
+
+/// Polls the jobs, redrawing their table on stderr (or printing changes), until all complete.
+async fn watch(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
+    let term = Term::stderr();
+    let deadline = Instant::now() + GIVE_UP;
+    let mut drawn_lines = 0;
+    let mut last = String::new();
+    loop {
+        let mut jobs = Vec::new();
+        backend
+            .jobs(&JobQuery::default(), &mut |j| {
+                jobs.push(j);
+                Ok(())
+            })
+            .await?;
+        jobs.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut text = Vec::new();
+        print_table(&mut text, &jobs)?;
+        let text = String::from_utf8_lossy(&text).to_string();
+        if text != last && !ui.quiet {
+            if ui.interactive {
+                let _ = term.clear_last_lines(drawn_lines);
+                eprint!("{text}");
+                drawn_lines = text.lines().count();
+            } else {
+                let summary: Vec<String> = jobs
+                    .iter()
+                    .map(|j| format!("{} {}", j.id, j.process_status))
+                    .collect();
+                eprintln!("  {}", summary.join(", "));
+            }
+            last = text;
+        }
+        if let Some(bad) = jobs.iter().find(|j| {
+            j.status()
+                .is_some_and(|s| s.is_terminal() && s != JobStatus::Completed)
+        }) {
+            return Err(Error::failed(format!(
+                "demo job {} ended {} ({})",
+                bad.id,
+                bad.process_status,
+                bad.error.as_deref().unwrap_or("no error recorded")
+            )));
+        }
+        if jobs.len() == DELAYS.len()
+            && jobs
+                .iter()
+                .all(|j| j.status() == Some(JobStatus::Completed))
+        {
+            if ui.interactive {
+                let _ = term.clear_last_lines(drawn_lines);
+            }
+            return Ok(jobs);
+        }
+        if Instant::now() > deadline {
+            return Err(Error::failed(
+                "the demo jobs did not complete within a minute",
+            ));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+fn print_table(out: &mut impl std::io::Write, jobs: &[JobRecord]) -> Result<()> {
+    let mut table = Table::new();
+    table.load_preset(UTF8_FULL_CONDENSED).set_header([
+        "Id",
+        "StartActionAt",
+        "ProcessStatus",
+        "LastUpdated",
+    ]);
+    for j in jobs {
+        table.add_row([
+            j.id.as_str(),
+            j.start_action_at.as_str(),
+            j.process_status.as_str(),
+            j.last_updated.as_deref().unwrap_or("-"),
+        ]);
+    }
+    writeln!(out, "{table}").map_err(|e| Error::Failed(e.into()))?;
+    Ok(())
 }

@@ -1,0 +1,521 @@
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::*;
+use crate::local::asl::model::parse;
+use crate::local::ddb;
+
+/// An in-memory table with the same semantics as the engine's, plus a call log.
+#[derive(Default)]
+struct Table {
+    items: BTreeMap<String, ddb::Item>,
+    calls: Vec<(DynamoOp, Value)>,
+    /// Errors to raise on the next calls, in order.
+    fail_next: Vec<Fault>,
+}
+
+impl Tasks for Table {
+    fn call(&mut self, op: &DynamoOp, params: &Value) -> Result<Value, Fault> {
+        self.calls.push((*op, params.clone()));
+        if !self.fail_next.is_empty() {
+            return Err(self.fail_next.remove(0));
+        }
+        let key = ddb::target_key(*op, params, "Id")
+            .map_err(|e| Fault::task(&e.states_error(), e.message.clone()))?;
+        let (write, result) = ddb::apply(*op, params, "Id", self.items.get(&key))
+            .map_err(|e| Fault::task(&e.states_error(), e.message))?;
+        match write {
+            Some(ddb::Write::Put(k, item)) => {
+                self.items.insert(k, item);
+            }
+            Some(ddb::Write::Delete(k)) => {
+                self.items.remove(&k);
+            }
+            None => {}
+        }
+        Ok(result)
+    }
+}
+
+const T0: i64 = 1_800_000_000_000; // 2027-01-15, before the jobs below are due
+
+fn exec(input: &Value) -> ExecutionInfo {
+    ExecutionInfo {
+        name: "job-1".into(),
+        arn: "arn:aws:states:local:000000000000:execution:sm:job-1".into(),
+        input: input.clone(),
+        start_ms: T0,
+        state_machine_arn: "arn:aws:states:local:000000000000:stateMachine:sm".into(),
+        state_machine_name: "sm".into(),
+    }
+}
+
+/// Runs to the end, jumping the clock to each sleep's deadline. Returns the final step, the
+/// states entered, and the sleeps' deadlines.
+fn run_all(def: Value, input: Value, table: &mut Table) -> (Step, Vec<String>, Vec<i64>) {
+    let m = parse(&def).unwrap();
+    let info = exec(&input);
+    let mut now = T0;
+    let mut cur = Cursor::enter(&m.start_at, input, now);
+    let mut visited = vec![cur.state.clone()];
+    let mut sleeps = vec![];
+    let mut rand = || 0.5;
+    for _ in 0..100 {
+        match step(&m, &info, cur, now, table, &mut rand) {
+            Step::Next(c) => {
+                visited.push(c.state.clone());
+                cur = c;
+            }
+            Step::Sleep { cursor, until_ms } => {
+                assert!(until_ms > now);
+                sleeps.push(until_ms);
+                now = until_ms;
+                cur = cursor;
+            }
+            end => return (end, visited, sleeps),
+        }
+    }
+    panic!("did not finish");
+}
+
+fn single(state: Value, input: Value) -> Step {
+    run_all(
+        json!({"StartAt": "S", "States": {"S": state}}),
+        input,
+        &mut Table::default(),
+    )
+    .0
+}
+
+#[test]
+fn pass_with_result_result_path_and_output_path() {
+    let out = single(
+        json!({"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": true}),
+        json!({"a": 1}),
+    );
+    assert_eq!(out, Step::Succeeded(json!({"a": 1, "r": {"x": 1}})));
+    let out = single(
+        json!({"Type": "Pass", "Result": 5, "ResultPath": null, "End": true}),
+        json!({"a": 1}),
+    );
+    assert_eq!(out, Step::Succeeded(json!({"a": 1})));
+    let out = single(
+        json!({"Type": "Pass", "Result": 5, "End": true}),
+        json!({"a": 1}),
+    );
+    assert_eq!(out, Step::Succeeded(json!(5)));
+    let out = single(
+        json!({"Type": "Pass", "InputPath": "$.a", "OutputPath": "$.b", "End": true}),
+        json!({"a": {"b": 2}}),
+    );
+    assert_eq!(out, Step::Succeeded(json!(2)));
+    let out = single(
+        json!({"Type": "Pass", "InputPath": null, "End": true}),
+        json!({"a": 1}),
+    );
+    assert_eq!(out, Step::Succeeded(json!({})));
+    let out = single(
+        json!({"Type": "Pass", "OutputPath": null, "End": true}),
+        json!({"a": 1}),
+    );
+    assert_eq!(out, Step::Succeeded(json!({})));
+}
+
+#[test]
+fn parameters_fill_paths_and_the_context_object() {
+    let out = single(
+        json!({"Type": "Pass", "Parameters": {
+            "name.$": "$$.Execution.Name", "entered.$": "$$.State.EnteredTime",
+            "state.$": "$$.State.Name", "v.$": "$.a[1]", "fixed": {"deep.$": "$.b"}, "list": [1]
+        }, "End": true}),
+        json!({"a": [0, "one"], "b": true}),
+    );
+    assert_eq!(
+        out,
+        Step::Succeeded(
+            json!({"name": "job-1", "entered": iso_millis(T0), "state": "S",
+            "v": "one", "fixed": {"deep": true}, "list": [1]})
+        )
+    );
+}
+
+#[test]
+fn path_failures_have_their_error_names() {
+    let Step::Failed { error, .. } = single(
+        json!({"Type": "Pass", "Parameters": {"v.$": "$.nope"}, "End": true}),
+        json!({}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(error, "States.ParameterPathFailure");
+    let Step::Failed { error, .. } = single(
+        json!({"Type": "Pass", "InputPath": "$.nope", "End": true}),
+        json!({}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(error, "States.Runtime");
+    let Step::Failed { error, .. } = single(
+        json!({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b", "End": true}),
+        json!({"a": "text"}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(error, "States.ResultPathMatchFailure");
+}
+
+#[test]
+fn wait_forms() {
+    let input = json!({"secs": 30, "at": iso_millis(T0 + 90_000)});
+    for (wait, until) in [
+        (json!({"Seconds": 10}), T0 + 10_000),
+        (json!({"SecondsPath": "$.secs"}), T0 + 30_000),
+        (json!({"Timestamp": iso_millis(T0 + 60_000)}), T0 + 60_000),
+        (json!({"TimestampPath": "$.at"}), T0 + 90_000),
+    ] {
+        let mut state = json!({"Type": "Wait", "End": true});
+        state
+            .as_object_mut()
+            .unwrap()
+            .extend(wait.as_object().unwrap().clone());
+        let (end, _, sleeps) = run_all(
+            json!({"StartAt": "S", "States": {"S": state}}),
+            input.clone(),
+            &mut Table::default(),
+        );
+        assert_eq!(sleeps, [until], "{wait}");
+        assert_eq!(end, Step::Succeeded(input.clone()));
+    }
+    // A timestamp in the past does not sleep at all.
+    let (end, _, sleeps) = run_all(
+        json!({"StartAt": "S", "States": {"S": {"Type": "Wait", "Timestamp": "2001-01-01T00:00:00Z", "End": true}}}),
+        json!({}),
+        &mut Table::default(),
+    );
+    assert!(sleeps.is_empty());
+    assert!(matches!(end, Step::Succeeded(_)));
+    // A bad timestamp is a runtime error, which no Catch sees.
+    let Step::Failed { error, .. } = single(
+        json!({"Type": "Wait", "TimestampPath": "$.t", "End": true}),
+        json!({"t": "tomorrow"}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(error, "States.Runtime");
+}
+
+#[test]
+fn choice_routes_and_defaults() {
+    let def = |default: Option<&str>| {
+        let mut c = json!({"Type": "Choice", "Choices": [
+            {"Variable": "$.n", "NumericGreaterThan": 10, "Next": "Big"},
+            {"Not": {"Variable": "$.n", "IsNumeric": true}, "Next": "Odd"}
+        ]});
+        if let Some(d) = default {
+            c["Default"] = json!(d);
+        }
+        json!({"StartAt": "C", "States": {"C": c,
+            "Big": {"Type": "Succeed"}, "Odd": {"Type": "Succeed"}, "Small": {"Type": "Succeed"}}})
+    };
+    for (n, path) in [(json!(11), "Big"), (json!("x"), "Odd"), (json!(1), "Small")] {
+        let (_, visited, _) = run_all(def(Some("Small")), json!({"n": n}), &mut Table::default());
+        assert_eq!(visited, ["C", path]);
+    }
+    let (end, _, _) = run_all(def(None), json!({"n": 1}), &mut Table::default());
+    assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.NoChoiceMatched"));
+}
+
+#[test]
+fn succeed_and_fail() {
+    assert_eq!(
+        single(
+            json!({"Type": "Succeed", "OutputPath": "$.a"}),
+            json!({"a": 3})
+        ),
+        Step::Succeeded(json!(3))
+    );
+    assert_eq!(
+        single(
+            json!({"Type": "Fail", "Error": "E", "Cause": "C"}),
+            json!({})
+        ),
+        Step::Failed {
+            error: "E".into(),
+            cause: "C".into()
+        }
+    );
+    assert_eq!(
+        single(
+            json!({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$$.Execution.Name"}),
+            json!({"e": "X"})
+        ),
+        Step::Failed {
+            error: "X".into(),
+            cause: "job-1".into()
+        }
+    );
+}
+
+fn task_def(retry: Value, catch: Value) -> Value {
+    json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+              "Parameters": {"TableName": "t", "Key": {"Id": {"S.$": "$.id"}}},
+              "ResultSelector": {"status.$": "$.Item.ProcessStatus.S"},
+              "ResultPath": "$.found", "Retry": retry, "Catch": catch, "End": true},
+        "Caught": {"Type": "Pass", "End": true}
+    }})
+}
+
+#[test]
+fn task_result_selector_and_result_path() {
+    let mut table = Table::default();
+    table.items.insert(
+        "a".into(),
+        json!({"Id": {"S": "a"}, "ProcessStatus": {"S": "STARTED"}})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let (end, _, _) = run_all(
+        task_def(json!([]), json!([])),
+        json!({"id": "a"}),
+        &mut table,
+    );
+    assert_eq!(
+        end,
+        Step::Succeeded(json!({"id": "a", "found": {"status": "STARTED"}}))
+    );
+}
+
+#[test]
+fn retry_backs_off_then_catch_takes_over() {
+    let mut table = Table {
+        fail_next: vec![Fault::task("DynamoDB.ThrottlingException", "slow down"); 3],
+        ..Table::default()
+    };
+    let retry = json!([{"ErrorEquals": ["DynamoDB.ThrottlingException"], "IntervalSeconds": 2, "MaxAttempts": 2, "BackoffRate": 3.0}]);
+    let catch =
+        json!([{"ErrorEquals": ["States.TaskFailed"], "ResultPath": "$.err", "Next": "Caught"}]);
+    let (end, visited, sleeps) = run_all(task_def(retry, catch), json!({"id": "a"}), &mut table);
+    assert_eq!(sleeps, [T0 + 2_000, T0 + 2_000 + 6_000]);
+    assert_eq!(table.calls.len(), 3);
+    assert_eq!(visited, ["T", "Caught"]);
+    assert_eq!(
+        end,
+        Step::Succeeded(
+            json!({"id": "a", "err": {"Error": "DynamoDB.ThrottlingException", "Cause": "slow down"}})
+        )
+    );
+}
+
+#[test]
+fn retry_delay_caps_and_jitters() {
+    let r = crate::local::asl::model::Retrier {
+        errors: vec!["States.ALL".into()],
+        interval_seconds: 1.0,
+        max_attempts: 5,
+        backoff_rate: 2.0,
+        max_delay_seconds: Some(5.0),
+        full_jitter: true,
+    };
+    assert_eq!(retry_delay_ms(&r, 0, 1.0), 1_000);
+    assert_eq!(retry_delay_ms(&r, 4, 1.0), 5_000);
+    assert_eq!(retry_delay_ms(&r, 4, 0.5), 2_500);
+}
+
+#[test]
+fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
+    let mut table = Table {
+        fail_next: vec![Fault::task("Custom.Error", "boom")],
+        ..Table::default()
+    };
+    let (end, _, _) = run_all(
+        task_def(
+            json!([]),
+            json!([{"ErrorEquals": ["Other"], "Next": "Caught"}]),
+        ),
+        json!({"id": "a"}),
+        &mut table,
+    );
+    assert_eq!(
+        end,
+        Step::Failed {
+            error: "Custom.Error".into(),
+            cause: "boom".into()
+        }
+    );
+    // Timeout is not a TaskFailed.
+    let mut table = Table {
+        fail_next: vec![Fault::task("States.Timeout", "late")],
+        ..Table::default()
+    };
+    let (end, _, _) = run_all(
+        task_def(
+            json!([]),
+            json!([{"ErrorEquals": ["States.TaskFailed"], "Next": "Caught"}]),
+        ),
+        json!({"id": "a"}),
+        &mut table,
+    );
+    assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.Timeout"));
+    // Parameters path failure is caught by States.ALL, with the error in the input by default.
+    let (end, visited, _) = run_all(
+        task_def(
+            json!([]),
+            json!([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]),
+        ),
+        json!({}),
+        &mut Table::default(),
+    );
+    assert_eq!(visited, ["T", "Caught"]);
+    assert!(matches!(end, Step::Succeeded(ref v) if v["Error"] == "States.ParameterPathFailure"));
+}
+
+// ---- The generated definition, end to end --------------------------------------------------
+
+fn generated() -> Value {
+    serde_json::from_str(&crate::core::asl::resolved("jobs", "aws")).unwrap()
+}
+
+fn record(table: &Table, id: &str) -> Value {
+    Value::Object(table.items[id].clone())
+}
+
+#[test]
+fn generated_definition_completes_a_job() {
+    let mut table = Table::default();
+    let at = "2030-01-01T00:00:00Z";
+    let (end, visited, sleeps) = run_all(generated(), json!({"StartTimestamp": at}), &mut table);
+    assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
+    assert_eq!(
+        visited,
+        [
+            "ValidateInput",
+            "SetInitialStatus",
+            "WaitUntil",
+            "SetFinalStatus"
+        ]
+    );
+    let due = chrono::DateTime::parse_from_rfc3339(at)
+        .unwrap()
+        .timestamp_millis();
+    assert_eq!(sleeps, [due]);
+    let rec = record(&table, "job-1");
+    assert_eq!(rec["ProcessStatus"], json!({"S": "COMPLETED"}));
+    assert_eq!(rec["StartActionAt"], json!({"S": at}));
+    assert_eq!(rec["LastUpdated"], json!({"S": iso_millis(due)}));
+    assert_eq!(table.calls.len(), 2);
+    assert_eq!(table.calls[0].1["TableName"], "jobs");
+}
+
+#[test]
+fn generated_definition_keeps_a_payload_given_as_text() {
+    let mut table = Table::default();
+    let input = json!({"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": "{\"k\":[1]}"});
+    let (_, visited, _) = run_all(generated(), input, &mut table);
+    assert_eq!(visited[1], "SetInitialStatusWithPayload");
+    assert_eq!(
+        record(&table, "job-1")["Payload"],
+        json!({"S": "{\"k\":[1]}"})
+    );
+}
+
+#[test]
+fn generated_definition_rejects_a_bad_timestamp_visibly() {
+    for input in [
+        json!({}),
+        json!({"StartTimestamp": "soon"}),
+        json!({"StartTimestamp": 5}),
+    ] {
+        let mut table = Table::default();
+        let (end, visited, _) = run_all(generated(), input.clone(), &mut table);
+        assert_eq!(
+            visited,
+            ["ValidateInput", "RejectInput", "InvalidInput"],
+            "{input}"
+        );
+        assert!(matches!(end, Step::Failed { ref error, .. } if error == "InvalidStartTimestamp"));
+        let rec = record(&table, "job-1");
+        assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
+        assert_eq!(rec["Error"], json!({"S": "InvalidStartTimestamp"}));
+    }
+}
+
+#[test]
+fn generated_definition_marks_failed_when_the_final_write_fails() {
+    let mut table = Table::default();
+    // The final write fails for good (5 retries + 1), then MarkFailed records the error.
+    let mut faults = vec![Fault::task("DynamoDB.InternalServerErrorException", "oops"); 6];
+    // The first call (SetInitialStatus) must succeed.
+    let m = parse(&generated()).unwrap();
+    let input = json!({"StartTimestamp": "2030-01-01T00:00:00Z"});
+    let info = exec(&input);
+    let mut now = T0;
+    let mut cur = Cursor::enter(&m.start_at, input, now);
+    let mut visited = vec![];
+    let mut rand = || 1.0;
+    let end = loop {
+        if cur.state == "SetFinalStatus" && !faults.is_empty() && table.fail_next.is_empty() {
+            table.fail_next = std::mem::take(&mut faults);
+        }
+        visited.push(cur.state.clone());
+        match step(&m, &info, cur, now, &mut table, &mut rand) {
+            Step::Next(c) => cur = c,
+            Step::Sleep { cursor, until_ms } => {
+                now = until_ms;
+                cur = cursor;
+            }
+            end => break end,
+        }
+    };
+    assert!(
+        matches!(end, Step::Failed { ref error, .. } if error == "JobFailed"),
+        "{end:?}"
+    );
+    assert_eq!(visited.iter().filter(|s| *s == "SetFinalStatus").count(), 6);
+    let rec = record(&table, "job-1");
+    assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
+    assert_eq!(
+        rec["Error"],
+        json!({"S": "DynamoDB.InternalServerErrorException"})
+    );
+}
+
+#[test]
+fn generated_definition_leaves_a_cancelled_job_cancelled() {
+    let mut table = Table::default();
+    let m = parse(&generated()).unwrap();
+    let input = json!({"StartTimestamp": "2030-01-01T00:00:00Z"});
+    let info = exec(&input);
+    let mut cur = Cursor::enter(&m.start_at, input, T0);
+    let mut rand = || 0.0;
+    // Run until the Wait.
+    let (cursor, until) = loop {
+        match step(&m, &info, cur, T0, &mut table, &mut rand) {
+            Step::Next(c) => cur = c,
+            Step::Sleep { cursor, until_ms } => break (cursor, until_ms),
+            other => panic!("{other:?}"),
+        }
+    };
+    table
+        .items
+        .get_mut("job-1")
+        .unwrap()
+        .insert("ProcessStatus".into(), json!({"S": "CANCELLED"}));
+    let mut cur = cursor;
+    let end = loop {
+        match step(&m, &info, cur, until, &mut table, &mut rand) {
+            Step::Next(c) => cur = c,
+            Step::Sleep { .. } => panic!("no retry for a failed condition"),
+            end => break end,
+        }
+    };
+    assert!(
+        matches!(end, Step::Failed { ref error, .. } if error == "DynamoDB.ConditionalCheckFailedException")
+    );
+    assert_eq!(
+        record(&table, "job-1")["ProcessStatus"],
+        json!({"S": "CANCELLED"})
+    );
+}

@@ -1,0 +1,367 @@
+//! `impl Backend for LocalBackend`: the user-visible operations on this machine. Every
+//! write goes through the engine's HTTP API (the engine is the one writer).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::asl;
+use super::client;
+use super::engine::state_machine_arn;
+use super::process::{self, Engine};
+use super::state::{self, EngineFile, StackDir, StackFile};
+use super::store;
+use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
+use crate::config::Config;
+use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
+use crate::core::job::{JobRecord, JobRequest, Submitted};
+use crate::core::outputs::StackOutputs;
+use crate::output::Ui;
+use crate::{Error, Result};
+
+/// The local stack: its state directory and engine.
+pub struct LocalBackend {
+    pub stack_name: String,
+    pub home: PathBuf,
+    pub ui: Ui,
+    /// The binary deploy starts as the background engine (this one, unless a library caller
+    /// such as a test says otherwise).
+    pub engine_exe: Option<PathBuf>,
+}
+
+/// Page size the CLI asks the engine for.
+const PAGE: usize = 1000;
+
+impl LocalBackend {
+    /// The stack named in `config`, under `WAITABLE_HOME` or the user's data directory.
+    pub fn open(config: &Config) -> Result<Self> {
+        Ok(Self::with_home(
+            &config.stack_name,
+            state::home()?,
+            config.ui,
+        ))
+    }
+
+    /// The stack `stack_name` under `home` (demo and tests use a directory of their own).
+    pub fn with_home(stack_name: &str, home: PathBuf, ui: Ui) -> Self {
+        LocalBackend {
+            stack_name: stack_name.into(),
+            home,
+            ui,
+            engine_exe: None,
+        }
+    }
+
+    pub fn dir(&self) -> StackDir {
+        StackDir::new(&self.home, &self.stack_name)
+    }
+
+    fn table_name(&self) -> String {
+        format!("{}-{JOBS_TABLE}", self.stack_name)
+    }
+
+    fn not_deployed(&self) -> Error {
+        Error::failed(format!(
+            "there is no local stack named {} (in {}): create it with `waitable deploy --target local --stack-name {}`",
+            self.stack_name,
+            self.home.display(),
+            self.stack_name
+        ))
+    }
+
+    fn dead(&self) -> Error {
+        Error::failed(format!(
+            "the local engine of stack {} is not running (it was stopped, crashed, or the machine restarted; log: {}); start it again with `waitable deploy --target local --stack-name {}`: waiting jobs resume where they stood",
+            self.stack_name,
+            self.dir().log_file().display(),
+            self.stack_name
+        ))
+    }
+
+    /// The running engine, or a clear error.
+    async fn engine(&self) -> Result<EngineFile> {
+        match process::probe(&self.dir()).await {
+            Engine::Running(e) => Ok(e),
+            Engine::Dead => Err(self.dead()),
+            Engine::NotDeployed => Err(self.not_deployed()),
+        }
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        let e = self.engine().await?;
+        client::call(e.port, method, path, body)
+            .await
+            .map_err(|err| {
+                Error::Failed(err.context(format!(
+                    "talking to the local engine of stack {}",
+                    self.stack_name
+                )))
+            })
+    }
+
+    /// Checks the template's state machine and writes the stack file the engine runs from.
+    /// Anything the interpreter cannot run is refused here, before anything starts.
+    pub fn prepare(&self, template: &Value) -> Result<String> {
+        let table = self.table_name();
+        let definition = definition_from_template(template, &self.stack_name, &table)
+            .map_err(|e| Error::usage(format!("cannot deploy locally: {e}")))?;
+        asl::parse_text(&definition).map_err(|e| {
+            Error::usage(format!(
+                "the local engine cannot run this state machine: {e}"
+            ))
+        })?;
+        let dir = self.dir();
+        let previous_port = dir.read_stack().ok().and_then(|s| s.port);
+        dir.write_stack(&StackFile {
+            stack: self.stack_name.clone(),
+            table_name: table,
+            definition: definition.clone(),
+            port: previous_port,
+        })?;
+        Ok(definition)
+    }
+
+    fn outputs_for(&self, port: u16) -> StackOutputs {
+        StackOutputs {
+            api_url: format!("http://127.0.0.1:{port}"),
+            state_machine_arn: state_machine_arn(&self.stack_name),
+            table_name: self.table_name(),
+        }
+    }
+}
+
+/// The engine's error body as an operation failure.
+fn failure(status: u16, body: &Value) -> Error {
+    let message = body["message"].as_str().unwrap_or("unknown error");
+    Error::failed(format!(
+        "{message} (local engine: {status} {})",
+        body["error"].as_str().unwrap_or("")
+    ))
+}
+
+/// The state machine definition from the synthesised template, its `Fn::Sub` variables
+/// resolved for this machine.
+pub fn definition_from_template(
+    template: &Value,
+    stack: &str,
+    table: &str,
+) -> std::result::Result<String, String> {
+    let def = &template["Resources"][STATE_MACHINE]["Properties"]["DefinitionString"];
+    let (text, vars) = match def {
+        Value::String(s) => (s.as_str(), None),
+        Value::Object(o) => match o.get("Fn::Sub") {
+            Some(Value::String(s)) => (s.as_str(), None),
+            Some(Value::Array(parts)) => (
+                parts
+                    .first()
+                    .and_then(Value::as_str)
+                    .ok_or("Fn::Sub needs a text")?,
+                parts.get(1).and_then(Value::as_object),
+            ),
+            _ => return Err("DefinitionString must be a string or an Fn::Sub".into()),
+        },
+        _ => {
+            return Err(format!(
+                "the template has no Resources.{STATE_MACHINE}.Properties.DefinitionString"
+            ));
+        }
+    };
+    let mut values: Vec<(String, String)> = vec![
+        ("AWS::Partition".into(), "aws".into()),
+        ("AWS::Region".into(), "local".into()),
+        ("AWS::AccountId".into(), "000000000000".into()),
+        ("AWS::StackName".into(), stack.into()),
+    ];
+    for (name, v) in vars.into_iter().flatten() {
+        let value = if v == &json!({ "Ref": JOBS_TABLE }) || name == TABLE_NAME_VAR {
+            table.to_string()
+        } else if let Some(s) = v.as_str() {
+            s.to_string()
+        } else {
+            return Err(format!(
+                "Fn::Sub variable {name} ({v}) cannot be resolved locally"
+            ));
+        };
+        values.push((name.clone(), value));
+    }
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let resolved = crate::core::intrinsics::substitute(text, &pairs);
+    if let Some(left) = crate::core::intrinsics::sub_variables(&resolved).first() {
+        return Err(format!(
+            "Fn::Sub variable {left} cannot be resolved locally"
+        ));
+    }
+    Ok(resolved)
+}
+
+impl Backend for LocalBackend {
+    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
+        let dir = self.dir();
+        let previous_port = dir.read_stack().ok().and_then(|s| s.port);
+        let definition = self.prepare(&request.template)?;
+        let engine = match process::probe(&dir).await {
+            Engine::Running(e) => {
+                let (status, body) = client::call(
+                    e.port,
+                    "POST",
+                    "/_waitable/reload",
+                    Some(&json!({ "definition": definition })),
+                )
+                .await?;
+                if status != 200 {
+                    return Err(failure(status, &body));
+                }
+                e
+            }
+            Engine::Dead | Engine::NotDeployed => {
+                if previous_port.is_some() {
+                    self.ui.info(format!(
+                        "the local engine of stack {} was not running: starting it again",
+                        self.stack_name
+                    ));
+                }
+                let e = process::start(
+                    self.engine_exe.as_deref(),
+                    &self.home,
+                    &self.stack_name,
+                    &dir,
+                )
+                .await?;
+                self.ui.info(format!(
+                    "local engine started (pid {}, log {})",
+                    e.pid,
+                    dir.log_file().display()
+                ));
+                e
+            }
+        };
+        Ok(self.outputs_for(engine.port))
+    }
+
+    async fn outputs(&self) -> Result<StackOutputs> {
+        let e = self.engine().await?;
+        Ok(self.outputs_for(e.port))
+    }
+
+    async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
+        let mut body = json!({ "Id": job.id, "StartTimestamp": job.at });
+        if let Some(p) = &job.payload {
+            body["Payload"] = p.clone();
+        }
+        let (status, answer) = self.call("POST", "/_waitable/submit", Some(&body)).await?;
+        if status != 200 {
+            return Err(failure(status, &answer));
+        }
+        Ok(serde_json::from_value(answer)?)
+    }
+
+    async fn jobs(
+        &self,
+        query: &JobQuery,
+        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+    ) -> Result<()> {
+        let mut token: Option<String> = None;
+        loop {
+            let path = match &token {
+                Some(t) => format!("/_waitable/jobs?limit={PAGE}&nextToken={t}"),
+                None => format!("/_waitable/jobs?limit={PAGE}"),
+            };
+            let (status, body) = self.call("GET", &path, None).await?;
+            if status != 200 {
+                return Err(failure(status, &body));
+            }
+            for item in body["items"].as_array().into_iter().flatten() {
+                let job: JobRecord = serde_json::from_value(item.clone())?;
+                if query.matches(&job) {
+                    sink(job)?;
+                }
+            }
+            match body["nextToken"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn cancel(&self, id: &str) -> Result<Cancelled> {
+        let (status, body) = self
+            .call("POST", "/_waitable/cancel", Some(&json!({ "Id": id })))
+            .await?;
+        if status != 200 {
+            return Err(failure(status, &body));
+        }
+        Ok(Cancelled {
+            job_id: id.into(),
+            job: serde_json::from_value(body["job"].clone())?,
+        })
+    }
+
+    async fn destroy(&self) -> Result<DestroyReport> {
+        let dir = self.dir();
+        let cancelled_jobs = match process::probe(&dir).await {
+            Engine::NotDeployed => {
+                if dir.root.exists() {
+                    std::fs::remove_dir_all(&dir.root)?;
+                }
+                return Ok(DestroyReport {
+                    existed: false,
+                    cancelled_jobs: 0,
+                });
+            }
+            Engine::Running(e) => {
+                let (status, body) =
+                    client::call(e.port, "POST", "/_waitable/destroy", None).await?;
+                if status != 200 {
+                    return Err(failure(status, &body));
+                }
+                if !process::wait_stopped(&dir, Duration::from_secs(15)).await {
+                    return Err(Error::failed(format!(
+                        "the local engine (pid {}) did not stop; nothing was deleted",
+                        e.pid
+                    )));
+                }
+                body["cancelledJobs"].as_u64().unwrap_or(0) as usize
+            }
+            // Nobody else writes: the waiting jobs go with the database.
+            Engine::Dead => match store::open_read_only(&dir.db_file()) {
+                Ok(conn) => store::started_ids(&conn).map(|ids| ids.len()).unwrap_or(0),
+                Err(_) => 0,
+            },
+        };
+        std::fs::remove_dir_all(&dir.root)
+            .map_err(|e| Error::failed(format!("removing {}: {e}", dir.root.display())))?;
+        Ok(DestroyReport {
+            existed: true,
+            cancelled_jobs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_definition_comes_out_of_the_synthesised_template() {
+        let t = crate::core::template::template(Default::default());
+        let def = definition_from_template(&t, "s", "s-JobsTable").unwrap();
+        assert_eq!(def, crate::core::asl::resolved("s-JobsTable", "aws"));
+        assert!(asl::parse_text(&def).is_ok());
+    }
+
+    #[test]
+    fn unresolvable_templates_are_refused() {
+        let t = json!({"Resources": {"StateMachine": {"Properties": {"DefinitionString":
+            {"Fn::Sub": ["${Other}", {"Other": {"Fn::GetAtt": ["X", "Arn"]}}]}}}}});
+        assert!(
+            definition_from_template(&t, "s", "t")
+                .unwrap_err()
+                .contains("Other")
+        );
+        assert!(definition_from_template(&json!({}), "s", "t").is_err());
+    }
+}

@@ -1,0 +1,127 @@
+//! The engine as a background process: started detached by deploy (the same binary run as
+//! `local run`, in its own process group, output to a log file in the state directory),
+//! found again through its pid/port file and lock by later commands.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+
+use super::client;
+use super::http::Health;
+use super::state::{EngineFile, HOME_ENV, StackDir};
+use crate::{Error, Result};
+
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Where a stack's engine stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Engine {
+    /// No stack was deployed here.
+    NotDeployed,
+    /// Deployed, but no engine holds the lock: it died (or the machine restarted).
+    Dead,
+    Running(EngineFile),
+}
+
+/// Finds the stack's engine.
+pub async fn probe(dir: &StackDir) -> Engine {
+    if !dir.exists() {
+        return Engine::NotDeployed;
+    }
+    // The engine writes its pid/port file just after taking the lock: give a starting one a moment.
+    for _ in 0..50 {
+        if !dir.engine_alive() {
+            return Engine::Dead;
+        }
+        if let Some(e) = dir.read_engine()
+            && healthy(e.port, e.pid).await
+        {
+            return Engine::Running(e);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Engine::Dead
+}
+
+async fn healthy(port: u16, pid: u32) -> bool {
+    match client::call(port, "GET", "/_waitable/health", None).await {
+        Ok((200, v)) => serde_json::from_value::<Health>(v).is_ok_and(|h| h.pid == pid),
+        _ => false,
+    }
+}
+
+/// Starts the engine of the stack in `dir` as a detached process and waits until it answers.
+pub async fn start(
+    exe: Option<&Path>,
+    home: &Path,
+    stack: &str,
+    dir: &StackDir,
+) -> Result<EngineFile> {
+    let exe = match exe {
+        Some(e) => e.to_path_buf(),
+        None => std::env::current_exe().context("finding the waitable executable")?,
+    };
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.log_file())
+        .with_context(|| format!("opening {}", dir.log_file().display()))?;
+    let _ = std::fs::remove_file(dir.engine_file());
+    let mut cmd = Command::new(exe);
+    cmd.args(["--target", "local", "--stack-name", stack, "local", "run"])
+        .env(HOME_ENV, home)
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log);
+    // Its own process group: Ctrl-C in the terminal that ran deploy does not reach it.
+    std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    let mut child = cmd.spawn().context("starting the local engine")?;
+    let pid = child.id();
+    let deadline = Instant::now() + START_TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Err(Error::failed(format!(
+                "the local engine exited at start ({status}); its log {} says:\n{}",
+                dir.log_file().display(),
+                log_tail(&dir.log_file())
+            )));
+        }
+        if let Some(e) = dir.read_engine()
+            && e.pid == pid
+            && healthy(e.port, pid).await
+        {
+            // Reap it when it exits, if this process is still around then.
+            std::thread::spawn(move || child.wait());
+            return Ok(e);
+        }
+        if Instant::now() > deadline {
+            return Err(Error::failed(format!(
+                "the local engine (pid {pid}) did not answer within {}s; see {}",
+                START_TIMEOUT.as_secs(),
+                dir.log_file().display()
+            )));
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+/// The last lines of the engine's log, for error messages.
+pub fn log_tail(path: &Path) -> String {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(5)..].join("\n")
+}
+
+/// Waits until no engine holds the stack's lock (after destroy asked it to stop).
+pub async fn wait_stopped(dir: &StackDir, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    while dir.engine_alive() {
+        if Instant::now() > deadline {
+            return false;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    true
+}

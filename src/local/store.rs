@@ -1,0 +1,281 @@
+//! The embedded database of one local stack (SQLite, one file): the jobs table's items,
+//! the executions with where each one stands, their history, and the deployed definitions.
+//!
+//! Only the engine process writes (one writer); everything here runs inside the engine's
+//! transactions, so a state's effect on the table and the transition it causes commit together.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use super::asl::Cursor;
+use super::ddb::Item;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    id   TEXT PRIMARY KEY,
+    item TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS definitions (
+    id   INTEGER PRIMARY KEY,
+    text TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS executions (
+    name          TEXT PRIMARY KEY,
+    definition_id INTEGER NOT NULL,
+    input         TEXT NOT NULL,
+    status        TEXT NOT NULL,
+    cursor        TEXT,
+    due_ms        INTEGER,
+    start_ms      INTEGER NOT NULL,
+    stop_ms       INTEGER,
+    error         TEXT,
+    cause         TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS executions_due ON executions (due_ms) WHERE due_ms IS NOT NULL;
+CREATE TABLE IF NOT EXISTS history (
+    seq       INTEGER PRIMARY KEY,
+    execution TEXT NOT NULL,
+    event     TEXT NOT NULL,
+    state     TEXT,
+    at_ms     INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS history_execution ON history (execution);
+";
+
+pub const RUNNING: &str = "RUNNING";
+pub const SUCCEEDED: &str = "SUCCEEDED";
+pub const FAILED: &str = "FAILED";
+pub const ABORTED: &str = "ABORTED";
+
+/// Opens (and creates) the database with write-ahead logging: a `kill -9` loses nothing that
+/// was committed.
+pub fn open(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute_batch(SCHEMA).context("creating the schema")?;
+    Ok(conn)
+}
+
+/// Opens an existing database for reading only (destroy with no engine, tests).
+pub fn open_read_only(path: &Path) -> anyhow::Result<Connection> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .with_context(|| format!("opening {}", path.display()))?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+// ---- items ----------------------------------------------------------------------------------
+
+pub fn get_item(c: &Connection, id: &str) -> anyhow::Result<Option<Item>> {
+    let text: Option<String> = c
+        .prepare_cached("SELECT item FROM items WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
+        .optional()?;
+    Ok(match text {
+        Some(t) => Some(serde_json::from_str(&t)?),
+        None => None,
+    })
+}
+
+pub fn put_item(c: &Connection, id: &str, item: &Item) -> anyhow::Result<()> {
+    c.prepare_cached("INSERT INTO items (id, item) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET item = excluded.item")?
+        .execute(params![id, serde_json::to_string(item)?])?;
+    Ok(())
+}
+
+pub fn delete_item(c: &Connection, id: &str) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM items WHERE id = ?1")?
+        .execute([id])?;
+    Ok(())
+}
+
+/// Up to `limit` items after `after` (by Id), and whether more follow.
+pub fn list_items(
+    c: &Connection,
+    after: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<(Vec<Item>, bool)> {
+    let mut stmt = c.prepare_cached("SELECT item FROM items WHERE id > ?1 ORDER BY id LIMIT ?2")?;
+    let rows = stmt.query_map(params![after.unwrap_or(""), limit as i64 + 1], |r| {
+        r.get::<_, String>(0)
+    })?;
+    let mut items = Vec::new();
+    for row in rows {
+        items.push(serde_json::from_str(&row?)?);
+    }
+    let more = items.len() > limit;
+    items.truncate(limit);
+    Ok((items, more))
+}
+
+/// Items whose ProcessStatus is STARTED (what destroy cancels).
+pub fn started_ids(c: &Connection) -> anyhow::Result<Vec<String>> {
+    let mut stmt = c.prepare(
+        "SELECT id FROM items WHERE json_extract(item, '$.ProcessStatus.S') = 'STARTED' ORDER BY id",
+    )?;
+    let ids = stmt
+        .query_map([], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(ids)
+}
+
+// ---- definitions ----------------------------------------------------------------------------
+
+pub fn latest_definition(c: &Connection) -> anyhow::Result<Option<(i64, String)>> {
+    Ok(c.query_row(
+        "SELECT id, text FROM definitions ORDER BY id DESC LIMIT 1",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .optional()?)
+}
+
+pub fn definition(c: &Connection, id: i64) -> anyhow::Result<String> {
+    Ok(
+        c.query_row("SELECT text FROM definitions WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+/// Records `text` as the current definition unless it already is; returns its id.
+pub fn ensure_definition(c: &Connection, text: &str) -> anyhow::Result<i64> {
+    if let Some((id, current)) = latest_definition(c)?
+        && current == text
+    {
+        return Ok(id);
+    }
+    c.execute("INSERT INTO definitions (text) VALUES (?1)", [text])?;
+    Ok(c.last_insert_rowid())
+}
+
+// ---- executions -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub name: String,
+    pub definition_id: i64,
+    pub input: Value,
+    pub status: String,
+    /// Where a RUNNING execution stands.
+    pub cursor: Option<Cursor>,
+    /// When a RUNNING execution must be stepped next (None when it is finished).
+    pub due_ms: Option<i64>,
+    pub start_ms: i64,
+    pub stop_ms: Option<i64>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+pub fn get_execution(c: &Connection, name: &str) -> anyhow::Result<Option<Execution>> {
+    let row = c
+        .prepare_cached(
+            "SELECT name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause
+             FROM executions WHERE name = ?1",
+        )?
+        .query_row([name], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ))
+        })
+        .optional()?;
+    let Some((name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause)) =
+        row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Execution {
+        name,
+        definition_id,
+        input: serde_json::from_str(&input)?,
+        status,
+        cursor: cursor.map(|c| serde_json::from_str(&c)).transpose()?,
+        due_ms,
+        start_ms,
+        stop_ms,
+        error,
+        cause,
+    }))
+}
+
+pub fn save_execution(c: &Connection, e: &Execution) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO executions (name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(name) DO UPDATE SET status = excluded.status, cursor = excluded.cursor,
+             due_ms = excluded.due_ms, stop_ms = excluded.stop_ms, error = excluded.error,
+             cause = excluded.cause",
+    )?
+    .execute(params![
+        e.name,
+        e.definition_id,
+        serde_json::to_string(&e.input)?,
+        e.status,
+        e.cursor.as_ref().map(serde_json::to_string).transpose()?,
+        e.due_ms,
+        e.start_ms,
+        e.stop_ms,
+        e.error,
+        e.cause,
+    ])?;
+    Ok(())
+}
+
+/// Names of executions due at `now_ms`, the most overdue first.
+pub fn due_executions(c: &Connection, now_ms: i64, limit: usize) -> anyhow::Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT name FROM executions WHERE due_ms IS NOT NULL AND due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+    )?;
+    let names = stmt
+        .query_map(params![now_ms, limit as i64], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
+/// When the next execution is due, if any is waiting.
+pub fn next_due(c: &Connection) -> anyhow::Result<Option<i64>> {
+    Ok(
+        c.prepare_cached("SELECT MIN(due_ms) FROM executions WHERE due_ms IS NOT NULL")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
+// ---- history --------------------------------------------------------------------------------
+
+pub fn record(
+    c: &Connection,
+    execution: &str,
+    event: &str,
+    state: Option<&str>,
+    at_ms: i64,
+) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO history (execution, event, state, at_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![execution, event, state, at_ms])?;
+    Ok(())
+}
+
+/// (event, state) of one execution, in order.
+pub fn history(c: &Connection, execution: &str) -> anyhow::Result<Vec<(String, Option<String>)>> {
+    let mut stmt =
+        c.prepare("SELECT event, state FROM history WHERE execution = ?1 ORDER BY seq")?;
+    let rows = stmt
+        .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
