@@ -9,12 +9,12 @@ pub mod progress;
 pub mod sdk;
 pub mod stack;
 
+use crate::Result;
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
 use crate::config::Config;
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
-use crate::Result;
 
 /// The AWS clients for one stack.
 pub struct AwsBackend {
