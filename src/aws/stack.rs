@@ -1144,6 +1144,44 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_stale_final_status_right_after_execute_is_not_taken_for_the_end() {
+        let describe = mock!(Client::describe_stacks)
+            .sequence()
+            .output(|| stacks(stack(OLD_ID, "UPDATE_COMPLETE")))
+            .times(2)
+            .output(|| stacks(stack(OLD_ID, "UPDATE_IN_PROGRESS")))
+            .output(|| stacks(stack(OLD_ID, "UPDATE_COMPLETE")))
+            .repeatedly()
+            .build();
+        let evs = mock!(Client::describe_stack_events)
+            .sequence()
+            .output(|| events(&[("o1", NAME, STACK, "UPDATE_COMPLETE", None)]))
+            .times(2)
+            .output(|| {
+                events(&[
+                    ("o2", NAME, STACK, "UPDATE_IN_PROGRESS", None),
+                    ("o1", NAME, STACK, "UPDATE_COMPLETE", None),
+                ])
+            })
+            .output(|| {
+                events(&[
+                    ("o3", NAME, STACK, "UPDATE_COMPLETE", None),
+                    ("o2", NAME, STACK, "UPDATE_IN_PROGRESS", None),
+                    ("o1", NAME, STACK, "UPDATE_COMPLETE", None),
+                ])
+            })
+            .repeatedly()
+            .build();
+        let create = created_change_set(OLD_ID);
+        let (ready, exec) = (ready_change_set(), executed());
+        let cfn = client(&[&describe, &evs, &create, &ready, &exec]);
+
+        run_deploy(&cfn).await.unwrap();
+        assert_eq!(exec.num_calls(), 1);
+        assert_eq!(describe.num_calls(), 4, "settle, stale, in progress, final");
+    }
+
+    #[tokio::test]
     async fn update_rollback_failed_names_the_resources_and_the_way_out() {
         let describe = mock!(Client::describe_stacks)
             .then_output(|| stacks(stack(OLD_ID, "UPDATE_ROLLBACK_FAILED")));
