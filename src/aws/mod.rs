@@ -34,13 +34,22 @@ impl AwsBackend {
     pub async fn connect(config: &Config) -> Result<Self> {
         let sdk = sdk::load(&config.aws).await?;
         Ok(AwsBackend {
-            stack_name: config.stack_name.clone(),
-            cfn: aws_sdk_cloudformation::Client::new(&sdk),
-            sfn: aws_sdk_sfn::Client::new(&sdk),
-            ddb: aws_sdk_dynamodb::Client::new(&sdk),
             ui: config.ui,
-            schedule: poll::Schedule::DEFAULT,
+            ..Self::new(&config.stack_name, &sdk)
         })
+    }
+
+    /// The backend for `stack_name`, with clients built from one `SdkConfig`; silent, with the
+    /// default poll schedule (library callers and tests; the CLI uses [`AwsBackend::connect`]).
+    pub fn new(stack_name: &str, sdk: &aws_types::SdkConfig) -> Self {
+        AwsBackend {
+            stack_name: stack_name.to_string(),
+            cfn: aws_sdk_cloudformation::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            ddb: aws_sdk_dynamodb::Client::new(sdk),
+            ui: Ui::silent(),
+            schedule: poll::Schedule::DEFAULT,
+        }
     }
 
     fn stack(&self) -> stack::StackCtx<'_> {
