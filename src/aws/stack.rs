@@ -223,20 +223,14 @@ pub async fn deploy(
     .await?
     else {
         // Some endpoints refuse an empty change set outright instead of failing it.
-        ctx.ui
-            .info(format!("stack {} is up to date: no changes", ctx.name));
-        let stack = existing.expect("only an update can have no changes");
-        return stack_outputs(ctx.cfn, &stack).await;
+        return up_to_date(ctx, existing.as_ref()).await;
     };
 
     let changes = match wait_for_change_set(ctx, &change_set.arn).await? {
         ChangeSetOutcome::Ready(changes) => changes,
         ChangeSetOutcome::NoChanges => {
-            ctx.ui
-                .info(format!("stack {} is up to date: no changes", ctx.name));
             delete_change_set(ctx, &change_set.arn).await;
-            let stack = existing.expect("only an update can have no changes");
-            return stack_outputs(ctx.cfn, &stack).await;
+            return up_to_date(ctx, existing.as_ref()).await;
         }
         ChangeSetOutcome::Failed(reason) => {
             delete_change_set(ctx, &change_set.arn).await;
@@ -298,6 +292,18 @@ pub async fn deploy(
         StatusClass::Complete => stack_outputs(ctx.cfn, &stack).await,
         _ => Err(failure(ctx, &stack, &watched.events, verb).await),
     }
+}
+
+async fn up_to_date(ctx: &StackCtx<'_>, existing: Option<&Stack>) -> Result<StackOutputs> {
+    let Some(stack) = existing else {
+        return Err(Error::failed(format!(
+            "CloudFormation found nothing to create for the new stack {}",
+            ctx.name
+        )));
+    };
+    ctx.ui
+        .info(format!("stack {} is up to date: no changes", ctx.name));
+    stack_outputs(ctx.cfn, stack).await
 }
 
 /// Looks at the stack as it is now and makes it ready for a change set: waits for someone
