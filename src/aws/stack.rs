@@ -775,7 +775,7 @@ pub async fn cancel_waiting_jobs(
     while let Some(item) = pages.next().await {
         let execution = match item {
             Ok(execution) => execution,
-            Err(err) if sdk::is_not_found(&err) => break,
+            Err(err) if sdk::is_state_machine_missing(&err) => break,
             Err(err) => return Err(sdk::failed("listing waiting jobs", &err)),
         };
         super::jobs::cancel_execution(
@@ -1345,6 +1345,118 @@ mod tests {
             msg.contains(
                 "JobsTable (AWS::DynamoDB::Table) DELETE_FAILED: Table has deletion protection"
             ),
+            "{msg}"
+        );
+    }
+
+    fn sfn_client(rules: &[&Rule]) -> aws_sdk_sfn::Client {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let conf = aws_sdk_sfn::Config::builder()
+            .behavior_version(aws_sdk_sfn::config::BehaviorVersion::latest())
+            .region(aws_sdk_sfn::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_sfn::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .retry_config(aws_sdk_sfn::config::retry::RetryConfig::disabled())
+            .build();
+        aws_sdk_sfn::Client::from_conf(conf)
+    }
+
+    fn ddb_client() -> aws_sdk_dynamodb::Client {
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+            .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+                "a", "b", None, None, "test",
+            ))
+            .http_client(create_mock_http_client())
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    fn sfn_outputs() -> StackOutputs {
+        StackOutputs {
+            api_url: "https://a".into(),
+            state_machine_arn: "arn:sm".into(),
+            table_name: "t".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn no_state_machine_or_no_running_execution_means_nothing_to_cancel() {
+        use aws_sdk_sfn::operation::list_executions::{ListExecutionsError, ListExecutionsOutput};
+        let gone = mock!(aws_sdk_sfn::Client::list_executions).then_error(|| {
+            ListExecutionsError::StateMachineDoesNotExist(
+                aws_sdk_sfn::types::error::StateMachineDoesNotExist::builder()
+                    .message("gone")
+                    .build(),
+            )
+        });
+        let sfn = sfn_client(&[&gone]);
+        assert_eq!(
+            cancel_waiting_jobs(&sfn, &ddb_client(), &sfn_outputs())
+                .await
+                .unwrap(),
+            0
+        );
+
+        let none = mock!(aws_sdk_sfn::Client::list_executions)
+            .match_requests(|r| {
+                r.status_filter() == Some(&aws_sdk_sfn::types::ExecutionStatus::Running)
+            })
+            .then_output(|| {
+                ListExecutionsOutput::builder()
+                    .set_executions(Some(vec![]))
+                    .build()
+                    .unwrap()
+            });
+        let sfn = sfn_client(&[&none]);
+        assert_eq!(
+            cancel_waiting_jobs(&sfn, &ddb_client(), &sfn_outputs())
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(none.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_job_that_cannot_be_cancelled_stops_the_destroy() {
+        use aws_sdk_sfn::operation::list_executions::ListExecutionsOutput;
+        use aws_sdk_sfn::operation::stop_execution::StopExecutionError;
+        let item = |name: &str| {
+            aws_sdk_sfn::types::ExecutionListItem::builder()
+                .name(name)
+                .execution_arn(format!("arn:exec:{name}"))
+                .state_machine_arn("arn:sm")
+                .status(aws_sdk_sfn::types::ExecutionStatus::Running)
+                .start_date(aws_smithy_types::DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        };
+        let list = mock!(aws_sdk_sfn::Client::list_executions).then_output(move || {
+            ListExecutionsOutput::builder()
+                .executions(item("job-1"))
+                .executions(item("job-2"))
+                .build()
+                .unwrap()
+        });
+        // Whatever cancel_execution sends, the service refuses it.
+        let stop = mock!(aws_sdk_sfn::Client::stop_execution).then_error(|| {
+            StopExecutionError::generic(ErrorMetadata::builder().code("AccessDenied").build())
+        });
+        let sfn = sfn_client(&[&list, &stop]);
+        let err = cancel_waiting_jobs(&sfn, &ddb_client(), &sfn_outputs())
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("job-1") && msg.contains("the stack was not deleted"),
             "{msg}"
         );
     }
