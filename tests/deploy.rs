@@ -312,3 +312,21 @@ fn no_credentials_is_a_one_line_failure() {
     let err = one_line_error(&out);
     assert!(err.contains("no AWS credentials"), "{err}");
 }
+
+#[test]
+fn quiet_leaves_stderr_empty_and_stdout_data_only() {
+    let stack = unique_name("deploy-quiet");
+    let out = run_ok(&mut waitable(
+        &stack,
+        &["deploy", "--yes", "--quiet", "--output", "json"],
+    ));
+    assert!(out.stderr.is_empty(), "{}", describe(&out));
+    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(outputs["TableName"].is_string());
+    let out = run_ok(&mut waitable(&stack, &["destroy", "--yes", "--quiet"]));
+    assert!(
+        out.stderr.is_empty() && out.stdout.is_empty(),
+        "{}",
+        describe(&out)
+    );
+}
