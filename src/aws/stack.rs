@@ -48,19 +48,33 @@ fn id_of(stack: &Stack) -> Result<String> {
 
 /// The stack with this name or id, or `None` when there is none.
 pub async fn describe(cfn: &Client, name_or_id: &str) -> Result<Option<Stack>> {
-    match describe_step(cfn, name_or_id).await? {
-        Step::Done(stack) => Ok(stack),
-        Step::Retry(err) => Err(err),
-        Step::Pending => unreachable!("describe_step never returns Pending"),
-    }
+    describe_raw(cfn, name_or_id)
+        .await
+        .map_err(|err| sdk::failed(&format!("describing stack {name_or_id}"), &err))
 }
 
 /// [`describe`] for use inside a poll: transient failures become [`Step::Retry`].
 async fn describe_step(cfn: &Client, name_or_id: &str) -> Result<Step<Option<Stack>>> {
-    match cfn.describe_stacks().stack_name(name_or_id).send().await {
-        Ok(out) => Ok(Step::Done(out.stacks().first().cloned())),
-        Err(err) if sdk::is_not_found(&err) => Ok(Step::Done(None)),
+    match describe_raw(cfn, name_or_id).await {
+        Ok(stack) => Ok(Step::Done(stack)),
         Err(err) => retry_or_fail(&format!("describing stack {name_or_id}"), &err),
+    }
+}
+
+async fn describe_raw(
+    cfn: &Client,
+    name_or_id: &str,
+) -> std::result::Result<
+    Option<Stack>,
+    aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+> {
+    match cfn.describe_stacks().stack_name(name_or_id).send().await {
+        Ok(out) => Ok(out.stacks().first().cloned()),
+        Err(err) if sdk::is_not_found(&err) => Ok(None),
+        Err(err) => Err(err),
     }
 }
 
