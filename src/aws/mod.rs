@@ -8,6 +8,8 @@ pub mod poll;
 pub mod progress;
 pub mod sdk;
 pub mod stack;
+pub mod stack_outputs;
+pub mod watch;
 
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
 use crate::config::Config;
