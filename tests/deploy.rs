@@ -8,7 +8,7 @@ use aws_sdk_cloudformation::config::{BehaviorVersion, Credentials, Region};
 use serde_json::Value;
 
 use crate::harness::{
-    describe, moto_url, run_ok, unique_name, venv_bin, waitable_bare, waitable_on_moto,
+    describe, moto_url, run_ok, scrub, unique_name, venv_bin, waitable_bare, waitable_on_moto,
 };
 
 fn waitable(stack: &str, args: &[&str]) -> Command {
@@ -88,15 +88,19 @@ fn stack_status(stack: &str) -> Option<String> {
     })
 }
 
+/// The awscli from the venv, pointed at moto with test credentials and nothing else.
+fn aws_cli() -> Command {
+    let mut cmd = Command::new(venv_bin("aws"));
+    scrub(&mut cmd)
+        .args(["--endpoint-url", &moto_url(), "--region", "us-east-1"])
+        .env("AWS_ACCESS_KEY_ID", "testing")
+        .env("AWS_SECRET_ACCESS_KEY", "testing");
+    cmd
+}
+
 /// The REST API ids moto knows, through the awscli (the project has no API Gateway SDK).
 fn rest_api_ids() -> Vec<String> {
-    let out = run_ok(
-        Command::new(venv_bin("aws"))
-            .args(["--endpoint-url", &moto_url(), "--region", "us-east-1"])
-            .args(["apigateway", "get-rest-apis", "--output", "json"])
-            .env("AWS_ACCESS_KEY_ID", "testing")
-            .env("AWS_SECRET_ACCESS_KEY", "testing"),
-    );
+    let out = run_ok(aws_cli().args(["apigateway", "get-rest-apis", "--output", "json"]));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v["items"]
         .as_array()
@@ -311,4 +315,54 @@ fn no_credentials_is_a_one_line_failure() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     let err = one_line_error(&out);
     assert!(err.contains("no AWS credentials"), "{err}");
+}
+
+#[test]
+fn quiet_leaves_stderr_empty_and_stdout_data_only() {
+    let stack = unique_name("deploy-quiet");
+    let out = run_ok(&mut waitable(
+        &stack,
+        &["deploy", "--yes", "--quiet", "--output", "json"],
+    ));
+    assert!(out.stderr.is_empty(), "{}", describe(&out));
+    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(outputs["TableName"].is_string());
+    let out = run_ok(&mut waitable(&stack, &["destroy", "--yes", "--quiet"]));
+    assert!(
+        out.stderr.is_empty() && out.stdout.is_empty(),
+        "{}",
+        describe(&out)
+    );
+}
+
+#[test]
+fn a_stack_left_in_review_is_deleted_and_created_again() {
+    let stack = unique_name("deploy-review");
+    let synth = run_ok(waitable_bare().args(["synth", "--format", "json"]));
+    let template = std::env::temp_dir().join(format!("{stack}.json"));
+    std::fs::write(&template, &synth.stdout).unwrap();
+    // An unexecuted CREATE change set leaves the stack in REVIEW_IN_PROGRESS.
+    run_ok(
+        aws_cli()
+            .args([
+                "cloudformation",
+                "create-change-set",
+                "--change-set-type",
+                "CREATE",
+            ])
+            .args(["--stack-name", &stack, "--change-set-name", "left-over"])
+            .arg(format!("--template-body=file://{}", template.display()))
+            .args(["--capabilities", "CAPABILITY_IAM"]),
+    );
+    std::fs::remove_file(&template).ok();
+    assert_eq!(stack_status(&stack).as_deref(), Some("REVIEW_IN_PROGRESS"));
+
+    let (outputs, out) = deploy_json(&stack, &[]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("REVIEW_IN_PROGRESS") && err.contains("deleting it and creating it again"),
+        "{err}"
+    );
+    assert!(outputs["TableName"].is_string());
+    assert_eq!(stack_status(&stack).as_deref(), Some("CREATE_COMPLETE"));
 }

@@ -8,6 +8,8 @@ pub mod poll;
 pub mod progress;
 pub mod sdk;
 pub mod stack;
+pub mod stack_outputs;
+pub mod watch;
 
 use crate::Result;
 use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
@@ -36,14 +38,23 @@ impl AwsBackend {
     pub async fn connect(config: &Config) -> Result<Self> {
         let sdk = sdk::load(&config.aws).await?;
         Ok(AwsBackend {
-            stack_name: config.stack_name.clone(),
-            cfn: aws_sdk_cloudformation::Client::new(&sdk),
-            sfn: aws_sdk_sfn::Client::new(&sdk),
-            ddb: aws_sdk_dynamodb::Client::new(&sdk),
             ui: config.ui,
+            ..Self::new(&config.stack_name, &sdk)
+        })
+    }
+
+    /// The backend for `stack_name`, with clients built from one `SdkConfig`; silent, with the
+    /// default poll schedule (library callers and tests; the CLI uses [`AwsBackend::connect`]).
+    pub fn new(stack_name: &str, sdk: &aws_types::SdkConfig) -> Self {
+        AwsBackend {
+            stack_name: stack_name.to_string(),
+            cfn: aws_sdk_cloudformation::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            ddb: aws_sdk_dynamodb::Client::new(sdk),
+            ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             outputs_cache: tokio::sync::OnceCell::new(),
-        })
+        }
     }
 
     fn stack(&self) -> stack::StackCtx<'_> {

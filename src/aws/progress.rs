@@ -26,6 +26,7 @@ struct Live {
     overall: ProgressBar,
     rows: HashMap<String, Row>,
     counted: HashSet<String>,
+    started: Instant,
     width: usize,
 }
 
@@ -62,6 +63,7 @@ impl Progress {
                 overall,
                 rows: HashMap::new(),
                 counted: HashSet::new(),
+                started: Instant::now(),
                 width: ID_WIDTH,
             })
         } else {
@@ -102,9 +104,15 @@ impl Progress {
                         row.bar.finish();
                     }
                 }
-                live.overall
-                    .set_style(style("  {msg} {pos} resources  {elapsed}"));
-                live.overall.finish_with_message(outcome.to_string());
+                let secs = live.started.elapsed().as_secs();
+                let summary = match live.counted.len() {
+                    0 => format!("{outcome} ({secs}s)"),
+                    n => format!("{outcome} ({n} resources, {secs}s)"),
+                };
+                live.overall.set_style(style("{msg}"));
+                live.overall.finish_with_message(summary);
+                // indicatif leaves the cursor at the end of the last line it drew.
+                eprintln!();
             }
             View::Plain { .. } => eprintln!("{outcome}"),
             View::Hidden => {}

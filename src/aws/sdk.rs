@@ -173,6 +173,16 @@ where
     classify(err) == ErrorKind::NotFound
 }
 
+/// True when listing executions failed because the state machine is gone (typed check first,
+/// the code for endpoints that answer with a bare error).
+pub fn is_state_machine_missing<R: HasStatus>(
+    err: &SdkError<aws_sdk_sfn::operation::list_executions::ListExecutionsError, R>,
+) -> bool {
+    err.as_service_error()
+        .is_some_and(|e| e.is_state_machine_does_not_exist())
+        || is_not_found(err)
+}
+
 /// An SDK error as one line: the service's code and message when there is one, else the
 /// whole error chain (a connection refused, a timeout).
 pub fn describe<E, R>(err: &SdkError<E, R>) -> String

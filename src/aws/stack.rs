@@ -1,6 +1,6 @@
 //! The stack on CloudFormation: deploy through a change set (create, update, or recover a
-//! stack an earlier failed create left behind), read its outputs, delete it. Every wait goes
-//! through [`poll`] and shows its events through [`Progress`].
+//! stack an earlier failed create left behind), delete it. Every wait goes through
+//! [`watch`] (the one poll helper plus the progress view).
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::{
@@ -9,12 +9,13 @@ use aws_sdk_cloudformation::types::{
 use serde_json::Value;
 
 use super::poll::{Schedule, Step, poll};
-use super::progress::Progress;
 use super::sdk;
+pub use super::stack_outputs::{outputs, outputs_of, stack_outputs};
+use super::watch::{newest_event_id, watch};
 use crate::core::changeset::{self, ParamValue, ResourceChange};
+use crate::core::ids;
 use crate::core::outputs::StackOutputs;
 use crate::core::stack_status::{ResourceEvent, StatusClass, cause_line, classify, failure_causes};
-use crate::core::{ids, resolve};
 use crate::output::Ui;
 use crate::{Error, Result};
 
@@ -32,11 +33,11 @@ pub struct StackCtx<'a> {
     pub schedule: &'a Schedule,
 }
 
-fn status_of(stack: &Stack) -> &str {
+pub(super) fn status_of(stack: &Stack) -> &str {
     stack.stack_status().map(|s| s.as_str()).unwrap_or("")
 }
 
-fn id_of(stack: &Stack) -> Result<String> {
+pub(super) fn id_of(stack: &Stack) -> Result<String> {
     stack
         .stack_id()
         .map(str::to_string)
@@ -45,23 +46,37 @@ fn id_of(stack: &Stack) -> Result<String> {
 
 /// The stack with this name or id, or `None` when there is none.
 pub async fn describe(cfn: &Client, name_or_id: &str) -> Result<Option<Stack>> {
-    match describe_step(cfn, name_or_id).await? {
-        Step::Done(stack) => Ok(stack),
-        Step::Retry(err) => Err(err),
-        Step::Pending => unreachable!("describe_step never returns Pending"),
-    }
+    describe_raw(cfn, name_or_id)
+        .await
+        .map_err(|err| sdk::failed(&format!("describing stack {name_or_id}"), &err))
 }
 
 /// [`describe`] for use inside a poll: transient failures become [`Step::Retry`].
-async fn describe_step(cfn: &Client, name_or_id: &str) -> Result<Step<Option<Stack>>> {
-    match cfn.describe_stacks().stack_name(name_or_id).send().await {
-        Ok(out) => Ok(Step::Done(out.stacks().first().cloned())),
-        Err(err) if sdk::is_not_found(&err) => Ok(Step::Done(None)),
+pub(super) async fn describe_step(cfn: &Client, name_or_id: &str) -> Result<Step<Option<Stack>>> {
+    match describe_raw(cfn, name_or_id).await {
+        Ok(stack) => Ok(Step::Done(stack)),
         Err(err) => retry_or_fail(&format!("describing stack {name_or_id}"), &err),
     }
 }
 
-fn retry_or_fail<T, E, R>(
+async fn describe_raw(
+    cfn: &Client,
+    name_or_id: &str,
+) -> std::result::Result<
+    Option<Stack>,
+    aws_smithy_runtime_api::client::result::SdkError<
+        aws_sdk_cloudformation::operation::describe_stacks::DescribeStacksError,
+        aws_smithy_runtime_api::http::Response,
+    >,
+> {
+    match cfn.describe_stacks().stack_name(name_or_id).send().await {
+        Ok(out) => Ok(out.stacks().first().cloned()),
+        Err(err) if sdk::is_not_found(&err) => Ok(None),
+        Err(err) => Err(err),
+    }
+}
+
+pub(super) fn retry_or_fail<T, E, R>(
     doing: &str,
     err: &aws_smithy_runtime_api::client::result::SdkError<E, R>,
 ) -> Result<Step<T>>
@@ -73,107 +88,6 @@ where
         Ok(Step::Retry(sdk::failed(doing, err)))
     } else {
         Err(sdk::failed(doing, err))
-    }
-}
-
-/// The stack's outputs under the documented keys, as CloudFormation reports them.
-pub fn outputs_of(stack: &Stack) -> Result<StackOutputs> {
-    let pairs: Vec<(String, String)> = stack
-        .outputs()
-        .iter()
-        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
-        .collect();
-    outputs_from_pairs(stack.stack_name().unwrap_or_default(), &pairs)
-}
-
-fn outputs_from_pairs(stack_name: &str, pairs: &[(String, String)]) -> Result<StackOutputs> {
-    let get = |key: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .ok_or_else(|| {
-                Error::failed(format!(
-                    "stack {stack_name} has no {key} output: was it deployed by waitable?"
-                ))
-            })
-    };
-    Ok(StackOutputs {
-        api_url: get(ids::OUTPUT_API_URL)?,
-        state_machine_arn: get(ids::OUTPUT_STATE_MACHINE_ARN)?,
-        table_name: get(ids::OUTPUT_TABLE_NAME)?,
-    })
-}
-
-/// The stack's outputs. When a finished stack reports none at all (emulators do, for stacks
-/// made through change sets), they are worked out from its template and resources instead.
-pub async fn stack_outputs(cfn: &Client, stack: &Stack) -> Result<StackOutputs> {
-    if !stack.outputs().is_empty() {
-        return outputs_of(stack);
-    }
-    let pairs = resolve_outputs(cfn, stack).await?;
-    outputs_from_pairs(stack.stack_name().unwrap_or_default(), &pairs)
-}
-
-async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, String)>> {
-    let stack_id = id_of(stack)?;
-    let body = cfn
-        .get_template()
-        .stack_name(&stack_id)
-        .send()
-        .await
-        .map_err(|e| sdk::failed("reading the deployed template", &e))?
-        .template_body()
-        .unwrap_or_default()
-        .to_string();
-    let template: Value = serde_json::from_str(&body)
-        .or_else(|_| serde_norway::from_str(&body))
-        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
-    let mut names = resolve::Names::new();
-    let mut pages = cfn
-        .list_stack_resources()
-        .stack_name(&stack_id)
-        .into_paginator()
-        .items()
-        .send();
-    while let Some(item) = pages.next().await {
-        let r = item.map_err(|e| sdk::failed("listing the stack's resources", &e))?;
-        if let (Some(logical), Some(physical)) = (r.logical_resource_id(), r.physical_resource_id())
-        {
-            names.insert(logical.to_string(), physical.to_string());
-        }
-    }
-    for p in stack.parameters() {
-        if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
-            names.insert(k.to_string(), v.to_string());
-        }
-    }
-    // arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID
-    let arn: Vec<&str> = stack_id.split(':').collect();
-    if arn.len() > 5 {
-        names.insert("AWS::Partition".into(), arn[1].to_string());
-        names.insert("AWS::Region".into(), arn[3].to_string());
-        names.insert(
-            "AWS::URLSuffix".into(),
-            resolve::url_suffix(arn[3]).to_string(),
-        );
-        names.insert("AWS::AccountId".into(), arn[4].to_string());
-    }
-    names.insert("AWS::StackId".into(), stack_id.clone());
-    names.insert(
-        "AWS::StackName".into(),
-        stack.stack_name().unwrap_or_default().to_string(),
-    );
-    Ok(resolve::outputs(&template, &names))
-}
-
-/// The outputs of the deployed stack; a clear error when there is none.
-pub async fn outputs(cfn: &Client, name: &str) -> Result<StackOutputs> {
-    match describe(cfn, name).await? {
-        Some(stack) => stack_outputs(cfn, &stack).await,
-        None => Err(Error::failed(format!(
-            "stack {name} does not exist: run `waitable deploy --stack-name {name}` first"
-        ))),
     }
 }
 
@@ -220,20 +134,14 @@ pub async fn deploy(
     .await?
     else {
         // Some endpoints refuse an empty change set outright instead of failing it.
-        ctx.ui
-            .info(format!("stack {} is up to date: no changes", ctx.name));
-        let stack = existing.expect("only an update can have no changes");
-        return stack_outputs(ctx.cfn, &stack).await;
+        return up_to_date(ctx, existing.as_ref()).await;
     };
 
     let changes = match wait_for_change_set(ctx, &change_set.arn).await? {
         ChangeSetOutcome::Ready(changes) => changes,
         ChangeSetOutcome::NoChanges => {
-            ctx.ui
-                .info(format!("stack {} is up to date: no changes", ctx.name));
             delete_change_set(ctx, &change_set.arn).await;
-            let stack = existing.expect("only an update can have no changes");
-            return stack_outputs(ctx.cfn, &stack).await;
+            return up_to_date(ctx, existing.as_ref()).await;
         }
         ChangeSetOutcome::Failed(reason) => {
             delete_change_set(ctx, &change_set.arn).await;
@@ -295,6 +203,18 @@ pub async fn deploy(
         StatusClass::Complete => stack_outputs(ctx.cfn, &stack).await,
         _ => Err(failure(ctx, &stack, &watched.events, verb).await),
     }
+}
+
+async fn up_to_date(ctx: &StackCtx<'_>, existing: Option<&Stack>) -> Result<StackOutputs> {
+    let Some(stack) = existing else {
+        return Err(Error::failed(format!(
+            "CloudFormation found nothing to create for the new stack {}",
+            ctx.name
+        )));
+    };
+    ctx.ui
+        .info(format!("stack {} is up to date: no changes", ctx.name));
+    stack_outputs(ctx.cfn, stack).await
 }
 
 /// Looks at the stack as it is now and makes it ready for a change set: waits for someone
@@ -512,134 +432,6 @@ async fn discard_review_stack(ctx: &StackCtx<'_>, stack_id: &str) {
     }
 }
 
-/// The id of the stack's newest event: events after it belong to the operation about to start.
-async fn newest_event_id(cfn: &Client, stack_id: &str) -> Result<Option<String>> {
-    let out = cfn
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| sdk::failed("reading stack events", &e))?;
-    Ok(out
-        .stack_events()
-        .first()
-        .and_then(|e| e.event_id())
-        .map(str::to_string))
-}
-
-/// Events newer than `after`, oldest first (all of them when `after` is `None`).
-async fn events_since(
-    cfn: &Client,
-    stack_id: &str,
-    after: Option<&str>,
-) -> Result<Step<Vec<ResourceEvent>>> {
-    let mut newest_first = Vec::new();
-    let mut next: Option<String> = None;
-    'pages: loop {
-        let out = match cfn
-            .describe_stack_events()
-            .stack_name(stack_id)
-            .set_next_token(next.take())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(err) => return retry_or_fail("reading stack events", &err),
-        };
-        for e in out.stack_events() {
-            let id = e.event_id().unwrap_or_default();
-            if after == Some(id) {
-                break 'pages;
-            }
-            newest_first.push(ResourceEvent {
-                event_id: id.to_string(),
-                logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-                resource_type: e.resource_type().unwrap_or_default().to_string(),
-                status: e
-                    .resource_status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                reason: e.resource_status_reason().map(str::to_string),
-            });
-        }
-        match out.next_token() {
-            Some(token) => next = Some(token.to_string()),
-            None => break,
-        }
-    }
-    newest_first.reverse();
-    Ok(Step::Done(newest_first))
-}
-
-/// What a watched operation ended with.
-struct Watched {
-    /// The stack at the end; `None` when it is gone (deleted).
-    stack: Option<Stack>,
-    /// The events after the baseline, oldest first.
-    events: Vec<ResourceEvent>,
-}
-
-/// Follows the stack until its operation ends, showing events as they come.
-///
-/// With a `baseline` (the newest event before we acted), the stack counts as finished only
-/// once its own event for a final status has arrived after it: right after an execute or
-/// delete call, CloudFormation may still report the previous, already-final status.
-async fn watch(
-    ctx: &StackCtx<'_>,
-    stack_id: &str,
-    baseline: Option<String>,
-    what: &str,
-    expected: Option<usize>,
-) -> Result<Watched> {
-    let mut progress = Progress::new(ctx.ui, what, expected);
-    let require_event = baseline.is_some();
-    let mut last_seen = baseline;
-    let mut events: Vec<ResourceEvent> = Vec::new();
-    let result = poll(ctx.schedule, async || {
-        let stack = match describe_step(ctx.cfn, stack_id).await? {
-            Step::Done(stack) => stack,
-            Step::Retry(err) => return Ok(Step::Retry(err)),
-            Step::Pending => return Ok(Step::Pending),
-        };
-        let new = match events_since(ctx.cfn, stack_id, last_seen.as_deref()).await {
-            Ok(Step::Done(new)) => new,
-            Ok(Step::Retry(err)) => return Ok(Step::Retry(err)),
-            Ok(Step::Pending) => return Ok(Step::Pending),
-            // The stack (and its events) can vanish at the end of a delete.
-            Err(_) if stack.is_none() => Vec::new(),
-            Err(err) => return Err(err),
-        };
-        for e in &new {
-            progress.event(e);
-        }
-        if let Some(last) = new.last() {
-            last_seen = Some(last.event_id.clone());
-        }
-        events.extend(new);
-        let Some(stack) = stack else {
-            return Ok(Step::Done(None));
-        };
-        let status = status_of(&stack);
-        let finished = classify(status).is_terminal()
-            && (!require_event || events.iter().any(|e| e.is_stack() && e.status == status));
-        Ok(if finished {
-            Step::Done(Some(stack))
-        } else {
-            Step::Pending
-        })
-    })
-    .await;
-    match &result {
-        Ok(Some(stack)) => progress.finish(&format!("{what}: {}", status_of(stack))),
-        Ok(None) => progress.finish(&format!("{what}: done")),
-        Err(_) => progress.finish(&format!("{what}: stopped")),
-    }
-    Ok(Watched {
-        stack: result?,
-        events,
-    })
-}
-
 /// Explains a failed create, update or delete: the first cause first, then the others.
 async fn failure(ctx: &StackCtx<'_>, stack: &Stack, events: &[ResourceEvent], verb: &str) -> Error {
     let status = status_of(stack);
@@ -760,7 +552,7 @@ pub async fn cancel_waiting_jobs(
     while let Some(item) = pages.next().await {
         let execution = match item {
             Ok(execution) => execution,
-            Err(err) if sdk::is_not_found(&err) => break,
+            Err(err) if sdk::is_state_machine_missing(&err) => break,
             Err(err) => return Err(sdk::failed("listing waiting jobs", &err)),
         };
         super::jobs::cancel_execution(
@@ -781,3 +573,7 @@ pub async fn cancel_waiting_jobs(
     }
     Ok(cancelled)
 }
+
+#[cfg(test)]
+#[path = "stack_tests.rs"]
+mod tests;

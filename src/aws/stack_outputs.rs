@@ -1,0 +1,113 @@
+//! A stack's outputs (`ApiUrl`, `StateMachineArn`, `TableName`): as CloudFormation reports
+//! them, or worked out from the deployed template and resources when it reports none.
+
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::types::Stack;
+use serde_json::Value;
+
+use super::sdk;
+use super::stack::{describe, id_of};
+use crate::core::outputs::StackOutputs;
+use crate::core::{ids, resolve};
+use crate::{Error, Result};
+
+/// The stack's outputs under the documented keys, as CloudFormation reports them.
+pub fn outputs_of(stack: &Stack) -> Result<StackOutputs> {
+    let pairs: Vec<(String, String)> = stack
+        .outputs()
+        .iter()
+        .filter_map(|o| Some((o.output_key()?.to_string(), o.output_value()?.to_string())))
+        .collect();
+    outputs_from_pairs(stack.stack_name().unwrap_or_default(), &pairs)
+}
+
+fn outputs_from_pairs(stack_name: &str, pairs: &[(String, String)]) -> Result<StackOutputs> {
+    let get = |key: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .ok_or_else(|| {
+                Error::failed(format!(
+                    "stack {stack_name} has no {key} output: was it deployed by waitable?"
+                ))
+            })
+    };
+    Ok(StackOutputs {
+        api_url: get(ids::OUTPUT_API_URL)?,
+        state_machine_arn: get(ids::OUTPUT_STATE_MACHINE_ARN)?,
+        table_name: get(ids::OUTPUT_TABLE_NAME)?,
+    })
+}
+
+/// The stack's outputs. When a finished stack reports none at all (emulators do, for stacks
+/// made through change sets), they are worked out from its template and resources instead.
+pub async fn stack_outputs(cfn: &Client, stack: &Stack) -> Result<StackOutputs> {
+    if !stack.outputs().is_empty() {
+        return outputs_of(stack);
+    }
+    let pairs = resolve_outputs(cfn, stack).await?;
+    outputs_from_pairs(stack.stack_name().unwrap_or_default(), &pairs)
+}
+
+async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, String)>> {
+    let stack_id = id_of(stack)?;
+    let body = cfn
+        .get_template()
+        .stack_name(&stack_id)
+        .send()
+        .await
+        .map_err(|e| sdk::failed("reading the deployed template", &e))?
+        .template_body()
+        .unwrap_or_default()
+        .to_string();
+    let template: Value = serde_json::from_str(&body)
+        .or_else(|_| serde_norway::from_str(&body))
+        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
+    let mut names = resolve::Names::new();
+    let mut pages = cfn
+        .list_stack_resources()
+        .stack_name(&stack_id)
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages.next().await {
+        let r = item.map_err(|e| sdk::failed("listing the stack's resources", &e))?;
+        if let (Some(logical), Some(physical)) = (r.logical_resource_id(), r.physical_resource_id())
+        {
+            names.insert(logical.to_string(), physical.to_string());
+        }
+    }
+    for p in stack.parameters() {
+        if let (Some(k), Some(v)) = (p.parameter_key(), p.parameter_value()) {
+            names.insert(k.to_string(), v.to_string());
+        }
+    }
+    // arn:aws:cloudformation:REGION:ACCOUNT:stack/NAME/UUID
+    let arn: Vec<&str> = stack_id.split(':').collect();
+    if arn.len() > 5 {
+        names.insert("AWS::Partition".into(), arn[1].to_string());
+        names.insert("AWS::Region".into(), arn[3].to_string());
+        names.insert(
+            "AWS::URLSuffix".into(),
+            resolve::url_suffix(arn[3]).to_string(),
+        );
+        names.insert("AWS::AccountId".into(), arn[4].to_string());
+    }
+    names.insert("AWS::StackId".into(), stack_id.clone());
+    names.insert(
+        "AWS::StackName".into(),
+        stack.stack_name().unwrap_or_default().to_string(),
+    );
+    Ok(resolve::outputs(&template, &names))
+}
+
+/// The outputs of the deployed stack; a clear error when there is none.
+pub async fn outputs(cfn: &Client, name: &str) -> Result<StackOutputs> {
+    match describe(cfn, name).await? {
+        Some(stack) => stack_outputs(cfn, &stack).await,
+        None => Err(Error::failed(format!(
+            "stack {name} does not exist: run `waitable deploy --stack-name {name}` first"
+        ))),
+    }
+}
