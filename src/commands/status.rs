@@ -61,12 +61,15 @@ pub async fn run<B: Backend>(
         if args.watch {
             wait_until_finished(backend, &query, args.limit).await?;
         }
-        let (mut rows, _) =
-            collect(backend, &query, args.limit, |job| render::job_json(&job)).await?;
+        // Each job is kept only as its compact JSON text until the sort is done.
+        let (mut rows, _) = collect(backend, &query, args.limit, |job| {
+            render::job_json(&job).into_boxed_str()
+        })
+        .await?;
         rows.sort();
         // stdout is line-buffered: one write per job otherwise.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        render::json_array(&mut buffered, rows.iter().map(|r| r.value.as_str()))
+        render::json_array(&mut buffered, rows.iter().map(|r| &*r.value))
             .and_then(|()| buffered.flush())
             .context("writing the jobs")?;
         return Ok(());
@@ -141,8 +144,13 @@ async fn table_rows<B: Backend>(
 
 /// A value ordered by its job's (StartActionAt, Id).
 struct Keyed<T> {
-    key: (String, String),
+    /// `StartActionAt NUL Id`: one allocation, and orders as the pair would (neither holds NUL).
+    key: Box<str>,
     value: T,
+}
+
+fn sort_key(job: &JobRecord) -> Box<str> {
+    format!("{}\0{}", job.start_action_at, job.id).into_boxed_str()
 }
 
 impl<T> PartialEq for Keyed<T> {
@@ -175,7 +183,7 @@ async fn collect<B: Backend, T: Send>(
     let mut total = 0usize;
     let mut sink = |job: JobRecord| -> Result<()> {
         total += 1;
-        let key = (job.start_action_at.clone(), job.id.clone());
+        let key = sort_key(&job);
         match limit {
             None => rows.push(Keyed {
                 key,
@@ -203,4 +211,60 @@ async fn collect<B: Backend, T: Send>(
         rows = heap.into_vec();
     }
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(at: &str, id: &str) -> JobRecord {
+        JobRecord {
+            id: id.into(),
+            start_action_at: at.into(),
+            process_status: "STARTED".into(),
+            last_updated: None,
+            payload: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn sort_key_orders_like_the_pair() {
+        let jobs = [
+            job("2030-01-01T00:00:00Z", "b"),
+            job("2030-01-01T00:00:00Z", "a"),
+            job("", "z"),
+            job("2029-12-31T23:59:59Z", "zz"),
+            job("2030-01-01T00:00:00Z", "ab"),
+        ];
+        let mut by_key: Vec<&JobRecord> = jobs.iter().collect();
+        by_key.sort_by_key(|j| sort_key(j));
+        let mut by_pair: Vec<&JobRecord> = jobs.iter().collect();
+        by_pair.sort_by(|x, y| (&x.start_action_at, &x.id).cmp(&(&y.start_action_at, &y.id)));
+        assert_eq!(by_key, by_pair);
+    }
+
+    #[test]
+    fn statuses_and_ids_are_checked_before_any_call() {
+        let args = |id: Option<&str>, statuses: &[&str]| StatusArgs {
+            id: id.map(str::to_string),
+            statuses: statuses.iter().map(|s| s.to_string()).collect(),
+            limit: None,
+            watch: false,
+        };
+        let q = query_from_args(&args(Some("a-1"), &["started", "FAILED"])).unwrap();
+        assert_eq!(q.statuses, vec![JobStatus::Started, JobStatus::Failed]);
+        assert_eq!(
+            query_from_args(&args(None, &["DONE"]))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(
+            query_from_args(&args(Some("a b"), &[]))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
 }
