@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::core::job::{JobRecord, JobStatus};
 use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
 use crate::core::submit_input::validate_id;
+
+use super::external_sort::ExternalSort;
 use crate::{Error, Result};
 
 /// How often `--watch` reads the table again.
@@ -61,17 +63,10 @@ pub async fn run<B: Backend>(
         if args.watch {
             wait_until_finished(backend, &query, args.limit).await?;
         }
-        // Each job is kept only as its compact JSON text until the sort is done.
-        let (mut rows, _) = collect(backend, &query, args.limit, |job| {
-            render::job_json(&job).into_boxed_str()
-        })
-        .await?;
-        rows.sort();
         // stdout is line-buffered: one write per job otherwise.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        render::json_array(&mut buffered, rows.iter().map(|r| &*r.value))
-            .and_then(|()| buffered.flush())
-            .context("writing the jobs")?;
+        json_sorted(backend, &query, args.limit, &mut buffered).await?;
+        buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
     let redraw = args.watch && std::io::stdout().is_terminal();
@@ -98,6 +93,41 @@ pub async fn run<B: Backend>(
             return Ok(());
         }
     }
+}
+
+/// Bytes of JSON rows `status --output json` holds before sorting them on disk.
+pub const JSON_SORT_BUDGET: usize = 4 << 20;
+
+/// The matching jobs as a JSON array sorted by StartActionAt, in flat memory: the `limit`
+/// earliest through a bounded heap, or all of them through an external sort.
+async fn json_sorted<B: Backend>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+    out: &mut impl Write,
+) -> Result<()> {
+    if limit.is_some() {
+        let (mut rows, _) = collect(backend, query, limit, |job| {
+            render::job_json(&job).into_boxed_str()
+        })
+        .await?;
+        rows.sort();
+        render::json_array(out, rows.iter().map(|r| &*r.value)).context("writing the jobs")?;
+        return Ok(());
+    }
+    let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
+    backend
+        .jobs(query, &mut |job| {
+            sort.push(sort_key(&job), render::job_json(&job).into_boxed_str())
+                .context("sorting jobs in a temporary file")?;
+            Ok(())
+        })
+        .await?;
+    let mut array = render::JsonArray::start(out).context("writing the jobs")?;
+    sort.for_each_sorted(|element| array.element(out, element))
+        .context("writing the jobs")?;
+    array.finish(out).context("writing the jobs")?;
+    Ok(())
 }
 
 fn all_finished(jobs: &[JobRecord]) -> bool {
