@@ -169,8 +169,7 @@ pub async fn get_job(
 
 /// Streams every job matching `query` to `sink`: a parallel scan of `segments` segments,
 /// each reading page after page. At most two pages per segment are held at once (one queued,
-/// one being read), so memory
-/// does not grow with the table.
+/// one being read), so memory does not grow with the table.
 pub async fn list_jobs(
     ddb: &aws_sdk_dynamodb::Client,
     table_name: &str,
