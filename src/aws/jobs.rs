@@ -168,8 +168,8 @@ pub async fn get_job(
 }
 
 /// Streams every job matching `query` to `sink`: a parallel scan of `segments` segments,
-/// each reading page after page. At most two pages per segment are held at once, so memory
-/// does not grow with the table.
+/// each reading page after page. At most two pages per segment are held at once (one queued,
+/// one being read), so memory does not grow with the table.
 pub async fn list_jobs(
     ddb: &aws_sdk_dynamodb::Client,
     table_name: &str,
@@ -185,7 +185,7 @@ pub async fn list_jobs(
         }
         return Ok(());
     }
-    let (tx, mut rx) = tokio::sync::mpsc::channel(segments.max(1) as usize * 2);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(segments.max(1) as usize);
     for segment in 0..segments {
         let mut scan = ddb
             .scan()

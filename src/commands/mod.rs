@@ -5,6 +5,7 @@ pub mod cancel;
 pub mod demo;
 pub mod deploy;
 pub mod destroy;
+pub mod external_sort;
 pub mod local_run;
 pub mod status;
 pub mod submit;

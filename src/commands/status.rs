@@ -14,6 +14,8 @@ use crate::config::Config;
 use crate::core::job::{JobRecord, JobStatus};
 use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
 use crate::core::submit_input::validate_id;
+
+use super::external_sort::ExternalSort;
 use crate::{Error, Result};
 
 /// How often `--watch` reads the table again.
@@ -61,14 +63,10 @@ pub async fn run<B: Backend>(
         if args.watch {
             wait_until_finished(backend, &query, args.limit).await?;
         }
-        let (mut rows, _) =
-            collect(backend, &query, args.limit, |job| render::job_json(&job)).await?;
-        rows.sort();
         // stdout is line-buffered: one write per job otherwise.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        render::json_array(&mut buffered, rows.iter().map(|r| r.value.as_str()))
-            .and_then(|()| buffered.flush())
-            .context("writing the jobs")?;
+        json_sorted(backend, &query, args.limit, &mut buffered).await?;
+        buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
     let redraw = args.watch && std::io::stdout().is_terminal();
@@ -95,6 +93,41 @@ pub async fn run<B: Backend>(
             return Ok(());
         }
     }
+}
+
+/// Bytes of JSON rows `status --output json` holds before sorting them on disk.
+pub const JSON_SORT_BUDGET: usize = 4 << 20;
+
+/// The matching jobs as a JSON array sorted by StartActionAt, in flat memory: the `limit`
+/// earliest through a bounded heap, or all of them through an external sort.
+async fn json_sorted<B: Backend>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+    out: &mut impl Write,
+) -> Result<()> {
+    if limit.is_some() {
+        let (mut rows, _) = collect(backend, query, limit, |job| {
+            render::job_json(&job).into_boxed_str()
+        })
+        .await?;
+        rows.sort();
+        render::json_array(out, rows.iter().map(|r| &*r.value)).context("writing the jobs")?;
+        return Ok(());
+    }
+    let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
+    backend
+        .jobs(query, &mut |job| {
+            sort.push(sort_key(&job), render::job_json(&job).into_boxed_str())
+                .context("sorting jobs in a temporary file")?;
+            Ok(())
+        })
+        .await?;
+    let mut array = render::JsonArray::start(out).context("writing the jobs")?;
+    sort.for_each_sorted(|element| array.element(out, element))
+        .context("writing the jobs")?;
+    array.finish(out).context("writing the jobs")?;
+    Ok(())
 }
 
 fn all_finished(jobs: &[JobRecord]) -> bool {
@@ -141,8 +174,13 @@ async fn table_rows<B: Backend>(
 
 /// A value ordered by its job's (StartActionAt, Id).
 struct Keyed<T> {
-    key: (String, String),
+    /// `StartActionAt NUL Id`: one allocation, and orders as the pair would (neither holds NUL).
+    key: Box<str>,
     value: T,
+}
+
+fn sort_key(job: &JobRecord) -> Box<str> {
+    format!("{}\0{}", job.start_action_at, job.id).into_boxed_str()
 }
 
 impl<T> PartialEq for Keyed<T> {
@@ -175,7 +213,7 @@ async fn collect<B: Backend, T: Send>(
     let mut total = 0usize;
     let mut sink = |job: JobRecord| -> Result<()> {
         total += 1;
-        let key = (job.start_action_at.clone(), job.id.clone());
+        let key = sort_key(&job);
         match limit {
             None => rows.push(Keyed {
                 key,
@@ -203,4 +241,60 @@ async fn collect<B: Backend, T: Send>(
         rows = heap.into_vec();
     }
     Ok((rows, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(at: &str, id: &str) -> JobRecord {
+        JobRecord {
+            id: id.into(),
+            start_action_at: at.into(),
+            process_status: "STARTED".into(),
+            last_updated: None,
+            payload: None,
+            error: None,
+        }
+    }
+
+    #[test]
+    fn sort_key_orders_like_the_pair() {
+        let jobs = [
+            job("2030-01-01T00:00:00Z", "b"),
+            job("2030-01-01T00:00:00Z", "a"),
+            job("", "z"),
+            job("2029-12-31T23:59:59Z", "zz"),
+            job("2030-01-01T00:00:00Z", "ab"),
+        ];
+        let mut by_key: Vec<&JobRecord> = jobs.iter().collect();
+        by_key.sort_by_key(|j| sort_key(j));
+        let mut by_pair: Vec<&JobRecord> = jobs.iter().collect();
+        by_pair.sort_by(|x, y| (&x.start_action_at, &x.id).cmp(&(&y.start_action_at, &y.id)));
+        assert_eq!(by_key, by_pair);
+    }
+
+    #[test]
+    fn statuses_and_ids_are_checked_before_any_call() {
+        let args = |id: Option<&str>, statuses: &[&str]| StatusArgs {
+            id: id.map(str::to_string),
+            statuses: statuses.iter().map(|s| s.to_string()).collect(),
+            limit: None,
+            watch: false,
+        };
+        let q = query_from_args(&args(Some("a-1"), &["started", "FAILED"])).unwrap();
+        assert_eq!(q.statuses, vec![JobStatus::Started, JobStatus::Failed]);
+        assert_eq!(
+            query_from_args(&args(None, &["DONE"]))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+        assert_eq!(
+            query_from_args(&args(Some("a b"), &[]))
+                .unwrap_err()
+                .exit_code(),
+            2
+        );
+    }
 }

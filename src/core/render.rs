@@ -121,20 +121,39 @@ pub fn summary_line(jobs: &[JobRecord]) -> String {
     format!("{} {noun}: {}", jobs.len(), parts.join(", "))
 }
 
-/// Writes a JSON array whose elements are already-serialised JSON values, one per line,
-/// so `status --output json` never holds a second copy of the whole document.
+/// A JSON array written one already-serialised element at a time, one per line, so
+/// `status --output json` never holds a second copy of the whole document.
+pub struct JsonArray {
+    empty: bool,
+}
+
+impl JsonArray {
+    pub fn start(out: &mut impl Write) -> io::Result<Self> {
+        out.write_all(b"[")?;
+        Ok(JsonArray { empty: true })
+    }
+
+    pub fn element(&mut self, out: &mut impl Write, element: &str) -> io::Result<()> {
+        out.write_all(if self.empty { b"\n" } else { b",\n" })?;
+        self.empty = false;
+        out.write_all(element.as_bytes())
+    }
+
+    pub fn finish(self, out: &mut impl Write) -> io::Result<()> {
+        out.write_all(if self.empty { b"]\n" } else { b"\n]\n" })
+    }
+}
+
+/// A whole JSON array of already-serialised elements (see [`JsonArray`]).
 pub fn json_array<'a>(
     out: &mut impl Write,
     elements: impl IntoIterator<Item = &'a str>,
 ) -> io::Result<()> {
-    out.write_all(b"[")?;
-    let mut first = true;
+    let mut array = JsonArray::start(out)?;
     for element in elements {
-        out.write_all(if first { b"\n" } else { b",\n" })?;
-        out.write_all(element.as_bytes())?;
-        first = false;
+        array.element(out, element)?;
     }
-    out.write_all(if first { b"]\n" } else { b"\n]\n" })
+    array.finish(out)
 }
 
 /// A job record as one compact JSON value (the table's attribute names).
