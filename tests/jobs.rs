@@ -75,42 +75,20 @@ struct Deployed {
     role_arn: String,
 }
 
-/// Deploys the stack `name` on moto. THE one place tests deploy: swap in
-/// `waitable deploy --yes` here once the deploy command lands.
+/// Deploys the stack `name` on moto with `waitable deploy --yes`: the one place tests deploy.
 fn deploy_stack(name: &str) -> Deployed {
-    let template = std::fs::read_to_string(repo_root().join("templates/waitable.yaml"))
-        .expect("templates/waitable.yaml (run `waitable synth --out .`)");
+    let out = crate::harness::run_ok(crate::harness::waitable_on_moto().args([
+        "--stack-name",
+        name,
+        "--output",
+        "json",
+        "deploy",
+        "--yes",
+    ]));
+    let outputs: serde_json::Value =
+        serde_json::from_slice(&out.stdout).expect("deploy prints its outputs as JSON");
     let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
-    runtime().block_on(async {
-        cfn.create_stack()
-            .stack_name(name)
-            .template_body(template)
-            .capabilities(aws_sdk_cloudformation::types::Capability::CapabilityIam)
-            .send()
-            .await
-            .expect("create-stack");
-        let mut stack = None;
-        for _ in 0..100 {
-            let out = cfn.describe_stacks().stack_name(name).send().await.unwrap();
-            let s = out.stacks()[0].clone();
-            let status = s.stack_status().unwrap().as_str().to_string();
-            if status.ends_with("_COMPLETE") || status.ends_with("_FAILED") {
-                assert_eq!(status, "CREATE_COMPLETE", "stack {name}");
-                stack = Some(s);
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        let stack = stack.expect("the stack finished creating");
-        let output = |key: &str| {
-            stack
-                .outputs()
-                .iter()
-                .find(|o| o.output_key() == Some(key))
-                .and_then(|o| o.output_value())
-                .unwrap_or_else(|| panic!("output {key}"))
-                .to_string()
-        };
+    let role_name = runtime().block_on(async {
         let role = cfn
             .describe_stack_resource()
             .stack_name(name)
@@ -118,17 +96,16 @@ fn deploy_stack(name: &str) -> Deployed {
             .send()
             .await
             .unwrap();
-        let role_name = role
-            .stack_resource_detail()
+        role.stack_resource_detail()
             .and_then(|r| r.physical_resource_id())
             .unwrap()
-            .to_string();
-        Deployed {
-            state_machine_arn: output("StateMachineArn"),
-            table_name: output("TableName"),
-            role_arn: format!("arn:aws:iam::123456789012:role/{role_name}"),
-        }
-    })
+            .to_string()
+    });
+    Deployed {
+        state_machine_arn: outputs["StateMachineArn"].as_str().unwrap().to_string(),
+        table_name: outputs["TableName"].as_str().unwrap().to_string(),
+        role_arn: format!("arn:aws:iam::123456789012:role/{role_name}"),
+    }
 }
 
 /// A stack on moto whose state machine really runs.
@@ -439,4 +416,51 @@ fn batch_submit_accounts_for_every_line() {
     }
     assert_eq!(count, 511, "every job is in the table once");
     assert_eq!(env.execution_count(), 511);
+}
+
+#[test]
+fn destroy_cancels_waiting_jobs_then_deletes_the_stack() {
+    let env = AwsEnv::new("jobs-destroy");
+    crate::harness::run_ok(
+        env.waitable()
+            .args(["submit", "--at", "+1h", "--id", "waiting-1"]),
+    );
+    crate::harness::run_ok(
+        env.waitable()
+            .args(["submit", "--at", "+2h", "--id", "waiting-2"]),
+    );
+    // An execution that has not written its job row (here: one started with input the machine
+    // never records) must not stop the destroy either.
+    wait_until_started(&env, &["waiting-1", "waiting-2"]);
+    let out = crate::harness::run_ok(
+        env.waitable()
+            .args(["--output", "json", "destroy", "--yes"]),
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["cancelled_jobs"], 2, "{report}");
+    for id in ["waiting-1", "waiting-2"] {
+        assert_eq!(env.execution_status(id), "ABORTED", "{id}");
+    }
+    let out = env.waitable().arg("status").output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the stack is gone: {}",
+        crate::harness::describe(&out)
+    );
+}
+
+/// Waits until both jobs are recorded STARTED (moto runs the first state asynchronously).
+fn wait_until_started(env: &AwsEnv, ids: &[&str]) {
+    for _ in 0..100 {
+        let jobs = behaviour::all_jobs(env);
+        if ids.iter().all(|id| {
+            jobs.iter()
+                .any(|j| j["Id"] == *id && j["ProcessStatus"] == "STARTED")
+        }) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("jobs {ids:?} never showed up STARTED");
 }

@@ -270,8 +270,7 @@ fn not_cancellable(job: &JobRecord) -> Error {
 }
 
 /// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED
-/// (conditional update). Shared by `cancel` and by `destroy` (which cancels every RUNNING
-/// execution before deleting the stack).
+/// (conditional update). An unknown job or one that finished meanwhile is an error.
 pub async fn cancel_execution(
     sfn: &aws_sdk_sfn::Client,
     ddb: &aws_sdk_dynamodb::Client,
@@ -279,6 +278,37 @@ pub async fn cancel_execution(
     job_id: &str,
     execution_arn: &str,
 ) -> Result<Cancelled> {
+    stop_execution(sfn, execution_arn).await?;
+    match mark_cancelled(ddb, table_name, job_id).await? {
+        Some(job) => Ok(Cancelled {
+            job_id: job_id.to_string(),
+            job,
+        }),
+        // It finished (or vanished) meanwhile; say what it is now.
+        None => match get_job(ddb, table_name, job_id).await? {
+            Some(job) => Err(not_cancellable(&job)),
+            None => Err(no_such_job(job_id)),
+        },
+    }
+}
+
+/// For `destroy`: stops a RUNNING execution and marks its job CANCELLED when it is still
+/// STARTED. An execution that had not yet written its job, or whose job finished meanwhile,
+/// only needs the stop: the table is about to go.
+pub async fn stop_before_delete(
+    sfn: &aws_sdk_sfn::Client,
+    ddb: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    job_id: &str,
+    execution_arn: &str,
+) -> Result<()> {
+    stop_execution(sfn, execution_arn).await?;
+    mark_cancelled(ddb, table_name, job_id).await?;
+    Ok(())
+}
+
+/// StopExecution; an execution that no longer exists is already stopped.
+async fn stop_execution(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
     match sfn
         .stop_execution()
         .execution_arn(execution_arn)
@@ -286,16 +316,22 @@ pub async fn cancel_execution(
         .send()
         .await
     {
-        Ok(_) => {}
+        Ok(_) => Ok(()),
         // A row written by something other than an execution can still be cancelled.
-        Err(err) if code_is(&err, codes::EXECUTION_DOES_NOT_EXIST) => {}
-        Err(err) => {
-            return Err(sdk_failure(
-                err,
-                format!("stopping execution {execution_arn}"),
-            ));
-        }
+        Err(err) if code_is(&err, codes::EXECUTION_DOES_NOT_EXIST) => Ok(()),
+        Err(err) => Err(sdk_failure(
+            err,
+            format!("stopping execution {execution_arn}"),
+        )),
     }
+}
+
+/// Marks the job CANCELLED if it is STARTED; `None` when it is not (missing or finished).
+async fn mark_cancelled(
+    ddb: &aws_sdk_dynamodb::Client,
+    table_name: &str,
+    job_id: &str,
+) -> Result<Option<JobRecord>> {
     let now = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     let updated = ddb
         .update_item()
@@ -317,18 +353,9 @@ pub async fn cancel_execution(
                 .attributes()
                 .and_then(record_from_item)
                 .context("the cancelled job came back without attributes")?;
-            Ok(Cancelled {
-                job_id: job_id.to_string(),
-                job,
-            })
+            Ok(Some(job))
         }
-        Err(err) if code_is(&err, codes::CONDITIONAL_CHECK_FAILED) => {
-            // It finished (or vanished) meanwhile; say what it is now.
-            match get_job(ddb, table_name, job_id).await? {
-                Some(job) => Err(not_cancellable(&job)),
-                None => Err(no_such_job(job_id)),
-            }
-        }
+        Err(err) if code_is(&err, codes::CONDITIONAL_CHECK_FAILED) => Ok(None),
         Err(err) => Err(sdk_failure(err, format!("marking job {job_id} CANCELLED"))),
     }
 }

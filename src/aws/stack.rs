@@ -555,7 +555,7 @@ pub async fn cancel_waiting_jobs(
             Err(err) if sdk::is_state_machine_missing(&err) => break,
             Err(err) => return Err(sdk::failed("listing waiting jobs", &err)),
         };
-        super::jobs::cancel_execution(
+        super::jobs::stop_before_delete(
             sfn,
             ddb,
             &outputs.table_name,
