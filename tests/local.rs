@@ -76,7 +76,9 @@ impl LocalEnv {
         let child = self
             .waitable()
             .args(["local", "run"])
-            .stdin(Stdio::null())
+            // Tied to this test process: the engine also stops if the test run is killed.
+            .env("WAITABLE_ENGINE_TIED_TO_STDIN", "1")
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()

@@ -25,7 +25,9 @@ pub async fn run(config: &Config) -> Result<()> {
     let started = Instant::now();
     let home = std::env::temp_dir().join(format!("waitable-demo-{}", uuid::Uuid::new_v4()));
     let ui = config.ui;
-    let backend = LocalBackend::with_home(STACK, home.clone(), Ui { quiet: true, ..ui });
+    let mut backend = LocalBackend::with_home(STACK, home.clone(), Ui { quiet: true, ..ui });
+    // If the demo is killed, its engine goes with it (the directory is in the temp dir).
+    backend.tie_engine = true;
     let outcome = tokio::select! {
         r = demo(&backend, &ui) => r,
         _ = tokio::signal::ctrl_c() => Err(Error::failed("interrupted")),

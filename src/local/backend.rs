@@ -28,6 +28,8 @@ pub struct LocalBackend {
     /// The binary deploy starts as the background engine (this one, unless a library caller
     /// such as a test says otherwise).
     pub engine_exe: Option<PathBuf>,
+    /// Stop the engine deploy starts when this process exits (the demo's throw-away stack).
+    pub tie_engine: bool,
 }
 
 /// Page size the CLI asks the engine for.
@@ -50,6 +52,7 @@ impl LocalBackend {
             home,
             ui,
             engine_exe: None,
+            tie_engine: false,
         }
     }
 
@@ -229,6 +232,7 @@ impl Backend for LocalBackend {
                     &self.home,
                     &self.stack_name,
                     &dir,
+                    self.tie_engine,
                 )
                 .await?;
                 self.ui.info(format!(

@@ -15,6 +15,9 @@ use super::store;
 use crate::output::Ui;
 use crate::{Error, Result};
 
+/// When set, the engine stops once its stdin closes (its parent exited).
+pub const TIED_ENV: &str = "WAITABLE_ENGINE_TIED_TO_STDIN";
+
 /// Serves the stack in `dir` until Ctrl-C, SIGTERM or `destroy`.
 pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
     let stack = dir.read_stack().map_err(|e| {
@@ -57,6 +60,17 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
         "waitable engine for stack {} on http://127.0.0.1:{port} (pid {pid}); Ctrl-C stops it",
         stack.stack
     ));
+    if std::env::var_os(TIED_ENV).is_some() {
+        // Tied to the process that started us (demo, tests): stop when it goes away, however
+        // it goes away, which closes our stdin.
+        let s = shutdown.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 64];
+            while matches!(std::io::stdin().read(&mut buf), Ok(n) if n > 0) {}
+            s.notify_one();
+        });
+    }
     let signal = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
