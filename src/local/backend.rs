@@ -136,11 +136,10 @@ impl LocalBackend {
 
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {
-    let message = body["message"].as_str().unwrap_or("unknown error");
-    Error::failed(format!(
-        "{message} (local engine: {status} {})",
-        body["error"].as_str().unwrap_or("")
-    ))
+    match body["message"].as_str() {
+        Some(message) => Error::failed(message),
+        None => Error::failed(format!("the local engine answered {status}: {body}")),
+    }
 }
 
 /// The state machine definition from the synthesised template, its `Fn::Sub` variables
