@@ -66,7 +66,7 @@ impl LocalBackend {
 
     fn not_deployed(&self) -> Error {
         Error::failed(format!(
-            "there is no local stack named {} (in {}): create it with `waitable deploy --target local --stack-name {}`",
+            "stack {} does not exist on this machine (no local stack in {}): create it with `waitable deploy --target local --stack-name {}`",
             self.stack_name,
             self.home.display(),
             self.stack_name
