@@ -56,8 +56,14 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
         port,
     };
     let app = http::router(Handle { tx: tx.clone() }, health, shutdown.clone());
+    let how_to_stop = if ui.interactive {
+        "; Ctrl-C stops it"
+    } else {
+        ""
+    };
     ui.info(format!(
-        "waitable engine for stack {} on http://127.0.0.1:{port} (pid {pid}); Ctrl-C stops it",
+        "{} waitable engine for stack {} on http://127.0.0.1:{port} (pid {pid}){how_to_stop}",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         stack.stack
     ));
     if std::env::var_os(TIED_ENV).is_some() {
@@ -88,10 +94,14 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
         .await
         .ok();
     let _ = std::fs::remove_file(dir.engine_file());
-    ui.info("engine stopped");
+    ui.info(format!(
+        "{} engine stopped",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
     Ok(())
 }
 
+#[cfg(unix)]
 async fn terminate() {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut s) => {
@@ -99,6 +109,11 @@ async fn terminate() {
         }
         Err(_) => std::future::pending().await,
     }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
 }
 
 /// Binds the asked port, else the stack's previous one (so the URL survives restarts), else any.

@@ -82,6 +82,7 @@ pub async fn start(
         .stdout(log.try_clone()?)
         .stderr(log);
     // Its own process group: Ctrl-C in the terminal that ran deploy does not reach it.
+    #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
     if tied {
         cmd.env(TIED_ENV, "1");
