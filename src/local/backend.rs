@@ -357,6 +357,28 @@ mod tests {
     }
 
     #[test]
+    fn deploy_refuses_what_the_interpreter_cannot_run_before_anything_starts() {
+        let home = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::with_home("s", home.path().to_path_buf(), Ui::silent());
+        let mut t = crate::core::template::template(Default::default());
+        let mut def = crate::core::asl::definition();
+        def["States"]["WaitUntil"] = json!({"Type": "Map", "End": true});
+        t["Resources"]["StateMachine"]["Properties"]["DefinitionString"] =
+            json!({"Fn::Sub": [def.to_string(), {"TableName": {"Ref": "JobsTable"}}]});
+        let err = backend.prepare(&t).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "the local engine cannot run this state machine: state \"WaitUntil\": Map states are not supported by the local engine"
+        );
+        assert!(!backend.dir().exists(), "nothing is written");
+        backend
+            .prepare(&crate::core::template::template(Default::default()))
+            .unwrap();
+        assert!(backend.dir().read_stack().is_ok());
+    }
+
+    #[test]
     fn unresolvable_templates_are_refused() {
         let t = json!({"Resources": {"StateMachine": {"Properties": {"DefinitionString":
             {"Fn::Sub": ["${Other}", {"Other": {"Fn::GetAtt": ["X", "Arn"]}}]}}}}});
