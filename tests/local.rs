@@ -76,7 +76,9 @@ impl LocalEnv {
         let child = self
             .waitable()
             .args(["local", "run"])
-            .stdin(Stdio::null())
+            // Tied to this test process: the engine also stops if the test run is killed.
+            .env("WAITABLE_ENGINE_TIED_TO_STDIN", "1")
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -450,6 +452,10 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
                 .ends_with(&format!(":stateMachine:{stack}"))
         );
         assert_eq!(backend.outputs().await.unwrap(), outputs);
+        // Deploying again while it runs reloads the definition in place.
+        let pid = engine_pid(&dir);
+        assert_eq!(backend.deploy(&request).await.unwrap(), outputs);
+        assert_eq!(engine_pid(&dir), pid);
         let job = JobRequest {
             id: "kept".into(),
             at: "2030-01-01T00:00:00Z".into(),

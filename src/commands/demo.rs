@@ -1,6 +1,7 @@
 //! `waitable demo`: a throw-away local stack, three jobs due in about 2, 4 and 6 seconds,
 //! their status shown live until all are COMPLETED, then everything removed again.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use chrono::{DurationRound, TimeDelta, Utc};
@@ -25,7 +26,9 @@ pub async fn run(config: &Config) -> Result<()> {
     let started = Instant::now();
     let home = std::env::temp_dir().join(format!("waitable-demo-{}", uuid::Uuid::new_v4()));
     let ui = config.ui;
-    let backend = LocalBackend::with_home(STACK, home.clone(), Ui { quiet: true, ..ui });
+    let mut backend = LocalBackend::with_home(STACK, home.clone(), Ui { quiet: true, ..ui });
+    // If the demo is killed, its engine goes with it (the directory is in the temp dir).
+    backend.tie_engine = true;
     let outcome = tokio::select! {
         r = demo(&backend, &ui) => r,
         _ = tokio::signal::ctrl_c() => Err(Error::failed("interrupted")),
@@ -35,7 +38,13 @@ pub async fn run(config: &Config) -> Result<()> {
     let _ = std::fs::remove_dir_all(&home);
     let jobs = outcome?;
     cleanup?;
-    print_table(&mut std::io::stdout().lock(), &jobs)?;
+    let mut stdout = std::io::stdout().lock();
+    if config.json() {
+        serde_json::to_writer_pretty(&mut stdout, &jobs)?;
+        writeln!(stdout).map_err(|e| Error::Failed(e.into()))?;
+    } else {
+        print_table(&mut stdout, &jobs)?;
+    }
     ui.info(format!(
         "Done in {:.1}s: three jobs waited durably and completed on time. Next: `waitable deploy` puts the same stack in your AWS account.",
         started.elapsed().as_secs_f64()

@@ -28,6 +28,8 @@ pub struct LocalBackend {
     /// The binary deploy starts as the background engine (this one, unless a library caller
     /// such as a test says otherwise).
     pub engine_exe: Option<PathBuf>,
+    /// Stop the engine deploy starts when this process exits (the demo's throw-away stack).
+    pub tie_engine: bool,
 }
 
 /// Page size the CLI asks the engine for.
@@ -50,6 +52,7 @@ impl LocalBackend {
             home,
             ui,
             engine_exe: None,
+            tie_engine: false,
         }
     }
 
@@ -63,7 +66,7 @@ impl LocalBackend {
 
     fn not_deployed(&self) -> Error {
         Error::failed(format!(
-            "there is no local stack named {} (in {}): create it with `waitable deploy --target local --stack-name {}`",
+            "stack {} does not exist on this machine (no local stack in {}): create it with `waitable deploy --target local --stack-name {}`",
             self.stack_name,
             self.home.display(),
             self.stack_name
@@ -133,11 +136,10 @@ impl LocalBackend {
 
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {
-    let message = body["message"].as_str().unwrap_or("unknown error");
-    Error::failed(format!(
-        "{message} (local engine: {status} {})",
-        body["error"].as_str().unwrap_or("")
-    ))
+    match body["message"].as_str() {
+        Some(message) => Error::failed(message),
+        None => Error::failed(format!("the local engine answered {status}: {body}")),
+    }
 }
 
 /// The state machine definition from the synthesised template, its `Fn::Sub` variables
@@ -229,6 +231,7 @@ impl Backend for LocalBackend {
                     &self.home,
                     &self.stack_name,
                     &dir,
+                    self.tie_engine,
                 )
                 .await?;
                 self.ui.info(format!(
@@ -351,6 +354,28 @@ mod tests {
         let def = definition_from_template(&t, "s", "s-JobsTable").unwrap();
         assert_eq!(def, crate::core::asl::resolved("s-JobsTable", "aws"));
         assert!(asl::parse_text(&def).is_ok());
+    }
+
+    #[test]
+    fn deploy_refuses_what_the_interpreter_cannot_run_before_anything_starts() {
+        let home = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::with_home("s", home.path().to_path_buf(), Ui::silent());
+        let mut t = crate::core::template::template(Default::default());
+        let mut def = crate::core::asl::definition();
+        def["States"]["WaitUntil"] = json!({"Type": "Map", "End": true});
+        t["Resources"]["StateMachine"]["Properties"]["DefinitionString"] =
+            json!({"Fn::Sub": [def.to_string(), {"TableName": {"Ref": "JobsTable"}}]});
+        let err = backend.prepare(&t).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "the local engine cannot run this state machine: state \"WaitUntil\": Map states are not supported by the local engine"
+        );
+        assert!(!backend.dir().exists(), "nothing is written");
+        backend
+            .prepare(&crate::core::template::template(Default::default()))
+            .unwrap();
+        assert!(backend.dir().read_stack().is_ok());
     }
 
     #[test]

@@ -345,6 +345,8 @@ impl Engine {
         }
         let tx = self.conn.transaction()?;
         for name in &names {
+            // The time each one is actually stepped (what LastUpdated records).
+            let now = now_ms();
             let r = with_savepoint(&tx, |c| {
                 drive(c, &self.names, &mut self.machines, name, now).map_err(ApiError::internal)
             });

@@ -15,6 +15,9 @@ use super::store;
 use crate::output::Ui;
 use crate::{Error, Result};
 
+/// When set, the engine stops once its stdin closes (its parent exited).
+pub const TIED_ENV: &str = "WAITABLE_ENGINE_TIED_TO_STDIN";
+
 /// Serves the stack in `dir` until Ctrl-C, SIGTERM or `destroy`.
 pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
     let stack = dir.read_stack().map_err(|e| {
@@ -53,10 +56,27 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
         port,
     };
     let app = http::router(Handle { tx: tx.clone() }, health, shutdown.clone());
+    let how_to_stop = if ui.interactive {
+        "; Ctrl-C stops it"
+    } else {
+        ""
+    };
     ui.info(format!(
-        "waitable engine for stack {} on http://127.0.0.1:{port} (pid {pid}); Ctrl-C stops it",
+        "{} waitable engine for stack {} on http://127.0.0.1:{port} (pid {pid}){how_to_stop}",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         stack.stack
     ));
+    if std::env::var_os(TIED_ENV).is_some() {
+        // Tied to the process that started us (demo, tests): stop when it goes away, however
+        // it goes away, which closes our stdin.
+        let s = shutdown.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 64];
+            while matches!(std::io::stdin().read(&mut buf), Ok(n) if n > 0) {}
+            s.notify_one();
+        });
+    }
     let signal = shutdown.clone();
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
@@ -74,10 +94,14 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
         .await
         .ok();
     let _ = std::fs::remove_file(dir.engine_file());
-    ui.info("engine stopped");
+    ui.info(format!(
+        "{} engine stopped",
+        chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
     Ok(())
 }
 
+#[cfg(unix)]
 async fn terminate() {
     match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
         Ok(mut s) => {
@@ -85,6 +109,11 @@ async fn terminate() {
         }
         Err(_) => std::future::pending().await,
     }
+}
+
+#[cfg(not(unix))]
+async fn terminate() {
+    std::future::pending().await
 }
 
 /// Binds the asked port, else the stack's previous one (so the URL survives restarts), else any.

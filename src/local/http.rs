@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -15,6 +16,11 @@ use serde_json::{Value, json};
 use super::engine::{ApiError, Command, Handle, Page, submission};
 use super::records;
 use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+
+/// API Gateway's payload limit.
+const BODY_LIMIT: usize = 10 * 1024 * 1024;
+/// Seeding writes many records at once (tests, migrations).
+const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 /// What GET /_waitable/health answers: which engine this is.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
@@ -61,7 +67,10 @@ pub fn router(
         .route("/_waitable/executions", post(start_raw))
         .route("/_waitable/cancel", post(cancel))
         .route("/_waitable/jobs", get(jobs))
-        .route("/_waitable/seed", post(seed))
+        .route(
+            "/_waitable/seed",
+            post(seed).layer(DefaultBodyLimit::max(SEED_BODY_LIMIT)),
+        )
         .route("/_waitable/reload", post(reload))
         .route("/_waitable/destroy", post(destroy))
         .route("/_waitable/history/{name}", get(history))
@@ -72,6 +81,7 @@ pub fn router(
                 "no such route: POST / and GET /status are served here",
             )
         })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(App {
             engine,
             health,

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::client;
+use super::host::TIED_ENV;
 use super::http::Health;
 use super::state::{EngineFile, HOME_ENV, StackDir};
 use crate::{Error, Result};
@@ -52,12 +53,17 @@ async fn healthy(port: u16, pid: u32) -> bool {
     }
 }
 
+/// The write ends of tied engines' stdin, held until this process exits (see `host::TIED_ENV`).
+static TIES: std::sync::Mutex<Vec<std::process::ChildStdin>> = std::sync::Mutex::new(Vec::new());
+
 /// Starts the engine of the stack in `dir` as a detached process and waits until it answers.
+/// A `tied` engine stops when this process exits (the demo's throw-away stack).
 pub async fn start(
     exe: Option<&Path>,
     home: &Path,
     stack: &str,
     dir: &StackDir,
+    tied: bool,
 ) -> Result<EngineFile> {
     let exe = match exe {
         Some(e) => e.to_path_buf(),
@@ -72,12 +78,19 @@ pub async fn start(
     let mut cmd = Command::new(exe);
     cmd.args(["--target", "local", "--stack-name", stack, "local", "run"])
         .env(HOME_ENV, home)
-        .stdin(Stdio::null())
+        .stdin(if tied { Stdio::piped() } else { Stdio::null() })
         .stdout(log.try_clone()?)
         .stderr(log);
     // Its own process group: Ctrl-C in the terminal that ran deploy does not reach it.
+    #[cfg(unix)]
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+    if tied {
+        cmd.env(TIED_ENV, "1");
+    }
     let mut child = cmd.spawn().context("starting the local engine")?;
+    if let Some(stdin) = child.stdin.take() {
+        TIES.lock().unwrap_or_else(|e| e.into_inner()).push(stdin);
+    }
     let pid = child.id();
     let deadline = Instant::now() + START_TIMEOUT;
     loop {
