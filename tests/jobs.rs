@@ -16,7 +16,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::{Value, json};
 
 use crate::behaviour;
-use crate::harness::{StackEnv, describe, moto_url, repo_root, unique_name, waitable_on_moto};
+use crate::harness::{StackEnv, describe, moto_url, unique_name, waitable_on_moto};
 
 /// One tokio runtime for the SDK calls the harness makes.
 fn runtime() -> &'static tokio::runtime::Runtime {
