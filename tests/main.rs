@@ -4,6 +4,7 @@
 mod harness;
 
 mod behaviour;
+mod cli;
 mod deploy;
 mod jobs;
 mod local;

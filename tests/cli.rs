@@ -1,0 +1,50 @@
+//! The command line as a user meets it: help text (snapshots) and usage errors.
+
+use crate::harness::{describe, waitable_bare};
+
+fn help(args: &[&str]) -> String {
+    let out = waitable_bare()
+        .args(args)
+        .env("COLUMNS", "100")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn top_level_help() {
+    insta::assert_snapshot!(help(&["--help"]));
+}
+
+#[test]
+fn command_help() {
+    for command in [
+        "synth", "deploy", "submit", "status", "cancel", "destroy", "demo",
+    ] {
+        insta::assert_snapshot!(format!("help_{command}"), help(&[command, "--help"]));
+    }
+}
+
+#[test]
+fn global_flags_work_after_the_subcommand() {
+    let out = waitable_bare()
+        .args(["synth", "--stack-name", "x", "--output", "json", "--quiet"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+}
+
+#[test]
+fn usage_errors_exit_2_with_nothing_on_stdout() {
+    for args in [
+        &["--stack-name", "1bad", "synth"][..],
+        &["--target", "mars", "status"],
+        &["submit"],
+        &["frobnicate"],
+    ] {
+        let out = waitable_bare().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+}
