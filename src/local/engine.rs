@@ -93,16 +93,12 @@ pub struct Page {
 }
 
 pub enum Command {
-    /// POST /: start the job's execution (idempotent on Id and input).
+    /// Start the job's execution (idempotent on Id and input). POST / checks the name;
+    /// the private raw endpoint does not (tests drive the FAILED path that way).
     Submit {
         name: String,
         input: Value,
-        reply: Reply<Submitted>,
-    },
-    /// Start an execution with any input (tests drive the FAILED path this way).
-    StartRaw {
-        name: String,
-        input: Value,
+        check_name: bool,
         reply: Reply<Submitted>,
     },
     Cancel {
@@ -236,7 +232,12 @@ impl Engine {
         let now = now_ms();
         for cmd in batch {
             match cmd {
-                Command::Submit { name, input, reply } => {
+                Command::Submit {
+                    name,
+                    input,
+                    check_name,
+                    reply,
+                } => {
                     let r = with_savepoint(&tx, |c| {
                         submit(
                             c,
@@ -246,22 +247,7 @@ impl Engine {
                             &name,
                             input,
                             now,
-                            true,
-                        )
-                    });
-                    replies.push(deliver(reply, r));
-                }
-                Command::StartRaw { name, input, reply } => {
-                    let r = with_savepoint(&tx, |c| {
-                        submit(
-                            c,
-                            &self.names,
-                            &mut self.machines,
-                            self.current,
-                            &name,
-                            input,
-                            now,
-                            false,
+                            check_name,
                         )
                     });
                     replies.push(deliver(reply, r));

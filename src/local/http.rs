@@ -93,7 +93,12 @@ async fn submit_body(app: &App, body: &[u8]) -> Result<crate::core::job::Submitt
     let job = records::parse_job_body(body).map_err(bad_request)?;
     let (name, input) = submission(&job);
     app.engine
-        .ask(|reply| Command::Submit { name, input, reply })
+        .ask(|reply| Command::Submit {
+            name,
+            input,
+            check_name: true,
+            reply,
+        })
         .await
 }
 
@@ -183,7 +188,12 @@ async fn start_raw(State(app): State<App>, body: Bytes) -> Answer {
     let input = v.get("input").cloned().unwrap_or(json!({}));
     let s = app
         .engine
-        .ask(|reply| Command::StartRaw { name, input, reply })
+        .ask(|reply| Command::Submit {
+            name,
+            input,
+            check_name: false,
+            reply,
+        })
         .await?;
     Ok(Json(serde_json::to_value(s).expect("serialises")))
 }

@@ -41,6 +41,7 @@ impl Running {
         self.ask(|reply| Command::Submit {
             name: id.into(),
             input,
+            check_name: true,
             reply,
         })
     }
@@ -144,9 +145,10 @@ fn bad_input_is_recorded_as_failed() {
     let dir = tempfile::tempdir().unwrap();
     let e = start(&dir.path().join("db"));
     let input = json!({"StartTimestamp": "not a time"});
-    e.ask(|reply| Command::StartRaw {
+    e.ask(|reply| Command::Submit {
         name: "bad".into(),
         input,
+        check_name: false,
         reply,
     })
     .unwrap();
