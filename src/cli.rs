@@ -24,24 +24,24 @@ pub struct GlobalArgs {
     /// Name of the stack to act on.
     #[arg(
         long,
-        global = true,
+        global = true, help_heading = "Global options",
         env = "WAITABLE_STACK",
         default_value = "waitable"
     )]
     pub stack_name: String,
     /// Where the stack lives: your AWS account, or this machine.
-    #[arg(long, global = true, env = "WAITABLE_TARGET", value_enum, default_value_t = Target::Aws)]
+    #[arg(long, global = true, help_heading = "Global options", env = "WAITABLE_TARGET", value_enum, default_value_t = Target::Aws)]
     pub target: Target,
     #[command(flatten)]
     pub aws: AwsArgs,
     /// How data on stdout is printed.
-    #[arg(long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    #[arg(long, global = true, help_heading = "Global options", value_enum, default_value_t = OutputFormat::Table)]
     pub output: OutputFormat,
     /// Print no progress or messages on stderr (errors are still printed).
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub quiet: bool,
     /// Answer yes to confirmations (needed when stdin is not a terminal).
-    #[arg(long, short, global = true)]
+    #[arg(long, short, global = true, help_heading = "Global options")]
     pub yes: bool,
 }
 
@@ -50,13 +50,13 @@ pub struct GlobalArgs {
 #[derive(Debug, Clone, Default, Args)]
 pub struct AwsArgs {
     /// AWS named profile (overrides AWS_PROFILE).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub profile: Option<String>,
     /// AWS region (overrides AWS_REGION and the profile's region).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub region: Option<String>,
     /// Send every AWS call to this endpoint (an emulator, say); overrides AWS_ENDPOINT_URL.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = "Global options")]
     pub endpoint_url: Option<String>,
 }
 
