@@ -24,7 +24,8 @@ pub struct GlobalArgs {
     /// Name of the stack to act on.
     #[arg(
         long,
-        global = true, help_heading = "Global options",
+        global = true,
+        help_heading = "Global options",
         env = "WAITABLE_STACK",
         default_value = "waitable"
     )]
