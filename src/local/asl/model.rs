@@ -318,7 +318,7 @@ fn check_template(name: &str, field: &str, v: &Value) -> Res<()> {
     }
 }
 
-fn error_list(name: &str, v: &Value, what: &str) -> Res<Vec<String>> {
+fn error_list(name: &str, v: &Map<String, Value>, what: &str) -> Res<Vec<String>> {
     let list = v
         .get("ErrorEquals")
         .and_then(Value::as_array)
@@ -341,39 +341,53 @@ fn error_list(name: &str, v: &Value, what: &str) -> Res<Vec<String>> {
     Ok(errors)
 }
 
-fn number(v: &Value, field: &str) -> Option<f64> {
+fn number(v: &Map<String, Value>, field: &str) -> Option<f64> {
     v.get(field).and_then(Value::as_f64)
 }
 
-fn retriers(name: &str, obj: &Map<String, Value>) -> Res<Vec<Retrier>> {
-    let Some(list) = obj.get("Retry") else {
+/// The objects of the array `field` ("Retry" or "Catch"), each checked to hold only `allowed`
+/// keys. A missing field is an empty list.
+fn field_objects<'a>(
+    name: &str,
+    obj: &'a Map<String, Value>,
+    field: &str,
+    allowed: &[&str],
+) -> Res<Vec<&'a Map<String, Value>>> {
+    let Some(list) = obj.get(field) else {
         return Ok(vec![]);
     };
     let list = list
         .as_array()
-        .ok_or_else(|| unsupported(name, "Retry must be an array"))?;
+        .ok_or_else(|| unsupported(name, format!("{field} must be an array")))?;
     list.iter()
-        .map(|r| {
-            let o = r
-                .as_object()
-                .ok_or_else(|| unsupported(name, "a Retrier must be an object"))?;
-            for key in o.keys() {
-                if !matches!(
-                    key.as_str(),
-                    "ErrorEquals"
-                        | "IntervalSeconds"
-                        | "MaxAttempts"
-                        | "BackoffRate"
-                        | "MaxDelaySeconds"
-                        | "JitterStrategy"
-                        | "Comment"
-                ) {
-                    return Err(unsupported(
-                        name,
-                        format!("Retry field {key} is not supported by the local engine"),
-                    ));
-                }
+        .map(|item| {
+            let o = item.as_object().ok_or_else(|| {
+                unsupported(name, format!("each {field} entry must be an object"))
+            })?;
+            if let Some(key) = o.keys().find(|k| !allowed.contains(&k.as_str())) {
+                return Err(unsupported(
+                    name,
+                    format!("{field} field {key} is not supported by the local engine"),
+                ));
             }
+            Ok(o)
+        })
+        .collect()
+}
+
+fn retriers(name: &str, obj: &Map<String, Value>) -> Res<Vec<Retrier>> {
+    const ALLOWED: &[&str] = &[
+        "ErrorEquals",
+        "IntervalSeconds",
+        "MaxAttempts",
+        "BackoffRate",
+        "MaxDelaySeconds",
+        "JitterStrategy",
+        "Comment",
+    ];
+    field_objects(name, obj, "Retry", ALLOWED)?
+        .into_iter()
+        .map(|o| {
             let full_jitter = match o.get("JitterStrategy").and_then(Value::as_str) {
                 None | Some("NONE") => false,
                 Some("FULL") => true,
@@ -385,11 +399,11 @@ fn retriers(name: &str, obj: &Map<String, Value>) -> Res<Vec<Retrier>> {
                 }
             };
             Ok(Retrier {
-                errors: error_list(name, r, "Retry")?,
-                interval_seconds: number(r, "IntervalSeconds").unwrap_or(1.0),
-                max_attempts: number(r, "MaxAttempts").unwrap_or(3.0) as u32,
-                backoff_rate: number(r, "BackoffRate").unwrap_or(2.0),
-                max_delay_seconds: number(r, "MaxDelaySeconds"),
+                errors: error_list(name, o, "Retry")?,
+                interval_seconds: number(o, "IntervalSeconds").unwrap_or(1.0),
+                max_attempts: number(o, "MaxAttempts").unwrap_or(3.0) as u32,
+                backoff_rate: number(o, "BackoffRate").unwrap_or(2.0),
+                max_delay_seconds: number(o, "MaxDelaySeconds"),
                 full_jitter,
             })
         })
@@ -397,30 +411,12 @@ fn retriers(name: &str, obj: &Map<String, Value>) -> Res<Vec<Retrier>> {
 }
 
 fn catchers(name: &str, obj: &Map<String, Value>) -> Res<Vec<Catcher>> {
-    let Some(list) = obj.get("Catch") else {
-        return Ok(vec![]);
-    };
-    let list = list
-        .as_array()
-        .ok_or_else(|| unsupported(name, "Catch must be an array"))?;
-    list.iter()
-        .map(|c| {
-            let o = c
-                .as_object()
-                .ok_or_else(|| unsupported(name, "a Catcher must be an object"))?;
-            for key in o.keys() {
-                if !matches!(
-                    key.as_str(),
-                    "ErrorEquals" | "ResultPath" | "Next" | "Comment"
-                ) {
-                    return Err(unsupported(
-                        name,
-                        format!("Catch field {key} is not supported by the local engine"),
-                    ));
-                }
-            }
+    const ALLOWED: &[&str] = &["ErrorEquals", "ResultPath", "Next", "Comment"];
+    field_objects(name, obj, "Catch", ALLOWED)?
+        .into_iter()
+        .map(|o| {
             Ok(Catcher {
-                errors: error_list(name, c, "Catch")?,
+                errors: error_list(name, o, "Catch")?,
                 result_path: place(name, o, "ResultPath")?,
                 next: string_field(name, o, "Next")?
                     .ok_or_else(|| unsupported(name, "a Catcher needs Next"))?,
