@@ -3,6 +3,7 @@
 pub mod api;
 pub mod asl;
 pub mod changeset;
+pub mod delivery;
 pub mod ids;
 pub mod intrinsics;
 pub mod job;
