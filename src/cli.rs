@@ -95,6 +95,8 @@ pub enum Command {
     Cancel(CancelArgs),
     /// Delete the stack, cancelling waiting jobs first.
     Destroy,
+    /// Print the messages in the stack's delivery queue, then delete them.
+    Receive(ReceiveArgs),
     /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
     Demo,
     /// The local engine.
@@ -107,6 +109,10 @@ pub struct StackArgs {
     /// Leave the API without IAM authorization (demos only: anyone with the URL can submit).
     #[arg(long)]
     pub no_auth: bool,
+    /// Deliver each job when it fires (repeatable): queue, topic, bus[=NAME], webhook=URL, or
+    /// none to remove them. Remembered across deploys.
+    #[arg(long = "deliver", value_name = "TARGET")]
+    pub deliver: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -126,8 +132,25 @@ pub struct DeployArgs {
     /// A template parameter, KEY=VALUE (repeatable), e.g. StageName=dev.
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub parameters: Vec<String>,
+    /// A header the webhook delivery sends, NAME=VALUE (e.g. Authorization=Bearer...); the
+    /// value goes only into the connection's secret.
+    #[arg(long = "webhook-header", value_name = "NAME=VALUE")]
+    pub webhook_header: Option<String>,
     #[command(flatten)]
     pub stack: StackArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// Receive at most N messages.
+    #[arg(long, default_value_t = 10)]
+    pub max: usize,
+    /// Wait up to S seconds for the first message.
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
+    /// Leave the messages in the queue (they come back after the visibility timeout).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@
 pub mod jobs;
 pub mod poll;
 pub mod progress;
+pub mod receive;
 pub mod sdk;
 pub mod stack;
 pub mod stack_outputs;

@@ -7,6 +7,7 @@ pub mod deploy;
 pub mod destroy;
 pub mod external_sort;
 pub mod local_run;
+pub mod receive;
 pub mod status;
 pub mod submit;
 pub mod synth;
@@ -23,6 +24,17 @@ pub async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Synth(args) => synth::run(&args, &mut stdout),
         Command::Demo => demo::run(&config).await,
         Command::Local(LocalCommand::Run(args)) => local_run::run(&args, &config).await,
+        Command::Receive(args) => match config.target {
+            Target::Aws => {
+                let inbox = receive::SqsInbox::connect(&config).await?;
+                receive::run(&inbox, &args, &config, &mut stdout)
+                    .await
+                    .map(|_| ())
+            }
+            Target::Local => Err(crate::Error::usage(
+                "receive on the local target is not built yet",
+            )),
+        },
         command => match config.target {
             Target::Aws => {
                 let backend = crate::aws::AwsBackend::connect(&config).await?;
@@ -48,7 +60,7 @@ async fn on_stack<B: Backend>(
         Command::Status(args) => status::run(backend, &args, config, out).await,
         Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
         Command::Destroy => destroy::run(backend, config, out).await,
-        Command::Synth(_) | Command::Demo | Command::Local(_) => {
+        Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {
             unreachable!("handled by dispatch")
         }
     }

@@ -6,6 +6,7 @@
 //! targets run what it generates.
 
 pub mod message;
+pub mod received;
 pub mod resources;
 pub mod states;
 

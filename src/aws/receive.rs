@@ -1,0 +1,103 @@
+//! The stack's delivery queue on the aws target: SQS ReceiveMessage and DeleteMessageBatch.
+
+use std::time::{Duration, Instant};
+
+use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
+
+use super::sdk;
+use crate::core::delivery::DELIVERY_QUEUE;
+use crate::core::delivery::received::Received;
+use crate::{Error, Result};
+
+/// SQS hands out at most 10 messages per call and long-polls at most 20 s.
+const MAX_PER_CALL: usize = 10;
+const MAX_LONG_POLL: Duration = Duration::from_secs(20);
+
+/// The queue's URL: the physical ID of the stack's `DeliveryQueue`.
+pub async fn queue_url(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Result<String> {
+    let out = cfn
+        .describe_stack_resource()
+        .stack_name(stack)
+        .logical_resource_id(DELIVERY_QUEUE)
+        .send()
+        .await
+        .map_err(|e| {
+            if e.as_service_error().is_some() {
+                Error::failed(format!(
+                    "stack {stack} has no delivery queue: deploy it with --deliver queue"
+                ))
+            } else {
+                sdk::failed("looking up the stack's delivery queue", &e)
+            }
+        })?;
+    out.stack_resource_detail()
+        .and_then(|d| d.physical_resource_id())
+        .map(str::to_string)
+        .ok_or_else(|| Error::failed(format!("stack {stack}: its delivery queue is not created yet")))
+}
+
+/// Receives up to `max` messages, long-polling up to `wait` for the first ones; once some
+/// have arrived, stops at the first empty answer.
+pub async fn receive(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    max: usize,
+    wait: Duration,
+) -> Result<Vec<Received>> {
+    let deadline = Instant::now() + wait;
+    let mut got = Vec::new();
+    while got.len() < max {
+        let left = deadline.saturating_duration_since(Instant::now()).min(MAX_LONG_POLL);
+        let out = sqs
+            .receive_message()
+            .queue_url(queue_url)
+            .max_number_of_messages((max - got.len()).min(MAX_PER_CALL) as i32)
+            .wait_time_seconds(left.as_secs() as i32)
+            .send()
+            .await
+            .map_err(|e| sdk::failed("receiving from the delivery queue", &e))?;
+        let batch = out.messages();
+        if batch.is_empty() && (!got.is_empty() || Instant::now() >= deadline) {
+            break;
+        }
+        got.extend(batch.iter().filter_map(|m| {
+            Some(Received {
+                body: m.body()?.to_string(),
+                handle: m.receipt_handle()?.to_string(),
+            })
+        }));
+    }
+    Ok(got)
+}
+
+/// Deletes received messages, ten per call; any entry SQS refuses is an error.
+pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, handles: &[String]) -> Result<()> {
+    for chunk in handles.chunks(MAX_PER_CALL) {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                DeleteMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .receipt_handle(h)
+                    .build()
+                    .map_err(|e| Error::failed(format!("deleting a message: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = sqs
+            .delete_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| sdk::failed("deleting received messages", &e))?;
+        if let Some(f) = out.failed().first() {
+            return Err(Error::failed(format!(
+                "deleting received messages: {} ({})",
+                f.message().unwrap_or_default(),
+                f.code()
+            )));
+        }
+    }
+    Ok(())
+}
