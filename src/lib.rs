@@ -14,6 +14,7 @@ pub mod core;
 pub mod error;
 pub mod local;
 pub mod output;
+pub mod poll;
 
 use std::process::ExitCode;
 

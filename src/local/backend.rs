@@ -12,8 +12,7 @@ use super::engine::state_machine_arn;
 use super::process::{self, Engine};
 use super::state::{self, EngineFile, StackDir, StackFile};
 use super::store;
-use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
-use crate::config::Config;
+use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
@@ -36,13 +35,9 @@ pub struct LocalBackend {
 const PAGE: usize = 1000;
 
 impl LocalBackend {
-    /// The stack named in `config`, under `WAITABLE_HOME` or the user's data directory.
-    pub fn open(config: &Config) -> Result<Self> {
-        Ok(Self::with_home(
-            &config.stack_name,
-            state::home()?,
-            config.ui,
-        ))
+    /// The stack `stack_name` under `WAITABLE_HOME` or the user's data directory.
+    pub fn open(stack_name: &str, ui: Ui) -> Result<Self> {
+        Ok(Self::with_home(stack_name, state::home()?, ui))
     }
 
     /// The stack `stack_name` under `home` (demo and tests use a directory of their own).
@@ -200,8 +195,10 @@ pub fn definition_from_template(
     Ok(resolved)
 }
 
-impl Backend for LocalBackend {
-    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
+impl LocalBackend {
+    /// Creates or updates the local stack and returns its outputs (a local deploy asks
+    /// nothing: it loses nothing).
+    pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
         let dir = self.dir();
         let previous_port = dir.read_stack().ok().and_then(|s| s.port);
         let definition = self.prepare(&request.template)?;
@@ -244,6 +241,22 @@ impl Backend for LocalBackend {
         };
         Ok(self.outputs_for(engine.port))
     }
+}
+
+impl Backend for LocalBackend {
+    type Pending = DeployRequest;
+
+    const DEPLOY_ASKS: bool = false;
+
+    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<DeployRequest>> {
+        Ok(DeployPlan::Apply(request.clone()))
+    }
+
+    async fn apply(&self, request: DeployRequest) -> Result<StackOutputs> {
+        self.deploy(&request).await
+    }
+
+    async fn discard(&self, _: DeployRequest) {}
 
     async fn outputs(&self) -> Result<StackOutputs> {
         let e = self.engine().await?;
