@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deploy;
 pub mod destroy;
 pub mod external_sort;
+pub mod local_exec;
 pub mod local_run;
 pub mod receive;
 pub mod status;
@@ -35,13 +36,16 @@ pub async fn dispatch(command: Command, config: Config) -> Result<()> {
                 "receive on the local target is not built yet",
             )),
         },
+        Command::Local(LocalCommand::Exec(args)) => local_exec::run(&args, &mut stdout),
         command => match config.target {
             Target::Aws => {
-                let backend = crate::aws::AwsBackend::connect(&config).await?;
+                let backend =
+                    crate::aws::AwsBackend::connect(&config.stack_name, &config.aws, config.ui)
+                        .await?;
                 on_stack(command, &backend, &config, &mut stdout).await
             }
             Target::Local => {
-                let backend = crate::local::LocalBackend::open(&config)?;
+                let backend = crate::local::LocalBackend::open(&config.stack_name, config.ui)?;
                 on_stack(command, &backend, &config, &mut stdout).await
             }
         },
