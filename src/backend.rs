@@ -97,6 +97,10 @@ pub trait Backend {
     /// The outputs of the deployed stack; a clear error when there is no stack.
     async fn outputs(&self) -> Result<StackOutputs>;
 
+    /// The delivery targets the deployed stack has (none when there is no stack), so a
+    /// deploy without `--deliver` keeps them.
+    async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries>;
+
     /// Starts one job. Idempotent: the same Id with the same input returns the same job with
     /// `already_submitted` set; the same Id with another input is an error.
     async fn submit(&self, job: &JobRequest) -> Result<Submitted>;

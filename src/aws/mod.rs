@@ -104,6 +104,10 @@ impl Backend for AwsBackend {
         deploy::discard(&self.stack(), &pending).await
     }
 
+    async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries> {
+        receive::deployed_deliveries(&self.cfn, &self.stack_name).await
+    }
+
     async fn outputs(&self) -> Result<StackOutputs> {
         stack_outputs::outputs(&self.cfn, &self.stack_name).await
     }

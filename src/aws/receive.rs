@@ -33,7 +33,11 @@ pub async fn queue_url(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Res
     out.stack_resource_detail()
         .and_then(|d| d.physical_resource_id())
         .map(str::to_string)
-        .ok_or_else(|| Error::failed(format!("stack {stack}: its delivery queue is not created yet")))
+        .ok_or_else(|| {
+            Error::failed(format!(
+                "stack {stack}: its delivery queue is not created yet"
+            ))
+        })
 }
 
 /// Receives up to `max` messages, long-polling up to `wait` for the first ones; once some
@@ -47,7 +51,9 @@ pub async fn receive(
     let deadline = Instant::now() + wait;
     let mut got = Vec::new();
     while got.len() < max {
-        let left = deadline.saturating_duration_since(Instant::now()).min(MAX_LONG_POLL);
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(MAX_LONG_POLL);
         let out = sqs
             .receive_message()
             .queue_url(queue_url)
@@ -100,4 +106,30 @@ pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, handles: &[Strin
         }
     }
     Ok(())
+}
+
+/// The delivery targets the deployed stack remembers in its template (none without a stack).
+pub async fn deployed_deliveries(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> Result<crate::core::delivery::Deliveries> {
+    use crate::core::delivery::Deliveries;
+    let Some(existing) = super::describe::describe(cfn, stack).await? else {
+        return Ok(Deliveries::default());
+    };
+    let id = existing.stack_id().unwrap_or(stack);
+    let body = cfn
+        .get_template()
+        .stack_name(id)
+        .send()
+        .await
+        .map_err(|e| sdk::failed("reading the deployed template", &e))?
+        .template_body()
+        .unwrap_or_default()
+        .to_string();
+    let template: serde_json::Value = serde_json::from_str(&body)
+        .or_else(|_| serde_norway::from_str(&body))
+        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
+    Deliveries::from_template(&template)
+        .map_err(|e| Error::failed(format!("the deployed template's delivery targets: {e}")))
 }

@@ -190,6 +190,10 @@ mod tests {
         async fn discard(&self, pending: &'static str) {
             self.log(&format!("discard {pending}"));
         }
+        async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries> {
+            Ok(Default::default())
+        }
+
         async fn outputs(&self) -> Result<StackOutputs> {
             unreachable!()
         }

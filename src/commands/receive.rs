@@ -130,11 +130,7 @@ mod tests {
     }
 
     fn args(max: usize, keep: bool) -> ReceiveArgs {
-        ReceiveArgs {
-            max,
-            wait: 0,
-            keep,
-        }
+        ReceiveArgs { max, wait: 0, keep }
     }
 
     fn fake() -> Fake {
@@ -167,7 +163,13 @@ mod tests {
         assert_eq!(*inbox.deleted.lock().unwrap(), ["h0", "h1"]);
 
         let inbox = fake();
-        block_on(run(&inbox, &args(10, true), &config(false), &mut Vec::new())).unwrap();
+        block_on(run(
+            &inbox,
+            &args(10, true),
+            &config(false),
+            &mut Vec::new(),
+        ))
+        .unwrap();
         assert!(inbox.deleted.lock().unwrap().is_empty());
     }
 

@@ -18,6 +18,7 @@ use super::protocol::{
 use super::state::{self, EngineFile, StackDir, StackFile};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::core::delivery;
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
@@ -106,6 +107,19 @@ impl LocalBackend {
     /// Checks the template's state machine and writes the stack file the engine runs from.
     /// Anything the interpreter cannot run is refused here, before anything starts.
     pub fn prepare(&self, template: &Value) -> Result<String> {
+        self.prepare_with(template, &[])
+    }
+
+    /// [`LocalBackend::prepare`] with the deploy's `--parameter` values (delivery retries,
+    /// the webhook header).
+    pub fn prepare_with(
+        &self,
+        template: &Value,
+        parameters: &[(String, String)],
+    ) -> Result<String> {
+        let template = &delivery::local::for_local(template, parameters, &self.stack_name)
+            .map_err(Error::usage)?;
+        let deliver = delivery::Deliveries::from_template(template).map_err(Error::usage)?;
         let table = self.table_name();
         let definition = definition_from_template(template, &self.stack_name, &table)
             .map_err(|e| Error::usage(format!("cannot deploy locally: {e}")))?;
@@ -121,7 +135,11 @@ impl LocalBackend {
             table_name: table,
             definition: definition.clone(),
             port: previous_port,
+            deliver: deliver.targets.iter().map(delivery::Target::flag).collect(),
         })?;
+        if let Some(header) = delivery::local::given_header(parameters) {
+            write_webhook_header(&dir, &header)?;
+        }
         Ok(definition)
     }
 
@@ -132,6 +150,24 @@ impl LocalBackend {
             table_name: self.table_name(),
         }
     }
+}
+
+/// The webhook's header, where only the engine reads it (mode 0600, like a secret file).
+fn write_webhook_header(dir: &StackDir, header: &(String, String)) -> Result<()> {
+    use std::io::Write;
+    let path = dir.root.join(crate::local::engine::WEBHOOK_HEADER_FILE);
+    let tmp = path.with_extension("tmp");
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options
+        .open(&tmp)
+        .map_err(|e| Error::failed(format!("writing {}: {e}", tmp.display())))?;
+    f.write_all(&serde_json::to_vec(header)?)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|e| Error::failed(format!("writing {}: {e}", path.display())))?;
+    Ok(())
 }
 
 /// The engine's error body as an operation failure.
@@ -206,7 +242,7 @@ impl LocalBackend {
     pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
         let dir = self.dir();
         let previous_port = dir.read_stack().ok().and_then(|s| s.port);
-        let definition = self.prepare(&request.template)?;
+        let definition = self.prepare_with(&request.template, &request.parameters)?;
         let engine = match process::probe(&dir).await {
             EngineState::Running(e) => {
                 let (status, body) = client::call(
@@ -262,6 +298,17 @@ impl Backend for LocalBackend {
     }
 
     async fn discard(&self, _: DeployRequest) {}
+
+    async fn deliveries(&self) -> Result<delivery::Deliveries> {
+        let flags = self
+            .dir()
+            .read_stack()
+            .map(|s| s.deliver)
+            .unwrap_or_default();
+        Ok(delivery::Deliveries::parse(&flags)
+            .map_err(Error::failed)?
+            .unwrap_or_default())
+    }
 
     async fn outputs(&self) -> Result<StackOutputs> {
         let e = self.engine().await?;

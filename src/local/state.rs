@@ -33,6 +33,9 @@ pub struct StackFile {
     /// The port the API was last served on (kept across restarts so ApiUrl stays the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// The delivery targets (`--deliver` flags), remembered for the next deploy.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliver: Vec<String>,
 }
 
 /// What a running engine wrote: how to reach it.

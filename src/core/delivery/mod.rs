@@ -5,10 +5,12 @@
 //! need ([`resources`]). The template and the state machine call into this module; both
 //! targets run what it generates.
 
+pub mod local;
 pub mod message;
 pub mod received;
 pub mod resources;
 pub mod states;
+pub mod template;
 
 use serde_json::{Value, json};
 
@@ -240,6 +242,17 @@ fn check_url(url: &str) -> Result<(), String> {
 /// True for an `https://` URL (what the aws target's HTTP Task accepts).
 pub fn is_https(url: &str) -> bool {
     url.starts_with("https://")
+}
+
+/// The queue URL the local target gives a stack's delivery queue (the engine checks a send
+/// names it).
+pub fn local_queue_url(stack: &str) -> String {
+    format!("http://127.0.0.1/local-queue/{stack}")
+}
+
+/// The ARN the local target gives a stack's webhook connection.
+pub fn local_connection_arn(stack: &str) -> String {
+    format!("arn:aws:events:local:000000000000:connection/{stack}-webhook")
 }
 
 #[cfg(test)]

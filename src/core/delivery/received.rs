@@ -46,7 +46,9 @@ pub fn write_table(messages: &[Received], out: &mut impl Write) -> std::io::Resu
             text("Id"),
             text("StartActionAt"),
             text("FiredAt"),
-            lateness(&v).map(|ms| format!("{ms} ms")).unwrap_or_default(),
+            lateness(&v)
+                .map(|ms| format!("{ms} ms"))
+                .unwrap_or_default(),
             printable(&shorten(&payload, 60)),
         ]);
     }

@@ -29,7 +29,7 @@ pub fn parameters(d: &Deliveries) -> Map<String, Value> {
         PARAM_ATTEMPTS.into(),
         json!({
             "Type": "Number",
-            "Default": DEFAULT_ATTEMPTS,
+            "Default": DEFAULT_ATTEMPTS.to_string(),
             "MinValue": 0,
             "MaxValue": 99,
             "Description": "Retries of a failed delivery before the job is FAILED (DeliveryFailed)"
@@ -39,7 +39,7 @@ pub fn parameters(d: &Deliveries) -> Map<String, Value> {
         PARAM_MAX_DELAY.into(),
         json!({
             "Type": "Number",
-            "Default": DEFAULT_MAX_DELAY_SECONDS,
+            "Default": DEFAULT_MAX_DELAY_SECONDS.to_string(),
             "MinValue": 1,
             "MaxValue": 86400,
             "Description": "Cap of one back-off between delivery retries (1 s, 2 s, 4 s... up to this); with the attempts it bounds a delivery's age"

@@ -5,6 +5,7 @@
 
 pub mod choice;
 pub mod exec;
+pub mod intrinsic;
 pub mod model;
 pub mod path;
 pub mod run;

@@ -17,11 +17,13 @@
 
 mod command;
 mod commit;
+mod deliver;
 mod execution;
 mod table;
 
 pub use command::{Command, EngineError, Handle, Page, Reply, submission};
 pub use commit::Engine;
+pub use deliver::WEBHOOK_HEADER_FILE;
 
 /// The stack's fixed names, as the engine's executions see them.
 #[derive(Debug, Clone)]

@@ -1,0 +1,387 @@
+//! The delivery tasks on the local target: `sqs:sendMessage` into the stack's queue (a table
+//! in the stack's database, written in the step's transaction) and `http:invoke` as a real
+//! HTTP POST from the engine.
+//!
+//! At least once: a POST is made before the step commits, so a crash between the two repeats
+//! the POST after the restart; a queue message commits with the step, so it is sent once.
+//! `sns:publish` and `events:putEvents` are refused at deploy on this target (no stand-in).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use rusqlite::{Connection, params};
+use serde_json::{Value, json};
+
+use super::super::asl::Fault;
+
+/// What a received message stays hidden for before another receive may take it again.
+pub const VISIBILITY_MS: i64 = 30_000;
+/// How long one POST may take (AWS's HTTP Task gives up after 60 s).
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Creates the queue table when the stack has none yet.
+pub fn init(c: &Connection) -> rusqlite::Result<()> {
+    c.execute_batch(
+        "CREATE TABLE IF NOT EXISTS delivery_queue (
+            seq INTEGER PRIMARY KEY AUTOINCREMENT,
+            job_id TEXT NOT NULL,
+            body TEXT NOT NULL,
+            sent_ms INTEGER NOT NULL,
+            visible_ms INTEGER NOT NULL,
+            receives INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX IF NOT EXISTS delivery_queue_visible ON delivery_queue (visible_ms, seq);",
+    )
+}
+
+/// What the delivery tasks need to know about this stack.
+pub struct Delivery {
+    pub queue_url: String,
+    pub connection_arn: String,
+    /// Where the connection's header (from `--webhook-header`) is kept, read at each POST so
+    /// a redeploy's new header applies at once.
+    pub header_file: Option<PathBuf>,
+    pub agent: ureq::Agent,
+}
+
+impl Delivery {
+    pub fn new(stack: &str, header_file: Option<PathBuf>) -> Delivery {
+        let crypto = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let agent = ureq::Agent::config_builder()
+            .timeout_global(Some(HTTP_TIMEOUT))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .tls_config(
+                ureq::tls::TlsConfig::builder()
+                    .provider(ureq::tls::TlsProvider::Rustls)
+                    .unversioned_rustls_crypto_provider(crypto)
+                    .build(),
+            )
+            .build()
+            .new_agent();
+        Delivery {
+            queue_url: crate::core::delivery::local_queue_url(stack),
+            connection_arn: crate::core::delivery::local_connection_arn(stack),
+            header_file,
+            agent,
+        }
+    }
+
+    fn header(&self) -> Option<(String, String)> {
+        let text = std::fs::read(self.header_file.as_ref()?).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+}
+
+/// The file in the stack directory that holds the webhook header (mode 0600).
+pub const WEBHOOK_HEADER_FILE: &str = "webhook-header.json";
+
+fn text<'a>(params: &'a Value, field: &str, service: &str) -> Result<&'a str, Fault> {
+    params[field].as_str().ok_or_else(|| {
+        Fault::task(
+            &format!("{service}.ValidationException"),
+            format!("{field} is required and must be a string"),
+        )
+    })
+}
+
+/// `sqs:sendMessage`: into the stack's queue, in the step's transaction.
+pub fn send_message(
+    c: &Connection,
+    d: &Delivery,
+    params: &Value,
+    now: i64,
+) -> Result<Result<Value, Fault>, rusqlite::Error> {
+    let url = match text(params, "QueueUrl", "SQS") {
+        Ok(u) => u,
+        Err(f) => return Ok(Err(f)),
+    };
+    if url != d.queue_url {
+        return Ok(Err(Fault::task(
+            "SQS.QueueDoesNotExistException",
+            format!("The specified queue does not exist: {url}"),
+        )));
+    }
+    let body = match text(params, "MessageBody", "SQS") {
+        Ok(b) => b,
+        Err(f) => return Ok(Err(f)),
+    };
+    let job_id = params["MessageAttributes"]["Id"]["StringValue"]
+        .as_str()
+        .unwrap_or_default();
+    c.execute(
+        "INSERT INTO delivery_queue (job_id, body, sent_ms, visible_ms) VALUES (?1, ?2, ?3, ?3)",
+        params![job_id, body, now],
+    )?;
+    let seq = c.last_insert_rowid();
+    Ok(Ok(json!({ "MessageId": format!("local-{seq}") })))
+}
+
+/// `http:invoke`: a POST (or the method asked for) with the connection's header; 2xx is the
+/// result, any other status is `States.Http.StatusCode.<n>`, no answer is `States.Http.Socket`.
+pub fn http_invoke(d: &Delivery, params: &Value) -> Result<Value, Fault> {
+    let invalid = |m: String| Fault::task("States.Runtime", m);
+    let url = params["ApiEndpoint"]
+        .as_str()
+        .ok_or_else(|| invalid("ApiEndpoint is required".into()))?;
+    let method = params["Method"].as_str().unwrap_or("POST");
+    if params["Authentication"]["ConnectionArn"].as_str() != Some(d.connection_arn.as_str()) {
+        return Err(Fault::task(
+            "Events.ConnectionResource.InvalidConnectionState",
+            "the connection is not this stack's webhook connection",
+        ));
+    }
+    let body = match &params["RequestBody"] {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    for (k, v) in params["Headers"].as_object().into_iter().flatten() {
+        let v = v
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| v.to_string());
+        req = req.header(k.as_str(), v);
+    }
+    if let Some((k, v)) = &d.header() {
+        req = req.header(k.as_str(), v.as_str());
+    }
+    let req = req
+        .body(body)
+        .map_err(|e| invalid(format!("the request to {url} is invalid: {e}")))?;
+    let mut resp = d
+        .agent
+        .run(req)
+        .map_err(|e| Fault::task("States.Http.Socket", format!("POST {url}: {e}")))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .body_mut()
+        .with_config()
+        .limit(256 * 1024)
+        .read_to_string()
+        .unwrap_or_default();
+    if (200..300).contains(&status) {
+        Ok(
+            json!({ "StatusCode": status, "StatusText": resp.status().canonical_reason().unwrap_or_default(), "ResponseBody": text }),
+        )
+    } else {
+        let cause = json!({ "StatusCode": status, "ResponseBody": text }).to_string();
+        Err(Fault::task(
+            &format!("States.Http.StatusCode.{status}"),
+            cause,
+        ))
+    }
+}
+
+/// One message handed out by [`receive`]: its handle is `seq.receives`, so a handle from an
+/// earlier receive of the same message no longer deletes it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct QueueMessage {
+    pub handle: String,
+    pub body: String,
+}
+
+/// Takes up to `max` visible messages, oldest first, and hides them for [`VISIBILITY_MS`].
+pub fn receive(c: &Connection, max: usize, now: i64) -> rusqlite::Result<Vec<QueueMessage>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT seq, body, receives FROM delivery_queue WHERE visible_ms <= ?1 ORDER BY seq LIMIT ?2",
+    )?;
+    let rows: Vec<(i64, String, i64)> = stmt
+        .query_map(params![now, max as i64], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (seq, body, receives) in rows {
+        c.execute(
+            "UPDATE delivery_queue SET visible_ms = ?2, receives = ?3 WHERE seq = ?1",
+            params![seq, now + VISIBILITY_MS, receives + 1],
+        )?;
+        out.push(QueueMessage {
+            handle: format!("{seq}.{}", receives + 1),
+            body,
+        });
+    }
+    Ok(out)
+}
+
+/// Deletes messages by handle; returns how many went (stale or unknown handles are skipped).
+pub fn delete(c: &Connection, handles: &[String]) -> rusqlite::Result<usize> {
+    let mut n = 0;
+    for h in handles {
+        let Some((seq, receives)) = h
+            .split_once('.')
+            .and_then(|(s, r)| Some((s.parse::<i64>().ok()?, r.parse::<i64>().ok()?)))
+        else {
+            continue;
+        };
+        n += c.execute(
+            "DELETE FROM delivery_queue WHERE seq = ?1 AND receives = ?2",
+            params![seq, receives],
+        )?;
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+
+    use super::*;
+
+    fn db() -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        init(&c).unwrap();
+        c
+    }
+
+    #[test]
+    fn the_queue_hands_each_message_out_then_hides_it_until_deleted_or_timed_out() {
+        let c = db();
+        let d = Delivery::new("s", None);
+        let params = json!({ "QueueUrl": d.queue_url, "MessageBody": "{\"Id\":\"a\"}", "MessageAttributes": { "Id": { "DataType": "String", "StringValue": "a" } } });
+        send_message(&c, &d, &params, 1000).unwrap().unwrap();
+        send_message(
+            &c,
+            &d,
+            &json!({ "QueueUrl": d.queue_url, "MessageBody": "b" }),
+            1001,
+        )
+        .unwrap()
+        .unwrap();
+        let wrong = send_message(
+            &c,
+            &d,
+            &json!({ "QueueUrl": "http://x/other", "MessageBody": "b" }),
+            1,
+        )
+        .unwrap();
+        assert_eq!(wrong.unwrap_err().error, "SQS.QueueDoesNotExistException");
+
+        let first = receive(&c, 1, 2000).unwrap();
+        assert_eq!(first.len(), 1);
+        assert_eq!(first[0].body, "{\"Id\":\"a\"}");
+        let rest = receive(&c, 10, 2000).unwrap();
+        assert_eq!(rest.len(), 1);
+        assert_eq!(rest[0].body, "b");
+        assert!(receive(&c, 10, 2000).unwrap().is_empty());
+        // The first comes back after its visibility timeout; the old handle no longer deletes.
+        let again = receive(&c, 10, 2000 + VISIBILITY_MS).unwrap();
+        assert_eq!(again.len(), 2);
+        assert_eq!(delete(&c, &[first[0].handle.clone()]).unwrap(), 0);
+        assert_eq!(
+            delete(
+                &c,
+                &[
+                    again[0].handle.clone(),
+                    again[1].handle.clone(),
+                    "junk".into()
+                ]
+            )
+            .unwrap(),
+            2
+        );
+        assert!(receive(&c, 10, i64::MAX / 2).unwrap().is_empty());
+    }
+
+    /// A one-shot HTTP server answering `status`; returns its URL and the request it got.
+    fn server(status: u16) -> (String, std::thread::JoinHandle<String>) {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let h = std::thread::spawn(move || {
+            let (mut s, _) = l.accept().unwrap();
+            let mut buf = vec![0u8; 65536];
+            let mut got = Vec::new();
+            loop {
+                let n = s.read(&mut buf).unwrap();
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).to_string();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .map(|v| v.trim().parse().unwrap())
+                        })
+                        .unwrap_or(0);
+                    if got.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            write!(
+                s,
+                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
+            )
+            .unwrap();
+            String::from_utf8(got).unwrap()
+        });
+        (url, h)
+    }
+
+    fn invoke(url: &str, d: &Delivery) -> Result<Value, Fault> {
+        http_invoke(
+            d,
+            &json!({
+                "ApiEndpoint": url,
+                "Method": "POST",
+                "Authentication": { "ConnectionArn": d.connection_arn },
+                "Headers": { "Content-Type": "application/json", "Idempotency-Key": "job-1" },
+                "RequestBody": "{\"Id\":\"job-1\",\"Payload\":{\"n\":1e2}}"
+            }),
+        )
+    }
+
+    #[test]
+    fn a_webhook_gets_the_body_as_is_with_the_connection_header() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(WEBHOOK_HEADER_FILE);
+        std::fs::write(&file, r#"["Authorization","Bearer s3cret"]"#).unwrap();
+        let d = Delivery::new("s", Some(file));
+        let (url, h) = server(204);
+        let r = invoke(&url, &d).unwrap();
+        assert_eq!(r["StatusCode"], 204);
+        let req = h.join().unwrap();
+        assert!(req.starts_with("POST /hook HTTP/1.1\r\n"), "{req}");
+        assert!(
+            req.to_ascii_lowercase()
+                .contains("authorization: bearer s3cret"),
+            "{req}"
+        );
+        assert!(
+            req.to_ascii_lowercase().contains("idempotency-key: job-1"),
+            "{req}"
+        );
+        assert!(
+            req.ends_with("\r\n\r\n{\"Id\":\"job-1\",\"Payload\":{\"n\":1e2}}"),
+            "{req}"
+        );
+    }
+
+    #[test]
+    fn statuses_become_the_http_tasks_error_names() {
+        let d = Delivery::new("s", None);
+        for status in [400, 429, 500] {
+            let (url, h) = server(status);
+            let f = invoke(&url, &d).unwrap_err();
+            h.join().unwrap();
+            assert_eq!(f.error, format!("States.Http.StatusCode.{status}"));
+            assert!(f.from_task);
+        }
+        // Nobody listening: a socket error.
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let f = invoke(&format!("http://127.0.0.1:{port}/x"), &d).unwrap_err();
+        assert_eq!(f.error, "States.Http.Socket");
+        // Another stack's connection is refused without a request.
+        let other = Delivery::new("other", None);
+        let f = http_invoke(&d, &json!({ "ApiEndpoint": "http://127.0.0.1:1/", "Authentication": { "ConnectionArn": other.connection_arn } })).unwrap_err();
+        assert!(f.error.starts_with("Events.ConnectionResource"), "{f:?}");
+    }
+}
