@@ -27,11 +27,13 @@ pub async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Local(LocalCommand::Exec(args)) => local_exec::run(&args, &mut stdout),
         command => match config.target {
             Target::Aws => {
-                let backend = crate::aws::AwsBackend::connect(&config).await?;
+                let backend =
+                    crate::aws::AwsBackend::connect(&config.stack_name, &config.aws, config.ui)
+                        .await?;
                 on_stack(command, &backend, &config, &mut stdout).await
             }
             Target::Local => {
-                let backend = crate::local::LocalBackend::open(&config)?;
+                let backend = crate::local::LocalBackend::open(&config.stack_name, config.ui)?;
                 on_stack(command, &backend, &config, &mut stdout).await
             }
         },
