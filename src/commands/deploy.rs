@@ -11,6 +11,7 @@ use crate::backend::{Backend, DeployPlan, DeployRequest};
 use crate::cli::DeployArgs;
 use crate::config::Config;
 use crate::core::changeset::{self, ResourceChange};
+use crate::core::delivery;
 use crate::core::outputs::StackOutputs;
 use crate::core::template::{self, StackOptions};
 use crate::{Error, Result};
@@ -21,10 +22,24 @@ pub async fn run<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let template = template::template(StackOptions {
+    let remembered = if args.stack.deliver.is_empty() {
+        backend.deliveries().await?
+    } else {
+        Default::default()
+    };
+    let (deliveries, header) = delivery::for_deploy(
+        &args.stack.deliver,
+        args.webhook_header.as_deref(),
+        || remembered,
+        config.target == crate::cli::Target::Aws,
+    )
+    .map_err(Error::usage)?;
+    let mut template = template::template(StackOptions {
         iam_auth: !args.stack.no_auth,
     });
-    let parameters = parse_parameters(&args.parameters, &template)?;
+    delivery::template::apply(&mut template, &deliveries);
+    let mut parameters = parse_parameters(&args.parameters, &template)?;
+    parameters.extend(header);
     let ui = &config.ui;
     if B::DEPLOY_ASKS && !ui.assume_yes && !ui.can_prompt {
         return Err(Error::usage(

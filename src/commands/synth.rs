@@ -32,9 +32,16 @@ pub fn run(args: &SynthArgs, out: &mut impl Write) -> Result<()> {
         iam_auth: !args.stack.no_auth,
     };
     match &args.out {
+        Some(_) if !args.stack.deliver.is_empty() => Err(crate::Error::usage(
+            "--out writes the checked-in files of the default stack: use --deliver without --out",
+        )),
         Some(dir) => write_files(dir, options),
         None => {
-            let t = template::template(options);
+            let mut t = template::template(options);
+            let deliveries = crate::core::delivery::Deliveries::parse(&args.stack.deliver)
+                .map_err(crate::Error::usage)?
+                .unwrap_or_default();
+            crate::core::delivery::template::apply(&mut t, &deliveries);
             let text = match args.format {
                 TemplateFormat::Yaml => template::to_yaml(&t),
                 TemplateFormat::Json => template::to_json(&t),

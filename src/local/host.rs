@@ -32,7 +32,8 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
         conn,
         StackNames::new(&stack.stack, &stack.table_name),
         &stack.definition,
-    )?;
+    )?
+    .with_webhook_header_file(dir.root.join(super::engine::WEBHOOK_HEADER_FILE));
 
     let listener = bind(port, stack.port).await?;
     let port = listener.local_addr()?.port();

@@ -14,6 +14,7 @@ use super::super::ddb::Item;
 use super::super::records;
 use super::super::store;
 use super::command::{Command, EngineError, Page, Reply};
+use super::deliver::Delivery;
 use super::execution::{cancel, drive, fail_internally, submit};
 use super::{StackNames, now_ms};
 use crate::core::job::ATTR_ID;
@@ -29,6 +30,7 @@ pub struct Engine {
     names: StackNames,
     machines: HashMap<i64, Arc<Machine>>,
     current: i64,
+    delivery: Delivery,
 }
 
 impl Engine {
@@ -36,12 +38,20 @@ impl Engine {
     pub fn new(conn: Connection, names: StackNames, definition: &str) -> anyhow::Result<Engine> {
         asl::parse_text(definition).map_err(|e| anyhow::anyhow!("{e}"))?;
         let current = store::ensure_definition(&conn, definition)?;
+        super::deliver::init(&conn)?;
         Ok(Engine {
+            delivery: Delivery::new(&names.stack, None),
             conn,
             names,
             machines: HashMap::new(),
             current,
         })
+    }
+
+    /// Reads the webhook's header from `file` (in the stack directory) at each delivery.
+    pub fn with_webhook_header_file(mut self, file: std::path::PathBuf) -> Engine {
+        self.delivery.header_file = Some(file);
+        self
     }
 
     /// Runs until Stop or Destroy (or the channel closes). `stopped` is called last, also
@@ -119,6 +129,7 @@ impl Engine {
                             c,
                             &self.names,
                             &mut self.machines,
+                            &self.delivery,
                             self.current,
                             &name,
                             input,
@@ -210,7 +221,15 @@ impl Engine {
             // The time each one is actually stepped (what LastUpdated records).
             let now = now_ms();
             let r = with_savepoint(&tx, |c| {
-                drive(c, &self.names, &mut self.machines, name, now).map_err(EngineError::internal)
+                drive(
+                    c,
+                    &self.names,
+                    &mut self.machines,
+                    &self.delivery,
+                    name,
+                    now,
+                )
+                .map_err(EngineError::internal)
             });
             if let Err(e) = r {
                 // A broken execution must not block the others: fail it.

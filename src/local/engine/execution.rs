@@ -14,6 +14,7 @@ use super::super::records;
 use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
 use super::StackNames;
 use super::command::EngineError;
+use super::deliver::Delivery;
 use super::table::TableTasks;
 use crate::core::job::{ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, Submitted};
 
@@ -44,6 +45,7 @@ pub(super) fn submit(
     c: &Connection,
     names: &StackNames,
     cache: &mut Machines,
+    delivery: &Delivery,
     current: i64,
     name: &str,
     input: Value,
@@ -84,7 +86,7 @@ pub(super) fn submit(
     store::record(c, name, "ExecutionStarted", None, now).map_err(EngineError::internal)?;
     store::record(c, name, "StateEntered", Some(&m.start_at), now)
         .map_err(EngineError::internal)?;
-    drive(c, names, cache, name, now).map_err(EngineError::internal)?;
+    drive(c, names, cache, delivery, name, now).map_err(EngineError::internal)?;
     Ok(Submitted {
         job_id: name.into(),
         execution_arn: arn,
@@ -97,6 +99,7 @@ pub(super) fn drive(
     c: &Connection,
     names: &StackNames,
     cache: &mut Machines,
+    delivery: &Delivery,
     name: &str,
     now: i64,
 ) -> anyhow::Result<()> {
@@ -123,6 +126,7 @@ pub(super) fn drive(
     for _ in 0..MAX_STEPS {
         let mut tasks = TableTasks {
             c,
+            delivery,
             table: &names.table,
             execution: name,
             state: cursor.state.clone(),

@@ -4,14 +4,18 @@
 use rusqlite::Connection;
 use serde_json::Value;
 
+use super::super::asl::deliver_task::DeliverOp;
 use super::super::asl::{self, Fault};
 use super::super::ddb;
 use super::super::store;
+use super::deliver::{self, Delivery};
 use crate::core::job::ATTR_ID;
 
 /// The jobs table as the interpreter's `Tasks`, for one state of one execution.
 pub(super) struct TableTasks<'a> {
     pub c: &'a Connection,
+    /// The delivery tasks' queue and webhook client.
+    pub delivery: &'a Delivery,
     pub table: &'a str,
     pub execution: &'a str,
     pub state: String,
@@ -21,6 +25,37 @@ pub(super) struct TableTasks<'a> {
 }
 
 impl asl::Tasks for TableTasks<'_> {
+    fn deliver(&mut self, op: DeliverOp, params: &Value) -> Result<Value, Fault> {
+        let result = match op {
+            DeliverOp::SqsSendMessage => {
+                match deliver::send_message(self.c, self.delivery, params, self.now) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.failure = Some(e.into());
+                        return Err(Fault::task("SQS.AmazonSQSException", "local store error"));
+                    }
+                }
+            }
+            DeliverOp::HttpInvoke => deliver::http_invoke(self.delivery, params),
+            other => Err(Fault::task(
+                "States.TaskFailed",
+                format!("{other:?} is not available on the local target"),
+            )),
+        };
+        if result.is_ok()
+            && let Err(e) = store::record(
+                self.c,
+                self.execution,
+                "TaskSucceeded",
+                Some(&self.state),
+                self.now,
+            )
+        {
+            self.failure = Some(e);
+        }
+        result
+    }
+
     fn call(&mut self, op: &ddb::Op, params: &Value) -> Result<Value, Fault> {
         let to_fault = |e: ddb::DdbError| Fault::task(&e.states_error(), e.message);
         if params.get("TableName").and_then(Value::as_str) != Some(self.table) {
