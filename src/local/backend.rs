@@ -251,10 +251,7 @@ impl Backend for LocalBackend {
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
-        let mut body = json!({ "Id": job.id, "StartTimestamp": job.at });
-        if let Some(p) = &job.payload {
-            body["Payload"] = p.clone();
-        }
+        let body = job.api_body();
         let (status, answer) = self.call("POST", "/_waitable/submit", Some(&body)).await?;
         if status != 200 {
             return Err(failure(status, &answer));

@@ -23,7 +23,11 @@ use super::asl::{self, Cursor, ExecutionInfo, Fault, Machine, Step};
 use super::ddb::{self, Item};
 use super::records::{self, JobBody};
 use super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
-use crate::core::job::{ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, Submitted};
+use crate::core::arn;
+use crate::core::job::{
+    ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
+};
+use crate::core::job_id::is_valid_id;
 
 /// How many due executions one transaction steps (keeps commands answered during a burst).
 const BATCH: usize = 512;
@@ -50,15 +54,12 @@ impl Names {
     }
 
     pub fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:states:local:000000000000:execution:{}:{name}",
-            self.stack
-        )
+        arn::execution_arn(&self.state_machine_arn, name).expect("a state machine ARN")
     }
 }
 
 pub fn state_machine_arn(stack: &str) -> String {
-    format!("arn:aws:states:local:000000000000:stateMachine:{stack}")
+    arn::local_state_machine_arn(stack)
 }
 
 /// An error for an API caller: HTTP status, error name, message.
@@ -427,7 +428,7 @@ fn submit(
     now: i64,
     check_name: bool,
 ) -> Result<Submitted, ApiError> {
-    if check_name && !records::valid_id(name) {
+    if check_name && !is_valid_id(name) {
         return Err(ApiError::new(
             400,
             "InvalidName",
@@ -436,7 +437,7 @@ fn submit(
     }
     let arn = names.execution_arn(name);
     if let Some(existing) = store::get_execution(c, name).map_err(ApiError::internal)? {
-        if existing.input == input {
+        if same_job(&existing.input, &input) {
             return Ok(Submitted {
                 job_id: name.into(),
                 execution_arn: arn,
@@ -636,8 +637,10 @@ fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, ApiError> {
     let mut item = store::get_item(c, id)
         .map_err(ApiError::internal)?
         .ok_or_else(|| ApiError::new(404, "JobNotFound", format!("no job with Id {id:?}")))?;
-    let status = records::job_from_item(&item).process_status;
-    if status != "STARTED" {
+    let status = records::job_from_item(&item)
+        .map(|j| j.process_status)
+        .unwrap_or_default();
+    if status != JobStatus::Started.as_str() {
         return Err(ApiError::new(
             409,
             "JobNotWaiting",
@@ -651,13 +654,17 @@ fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, ApiError> {
         store::save_execution(c, &exec).map_err(ApiError::internal)?;
         store::record(c, id, "ExecutionAborted", None, now).map_err(ApiError::internal)?;
     }
-    item.insert(ATTR_PROCESS_STATUS.into(), json!({ "S": "CANCELLED" }));
+    item.insert(
+        ATTR_PROCESS_STATUS.into(),
+        json!({ "S": JobStatus::Cancelled.as_str() }),
+    );
     item.insert(
         ATTR_LAST_UPDATED.into(),
         json!({ "S": asl::run::iso_millis(now) }),
     );
     store::put_item(c, id, &item).map_err(ApiError::internal)?;
-    Ok(records::job_from_item(&item))
+    records::job_from_item(&item)
+        .ok_or_else(|| ApiError::new(500, "InternalError", "a stored job has no Id"))
 }
 
 /// A handle for sending commands and awaiting their replies.

@@ -164,7 +164,8 @@ async fn jobs(State(app): State<App>, Query(q): Query<HashMap<String, String>>) 
     let items: Vec<Value> = p
         .items
         .iter()
-        .map(|i| serde_json::to_value(records::job_from_item(i)).expect("serialises"))
+        .filter_map(records::job_from_item)
+        .map(|j| serde_json::to_value(j).expect("serialises"))
         .collect();
     Ok(Json(with_token(json!({ "items": items }), p.next_token)))
 }
