@@ -4,6 +4,8 @@ pub mod api;
 pub mod arn;
 pub mod asl;
 pub mod changeset;
+#[cfg(test)]
+pub(crate) mod contract_table;
 pub mod ids;
 pub mod intrinsics;
 pub mod job;

@@ -51,8 +51,11 @@ pub(crate) mod table {
 
     use crate::core::job::JobRecord;
 
+    /// The string attributes of a stored item.
+    pub type Attrs = Vec<(&'static str, &'static str)>;
+
     /// (string attributes of a stored item, the record it maps to).
-    pub fn cases() -> Vec<(Vec<(&'static str, &'static str)>, Option<JobRecord>)> {
+    pub fn cases() -> Vec<(Attrs, Option<JobRecord>)> {
         let record = |id: &str, at: &str, status: &str| JobRecord {
             id: id.into(),
             start_action_at: at.into(),

@@ -192,6 +192,29 @@ mod tests {
     }
 
     #[test]
+    fn post_bodies_follow_the_contract_table() {
+        use crate::core::contract_table::{IDS, PAYLOADS, TIMESTAMPS, body};
+        let ok_ts = "2030-01-01T00:00:00Z";
+        let check = |b: Value| parse_job_body(b.to_string().as_bytes()).is_ok();
+        for (id, valid) in IDS {
+            assert_eq!(check(body(Some(id), ok_ts, None)), *valid, "{id:?}");
+        }
+        for (ts, valid) in TIMESTAMPS {
+            assert_eq!(check(body(None, ts, None)), *valid, "{ts}");
+            // The state machine's own check (ValidateInput's IsTimestamp) takes it too.
+            if *valid {
+                assert!(
+                    crate::local::asl::choice::parse_timestamp(ts).is_some(),
+                    "{ts}"
+                );
+            }
+        }
+        for (text, valid) in PAYLOADS {
+            assert_eq!(check(body(None, ok_ts, Some(text))), *valid, "{text}");
+        }
+    }
+
+    #[test]
     fn items_map_by_the_contract_table() {
         for (attrs, expected) in crate::core::record::table::cases() {
             let item: Item = attrs
