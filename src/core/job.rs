@@ -118,18 +118,6 @@ impl JobRequest {
             self.payload.as_ref().map(Value::to_string).as_deref(),
         )
     }
-
-    /// The job as a POST / body (`{"StartTimestamp", "Id", "Payload"?}`), what a client of the
-    /// HTTP contract sends.
-    pub fn api_body(&self) -> Value {
-        let mut body = Map::new();
-        body.insert(INPUT_START_TIMESTAMP.into(), self.at.clone().into());
-        body.insert(INPUT_ID.into(), self.id.clone().into());
-        if let Some(payload) = &self.payload {
-            body.insert(INPUT_PAYLOAD.into(), payload.clone());
-        }
-        Value::Object(body)
-    }
 }
 
 /// The execution input, exactly as the HTTP contract's POST body maps it (the one builder:
@@ -247,10 +235,6 @@ mod tests {
         assert_eq!(
             req.execution_input().to_string(),
             r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}"}"#
-        );
-        assert_eq!(
-            req.api_body(),
-            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z", "Id": "x", "Payload": {"k": [1]}})
         );
     }
 
