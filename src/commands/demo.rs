@@ -1,5 +1,6 @@
 //! `waitable demo`: a throw-away local stack, three jobs due in about 2, 4 and 6 seconds,
-//! their status shown live until all are COMPLETED, then everything removed again.
+//! their status shown live until all are COMPLETED, then the three messages the stack's
+//! queue delivered (what `waitable receive` would print), then everything removed again.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -11,6 +12,8 @@ use serde_json::json;
 
 use crate::backend::{Backend, DeployRequest, JobQuery};
 use crate::config::Config;
+use crate::core::delivery::received::{self, Received};
+use crate::core::delivery::{self, Deliveries};
 use crate::core::job::{JobRecord, JobRequest, JobStatus};
 use crate::core::template;
 use crate::local::LocalBackend;
@@ -36,26 +39,38 @@ pub async fn run(config: &Config) -> Result<()> {
     ui.info("Removing the demo stack...");
     let cleanup = backend.destroy().await;
     let _ = std::fs::remove_dir_all(&home);
-    let jobs = outcome?;
+    let (jobs, messages) = outcome?;
     cleanup?;
     let mut stdout = std::io::stdout().lock();
+    let write_err = |e: std::io::Error| Error::Failed(e.into());
     if config.json() {
+        // The jobs, then what the queue delivered, each message's bytes as received.
+        write!(stdout, "{{\n\"jobs\": ").map_err(write_err)?;
         serde_json::to_writer_pretty(&mut stdout, &jobs)?;
-        writeln!(stdout).map_err(|e| Error::Failed(e.into()))?;
+        write!(stdout, ",\n\"received\": ").map_err(write_err)?;
+        received::write_json(&messages, &mut stdout).map_err(write_err)?;
+        writeln!(stdout, "}}").map_err(write_err)?;
     } else {
         print_table(&mut stdout, &jobs)?;
+        writeln!(stdout, "waitable receive got:").map_err(write_err)?;
+        received::write_table(&messages, &mut stdout).map_err(write_err)?;
     }
     ui.info(format!(
-        "Done in {:.1}s: three jobs waited durably and completed on time. Next: `waitable deploy` puts the same stack in your AWS account.",
+        "Done in {:.1}s: three jobs waited durably, fired on time and were delivered to the stack's queue. Next: `waitable deploy --deliver queue` puts the same stack in your AWS account.",
         started.elapsed().as_secs_f64()
     ));
     Ok(())
 }
 
-async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
-    ui.info("Deploying a throw-away local stack (API on 127.0.0.1, state machine, jobs table)...");
+async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Received>)> {
+    ui.info("Deploying a throw-away local stack (API on 127.0.0.1, state machine, jobs table, delivery queue)...");
+    let mut template = template::template(template::StackOptions::default());
+    let queue = Deliveries::parse(&["queue".to_string()])
+        .map_err(Error::failed)?
+        .unwrap_or_default();
+    delivery::template::apply(&mut template, &queue);
     let request = DeployRequest {
-        template: template::template(template::StackOptions::default()),
+        template,
         parameters: vec![],
     };
     let outputs = backend.deploy(&request).await?;
@@ -83,7 +98,19 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
         "Submitted three jobs due in about {}, {} and {} seconds (try `curl {}/status` meanwhile). Waiting:",
         DELAYS[0], DELAYS[1], DELAYS[2], outputs.api_url
     ));
-    watch(backend, ui).await
+    let jobs = watch(backend, ui).await?;
+    // A job is COMPLETED only once its message is in the queue: all three are there.
+    let messages = backend.queue_receive(DELAYS.len()).await?;
+    let handles: Vec<String> = messages.iter().map(|m| m.handle.clone()).collect();
+    backend.queue_delete(&handles).await?;
+    let messages: Vec<Received> = messages
+        .into_iter()
+        .map(|m| Received {
+            body: m.body,
+            handle: m.handle,
+        })
+        .collect();
+    Ok((jobs, messages))
 }
 
 /// Polls the jobs, redrawing their table on stderr (or printing changes), until all complete.

@@ -32,9 +32,12 @@ pub async fn dispatch(command: Command, config: Config) -> Result<()> {
                     .await
                     .map(|_| ())
             }
-            Target::Local => Err(crate::Error::usage(
-                "receive on the local target is not built yet",
-            )),
+            Target::Local => {
+                let inbox = receive::LocalInbox::open(&config).await?;
+                receive::run(&inbox, &args, &config, &mut stdout)
+                    .await
+                    .map(|_| ())
+            }
         },
         Command::Local(LocalCommand::Exec(args)) => local_exec::run(&args, &mut stdout),
         command => match config.target {

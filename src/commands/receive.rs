@@ -92,6 +92,53 @@ impl Inbox for SqsInbox {
     }
 }
 
+/// The local target's inbox: the queue in the stack's database, through the engine. A stack
+/// deployed without `--deliver queue` is refused before anything is read.
+pub struct LocalInbox {
+    pub backend: crate::local::LocalBackend,
+}
+
+impl LocalInbox {
+    pub async fn open(config: &Config) -> Result<Self> {
+        use crate::backend::Backend;
+        let backend = crate::local::LocalBackend::open(&config.stack_name, config.ui)?;
+        if !backend.deliveries().await?.has("queue") {
+            return Err(Error::failed(format!(
+                "stack {} has no delivery queue: deploy it with --deliver queue",
+                config.stack_name
+            )));
+        }
+        Ok(LocalInbox { backend })
+    }
+}
+
+impl Inbox for LocalInbox {
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
+        let schedule = crate::poll::Schedule::every(Duration::from_millis(100));
+        let got = crate::poll::poll_within(&schedule, wait, async || {
+            let batch = self.backend.queue_receive(max).await?;
+            Ok(if batch.is_empty() {
+                crate::poll::Step::Pending
+            } else {
+                crate::poll::Step::Done(batch)
+            })
+        })
+        .await?
+        .unwrap_or_default();
+        Ok(got
+            .into_iter()
+            .map(|m| Received {
+                body: m.body,
+                handle: m.handle,
+            })
+            .collect())
+    }
+
+    async fn delete(&self, handles: &[String]) -> Result<()> {
+        self.backend.queue_delete(handles).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;

@@ -260,6 +260,7 @@ mod tests {
             last_updated: None,
             payload: None,
             error: None,
+            delivered_at: None,
         }
     }
 

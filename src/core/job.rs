@@ -94,6 +94,13 @@ pub struct JobRecord {
     pub payload: Option<Value>,
     #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// When every delivery target took the job's message (stacks with `--deliver`).
+    #[serde(
+        rename = "DeliveredAt",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub delivered_at: Option<String>,
 }
 
 impl JobRecord {
@@ -210,6 +217,7 @@ mod tests {
             last_updated: None,
             payload: None,
             error: Some("States.Timeout".into()),
+            delivered_at: None,
         };
         let v = serde_json::to_value(&rec).unwrap();
         assert_eq!(

@@ -40,6 +40,7 @@ pub fn record_from_item(item: &impl StringAttributes) -> Option<JobRecord> {
         last_updated: text(ATTR_LAST_UPDATED),
         payload: item.string(ATTR_PAYLOAD).map(payload_from_stored),
         error: text(ATTR_ERROR),
+        delivered_at: text(crate::core::delivery::states::ATTR_DELIVERED_AT),
     })
 }
 
@@ -63,6 +64,7 @@ pub(crate) mod table {
             last_updated: None,
             payload: None,
             error: None,
+            delivered_at: None,
         };
         vec![
             (

@@ -252,6 +252,7 @@ mod tests {
             last_updated: Some("2026-03-01T11:58:00.123456+00:00".into()),
             payload: None,
             error: None,
+            delivered_at: None,
         }
     }
 

@@ -153,6 +153,35 @@ impl LocalBackend {
     }
 }
 
+impl LocalBackend {
+    /// Takes up to `max` visible messages of the stack's delivery queue (no wait).
+    pub async fn queue_receive(&self, max: usize) -> Result<Vec<super::engine::QueueMessage>> {
+        let body = serde_json::to_value(protocol::QueueReceive { max })?;
+        let (status, answer) = self
+            .call("POST", protocol::QUEUE_RECEIVE, Some(&body))
+            .await?;
+        if status != 200 {
+            return Err(failure(status, &answer));
+        }
+        serde_json::from_value(answer)
+            .map_err(|e| Error::failed(format!("the local engine's queue answer: {e}")))
+    }
+
+    /// Deletes received messages of the delivery queue.
+    pub async fn queue_delete(&self, handles: &[String]) -> Result<()> {
+        let body = serde_json::to_value(protocol::QueueDelete {
+            handles: handles.to_vec(),
+        })?;
+        let (status, answer) = self
+            .call("POST", protocol::QUEUE_DELETE, Some(&body))
+            .await?;
+        if status != 200 {
+            return Err(failure(status, &answer));
+        }
+        Ok(())
+    }
+}
+
 /// The webhook's header, where only the engine reads it (mode 0600, like a secret file).
 fn write_webhook_header(dir: &StackDir, header: &(String, String)) -> Result<()> {
     use std::io::Write;

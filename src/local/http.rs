@@ -107,6 +107,8 @@ pub fn router(
         .route(protocol::RELOAD, post(reload))
         .route(protocol::DESTROY, post(destroy))
         .route(protocol::HISTORY, get(history))
+        .route(protocol::QUEUE_RECEIVE, post(queue_receive))
+        .route(protocol::QUEUE_DELETE, post(queue_delete))
         .fallback(|| async {
             ApiError::new(
                 StatusCode::NOT_FOUND,
@@ -280,6 +282,24 @@ async fn destroy(State(app): State<App>) -> Answer<DestroyAnswer> {
     let cancelled_jobs = app.engine.ask(|reply| Command::Destroy { reply }).await?;
     app.shutdown.notify_one();
     ok(DestroyAnswer { cancelled_jobs })
+}
+
+async fn queue_receive(State(app): State<App>, Json(body): Json<protocol::QueueReceive>) -> Answer {
+    let max = body.max.clamp(1, 1000);
+    let messages = app
+        .engine
+        .ask(|reply| Command::QueueReceive { max, reply })
+        .await?;
+    ok(json!(messages))
+}
+
+async fn queue_delete(State(app): State<App>, Json(body): Json<protocol::QueueDelete>) -> Answer {
+    let handles = body.handles;
+    let deleted = app
+        .engine
+        .ask(|reply| Command::QueueDelete { handles, reply })
+        .await?;
+    ok(json!({ "deleted": deleted }))
 }
 
 async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {

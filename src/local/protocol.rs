@@ -28,6 +28,11 @@ pub const SEED: &str = "/_waitable/seed";
 pub const RELOAD: &str = "/_waitable/reload";
 /// `POST`: cancel every waiting job and stop -> [`DestroyAnswer`].
 pub const DESTROY: &str = "/_waitable/destroy";
+/// `POST` [`QueueReceive`] -> the visible messages of the stack's delivery queue, hidden for
+/// 30 s ([`crate::local::engine::QueueMessage`]s).
+pub const QUEUE_RECEIVE: &str = "/_waitable/queue/receive";
+/// `POST` [`QueueDelete`] -> `{"deleted": n}`.
+pub const QUEUE_DELETE: &str = "/_waitable/queue/delete";
 /// `GET`: the (event, state) history of one execution (the route's pattern).
 pub const HISTORY: &str = "/_waitable/history/{name}";
 
@@ -152,4 +157,16 @@ mod tests {
         );
         assert_eq!(history_path("x"), "/_waitable/history/x");
     }
+}
+
+/// The body of [`QUEUE_RECEIVE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueueReceive {
+    pub max: usize,
+}
+
+/// The body of [`QUEUE_DELETE`].
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QueueDelete {
+    pub handles: Vec<String>,
 }

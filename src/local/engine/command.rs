@@ -89,6 +89,16 @@ pub enum Command {
     Destroy {
         reply: Reply<usize>,
     },
+    /// Up to `max` messages of the delivery queue, hidden for a while.
+    QueueReceive {
+        max: usize,
+        reply: Reply<Vec<super::deliver::QueueMessage>>,
+    },
+    /// Deletes received messages by handle.
+    QueueDelete {
+        handles: Vec<String>,
+        reply: Reply<usize>,
+    },
     /// (event, state) history of one execution.
     History {
         name: String,

@@ -178,6 +178,18 @@ impl Engine {
                     };
                     replies.push(deliver(reply, r));
                 }
+                Command::QueueReceive { max, reply } => {
+                    let r = with_savepoint(&tx, |c| {
+                        super::deliver::receive(c, max, now).map_err(EngineError::internal)
+                    });
+                    replies.push(deliver(reply, r));
+                }
+                Command::QueueDelete { handles, reply } => {
+                    let r = with_savepoint(&tx, |c| {
+                        super::deliver::delete(c, &handles).map_err(EngineError::internal)
+                    });
+                    replies.push(deliver(reply, r));
+                }
                 Command::History { name, reply } => {
                     let r = store::history(&tx, &name).map_err(EngineError::internal);
                     replies.push(deliver(reply, r));

@@ -23,7 +23,7 @@ mod table;
 
 pub use command::{Command, EngineError, Handle, Page, Reply, submission};
 pub use commit::Engine;
-pub use deliver::WEBHOOK_HEADER_FILE;
+pub use deliver::{QueueMessage, WEBHOOK_HEADER_FILE};
 
 /// The stack's fixed names, as the engine's executions see them.
 #[derive(Debug, Clone)]
