@@ -5,6 +5,7 @@ mod harness;
 
 mod behaviour;
 mod cli;
+mod delivery;
 mod deploy;
 mod jobs;
 mod local;

@@ -79,6 +79,8 @@ pub fn resources(d: &Deliveries, role: &str, state_machine: &str) -> Map<String,
             DELIVERY_DEAD_LETTER_QUEUE.into(),
             json!({
                 "Type": "AWS::SQS::Queue",
+                "DeletionPolicy": "Delete",
+                "UpdateReplacePolicy": "Delete",
                 "Properties": {
                     "MessageRetentionPeriod": RETENTION_SECONDS,
                     "SqsManagedSseEnabled": true
@@ -89,6 +91,8 @@ pub fn resources(d: &Deliveries, role: &str, state_machine: &str) -> Map<String,
             DELIVERY_QUEUE.into(),
             json!({
                 "Type": "AWS::SQS::Queue",
+                "DeletionPolicy": "Delete",
+                "UpdateReplacePolicy": "Delete",
                 "Properties": {
                     "MessageRetentionPeriod": RETENTION_SECONDS,
                     "SqsManagedSseEnabled": true,
