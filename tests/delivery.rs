@@ -118,7 +118,7 @@ pub fn cancelled_job_is_never_delivered(env: &dyn StackEnv) {
     let cancelled = unique_name("dc");
     let control = unique_name("dc-ok");
     ok(env, &["submit", "--at", "+3s", "--id", &cancelled]);
-    ok(env, &["cancel", "--id", &cancelled]);
+    ok(env, &["cancel", &cancelled]);
     ok(env, &["submit", "--at", "+4s", "--id", &control]);
     wait_job(env, &control, is("COMPLETED"));
     std::thread::sleep(Duration::from_secs(1));
@@ -195,15 +195,12 @@ impl Hook {
         let url = format!("http://{}/hook", l.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
+        let script = Arc::new(Mutex::new((script.into_iter(), hold_first)));
         std::thread::spawn(move || {
-            let mut script = script.into_iter();
-            let mut hold = hold_first;
             for stream in l.incoming() {
                 let Ok(stream) = stream else { continue };
-                let status = script.next().unwrap_or(200);
-                let held = hold.take();
-                let seen = seen.clone();
-                std::thread::spawn(move || serve(stream, status, held, seen));
+                let (seen, script) = (seen.clone(), script.clone());
+                std::thread::spawn(move || serve(stream, script, seen));
             }
         });
         Hook { url, requests }
@@ -219,13 +216,11 @@ impl Hook {
     }
 }
 
-/// One connection: every request on it gets `status` (keep-alive), the first maybe late.
-fn serve(
-    stream: TcpStream,
-    status: u16,
-    mut hold: Option<Duration>,
-    seen: Arc<Mutex<Vec<(String, String)>>>,
-) {
+type Script = Arc<Mutex<(std::vec::IntoIter<u16>, Option<Duration>)>>;
+
+/// One connection (keep-alive): each request gets the script's next status (200 once it is
+/// spent); the very first request of the hook may be held unanswered.
+fn serve(stream: TcpStream, script: Script, seen: Arc<Mutex<Vec<(String, String)>>>) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
@@ -253,7 +248,11 @@ fn serve(
         seen.lock()
             .unwrap()
             .push((head, String::from_utf8(body).unwrap()));
-        if let Some(d) = hold.take() {
+        let (status, hold) = {
+            let mut s = script.lock().unwrap();
+            (s.0.next().unwrap_or(200), s.1.take())
+        };
+        if let Some(d) = hold {
             std::thread::sleep(d);
             return;
         }
