@@ -19,7 +19,7 @@ use crate::behaviour;
 use crate::harness::{StackEnv, describe, moto_url, unique_name, waitable_on_moto};
 
 /// One tokio runtime for the SDK calls the harness makes.
-fn runtime() -> &'static tokio::runtime::Runtime {
+pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
     RT.get_or_init(|| {
         tokio::runtime::Builder::new_multi_thread()
@@ -30,7 +30,7 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-fn sdk_config() -> &'static aws_types::SdkConfig {
+pub(crate) fn sdk_config() -> &'static aws_types::SdkConfig {
     static CONFIG: OnceLock<aws_types::SdkConfig> = OnceLock::new();
     CONFIG.get_or_init(|| {
         runtime().block_on(
@@ -46,7 +46,7 @@ fn sdk_config() -> &'static aws_types::SdkConfig {
 }
 
 /// Turns on moto's state machine execution (once per test process).
-fn enable_moto_executions() {
+pub(crate) fn enable_moto_executions() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
         let url = moto_url();

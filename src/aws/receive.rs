@@ -13,31 +13,32 @@ use crate::{Error, Result};
 const MAX_PER_CALL: usize = 10;
 const MAX_LONG_POLL: Duration = Duration::from_secs(20);
 
-/// The queue's URL: the physical ID of the stack's `DeliveryQueue`.
+/// The queue's URL: the physical ID of the stack's `DeliveryQueue` (from ListStackResources,
+/// which every endpoint answers; moto fails DescribeStackResource on some stacks).
 pub async fn queue_url(cfn: &aws_sdk_cloudformation::Client, stack: &str) -> Result<String> {
-    let out = cfn
-        .describe_stack_resource()
+    let mut pages = cfn
+        .list_stack_resources()
         .stack_name(stack)
-        .logical_resource_id(DELIVERY_QUEUE)
-        .send()
-        .await
-        .map_err(|e| {
-            if e.as_service_error().is_some() {
-                Error::failed(format!(
-                    "stack {stack} has no delivery queue: deploy it with --deliver queue"
-                ))
-            } else {
-                sdk::failed("looking up the stack's delivery queue", &e)
-            }
-        })?;
-    out.stack_resource_detail()
-        .and_then(|d| d.physical_resource_id())
-        .map(str::to_string)
-        .ok_or_else(|| {
-            Error::failed(format!(
-                "stack {stack}: its delivery queue is not created yet"
-            ))
-        })
+        .into_paginator()
+        .items()
+        .send();
+    while let Some(item) = pages.next().await {
+        let r = item.map_err(|e| sdk::failed("looking up the stack's delivery queue", &e))?;
+        if r.logical_resource_id() == Some(DELIVERY_QUEUE) {
+            return r
+                .physical_resource_id()
+                .filter(|p| !p.is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Error::failed(format!(
+                        "stack {stack}: its delivery queue is not created yet"
+                    ))
+                });
+        }
+    }
+    Err(Error::failed(format!(
+        "stack {stack} has no delivery queue: deploy it with --deliver queue"
+    )))
 }
 
 /// Receives up to `max` messages, long-polling up to `wait` for the first ones; once some

@@ -6,19 +6,23 @@
 
 use crate::core::job::INPUT_START_TIMESTAMP;
 
-/// Where the state machine keeps the moment the job fired (set by the claim, see
-/// [`super::states`]), and the payload text (`"null"` when none was given).
+/// Where the state machine keeps the moment the job fired and the two braces of the message
+/// (set by the claim, see [`super::states`]), and the payload text (`"null"` when none was
+/// given).
 pub const FIRED_AT_PATH: &str = "$.Fired.At";
+pub const OPEN_BRACE_PATH: &str = "$.Fired.Open";
+pub const CLOSE_BRACE_PATH: &str = "$.Fired.Close";
 pub const PAYLOAD_PATH: &str = "$.Payload";
 
-/// The `States.Format` template of the message. `{` and `}` that are text are escaped, as
-/// States.Format requires; the four `{}` take the arguments of [`expression`].
-pub const FORMAT: &str = r#"\{"Id":"{}","StartActionAt":"{}","FiredAt":"{}","Payload":{}\}"#;
+/// The `States.Format` template of the message. The outer braces come in as arguments, so the
+/// template holds no escaped `\{`: emulators built on Python's `str.format` (moto) read it as
+/// AWS does.
+pub const FORMAT: &str = r#"{}"Id":"{}","StartActionAt":"{}","FiredAt":"{}","Payload":{}{}"#;
 
 /// The intrinsic that builds the message from the execution's data.
 pub fn expression() -> String {
     format!(
-        "States.Format('{FORMAT}', $$.Execution.Name, $.{INPUT_START_TIMESTAMP}, {FIRED_AT_PATH}, {PAYLOAD_PATH})"
+        "States.Format('{FORMAT}', {OPEN_BRACE_PATH}, $$.Execution.Name, $.{INPUT_START_TIMESTAMP}, {FIRED_AT_PATH}, {PAYLOAD_PATH}, {CLOSE_BRACE_PATH})"
     )
 }
 
@@ -84,15 +88,17 @@ mod tests {
     #[test]
     fn states_format_of_the_template_gives_the_same_message() {
         let args = [
+            "{",
             "j",
             "2030-01-01T00:00:00Z",
             "2030-01-01T00:00:01Z",
             r#"{"a":[1,{}]}"#,
+            "}",
         ]
         .map(String::from);
         assert_eq!(
             states_format(FORMAT, &args).unwrap(),
-            message(&args[0], &args[1], &args[2], Some(&args[3]))
+            message(&args[1], &args[2], &args[3], Some(&args[4]))
         );
         assert_eq!(states_format(FORMAT, &args[..3]), None);
         assert_eq!(states_format("{}", &["a".into(), "b".into()]), None);
@@ -102,9 +108,12 @@ mod tests {
     #[test]
     fn the_expression_names_the_execution_the_timestamp_and_the_payload() {
         let e = expression();
-        assert!(e.starts_with("States.Format('\\{\"Id\""), "{e}");
+        assert!(e.starts_with("States.Format('{}\"Id\""), "{e}");
+        assert!(!e.contains('\\'), "no escapes: {e}");
         assert!(
-            e.ends_with(", $$.Execution.Name, $.StartTimestamp, $.Fired.At, $.Payload)"),
+            e.ends_with(
+                ", $.Fired.Open, $$.Execution.Name, $.StartTimestamp, $.Fired.At, $.Payload, $.Fired.Close)"
+            ),
             "{e}"
         );
     }

@@ -166,7 +166,8 @@ fn fire_job(h: &Hooks, first: &str) -> Value {
                 ":now": { "S.$": "$$.State.EnteredTime" }
             }
         },
-        "ResultSelector": { "At.$": "$$.State.EnteredTime" },
+        // When it fired, and the message's braces (States.Format arguments, see `message`).
+        "ResultSelector": { "At.$": "$$.State.EnteredTime", "Open": "{", "Close": "}" },
         "ResultPath": FIRED_AT_PATH.trim_end_matches(".At"),
         "Retry": h.write_retry,
         "Catch": catches(h),

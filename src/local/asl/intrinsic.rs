@@ -159,7 +159,7 @@ mod tests {
         let input = json!({
             "StartTimestamp": "2030-01-01T00:00:00Z",
             "Payload": "{\"n\":1e2,\"s\":\"it's {}\"}",
-            "Fired": { "At": "2030-01-01T00:00:00.005Z" }
+            "Fired": { "At": "2030-01-01T00:00:00.005Z", "Open": "{", "Close": "}" }
         });
         let ctx = json!({ "Execution": { "Name": "job-1" } });
         let text = f.eval(&input, &ctx).unwrap();
