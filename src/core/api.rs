@@ -51,8 +51,8 @@ pub fn json_escaped(expr: &str) -> String {
 /// POST / -> StartExecution. The execution name is the caller's `Id`, else the request's id.
 ///
 /// Only a POST with an `Id` is idempotent: a retry of it starts nothing new (Step Functions
-/// refuses a second execution of that name with the same input, and answers
-/// ExecutionAlreadyExists for a different one). Without an `Id` the name is
+/// answers with the running execution of that name and input, and ExecutionAlreadyExists once
+/// it ended or for another input). Without an `Id` the name is
 /// `$context.requestId`, which is new on every request, so a client's retry can start a second
 /// job; the answer says so (see [`submit_response_template`]).
 ///

@@ -63,6 +63,8 @@ pub fn template(options: StackOptions) -> Value {
     })
 }
 
+/// Defaults are strings, numbers included, as CloudFormation passes every parameter value
+/// (and as `deploy` sends them back explicitly).
 fn parameters() -> Value {
     json!({
         PARAM_STAGE_NAME: {
@@ -73,20 +75,20 @@ fn parameters() -> Value {
         },
         PARAM_RETENTION_DAYS: {
             "Type": "Number",
-            "Default": DEFAULT_RETENTION_DAYS,
+            "Default": DEFAULT_RETENTION_DAYS.to_string(),
             "MinValue": 0,
             "MaxValue": MAX_RETENTION_DAYS,
             "Description": "Days a finished job is kept after its StartTimestamp before DynamoDB's TTL deletes it (0 keeps jobs forever)"
         },
         PARAM_THROTTLE_RATE: {
             "Type": "Number",
-            "Default": DEFAULT_THROTTLE_RATE,
+            "Default": DEFAULT_THROTTLE_RATE.to_string(),
             "MinValue": 1,
             "Description": "API stage throttling: steady requests per second (each POST starts a billed execution)"
         },
         PARAM_THROTTLE_BURST: {
             "Type": "Number",
-            "Default": DEFAULT_THROTTLE_BURST,
+            "Default": DEFAULT_THROTTLE_BURST.to_string(),
             "MinValue": 1,
             "Description": "API stage throttling: requests allowed in a burst above the steady rate"
         }
@@ -140,6 +142,13 @@ mod tests {
 
     fn t() -> Value {
         template(StackOptions::default())
+    }
+
+    #[test]
+    fn every_parameter_default_is_a_string() {
+        for (name, spec) in t()["Parameters"].as_object().unwrap() {
+            assert!(spec["Default"].is_string(), "{name}");
+        }
     }
 
     #[test]
@@ -260,11 +269,11 @@ mod tests {
         assert_eq!(stage["ThrottlingBurstLimit"], r#ref(PARAM_THROTTLE_BURST));
         assert_eq!(
             t["Parameters"][PARAM_THROTTLE_RATE]["Default"],
-            DEFAULT_THROTTLE_RATE
+            DEFAULT_THROTTLE_RATE.to_string()
         );
         assert_eq!(
             t["Parameters"][PARAM_THROTTLE_BURST]["Default"],
-            DEFAULT_THROTTLE_BURST
+            DEFAULT_THROTTLE_BURST.to_string()
         );
     }
 
@@ -313,7 +322,7 @@ mod tests {
             json!({ "Fn::Equals": [r#ref(PARAM_RETENTION_DAYS), "0"] })
         );
         let retention = &t["Parameters"][PARAM_RETENTION_DAYS];
-        assert_eq!(retention["Default"], 90);
+        assert_eq!(retention["Default"], "90");
         assert_eq!(retention["MinValue"], 0);
         // The one checkov finding is justified in the resource's metadata.
         let skip = &table["Metadata"]["checkov"]["skip"][0];
@@ -442,7 +451,7 @@ mod tests {
             (
                 "the stage throttling",
                 format!("/Parameters/{PARAM_THROTTLE_RATE}/Default"),
-                json!(7),
+                json!("7"),
             ),
             (
                 "the table an integration scans",
@@ -467,7 +476,7 @@ mod tests {
             (
                 "the retention the POST template reads",
                 format!("/Parameters/{PARAM_RETENTION_DAYS}/Default"),
-                json!(1),
+                json!("1"),
             ),
         ];
         for (what, pointer, value) in changes {
