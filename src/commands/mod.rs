@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deploy;
 pub mod destroy;
 pub mod external_sort;
+pub mod local_exec;
 pub mod local_run;
 pub mod status;
 pub mod submit;
@@ -23,6 +24,7 @@ pub async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Synth(args) => synth::run(&args, &mut stdout),
         Command::Demo => demo::run(&config).await,
         Command::Local(LocalCommand::Run(args)) => local_run::run(&args, &config).await,
+        Command::Local(LocalCommand::Exec(args)) => local_exec::run(&args, &mut stdout),
         command => match config.target {
             Target::Aws => {
                 let backend =

@@ -4,12 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::asl;
 use super::client;
 use super::engine::state_machine_arn;
-use super::process::{self, Engine};
+use super::process::{self, EngineState};
+use super::protocol::{
+    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, JobsPage, ReloadRequest,
+    SubmitRequest,
+};
 use super::state::{self, EngineFile, StackDir, StackFile};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
@@ -80,9 +85,9 @@ impl LocalBackend {
     /// The running engine, or a clear error.
     async fn engine(&self) -> Result<EngineFile> {
         match process::probe(&self.dir()).await {
-            Engine::Running(e) => Ok(e),
-            Engine::Dead => Err(self.dead()),
-            Engine::NotDeployed => Err(self.not_deployed()),
+            EngineState::Running(e) => Ok(e),
+            EngineState::Dead => Err(self.dead()),
+            EngineState::NotDeployed => Err(self.not_deployed()),
         }
     }
 
@@ -131,9 +136,9 @@ impl LocalBackend {
 
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {
-    match body["message"].as_str() {
-        Some(message) => Error::failed(message),
-        None => Error::failed(format!("the local engine answered {status}: {body}")),
+    match ErrorBody::deserialize(body) {
+        Ok(e) => Error::failed(e.message),
+        Err(_) => Error::failed(format!("the local engine answered {status}: {body}")),
     }
 }
 
@@ -203,12 +208,12 @@ impl LocalBackend {
         let previous_port = dir.read_stack().ok().and_then(|s| s.port);
         let definition = self.prepare(&request.template)?;
         let engine = match process::probe(&dir).await {
-            Engine::Running(e) => {
+            EngineState::Running(e) => {
                 let (status, body) = client::call(
                     e.port,
                     "POST",
-                    "/_waitable/reload",
-                    Some(&json!({ "definition": definition })),
+                    protocol::RELOAD,
+                    Some(&serde_json::to_value(ReloadRequest { definition })?),
                 )
                 .await?;
                 if status != 200 {
@@ -216,7 +221,7 @@ impl LocalBackend {
                 }
                 e
             }
-            Engine::Dead | Engine::NotDeployed => {
+            EngineState::Dead | EngineState::NotDeployed => {
                 if previous_port.is_some() {
                     self.ui.info(format!(
                         "the local engine of stack {} was not running: starting it again",
@@ -264,11 +269,14 @@ impl Backend for LocalBackend {
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
-        let mut body = json!({ "Id": job.id, "StartTimestamp": job.at });
-        if let Some(p) = &job.payload {
-            body["Payload"] = p.clone();
-        }
-        let (status, answer) = self.call("POST", "/_waitable/submit", Some(&body)).await?;
+        let body = serde_json::to_value(SubmitRequest {
+            id: job.id.clone(),
+            start_timestamp: job.at.clone(),
+            payload: job.payload.clone(),
+        })?;
+        let (status, answer) = self
+            .call("POST", protocol::SUBMIT_PRIVATE, Some(&body))
+            .await?;
         if status != 200 {
             return Err(failure(status, &answer));
         }
@@ -282,22 +290,19 @@ impl Backend for LocalBackend {
     ) -> Result<()> {
         let mut token: Option<String> = None;
         loop {
-            let path = match &token {
-                Some(t) => format!("/_waitable/jobs?limit={PAGE}&nextToken={t}"),
-                None => format!("/_waitable/jobs?limit={PAGE}"),
-            };
+            let path = protocol::jobs_path(PAGE, token.as_deref());
             let (status, body) = self.call("GET", &path, None).await?;
             if status != 200 {
                 return Err(failure(status, &body));
             }
-            for item in body["items"].as_array().into_iter().flatten() {
-                let job: JobRecord = serde_json::from_value(item.clone())?;
+            let page: JobsPage = serde_json::from_value(body)?;
+            for job in page.items {
                 if query.matches(&job) {
                     sink(job)?;
                 }
             }
-            match body["nextToken"].as_str() {
-                Some(t) => token = Some(t.to_string()),
+            match page.next_token {
+                Some(t) => token = Some(t),
                 None => return Ok(()),
             }
         }
@@ -305,21 +310,26 @@ impl Backend for LocalBackend {
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
         let (status, body) = self
-            .call("POST", "/_waitable/cancel", Some(&json!({ "Id": id })))
+            .call(
+                "POST",
+                protocol::CANCEL,
+                Some(&serde_json::to_value(CancelRequest { id: id.into() })?),
+            )
             .await?;
         if status != 200 {
             return Err(failure(status, &body));
         }
+        let answer: CancelAnswer = serde_json::from_value(body)?;
         Ok(Cancelled {
             job_id: id.into(),
-            job: serde_json::from_value(body["job"].clone())?,
+            job: answer.job,
         })
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {
         let dir = self.dir();
         let cancelled_jobs = match process::probe(&dir).await {
-            Engine::NotDeployed => {
+            EngineState::NotDeployed => {
                 if dir.root.exists() {
                     std::fs::remove_dir_all(&dir.root)?;
                 }
@@ -328,9 +338,8 @@ impl Backend for LocalBackend {
                     cancelled_jobs: 0,
                 });
             }
-            Engine::Running(e) => {
-                let (status, body) =
-                    client::call(e.port, "POST", "/_waitable/destroy", None).await?;
+            EngineState::Running(e) => {
+                let (status, body) = client::call(e.port, "POST", protocol::DESTROY, None).await?;
                 if status != 200 {
                     return Err(failure(status, &body));
                 }
@@ -340,10 +349,10 @@ impl Backend for LocalBackend {
                         e.pid
                     )));
                 }
-                body["cancelledJobs"].as_u64().unwrap_or(0) as usize
+                serde_json::from_value::<DestroyAnswer>(body)?.cancelled_jobs
             }
             // Nobody else writes: the waiting jobs go with the database.
-            Engine::Dead => match store::open_read_only(&dir.db_file()) {
+            EngineState::Dead => match store::open_read_only(&dir.db_file()) {
                 Ok(conn) => store::started_ids(&conn).map(|ids| ids.len()).unwrap_or(0),
                 Err(_) => 0,
             },

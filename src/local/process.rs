@@ -10,7 +10,7 @@ use anyhow::Context;
 
 use super::client;
 use super::host::TIED_ENV;
-use super::http::Health;
+use super::protocol::{self, Health};
 use super::state::{EngineFile, HOME_ENV, StackDir};
 use crate::poll::{Schedule, Step, poll_within};
 use crate::{Error, Result};
@@ -19,7 +19,7 @@ const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Where a stack's engine stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Engine {
+pub enum EngineState {
     /// No stack was deployed here.
     NotDeployed,
     /// Deployed, but no engine holds the lock: it died (or the machine restarted).
@@ -28,9 +28,9 @@ pub enum Engine {
 }
 
 /// Finds the stack's engine.
-pub async fn probe(dir: &StackDir) -> Engine {
+pub async fn probe(dir: &StackDir) -> EngineState {
     if !dir.exists() {
-        return Engine::NotDeployed;
+        return EngineState::NotDeployed;
     }
     // The engine writes its pid/port file just after taking the lock: give a starting one a moment.
     let found = poll_within(
@@ -38,22 +38,22 @@ pub async fn probe(dir: &StackDir) -> Engine {
         Duration::from_secs(5),
         async || {
             if !dir.engine_alive() {
-                return Ok(Step::Done(Engine::Dead));
+                return Ok(Step::Done(EngineState::Dead));
             }
             if let Some(e) = dir.read_engine()
                 && healthy(e.port, e.pid).await
             {
-                return Ok(Step::Done(Engine::Running(e)));
+                return Ok(Step::Done(EngineState::Running(e)));
             }
             Ok(Step::Pending)
         },
     )
     .await;
-    found.ok().flatten().unwrap_or(Engine::Dead)
+    found.ok().flatten().unwrap_or(EngineState::Dead)
 }
 
 async fn healthy(port: u16, pid: u32) -> bool {
-    match client::call(port, "GET", "/_waitable/health", None).await {
+    match client::call(port, "GET", protocol::HEALTH, None).await {
         Ok((200, v)) => serde_json::from_value::<Health>(v).is_ok_and(|h| h.pid == pid),
         _ => false,
     }
