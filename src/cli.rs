@@ -136,6 +136,9 @@ pub struct DeployArgs {
     /// value goes only into the connection's secret.
     #[arg(long = "webhook-header", value_name = "NAME=VALUE")]
     pub webhook_header: Option<String>,
+    /// Deploy even when the change set replaces the jobs table (its jobs are lost).
+    #[arg(long)]
+    pub allow_replace: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }
