@@ -20,7 +20,7 @@ fn top_level_help() {
 #[test]
 fn command_help() {
     for command in [
-        "synth", "deploy", "submit", "status", "cancel", "destroy", "demo",
+        "synth", "deploy", "submit", "status", "cancel", "receive", "destroy", "demo",
     ] {
         insta::assert_snapshot!(format!("help_{command}"), help(&[command, "--help"]));
     }
