@@ -8,5 +8,6 @@ mod cli;
 mod deploy;
 mod jobs;
 mod local;
+mod local_hardening;
 mod synth;
 mod vtl;

@@ -14,6 +14,7 @@ pub mod backend;
 pub mod client;
 pub mod ddb;
 pub mod engine;
+mod guard;
 pub mod host;
 pub mod http;
 pub mod process;
