@@ -17,8 +17,7 @@ use super::protocol::{
 };
 use super::state::{self, StackDir, StackFile};
 use super::store;
-use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
-use crate::config::Config;
+use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
@@ -41,13 +40,9 @@ pub struct LocalBackend {
 const PAGE: usize = 1000;
 
 impl LocalBackend {
-    /// The stack named in `config`, under `WAITABLE_HOME` or the user's data directory.
-    pub fn open(config: &Config) -> Result<Self> {
-        Ok(Self::with_home(
-            &config.stack_name,
-            state::home()?,
-            config.ui,
-        ))
+    /// The stack `stack_name` under `WAITABLE_HOME` or the user's data directory.
+    pub fn open(stack_name: &str, ui: Ui) -> Result<Self> {
+        Ok(Self::with_home(stack_name, state::home()?, ui))
     }
 
     /// The stack `stack_name` under `home` (demo and tests use a directory of their own).
@@ -255,8 +250,10 @@ pub fn definition_from_template(
     Ok(resolved)
 }
 
-impl Backend for LocalBackend {
-    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
+impl LocalBackend {
+    /// Creates or updates the local stack and returns its outputs (a local deploy asks
+    /// nothing: it loses nothing).
+    pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
         let dir = self.dir();
         // One deploy of a stack at a time: a second one waits, then finds the engine running.
         let lock = dir.lock_deploy()?;
@@ -310,6 +307,22 @@ impl Backend for LocalBackend {
         drop(lock);
         Ok(self.outputs_for(engine.port))
     }
+}
+
+impl Backend for LocalBackend {
+    type Pending = DeployRequest;
+
+    const DEPLOY_ASKS: bool = false;
+
+    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<DeployRequest>> {
+        Ok(DeployPlan::Apply(request.clone()))
+    }
+
+    async fn apply(&self, request: DeployRequest) -> Result<StackOutputs> {
+        self.deploy(&request).await
+    }
+
+    async fn discard(&self, _: DeployRequest) {}
 
     async fn outputs(&self) -> Result<StackOutputs> {
         let e = self.engine().await?;

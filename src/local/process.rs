@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
@@ -13,6 +13,7 @@ use super::host::TIED_ENV;
 use super::protocol::{self, Health};
 use super::state::{HOME_ENV, StackDir};
 use super::store;
+use crate::poll::{Schedule, Step, poll_within};
 use crate::{Error, Result};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
@@ -88,31 +89,34 @@ pub async fn start(
         TIES.lock().unwrap_or_else(|e| e.into_inner()).push(stdin);
     }
     let pid = child.id();
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Err(Error::failed(format!(
-                "the local engine exited at start ({status}); its log {} says:\n{}",
-                dir.log_file().display(),
-                log_tail(&dir.log_file())
-            )));
-        }
-        if let EngineState::Running(h) = health(dir).await
-            && h.pid == pid
-        {
-            // Reap it when it exits, if this process is still around then.
-            std::thread::spawn(move || child.wait());
-            return Ok(h);
-        }
-        if Instant::now() > deadline {
-            return Err(Error::failed(format!(
-                "the local engine (pid {pid}) did not answer within {}s; see {}",
-                START_TIMEOUT.as_secs(),
-                dir.log_file().display()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let started = poll_within(
+        &Schedule::every(Duration::from_millis(25)),
+        START_TIMEOUT,
+        async || {
+            if let Some(status) = child.try_wait()? {
+                return Err(Error::failed(format!(
+                    "the local engine exited at start ({status}); its log {} says:\n{}",
+                    dir.log_file().display(),
+                    log_tail(&dir.log_file())
+                )));
+            }
+            Ok(match health(dir).await {
+                EngineState::Running(h) if h.pid == pid => Step::Done(h),
+                _ => Step::Pending,
+            })
+        },
+    )
+    .await?;
+    let Some(engine) = started else {
+        return Err(Error::failed(format!(
+            "the local engine (pid {pid}) did not answer within {}s; see {}",
+            START_TIMEOUT.as_secs(),
+            dir.log_file().display()
+        )));
+    };
+    // Reap it when it exits, if this process is still around then.
+    std::thread::spawn(move || child.wait());
+    Ok(engine)
 }
 
 /// The last lines of the engine's log, for error messages.
@@ -124,12 +128,17 @@ pub fn log_tail(path: &Path) -> String {
 
 /// Waits until no engine holds the stack's database (after destroy asked it to stop).
 pub async fn wait_stopped(dir: &StackDir, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while store::in_use(&dir.db_file()) {
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    true
+    let stopped = poll_within(
+        &Schedule::every(Duration::from_millis(25)),
+        timeout,
+        async || {
+            Ok(if store::in_use(&dir.db_file()) {
+                Step::Pending
+            } else {
+                Step::Done(())
+            })
+        },
+    )
+    .await;
+    matches!(stopped, Ok(Some(())))
 }
