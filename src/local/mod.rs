@@ -13,6 +13,7 @@ pub mod asl;
 pub mod backend;
 pub mod client;
 pub mod ddb;
+pub mod definition;
 pub mod engine;
 mod guard;
 pub mod host;

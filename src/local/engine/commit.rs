@@ -266,3 +266,19 @@ fn id_of(item: &Item) -> String {
         .unwrap_or_default()
         .to_string()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_commit_names_its_cause() {
+        let (reply, mut rx) = tokio::sync::oneshot::channel::<Result<u8, EngineError>>();
+        deliver(reply, Ok(1))(Err("database disk image is malformed".into()));
+        let err = rx.try_recv().unwrap().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the database commit failed: database disk image is malformed"
+        );
+    }
+}
