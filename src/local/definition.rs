@@ -3,6 +3,7 @@
 
 use serde_json::{Value, json};
 
+use crate::core::arn;
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 
 /// The state machine definition from the synthesised template, its `Fn::Sub` variables
@@ -33,9 +34,9 @@ pub fn definition_from_template(
         }
     };
     let mut values: Vec<(String, String)> = vec![
-        ("AWS::Partition".into(), "aws".into()),
-        ("AWS::Region".into(), "local".into()),
-        ("AWS::AccountId".into(), "000000000000".into()),
+        ("AWS::Partition".into(), arn::LOCAL_PARTITION.into()),
+        ("AWS::Region".into(), arn::LOCAL_REGION.into()),
+        ("AWS::AccountId".into(), arn::LOCAL_ACCOUNT.into()),
         ("AWS::StackName".into(), stack.into()),
     ];
     for (name, v) in vars.into_iter().flatten() {

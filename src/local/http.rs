@@ -24,9 +24,9 @@ use super::protocol::{
 use super::records;
 use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
-/// The largest body `POST /` takes: AWS's limit on an execution's input (256 KiB, Step
-/// Functions service quotas), so a job the local target accepts also fits on AWS.
-pub const MAX_BODY_BYTES: usize = 256 * 1024;
+/// The largest body `POST /` takes: the contract's limit on an execution's input (256 KiB,
+/// as Step Functions), so a job the local target accepts also fits on AWS.
+pub const MAX_BODY_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
 /// Seeding writes many records at once (tests, migrations); only on the control socket.
 const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
@@ -284,7 +284,7 @@ async fn jobs(
 ) -> Answer<JobsPage> {
     let p = page(&app, &q).await?;
     Ok(Json(JobsPage {
-        items: p.items.iter().map(records::job_from_item).collect(),
+        items: p.items.iter().filter_map(records::job_from_item).collect(),
         next_token: p.next_token,
     }))
 }

@@ -63,7 +63,7 @@ impl Running {
             .unwrap();
         page.items
             .iter()
-            .map(records::job_from_item)
+            .filter_map(records::job_from_item)
             .find(|j| j.id == id)
     }
 }
