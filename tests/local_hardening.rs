@@ -187,7 +187,7 @@ fn only_the_stack_directory_s_owner_controls_the_engine() {
 // ---- Errors are JSON, bodies are bounded (items 5 and 6) -------------------------------------
 
 #[test]
-fn every_error_is_json_and_post_bodies_stop_at_256_kib() {
+fn every_error_is_json_and_post_bodies_are_bounded() {
     let env = LocalEnv::new();
     let big = |n: usize| {
         json!({"StartTimestamp": "2030-01-01T00:00:00Z", "Id": format!("big-{n}"),

@@ -24,8 +24,8 @@ use super::protocol::{
 use super::records;
 use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
-/// The largest body `POST /` takes: the contract's limit on an execution's input (256 KiB,
-/// as Step Functions), so a job the local target accepts also fits on AWS.
+/// The largest body `POST /` takes: the contract's limit on an execution's input (Step
+/// Functions takes at most 256 KiB), so a job the local target accepts also fits on AWS.
 pub const MAX_BODY_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
 /// Seeding writes many records at once (tests, migrations); only on the control socket.
 const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
@@ -178,7 +178,7 @@ async fn json_errors(response: Response) -> Response {
         (
             "PayloadTooLarge",
             format!(
-                "the request body is over {MAX_BODY_BYTES} bytes (256 KiB, the largest input AWS Step Functions takes)"
+                "the request body is over {MAX_BODY_BYTES} bytes, the contract's limit on a job's input (Step Functions takes at most 256 KiB of state data)"
             ),
         )
     } else {
