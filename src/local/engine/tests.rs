@@ -19,6 +19,9 @@ struct Running {
 }
 
 fn start(db: &std::path::Path) -> Running {
+    if !db.exists() {
+        store::create(db).unwrap();
+    }
     let conn = store::open(db).unwrap();
     let engine = Engine::new(conn, StackNames::new("s", "jobs"), &definition()).unwrap();
     let (tx, rx) = mpsc::channel();
@@ -46,7 +49,6 @@ impl Running {
         self.ask(|reply| Command::Submit {
             name: id.into(),
             input,
-            check_name: true,
             reply,
         })
     }
@@ -156,7 +158,6 @@ fn bad_input_is_recorded_as_failed() {
     e.ask(|reply| Command::Submit {
         name: "bad".into(),
         input,
-        check_name: false,
         reply,
     })
     .unwrap();
