@@ -37,6 +37,7 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("--table {spec:?} is not NAME=KEY")))?;
         tables.create(name, key);
     }
+    let identity = identity(args)?;
     let result = match parse_text(&text) {
         Err(e) => json!({
             "status": "INVALID_DEFINITION",
@@ -46,17 +47,9 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
         }),
         Ok(machine) => {
             let info = ExecutionInfo {
-                arn: format!(
-                    "arn:aws:states:local:000000000000:execution:{STATE_MACHINE}:{}",
-                    args.name
-                ),
-                name: args.name.clone(),
                 input,
                 start_ms: start.timestamp_millis(),
-                state_machine_arn: format!(
-                    "arn:aws:states:local:000000000000:stateMachine:{STATE_MACHINE}"
-                ),
-                state_machine_name: STATE_MACHINE.into(),
+                ..identity
             };
             let clock = if args.virtual_clock {
                 Clock::Virtual
@@ -68,7 +61,14 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
             let mut result = match outcome.end {
                 End::Succeeded(output) => json!({"status": "SUCCEEDED", "output": output}),
                 End::Failed { error, cause } => {
-                    json!({"status": "FAILED", "error": error, "cause": cause})
+                    // A Fail state without Error (or Cause) fails with none, as on AWS.
+                    let mut failed = json!({"status": "FAILED"});
+                    for (key, text) in [("error", error), ("cause", cause)] {
+                        if !text.is_empty() {
+                            failed[key] = json!(text);
+                        }
+                    }
+                    failed
                 }
             };
             result["statesEntered"] = json!(outcome.states_entered);
@@ -76,6 +76,50 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
         }
     };
     writeln!(out, "{result}").map_err(|e| Error::failed(format!("writing the result: {e}")))
+}
+
+/// The execution's and its state machine's names and ARNs, from `--execution-arn` or
+/// `--name` (input and start are filled in later).
+fn identity(args: &LocalExecArgs) -> Result<ExecutionInfo> {
+    let (prefix, machine, name) = match &args.execution_arn {
+        None => (
+            "arn:aws:states:local:000000000000".to_string(),
+            STATE_MACHINE.to_string(),
+            args.name.clone(),
+        ),
+        Some(arn) => {
+            let parts: Vec<&str> = arn.split(':').collect();
+            match parts.as_slice() {
+                [
+                    "arn",
+                    partition,
+                    "states",
+                    region,
+                    account,
+                    "execution",
+                    machine,
+                    name,
+                ] if !machine.is_empty() && !name.is_empty() => (
+                    format!("arn:{partition}:states:{region}:{account}"),
+                    machine.to_string(),
+                    name.to_string(),
+                ),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--execution-arn {arn:?} is not arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME"
+                    )));
+                }
+            }
+        }
+    };
+    Ok(ExecutionInfo {
+        arn: format!("{prefix}:execution:{machine}:{name}"),
+        name,
+        input: Value::Null,
+        start_ms: 0,
+        state_machine_arn: format!("{prefix}:stateMachine:{machine}"),
+        state_machine_name: machine,
+    })
 }
 
 /// A number in [0, 1) for Retry's full jitter.

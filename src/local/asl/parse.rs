@@ -368,6 +368,23 @@ mod tests {
     }
 
     #[test]
+    fn expressions_given_by_path_are_checked_at_run_time_only() {
+        let task = |params: Value| {
+            one_state(
+                json!({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+                             "Parameters": params, "End": true}),
+            )
+        };
+        task(
+            json!({"TableName": "t", "Key.$": "$.k", "UpdateExpression.$": "$.u",
+                    "ConditionExpression.$": "$.c"}),
+        )
+        .unwrap();
+        let err = task(json!({"TableName": "t", "UpdateExpression": "$.u"})).unwrap_err();
+        assert!(err.to_string().contains("UpdateExpression"), "{err}");
+    }
+
+    #[test]
     fn paths_default_and_null() {
         let m =
             one_state(json!({"Type": "Pass", "InputPath": null, "ResultPath": null, "End": true}))
