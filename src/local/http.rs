@@ -206,7 +206,7 @@ async fn jobs(
 ) -> Answer<JobsPage> {
     let p = page(&app, &q).await?;
     Ok(Json(JobsPage {
-        items: p.items.iter().map(records::job_from_item).collect(),
+        items: p.items.iter().filter_map(records::job_from_item).collect(),
         next_token: p.next_token,
     }))
 }

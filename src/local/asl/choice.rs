@@ -64,12 +64,7 @@ pub enum Rule {
 /// A timestamp as the States language accepts it: RFC 3339 with an uppercase `T`, and an
 /// uppercase `Z` or a numeric offset.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    if text.len() < 20 || text.as_bytes()[10] != b'T' || text.ends_with('z') {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    crate::core::timestamp::parse_states(text)
 }
 
 /// The operator of a comparison rule (the one key besides Variable/Next/Comment).
