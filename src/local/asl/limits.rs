@@ -8,7 +8,7 @@ use super::fault::Fault;
 
 /// The largest input, output or result of a state: 256 KiB, the same quota as an execution's
 /// input (one number, in core).
-pub const MAX_STATE_DATA_BYTES: usize = crate::core::submit_input::MAX_INPUT_BYTES;
+pub const MAX_STATE_DATA_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
 
 /// The longest wait one Wait state may ask for: 2^31 seconds. A longer one fails at once
 /// with `States.Runtime` ("Wait state delay is too long").

@@ -217,7 +217,7 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
                     })?),
                     "Timestamp" => {
                         let t = string_field(name, obj, "Timestamp")?.unwrap_or_default();
-                        if choice::parse_timestamp(&t).is_none() {
+                        if crate::core::timestamp::parse_states(&t).is_none() {
                             return Err(unsupported(
                                 name,
                                 format!("Timestamp {t:?} is not an RFC 3339 timestamp"),

@@ -82,7 +82,7 @@ fn wait_until(
     entered_ms: i64,
 ) -> Result<i64, Fault> {
     let timestamp = |text: Option<&str>, what: &str| {
-        text.and_then(choice::parse_timestamp)
+        text.and_then(crate::core::timestamp::parse_states)
             .map(|t| t.timestamp_millis())
             .ok_or_else(|| runtime(format!("The {what} is not a valid timestamp: {text:?}")))
     };
