@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::cli::LocalExecArgs;
+use crate::core::arn;
 use crate::local::asl::exec::{Clock, End, run_to_end};
 use crate::local::asl::tables::MemoryTables;
 use crate::local::asl::{ExecutionInfo, parse_text};
@@ -81,14 +82,14 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
 /// The execution's and its state machine's names and ARNs, from `--execution-arn` or
 /// `--name` (input and start are filled in later).
 fn identity(args: &LocalExecArgs) -> Result<ExecutionInfo> {
-    let (prefix, machine, name) = match &args.execution_arn {
+    let (state_machine_arn, machine, name) = match &args.execution_arn {
         None => (
-            "arn:aws:states:local:000000000000".to_string(),
+            arn::local_state_machine_arn(STATE_MACHINE),
             STATE_MACHINE.to_string(),
             args.name.clone(),
         ),
-        Some(arn) => {
-            let parts: Vec<&str> = arn.split(':').collect();
+        Some(text) => {
+            let parts: Vec<&str> = text.split(':').collect();
             match parts.as_slice() {
                 [
                     "arn",
@@ -100,24 +101,24 @@ fn identity(args: &LocalExecArgs) -> Result<ExecutionInfo> {
                     machine,
                     name,
                 ] if !machine.is_empty() && !name.is_empty() => (
-                    format!("arn:{partition}:states:{region}:{account}"),
+                    arn::state_machine_arn(partition, region, account, machine),
                     machine.to_string(),
                     name.to_string(),
                 ),
                 _ => {
                     return Err(Error::usage(format!(
-                        "--execution-arn {arn:?} is not arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME"
+                        "--execution-arn {text:?} is not arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME"
                     )));
                 }
             }
         }
     };
     Ok(ExecutionInfo {
-        arn: format!("{prefix}:execution:{machine}:{name}"),
+        arn: arn::execution_arn(&state_machine_arn, &name).expect("built as a state machine ARN"),
         name,
         input: Value::Null,
         start_ms: 0,
-        state_machine_arn: format!("{prefix}:stateMachine:{machine}"),
+        state_machine_arn,
         state_machine_name: machine,
     })
 }
