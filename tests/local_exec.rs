@@ -97,7 +97,12 @@ fn bad_input_is_a_usage_error() {
         vec!["--table", "nokey"],
         vec!["--start", "tomorrow"],
         vec!["--execution-arn", "arn:aws:states:r:1:stateMachine:m"],
-        vec!["--name", "a", "--execution-arn", "arn:aws:states:r:1:execution:m:a"],
+        vec![
+            "--name",
+            "a",
+            "--execution-arn",
+            "arn:aws:states:r:1:execution:m:a",
+        ],
     ] {
         let out = waitable_bare()
             .args(["local", "exec", "--definition"])

@@ -14,6 +14,10 @@ pub const MAX_STATE_DATA_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
 /// with `States.Runtime` ("Wait state delay is too long").
 pub const MAX_WAIT_MS: i64 = (1 << 31) * 1000;
 
+/// The largest `Seconds` a Wait state may give in the definition ("Wait workflow state",
+/// AWS Step Functions Developer Guide: "a positive, integer value from 0 up to 99999999").
+pub const MAX_WAIT_SECONDS_FIELD: u64 = 99_999_999;
+
 /// The longest a standard execution may run: one year. Then it stops with `States.Timeout`.
 pub const MAX_EXECUTION_MS: i64 = 365 * 24 * 3600 * 1000;
 

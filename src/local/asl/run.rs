@@ -81,9 +81,11 @@ fn wait_until(
     ctx: &Value,
     entered_ms: i64,
 ) -> Result<i64, Fault> {
+    // "Step Functions considers the time value up to seconds and truncates milliseconds"
+    // ("Wait workflow state", AWS Step Functions Developer Guide).
     let timestamp = |text: Option<&str>, what: &str| {
         text.and_then(crate::core::timestamp::parse_states)
-            .map(|t| t.timestamp_millis())
+            .map(|t| t.timestamp() * 1000)
             .ok_or_else(|| runtime(format!("The {what} is not a valid timestamp: {text:?}")))
     };
     let after = |secs: u64| entered_ms.saturating_add((secs as i64).saturating_mul(1000));

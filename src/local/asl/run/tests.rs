@@ -174,6 +174,8 @@ fn wait_forms() {
         (json!({"SecondsPath": "$.secs"}), T0 + 30_000),
         (json!({"Timestamp": iso_millis(T0 + 60_000)}), T0 + 60_000),
         (json!({"TimestampPath": "$.at"}), T0 + 90_000),
+        // AWS truncates a Wait timestamp's milliseconds.
+        (json!({"Timestamp": iso_millis(T0 + 60_999)}), T0 + 60_000),
     ] {
         let mut state = json!({"Type": "Wait", "End": true});
         state
