@@ -10,7 +10,7 @@ pub use crate::core::timestamp::parse_states as parse_timestamp;
 
 /// What a comparison compares as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum Compared {
     String,
     Numeric,
     Timestamp,
@@ -49,7 +49,7 @@ pub enum Operand {
 pub enum Test {
     IsPresent(bool),
     Is(TypeTest, bool),
-    Compare(Kind, Order, Operand),
+    Compare(Compared, Order, Operand),
     /// `StringMatches` with its pattern (`*` wildcards, `\*` and `\\` literals).
     Matches(String),
 }
@@ -94,12 +94,12 @@ fn type_test(name: &str) -> Option<TypeTest> {
 }
 
 /// `StringLessThanEquals` -> (String, LessThanEquals); None for anything else.
-fn comparison(name: &str) -> Option<(Kind, Order)> {
+fn comparison(name: &str) -> Option<(Compared, Order)> {
     let (kind, rest) = [
-        ("String", Kind::String),
-        ("Numeric", Kind::Numeric),
-        ("Timestamp", Kind::Timestamp),
-        ("Boolean", Kind::Boolean),
+        ("String", Compared::String),
+        ("Numeric", Compared::Numeric),
+        ("Timestamp", Compared::Timestamp),
+        ("Boolean", Compared::Boolean),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (kind, rest)))?;
@@ -111,7 +111,7 @@ fn comparison(name: &str) -> Option<(Kind, Order)> {
         "GreaterThanEquals" => Order::GreaterThanEquals,
         _ => return None,
     };
-    (kind != Kind::Boolean || order == Order::Equals).then_some((kind, order))
+    (kind != Compared::Boolean || order == Order::Equals).then_some((kind, order))
 }
 
 fn flag(op: &str, arg: &Value) -> Result<bool, String> {
@@ -250,25 +250,25 @@ pub fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
     })
 }
 
-fn compare(kind: Kind, order: Order, left: &Value, right: &Value) -> bool {
+fn compare(kind: Compared, order: Order, left: &Value, right: &Value) -> bool {
     use std::cmp::Ordering::*;
     let ord = match kind {
-        Kind::String => match (left.as_str(), right.as_str()) {
+        Compared::String => match (left.as_str(), right.as_str()) {
             (Some(l), Some(r)) => l.cmp(r),
             _ => return false,
         },
-        Kind::Numeric => match (left.as_f64(), right.as_f64()) {
+        Compared::Numeric => match (left.as_f64(), right.as_f64()) {
             (Some(l), Some(r)) => l.partial_cmp(&r).unwrap_or(Less),
             _ => return false,
         },
-        Kind::Timestamp => match (
+        Compared::Timestamp => match (
             left.as_str().and_then(parse_states),
             right.as_str().and_then(parse_states),
         ) {
             (Some(l), Some(r)) => l.cmp(&r),
             _ => return false,
         },
-        Kind::Boolean => return left.is_boolean() && left == right,
+        Compared::Boolean => return left.is_boolean() && left == right,
     };
     match order {
         Order::Equals => ord == Equal,
@@ -460,7 +460,7 @@ mod tests {
                 Rule::Test {
                     variable: path("$.a"),
                     test: Test::Compare(
-                        Kind::Numeric,
+                        Compared::Numeric,
                         Order::GreaterThan,
                         Operand::Path(path("$.b"))
                     ),
