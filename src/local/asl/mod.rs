@@ -12,6 +12,7 @@ pub mod exec;
 mod fault;
 mod fields;
 pub mod intrinsic;
+pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod path;

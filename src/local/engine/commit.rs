@@ -14,7 +14,7 @@ use super::super::ddb::Item;
 use super::super::records;
 use super::super::store;
 use super::command::{Command, EngineError, Page, Reply};
-use super::deliver::Delivery;
+use super::deliver::Delivery as DeliveryTargets;
 use super::execution::{cancel, drive, fail_internally, submit};
 use super::{StackNames, now_ms};
 use crate::core::job::ATTR_ID;
@@ -30,7 +30,7 @@ pub struct Engine {
     names: StackNames,
     machines: HashMap<i64, Arc<Machine>>,
     current: i64,
-    delivery: Delivery,
+    delivery: DeliveryTargets,
 }
 
 impl Engine {
@@ -40,7 +40,7 @@ impl Engine {
         let current = store::ensure_definition(&conn, definition)?;
         super::deliver::init(&conn)?;
         Ok(Engine {
-            delivery: Delivery::new(&names.stack, None),
+            delivery: DeliveryTargets::new(&names.stack, None),
             conn,
             names,
             machines: HashMap::new(),
@@ -106,7 +106,7 @@ impl Engine {
     /// Handles a batch of commands in one transaction (group commit); replies after commit.
     /// Returns false when the engine must stop.
     fn handle(&mut self, batch: Vec<Command>) -> bool {
-        let mut replies: Vec<Box<dyn FnOnce(bool)>> = Vec::new();
+        let mut replies: Vec<Delivery> = Vec::new();
         let mut keep_running = true;
         let tx = match self.conn.transaction() {
             Ok(tx) => tx,
@@ -118,12 +118,7 @@ impl Engine {
         let now = now_ms();
         for cmd in batch {
             match cmd {
-                Command::Submit {
-                    name,
-                    input,
-                    check_name,
-                    reply,
-                } => {
+                Command::Submit { name, input, reply } => {
                     let r = with_savepoint(&tx, |c| {
                         submit(
                             c,
@@ -134,7 +129,6 @@ impl Engine {
                             &name,
                             input,
                             now,
-                            check_name,
                         )
                     });
                     replies.push(deliver(reply, r));
@@ -208,15 +202,13 @@ impl Engine {
                 Command::Stop => keep_running = false,
             }
         }
-        let committed = match tx.commit() {
-            Ok(()) => true,
-            Err(err) => {
-                eprintln!("engine: commit failed: {err:#}");
-                false
-            }
-        };
+        let committed = tx.commit().map_err(|err| {
+            let cause = store::explain(&err);
+            eprintln!("engine: commit failed: {cause}");
+            cause
+        });
         for r in replies {
-            r(committed);
+            r(committed.clone());
         }
         keep_running
     }
@@ -268,12 +260,14 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
     }
 }
 
-fn deliver<T: 'static>(reply: Reply<T>, r: Result<T, EngineError>) -> Box<dyn FnOnce(bool)> {
+/// A reply waiting for the commit's outcome (the commit's error, if it failed).
+type Delivery = Box<dyn FnOnce(Result<(), String>)>;
+
+fn deliver<T: 'static>(reply: Reply<T>, r: Result<T, EngineError>) -> Delivery {
     Box::new(move |committed| {
-        let r = if committed {
-            r
-        } else {
-            Err(EngineError::CommitFailed)
+        let r = match committed {
+            Ok(()) => r,
+            Err(cause) => Err(EngineError::CommitFailed(cause)),
         };
         let _ = reply.send(r);
     })
@@ -302,4 +296,20 @@ fn id_of(item: &Item) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_commit_names_its_cause() {
+        let (reply, mut rx) = tokio::sync::oneshot::channel::<Result<u8, EngineError>>();
+        deliver(reply, Ok(1))(Err("database disk image is malformed".into()));
+        let err = rx.try_recv().unwrap().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the database commit failed: database disk image is malformed"
+        );
+    }
 }
