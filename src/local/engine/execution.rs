@@ -43,6 +43,8 @@ fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<
 
 /// Starts the execution `name` on definition `current` (idempotent on name and input) and
 /// runs its first states now, so the job is recorded before the caller hears back.
+// The engine's parts a step needs (connection, names, machines, delivery) plus the request.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn submit(
     c: &Connection,
     names: &StackNames,
