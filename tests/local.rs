@@ -404,6 +404,7 @@ fn demo_runs_and_exits_zero() {
 fn deploy_detaches_an_engine_that_destroy_stops() {
     use waitable::backend::{Backend, DeployRequest, JobQuery};
     use waitable::core::job::JobRequest;
+    use waitable::core::payload::Payload;
     use waitable::local::LocalBackend;
 
     let home = tempfile::tempdir().unwrap();
@@ -459,7 +460,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         let job = JobRequest {
             id: "kept".into(),
             at: "2030-01-01T00:00:00Z".into(),
-            payload: Some(json!({"a": [1, "x"]})),
+            payload: Some(Payload::parse(r#"{"a": [1, "x"]}"#).unwrap()),
         };
         let first = backend.submit(&job).await.unwrap();
         assert!(!first.already_submitted);
@@ -501,7 +502,10 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
             .await
             .unwrap();
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].payload, Some(json!({"a": [1, "x"]})));
+        assert_eq!(
+            jobs[0].payload.as_ref().map(Payload::as_str),
+            Some(r#"{"a": [1, "x"]}"#)
+        );
 
         let cancelled = backend.cancel("kept").await.unwrap();
         assert_eq!(cancelled.job.process_status, "CANCELLED");

@@ -109,7 +109,7 @@ impl Backend for AwsBackend {
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
         let stack = self.cached_outputs().await?;
-        jobs::submit(&self.sfn, &stack.state_machine_arn, job).await
+        jobs::submit(&self.sfn, &self.ddb, &stack, job).await
     }
 
     async fn jobs(

@@ -13,7 +13,6 @@ use crate::backend::Backend;
 use crate::cli::SubmitArgs;
 use crate::config::Config;
 use crate::core::job::JobRequest;
-use crate::core::payload::parse_payload;
 use crate::core::render::{self, BatchFailure, BatchReport};
 use crate::core::submit_input::{BatchJob, job_request, parse_batch};
 use crate::{Error, Result};
@@ -32,19 +31,26 @@ fn read_input_file(path: &Path, what: &str) -> Result<String> {
 
 /// The single job the flags describe, checked.
 pub fn request_from_args(args: &SubmitArgs) -> Result<JobRequest> {
-    let payload = match (&args.payload, &args.payload_file) {
-        (Some(text), _) => Some(parse_payload(text).map_err(Error::usage)?),
-        (None, Some(path)) => Some(
-            parse_payload(&read_input_file(path, "payload file")?)
-                .map_err(|e| Error::usage(format!("{}: {e}", path.display())))?,
-        ),
-        (None, None) => None,
-    };
     let at = args
         .at
         .as_deref()
         .ok_or_else(|| Error::usage("--at is required (or --file for a batch)"))?;
-    job_request(at, args.id.as_deref(), payload, Utc::now(), new_id).map_err(Error::usage)
+    let (payload, from_file) = match (&args.payload, &args.payload_file) {
+        (Some(text), _) => (Some(text.clone()), None),
+        (None, Some(path)) => (Some(read_input_file(path, "payload file")?), Some(path)),
+        (None, None) => (None, None),
+    };
+    job_request(
+        at,
+        args.id.as_deref(),
+        payload.as_deref(),
+        Utc::now(),
+        new_id,
+    )
+    .map_err(|e| match from_file {
+        Some(path) if e.contains("payload") => Error::usage(format!("{}: {e}", path.display())),
+        _ => Error::usage(e),
+    })
 }
 
 pub async fn run<B: Backend>(

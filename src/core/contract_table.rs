@@ -144,8 +144,7 @@ mod tests {
     fn payloads_through_the_cli_and_the_api_model() {
         for (text, valid) in PAYLOADS {
             assert_eq!(payload::parse_payload(text).is_ok(), *valid, "CLI, {text}");
-            let value: Value = serde_json::from_str(text).unwrap();
-            let cli = submit_input::job_request("now", None, Some(value), now(), String::new);
+            let cli = submit_input::job_request("now", None, Some(text), now(), String::new);
             assert_eq!(cli.is_ok(), *valid, "CLI request, {text}");
             assert_eq!(
                 api_model_accepts(&body(None, OK_TS, Some(text))),

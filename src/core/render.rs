@@ -233,7 +233,6 @@ pub fn batch_table(out: &mut impl Write, report: &BatchReport, style: &Style) ->
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
 
     use super::*;
 
@@ -259,7 +258,8 @@ mod tests {
         let mut failed = job("job-c", "2026-03-01T11:00:00Z", "FAILED");
         failed.error = Some("States.TaskFailed".into());
         let mut with_payload = job("job-a", "2026-03-01T12:04:00Z", "STARTED");
-        with_payload.payload = Some(json!({"email": "a@example.com"}));
+        with_payload.payload =
+            Some(crate::core::payload::Payload::parse(r#"{"email":"a@example.com"}"#).unwrap());
         let mut jobs = vec![
             with_payload,
             job("job-b", "2026-03-01T09:00:00Z", "COMPLETED"),

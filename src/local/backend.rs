@@ -92,16 +92,30 @@ impl LocalBackend {
         }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+    /// One call to the engine with a typed body and answer, read straight from the bytes (payloads are
+    /// kept byte for byte: no detour through `Value`).
+    async fn call_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<T> {
         let e = self.engine().await?;
-        client::call(e.port, method, path, body)
+        let text = body.map(serde_json::to_string).transpose()?;
+        let (status, bytes) = client::call_text(e.port, method, path, text)
             .await
             .map_err(|err| {
                 Error::Failed(err.context(format!(
                     "talking to the local engine of stack {}",
                     self.stack_name
                 )))
-            })
+            })?;
+        if status != 200 {
+            let body: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            return Err(failure(status, &body));
+        }
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
     /// Checks the template's state machine and writes the stack file the engine runs from.
@@ -270,18 +284,13 @@ impl Backend for LocalBackend {
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
-        let body = serde_json::to_value(SubmitRequest {
+        let body = SubmitRequest {
             id: job.id.clone(),
             start_timestamp: job.at.clone(),
             payload: job.payload.clone(),
-        })?;
-        let (status, answer) = self
-            .call("POST", protocol::SUBMIT_PRIVATE, Some(&body))
-            .await?;
-        if status != 200 {
-            return Err(failure(status, &answer));
-        }
-        Ok(serde_json::from_value(answer)?)
+        };
+        self.call_typed("POST", protocol::SUBMIT_PRIVATE, Some(&body))
+            .await
     }
 
     async fn jobs(
@@ -292,11 +301,7 @@ impl Backend for LocalBackend {
         let mut token: Option<String> = None;
         loop {
             let path = protocol::jobs_path(PAGE, token.as_deref());
-            let (status, body) = self.call("GET", &path, None).await?;
-            if status != 200 {
-                return Err(failure(status, &body));
-            }
-            let page: JobsPage = serde_json::from_value(body)?;
+            let page: JobsPage = self.call_typed("GET", &path, None::<&()>).await?;
             for job in page.items {
                 if query.matches(&job) {
                     sink(job)?;
@@ -310,17 +315,13 @@ impl Backend for LocalBackend {
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
-        let (status, body) = self
-            .call(
+        let answer: CancelAnswer = self
+            .call_typed(
                 "POST",
                 protocol::CANCEL,
-                Some(&serde_json::to_value(CancelRequest { id: id.into() })?),
+                Some(&CancelRequest { id: id.into() }),
             )
             .await?;
-        if status != 200 {
-            return Err(failure(status, &body));
-        }
-        let answer: CancelAnswer = serde_json::from_value(body)?;
         Ok(Cancelled {
             job_id: id.into(),
             job: answer.job,

@@ -17,9 +17,7 @@ pub async fn call(
     path: &str,
     body: Option<&Value>,
 ) -> anyhow::Result<(u16, Value)> {
-    let (status, bytes) = tokio::time::timeout(TIMEOUT, raw(port, method, path, body))
-        .await
-        .context("the local engine did not answer in time")??;
+    let (status, bytes) = call_text(port, method, path, body.map(Value::to_string)).await?;
     let value = serde_json::from_slice(&bytes).with_context(|| {
         format!(
             "the local engine answered {status} with a body that is not JSON: {}",
@@ -29,14 +27,27 @@ pub async fn call(
     Ok((status, value))
 }
 
+/// Sends one request with a body given as JSON text; returns the status code and the body's
+/// bytes (for answers read with a typed parser, such as payloads kept byte for byte).
+pub async fn call_text(
+    port: u16,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> anyhow::Result<(u16, Vec<u8>)> {
+    tokio::time::timeout(TIMEOUT, raw(port, method, path, body))
+        .await
+        .context("the local engine did not answer in time")?
+}
+
 async fn raw(
     port: u16,
     method: &str,
     path: &str,
-    body: Option<&Value>,
+    body: Option<String>,
 ) -> anyhow::Result<(u16, Vec<u8>)> {
     let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let payload = body.unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         payload.len()
