@@ -542,6 +542,14 @@ fn behaviour_non_object_payloads_are_refused_before_sending() {
     crate::behaviour::non_object_payloads_are_refused_before_sending(&LocalEnv::new());
 }
 #[test]
+fn behaviour_payloads_round_trip_byte_for_byte() {
+    crate::behaviour::payloads_round_trip_byte_for_byte(&LocalEnv::new());
+}
+#[test]
+fn behaviour_deep_payloads_read_back_or_are_refused() {
+    crate::behaviour::deep_payloads_read_back_or_are_refused(&LocalEnv::new());
+}
+#[test]
 fn behaviour_failed_path_is_recorded() {
     crate::behaviour::failed_path_is_recorded(&LocalEnv::new());
 }
