@@ -14,9 +14,18 @@ use crate::harness::{self, StackEnv};
 
 /// One HTTP request to the engine on 127.0.0.1; the body parsed as JSON.
 pub fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    http_text(
+        port,
+        method,
+        path,
+        &body.map(Value::to_string).unwrap_or_default(),
+    )
+}
+
+/// [`http`] with the body as exact text.
+pub fn http_text(port: u16, method: &str, path: &str, payload: &str) -> (u16, Value) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("the engine accepts connections");
     s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let payload = body.map(Value::to_string).unwrap_or_default();
     write!(
         s,
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n\r\n{payload}",
@@ -517,6 +526,42 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         assert!(!dir.exists());
         assert!(!backend.destroy().await.unwrap().existed);
     });
+}
+
+/// POST / keeps the payload byte for byte, and refuses a payload deeper than the contract's
+/// limit with a message about the payload (not "the body"), at any depth (issue 10, items 3-4).
+#[test]
+fn http_post_keeps_payload_bytes_and_names_the_depth_limit() {
+    let env = LocalEnv::new();
+    let payload = r#"{"n":12345678901234567890123, "f": 1e2, "p": 123456789.123456789}"#;
+    let body = format!(
+        r#"{{"StartTimestamp": "{}", "Id": "http-bytes", "Payload": {payload}}}"#,
+        due_in(3600)
+    );
+    let (code, answer) = http_text(env.port, "POST", "/", &body);
+    assert_eq!(code, 200, "{answer}");
+    let out =
+        harness::run_ok(
+            env.waitable()
+                .args(["status", "--id", "http-bytes", "--output", "json"]),
+        );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("\"Payload\":{payload}")), "{text}");
+
+    let nested = |n: usize| format!("{}{{}}{}", "{\"a\":".repeat(n - 1), "}".repeat(n - 1));
+    for depth in [waitable::core::limits::MAX_PAYLOAD_DEPTH + 1, 127, 300] {
+        let body = format!(
+            r#"{{"StartTimestamp": "{}", "Payload": {}}}"#,
+            due_in(3600),
+            nested(depth)
+        );
+        let (code, answer) = http_text(env.port, "POST", "/", &body);
+        assert_eq!(code, 400, "{depth}: {answer}");
+        assert!(
+            answer.to_string().contains("levels deep"),
+            "{depth}: {answer}"
+        );
+    }
 }
 
 // The behaviour suite (tests/behaviour.rs) on the local target: the same scenarios and
