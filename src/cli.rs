@@ -136,7 +136,7 @@ pub struct SubmitArgs {
     #[arg(long, required_unless_present = "file")]
     pub at: Option<String>,
     /// The job's Id (becomes the execution name); generated when omitted.
-    #[arg(long, conflicts_with = "file")]
+    #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]
     pub id: Option<String>,
     /// JSON to attach to the job.
     #[arg(long, conflicts_with_all = ["payload_file", "file"])]
@@ -155,7 +155,7 @@ pub struct SubmitArgs {
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Show only this job.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub id: Option<String>,
     /// Show only jobs in this status (repeatable): STARTED, COMPLETED, FAILED, CANCELLED.
     #[arg(long = "status")]
@@ -171,6 +171,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct CancelArgs {
     /// The job's Id.
+    #[arg(allow_hyphen_values = true)]
     pub id: String,
 }
 

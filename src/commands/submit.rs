@@ -159,9 +159,33 @@ async fn batch<B: Backend>(
         Ok(())
     } else {
         Err(Error::failed(format!(
-            "{} of {} jobs failed (listed above)",
+            "{} of {} failed (listed above)",
             report.failed.len(),
-            report.total()
+            render::count_jobs(report.total())
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use crate::cli::{Cli, Command};
+
+    #[test]
+    fn ids_may_start_with_a_hyphen() {
+        let cli =
+            Cli::try_parse_from(["waitable", "submit", "--at", "now", "--id", "-abc"]).unwrap();
+        let Command::Submit(args) = cli.command else {
+            panic!("not a submit")
+        };
+        assert_eq!(args.id.as_deref(), Some("-abc"));
+        assert_eq!(super::request_from_args(&args).unwrap().id, "-abc");
+        for argv in [
+            &["waitable", "status", "--id", "-abc"][..],
+            &["waitable", "cancel", "-abc"],
+        ] {
+            assert!(Cli::try_parse_from(argv).is_ok(), "{argv:?}");
+        }
     }
 }
