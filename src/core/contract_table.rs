@@ -31,7 +31,8 @@ pub const IDS: &[(&str, bool)] = &[
 /// (StartTimestamp on the wire, valid?)
 pub const TIMESTAMPS: &[(&str, bool)] = &[
     ("2030-01-01T00:00:00Z", true),
-    ("2030-01-01T00:00:00.123Z", true),
+    ("2030-01-01T00:00:00.123Z", false),
+    ("2030-01-01T00:00:00.000Z", false),
     ("2030-01-01T00:00:00z", false),
     ("2030-01-01t00:00:00Z", false),
     ("2030-01-01T00:00:00+00:00", false),

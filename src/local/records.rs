@@ -162,7 +162,7 @@ mod tests {
             json!({"StartTimestamp": "2030-01-01T00:00:00Z"})
         );
         let full = parse_job_body(
-            br#"{"StartTimestamp": "2030-01-01T00:00:00.5Z", "Id": "a-1", "Payload": {"k": "v\"'"}}"#,
+            br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "a-1", "Payload": {"k": "v\"'"}}"#,
         )
         .unwrap();
         assert_eq!(full.id.as_deref(), Some("a-1"));
@@ -173,6 +173,7 @@ mod tests {
             br#"[1]"#,
             br#"{"StartTimestamp": "2030-01-01T00:00:00+01:00"}"#,
             br#"{"StartTimestamp": "tomorrow"}"#,
+            br#"{"StartTimestamp": "2030-01-01T00:00:00.5Z"}"#,
             br#"{"StartTimestamp": 5}"#,
             br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "a b"}"#,
             br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": "text"}"#,
