@@ -147,9 +147,10 @@ pub struct SubmitArgs {
     /// Submit many jobs from a JSON Lines file: {"at": ..., "id"?: ..., "payload"?: ...} per line.
     #[arg(long, conflicts_with = "at")]
     pub file: Option<PathBuf>,
-    /// Client-side rate limit for --file, in jobs per second.
-    #[arg(long, default_value_t = 300)]
-    pub rate: u32,
+    /// Client-side rate limit for --file, in jobs per second [default: the region's
+    /// StartExecution quota: 300 in us-east-1, us-west-2 and eu-west-1, 150 elsewhere].
+    #[arg(long)]
+    pub rate: Option<u32>,
 }
 
 #[derive(Debug, Args)]

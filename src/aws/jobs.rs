@@ -482,6 +482,25 @@ mod mocked {
             .unwrap()
     }
 
+    #[test]
+    fn the_default_rate_is_the_regions_start_execution_quota() {
+        use crate::backend::Backend;
+        let sdk = |region: &'static str| {
+            aws_types::SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(region))
+                .build()
+        };
+        assert_eq!(
+            super::super::AwsBackend::new("s", &sdk("us-west-2")).default_rate(),
+            300
+        );
+        assert_eq!(
+            super::super::AwsBackend::new("s", &sdk("eu-north-1")).default_rate(),
+            150
+        );
+    }
+
     #[tokio::test]
     async fn a_new_job_is_one_start_execution_and_no_describe() {
         let describe = mock!(Client::describe_execution)

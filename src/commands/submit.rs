@@ -60,14 +60,15 @@ pub async fn run<B: Backend>(
     out: &mut impl Write,
 ) -> Result<()> {
     if let Some(file) = &args.file {
-        if args.rate == 0 {
+        let rate = args.rate.unwrap_or_else(|| backend.default_rate());
+        if rate == 0 {
             return Err(Error::usage("--rate must be at least 1 job per second"));
         }
         let jobs = parse_batch(&read_input_file(file, "jobs file")?, Utc::now(), new_id)
             .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
         // No stack: one clear error, not the same failure once per line.
         backend.outputs().await?;
-        return batch(backend, &jobs, args.rate, config, out).await;
+        return batch(backend, &jobs, rate, config, out).await;
     }
     let request = request_from_args(args)?;
     let submitted = backend.submit(&request).await?;

@@ -18,3 +18,34 @@ pub const PAYLOAD_WRAP_DEPTH: usize = 3;
 /// serde_json's recursion limit when reading JSON.
 pub const JSON_READER_DEPTH: usize = 128;
 const _: () = assert!(MAX_PAYLOAD_DEPTH + PAYLOAD_WRAP_DEPTH < JSON_READER_DEPTH);
+
+/// StartExecution's refill rate (jobs per second) in the regions with the larger quota, and
+/// elsewhere ("Quotas related to API action throttling", AWS Step Functions Developer Guide:
+/// 300/s with a bucket of 1300 in US East (N. Virginia), US West (Oregon) and Europe
+/// (Ireland); 150/s with a bucket of 800 in the other regions). DescribeExecution refills at
+/// only 15/s (10/s), which is why a submit never describes first.
+pub const START_EXECUTION_RATE_LARGE: u32 = 300;
+pub const START_EXECUTION_RATE_OTHER: u32 = 150;
+pub const LARGE_QUOTA_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+
+/// The default `submit --file --rate` for a region: its StartExecution refill rate.
+pub fn start_execution_rate(region: Option<&str>) -> u32 {
+    match region {
+        Some(r) if LARGE_QUOTA_REGIONS.contains(&r) => START_EXECUTION_RATE_LARGE,
+        _ => START_EXECUTION_RATE_OTHER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_rate_follows_the_region() {
+        assert_eq!(start_execution_rate(Some("us-east-1")), 300);
+        assert_eq!(start_execution_rate(Some("eu-west-1")), 300);
+        assert_eq!(start_execution_rate(Some("us-east-2")), 150);
+        assert_eq!(start_execution_rate(Some("ap-southeast-2")), 150);
+        assert_eq!(start_execution_rate(None), 150);
+    }
+}
