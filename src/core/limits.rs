@@ -1,8 +1,17 @@
 //! The jobs contract's limits, as named numbers in one place. Both targets, the CLI and the
 //! API templates' generator read them from here.
 
-/// Step Functions refuses an execution input over 256 KiB (UTF-8 bytes of the input JSON).
-pub const MAX_INPUT_BYTES: usize = 256 * 1024;
+/// Step Functions' limit on every state's data (input, output, task parameters): 256 KiB of
+/// UTF-8; beyond it an execution fails with the uncatchable `States.DataLimitExceeded`.
+pub const STATE_DATA_BYTES: usize = 256 * 1024;
+/// Room kept for what the state machine adds to the execution input: the Catch's
+/// `{"Error", "Cause"}` at `$.Failure` (a Cause runs up to 32,768 characters) and the
+/// DynamoDB parameters around the payload. `state_size.rs` measures the generated machine
+/// against this number.
+pub const STATE_OVERHEAD_BYTES: usize = 40 * 1024;
+/// The largest execution input the contract accepts (UTF-8 bytes of the input JSON), so that
+/// every state's data stays within [`STATE_DATA_BYTES`].
+pub const MAX_INPUT_BYTES: usize = STATE_DATA_BYTES - STATE_OVERHEAD_BYTES;
 /// Longest job Id: Step Functions' execution names are at most 80 characters.
 pub const MAX_ID_LEN: usize = 80;
 /// Default page size of GET /status.

@@ -17,6 +17,7 @@ pub mod record;
 pub mod render;
 pub mod resolve;
 pub mod stack_status;
+pub mod state_size;
 pub mod submit_input;
 pub mod template;
 pub mod time;

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use super::job::{JobRequest, same_job};
 use super::job_id::validate_id;
-use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH};
+use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
 use super::payload::{Payload, nesting_depth};
 use super::time::normalise_at;
 
@@ -34,7 +34,7 @@ pub fn job_request(
     let size = request.execution_input().to_string().len();
     if size > MAX_INPUT_BYTES {
         return Err(format!(
-            "the payload is too large: the execution input would be {size} bytes, over Step Functions' limit of {MAX_INPUT_BYTES} (256 KB)"
+            "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
         ));
     }
     Ok(request)

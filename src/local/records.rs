@@ -13,7 +13,7 @@ use crate::core::job::{
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, execution_input,
 };
 use crate::core::job_id::is_valid_id;
-use crate::core::limits::MAX_PAYLOAD_DEPTH;
+use crate::core::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH};
 use crate::core::payload::{Payload, nesting_depth};
 use crate::core::record::{StringAttributes, record_from_item};
 use crate::core::timestamp::matches_pattern;
@@ -127,11 +127,18 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
         None => None,
         Some(raw) => Some(Payload::parse(raw.get()).map_err(|e| format!("Payload: {e}"))?),
     };
-    Ok(JobBody {
+    let body = JobBody {
         id,
         start_timestamp,
         payload,
-    })
+    };
+    let size = body.execution_input().to_string().len();
+    if size > MAX_INPUT_BYTES {
+        return Err(format!(
+            "Payload: too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES}"
+        ));
+    }
+    Ok(body)
 }
 
 /// An opaque page token (hex of the last Id), safe in a URL.
@@ -225,6 +232,21 @@ mod tests {
         for (text, valid) in PAYLOADS {
             assert_eq!(check(body(None, ok_ts, Some(text))), *valid, "{text}");
         }
+    }
+
+    #[test]
+    fn the_input_size_limit_is_the_contracts() {
+        let body = |fill: usize| {
+            format!(
+                r#"{{"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": {{"x":"{}"}}}}"#,
+                "x".repeat(fill)
+            )
+        };
+        let empty = parse_job_body(body(0).as_bytes()).unwrap();
+        let fill = MAX_INPUT_BYTES - empty.execution_input().to_string().len();
+        assert!(parse_job_body(body(fill).as_bytes()).is_ok());
+        let err = parse_job_body(body(fill + 1).as_bytes()).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
     }
 
     #[test]
