@@ -114,7 +114,7 @@ impl Backend for AwsBackend {
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
         let stack = self.cached_outputs().await?;
-        jobs::submit(&self.sfn, &self.ddb, &stack, job).await
+        jobs::submit(&self.sfn, &self.ddb, stack, job).await
     }
 
     async fn jobs(

@@ -24,7 +24,7 @@ pub fn matches_pattern(ts: &str) -> bool {
     if b.len() != 20 || b[19] != b'Z' {
         return false;
     }
-    let fixed = digits(0..4)
+    digits(0..4)
         && b[4] == b'-'
         && digits(5..7)
         && b[7] == b'-'
@@ -34,8 +34,7 @@ pub fn matches_pattern(ts: &str) -> bool {
         && b[13] == b':'
         && digits(14..16)
         && b[16] == b':'
-        && digits(17..19);
-    fixed
+        && digits(17..19)
 }
 
 /// A wire timestamp: matches the pattern and is a real time (no 2030-02-30).
