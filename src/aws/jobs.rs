@@ -383,6 +383,27 @@ mod tests {
         let numeric_id = HashMap::from([("Id".to_string(), AttributeValue::N("1".into()))]);
         assert_eq!(record_from_item(&numeric_id), None);
     }
+
+    #[test]
+    fn generated_payloads_read_back_byte_for_byte_from_sdk_items() {
+        use crate::core::payload::{Payload, generate::Gen};
+        for seed in 0..500 {
+            let Ok(p) = Payload::parse(&Gen::new(seed).payload()) else {
+                continue;
+            };
+            let item = HashMap::from([
+                ("Id".to_string(), s("a")),
+                ("Payload".to_string(), s(p.as_str())),
+            ]);
+            let record = record_from_item(&item).unwrap();
+            assert_eq!(record.payload.as_ref(), Some(&p), "seed {seed}");
+            let json = serde_json::to_string(&record).unwrap();
+            assert!(
+                json.ends_with(&format!("\"Payload\":{}}}", p.as_str())),
+                "seed {seed}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]

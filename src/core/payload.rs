@@ -361,3 +361,188 @@ mod tests {
         }
     }
 }
+
+/// Random JSON texts for property tests: deep nesting, big and precise numbers, unicode,
+/// escapes, odd spacing, and now and then something the contract refuses.
+#[cfg(test)]
+pub(crate) mod generate {
+    /// A small deterministic generator (xorshift), so a failure names its seed.
+    pub struct Gen(u64);
+
+    impl Gen {
+        pub fn new(seed: u64) -> Gen {
+            Gen(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+        }
+
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, n: u64) -> u64 {
+            self.next() % n
+        }
+
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.below(items.len() as u64) as usize]
+        }
+
+        fn space(&mut self) -> &'static str {
+            ["", "", " ", "\n  ", "\t"][self.below(5) as usize]
+        }
+
+        fn string(&mut self) -> String {
+            let parts = [
+                "a",
+                "é",
+                "😀",
+                "\\u00e9",
+                "\\ud83d\\ude00",
+                "\\\"",
+                "\\\\",
+                "\\/",
+                "\\n",
+                "\\t",
+                "\\u0000",
+                "{",
+                "]",
+                " ",
+                "x y",
+                "ü\u{2028}",
+            ];
+            let n = self.below(6);
+            let body: String = (0..n).map(|_| self.pick(&parts)).collect();
+            format!("\"{body}\"")
+        }
+
+        fn number(&mut self) -> String {
+            self.pick(&[
+                "0",
+                "-0",
+                "-0.0",
+                "12345678901234567890123",
+                "123456789.123456789",
+                "1e2",
+                "1E+2",
+                "-2.5e-300",
+                "3.14159265358979323846264338327950288",
+                "9007199254740993",
+                "1.0",
+            ])
+            .to_string()
+        }
+
+        fn value(&mut self, depth: usize, max: usize) -> String {
+            let kind = if depth >= max {
+                self.below(4)
+            } else {
+                self.below(7)
+            };
+            match kind {
+                0 => self.number(),
+                1 => self.string(),
+                2 => self.pick(&["true", "false", "null"]).to_string(),
+                3 => self.number(),
+                4 | 5 => self.object(depth + 1, max),
+                _ => {
+                    let n = self.below(4);
+                    let items: Vec<String> = (0..n).map(|_| self.value(depth + 1, max)).collect();
+                    let (a, b) = (self.space(), self.space());
+                    format!("[{a}{}{b}]", items.join(","))
+                }
+            }
+        }
+
+        fn object(&mut self, depth: usize, max: usize) -> String {
+            let n = self.below(4);
+            let members: Vec<String> = (0..n)
+                .map(|_| {
+                    let (k, s) = (self.string(), self.space());
+                    format!("{k}{s}:{}{}", self.space(), self.value(depth, max))
+                })
+                .collect();
+            let (a, b) = (self.space(), self.space());
+            format!("{{{a}{}{b}}}", members.join(","))
+        }
+
+        /// A chain `{"a":` n deep around a random value, so depth limits are crossed.
+        fn deep(&mut self, n: usize) -> String {
+            let inner = self.object(0, 2);
+            format!("{}{inner}{}", "{\"a\":".repeat(n), "}".repeat(n))
+        }
+
+        /// One payload candidate.
+        pub fn payload(&mut self) -> String {
+            match self.below(10) {
+                0 => self.value(0, 3),
+                1 => {
+                    let n = 55 + self.below(80) as usize;
+                    self.deep(n)
+                }
+                _ => {
+                    let max = 1 + self.below(6) as usize;
+                    self.object(1, max)
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use serde_json::Value;
+
+    use super::generate::Gen;
+    use super::*;
+    use crate::core::job::{JobRecord, execution_input};
+    use crate::core::record::record_from_item;
+
+    /// What the contract says about `text`, decided without [`Payload::parse`].
+    fn accepted(text: &str) -> bool {
+        nesting_depth(text) <= MAX_PAYLOAD_DEPTH
+            && serde_json::from_str::<Value>(text).is_ok_and(|v| v.is_object())
+    }
+
+    /// Every generated payload is refused, or comes back byte for byte through the execution
+    /// input, a stored item, the record's JSON and a page of records read back.
+    #[test]
+    fn payloads_round_trip_exactly_or_are_refused() {
+        let (mut ok, mut refused) = (0, 0);
+        for seed in 0..3000 {
+            let text = Gen::new(seed).payload();
+            let parsed = Payload::parse(&text);
+            assert_eq!(parsed.is_ok(), accepted(&text), "seed {seed}: {text}");
+            let Ok(p) = parsed else {
+                refused += 1;
+                continue;
+            };
+            ok += 1;
+            assert_eq!(p.as_str(), text, "seed {seed}");
+            let input = execution_input("2030-01-01T00:00:00Z", Some(p.as_str())).to_string();
+            let input: Value = serde_json::from_str(&input).unwrap();
+            let stored = input["Payload"].as_str().unwrap();
+            assert_eq!(stored, text, "seed {seed}");
+            let item: serde_json::Map<String, Value> = serde_json::from_value(
+                serde_json::json!({"Id": {"S": "a"}, "Payload": {"S": stored}}),
+            )
+            .unwrap();
+            let record = record_from_item(&item).unwrap();
+            let json = serde_json::to_string(&record).unwrap();
+            assert!(json.contains(&format!("\"Payload\":{text}")), "seed {seed}");
+            let page = format!("{{\"items\":[{json}]}}");
+            #[derive(serde::Deserialize)]
+            struct Page {
+                items: Vec<JobRecord>,
+            }
+            let back: Page = serde_json::from_str(&page).unwrap();
+            assert_eq!(back.items[0], record, "seed {seed}");
+            assert!(same_json(&text, &text));
+        }
+        assert!(
+            ok > 1000 && refused > 100,
+            "{ok} accepted, {refused} refused"
+        );
+    }
+}
