@@ -101,6 +101,11 @@ pub trait Backend {
     /// deploy without `--deliver` keeps them.
     async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries>;
 
+    /// Jobs per second `submit --file` sends when `--rate` is not given.
+    fn default_rate(&self) -> u32 {
+        crate::core::limits::START_EXECUTION_RATE_LARGE
+    }
+
     /// Starts one job. Idempotent: the same Id with the same input returns the same job with
     /// `already_submitted` set; the same Id with another input is an error.
     async fn submit(&self, job: &JobRequest) -> Result<Submitted>;
