@@ -545,11 +545,12 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
                 .success()
         );
         let wait_dead = Instant::now();
-        while std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| !s.contains(") Z "))
-            && wait_dead.elapsed() < Duration::from_secs(10)
-        {
+        let dead = || {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| s.contains(") Z "))
+        };
+        while !dead() && wait_dead.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
         let err = backend.outputs().await.unwrap_err();
