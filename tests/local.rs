@@ -268,7 +268,8 @@ fn statuses(env: &LocalEnv) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// Every job ran each state's write exactly once and its execution succeeded once.
+/// Every job ran each state's write exactly once and its execution succeeded once (POST /
+/// sends an `ExpiresAt`, so the first write is the one that stores it).
 fn assert_exactly_once(env: &LocalEnv, id: &str) {
     let history = env.history(id);
     let count = |event: &str, state: Option<&str>| {
@@ -279,7 +280,10 @@ fn assert_exactly_once(env: &LocalEnv, id: &str) {
     };
     assert_eq!(count("ExecutionStarted", None), 1, "{id}: {history:?}");
     assert_eq!(
-        count("TaskSucceeded", Some("SetInitialStatus")),
+        count(
+            "TaskSucceeded",
+            Some(waitable::core::asl::SET_INITIAL_STATUS_WITH_EXPIRY)
+        ),
         1,
         "{id}: {history:?}"
     );
