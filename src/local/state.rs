@@ -36,6 +36,13 @@ pub struct StackFile {
     /// The delivery targets (`--deliver` flags), remembered for the next deploy.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub deliver: Vec<String>,
+    /// The `RetentionDays` parameter the stack was deployed with (every job's `ExpiresAt`).
+    #[serde(rename = "retentionDays", default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    crate::core::retention::DEFAULT_RETENTION_DAYS
 }
 
 /// What a running engine writes for people and tools to read (its pid and public port). The
@@ -156,6 +163,7 @@ mod tests {
             definition: "{}".into(),
             port: Some(n),
             deliver: vec![],
+            retention_days: 90,
         };
         std::thread::scope(|scope| {
             for n in 0..16 {
