@@ -77,6 +77,8 @@ pub struct Hooks<'a> {
     /// `AddNullPayload`, which then goes to `no_payload_next`.
     pub choice: &'a str,
     pub no_payload_next: &'a str,
+    /// Other payload-less first writes (target, name of its own AddNullPayload Pass).
+    pub more_no_payload: Vec<(String, String)>,
     /// The Wait whose end fires the job; its `Next` becomes `FireJob`.
     pub wait: &'a str,
     /// The state the old `Wait` went to (replaced, so removed).
@@ -94,30 +96,36 @@ pub fn splice(states: &mut Map<String, Value>, d: &Deliveries, h: &Hooks) {
     if d.is_empty() {
         return;
     }
-    if let Some(choice) = states.get_mut(h.choice) {
-        for rule in choice["Choices"].as_array_mut().into_iter().flatten() {
-            if rule["Next"] == h.no_payload_next {
-                rule["Next"] = ADD_NULL_PAYLOAD.into();
+    let mut no_payload = vec![(h.no_payload_next.to_string(), ADD_NULL_PAYLOAD.to_string())];
+    no_payload.extend(h.more_no_payload.iter().cloned());
+    for (target, pass) in &no_payload {
+        if let Some(choice) = states.get_mut(h.choice) {
+            for rule in choice["Choices"].as_array_mut().into_iter().flatten() {
+                if rule["Next"] == target.as_str() {
+                    rule["Next"] = pass.as_str().into();
+                }
             }
-        }
-        if choice["Default"] == h.no_payload_next {
-            choice["Default"] = ADD_NULL_PAYLOAD.into();
+            if choice["Default"] == target.as_str() {
+                choice["Default"] = pass.as_str().into();
+            }
         }
     }
     if let Some(wait) = states.get_mut(h.wait) {
         wait["Next"] = FIRE_JOB.into();
     }
     states.remove(h.replaced);
-    states.insert(
-        ADD_NULL_PAYLOAD.into(),
-        json!({
-            "Type": "Pass",
-            "Comment": "A job without a payload is delivered with \"Payload\":null",
-            "Result": "null",
-            "ResultPath": PAYLOAD_PATH,
-            "Next": h.no_payload_next
-        }),
-    );
+    for (target, pass) in no_payload {
+        states.insert(
+            pass,
+            json!({
+                "Type": "Pass",
+                "Comment": "A job without a payload is delivered with \"Payload\":null",
+                "Result": "null",
+                "ResultPath": PAYLOAD_PATH,
+                "Next": target
+            }),
+        );
+    }
     let names: Vec<String> = d.targets.iter().map(state_name).collect();
     states.insert(FIRE_JOB.into(), fire_job(h, &names[0]));
     for (i, target) in d.targets.iter().enumerate() {
@@ -354,6 +362,7 @@ mod tests {
             table: "${TableName}",
             choice: "V",
             no_payload_next: "S",
+            more_no_payload: vec![],
             wait: "W",
             replaced: "F",
             write_retry: json!([{ "ErrorEquals": ["DynamoDB.ThrottlingException"] }]),

@@ -18,6 +18,18 @@ pub fn definition(d: &Deliveries) -> Value {
     let table = format!("${{{TABLE_NAME_VAR}}}");
     let states = def["States"].as_object_mut().expect("States is an object");
     let write_retry = states[asl::SET_FINAL_STATUS]["Retry"].clone();
+    // Every other first write that stores no payload (e.g. `SetInitialStatusWithExpiry`).
+    let more_no_payload = states
+        .keys()
+        .filter(|k| k.starts_with(asl::SET_INITIAL_STATUS) && !k.contains("Payload"))
+        .filter(|k| k.as_str() != asl::SET_INITIAL_STATUS)
+        .map(|k| {
+            (
+                k.clone(),
+                k.replacen(asl::SET_INITIAL_STATUS, super::states::ADD_NULL_PAYLOAD, 1),
+            )
+        })
+        .collect();
     splice(
         states,
         d,
@@ -25,6 +37,7 @@ pub fn definition(d: &Deliveries) -> Value {
             table: &table,
             choice: asl::VALIDATE_INPUT,
             no_payload_next: asl::SET_INITIAL_STATUS,
+            more_no_payload,
             wait: asl::WAIT_UNTIL,
             replaced: asl::SET_FINAL_STATUS,
             write_retry,
