@@ -4,6 +4,7 @@
 //! that call them.
 
 pub mod jobs;
+pub mod jobs_index;
 pub mod poll;
 pub mod progress;
 pub mod sdk;

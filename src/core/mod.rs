@@ -10,6 +10,7 @@ pub mod outputs;
 pub mod render;
 pub mod resolve;
 pub mod stack_status;
+pub mod status_index;
 pub mod submit_input;
 pub mod template;
 pub mod time;

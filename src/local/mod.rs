@@ -19,5 +19,6 @@ pub mod process;
 pub mod records;
 pub mod state;
 pub mod store;
+pub mod store_index;
 
 pub use backend::LocalBackend;
