@@ -10,3 +10,4 @@ mod jobs;
 mod local;
 mod synth;
 mod vtl;
+mod scale;

@@ -10,6 +10,7 @@
 use serde_json::{Value, json};
 
 use super::ids::{STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
+use super::status_index::{self, STATUS_PARAM};
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
@@ -89,14 +90,21 @@ pub fn error_response_template() -> String {
     )
 }
 
-/// GET /status -> Scan, one page. `limit` is 1..=1000 (anything else means the default);
+/// GET /status -> Scan, one page; with `?status=S`, a Query on the status index instead
+/// (`super::status_index`). `limit` is 1..=1000 (anything else means the default);
 /// `nextToken` is the base64 of the last key, as GET /status returned it.
 pub fn status_request_template() -> String {
     let key = json_escaped("$util.base64Decode($token)");
+    let query = status_index::query_request_body(TABLE_NAME_VAR, json_escaped);
     format!(
         r##"#set($limit = "$!input.params('limit')")
 #if(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "{DEFAULT_PAGE_SIZE}")#end
 #set($token = "$!input.params('nextToken')")
+#set($status = "$!input.params('{STATUS_PARAM}')")
+#if($status != "")
+#set($key = "")#if($token != "")#set($key = $util.base64Decode($token))#end
+{query}
+#else
 {{
   "TableName": "${{{TABLE_NAME_VAR}}}",
   "Limit": $limit,
@@ -104,6 +112,7 @@ pub fn status_request_template() -> String {
   "ExpressionAttributeNames": {{"#id": "{ATTR_ID}", "#at": "{ATTR_START_ACTION_AT}", "#status": "{ATTR_PROCESS_STATUS}", "#updated": "{ATTR_LAST_UPDATED}", "#error": "{ATTR_ERROR}"}}#if($token != ""),
   "ExclusiveStartKey": {{"{ATTR_ID}": {{"S": "{key}"}}}}#end
 }}
+#end
 "##
     )
 }
@@ -127,13 +136,17 @@ pub fn status_response_template() -> String {
     ]
     .map(item_member)
     .join(", ");
+    // A Query's last key also holds StartActionAt: the token carries `Id SPACE StartActionAt`
+    // (status_index::query_token_text).
     format!(
         r###"#set($root = $input.path('$'))
+#set($last = "$!root.LastEvaluatedKey.{ATTR_ID}.S")
+#if($last != "" && "$!root.LastEvaluatedKey.{ATTR_START_ACTION_AT}.S" != "")#set($last = "$last $root.LastEvaluatedKey.{ATTR_START_ACTION_AT}.S")#end
 {{"items": [
 #foreach($item in $root.Items)
   {{{members}}}#if($foreach.hasNext),#end
 #end
-]#if("$!root.LastEvaluatedKey.{ATTR_ID}.S" != ""), "nextToken": "$util.urlEncode($util.base64Encode($root.LastEvaluatedKey.{ATTR_ID}.S))"#end}}
+]#if($last != ""), "nextToken": "$util.urlEncode($util.base64Encode($last))"#end}}
 "###
     )
 }
@@ -149,7 +162,10 @@ mod tests {
             sub_variables(&submit_request_template()),
             [STATE_MACHINE_ARN_VAR]
         );
-        assert_eq!(sub_variables(&status_request_template()), [TABLE_NAME_VAR]);
+        let status = status_request_template();
+        let mut status_vars = sub_variables(&status);
+        status_vars.dedup();
+        assert_eq!(status_vars, [TABLE_NAME_VAR]);
         for t in [
             submit_response_template(),
             error_response_template(),

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 
 use super::api;
 use super::asl;
+use super::status_index;
 use super::ids::*;
 use super::intrinsics::{get_att, r#ref, sub, sub_with};
 
@@ -64,8 +65,9 @@ fn table() -> Map<String, Value> {
             "DeletionPolicy": "Delete",
             "UpdateReplacePolicy": "Delete",
             "Properties": {
-                "AttributeDefinitions": [{ "AttributeName": "Id", "AttributeType": "S" }],
+                "AttributeDefinitions": status_index::attribute_definitions(),
                 "KeySchema": [{ "AttributeName": "Id", "KeyType": "HASH" }],
+                "GlobalSecondaryIndexes": status_index::global_secondary_indexes(),
                 "BillingMode": "PAY_PER_REQUEST",
                 "SSESpecification": { "SSEEnabled": true },
                 "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true }
@@ -153,9 +155,10 @@ fn api_base() -> Map<String, Value> {
                     },
                     {
                         "Effect": "Allow",
-                        "Action": ["dynamodb:Scan", "dynamodb:Query"],
+                        "Action": "dynamodb:Scan",
                         "Resource": get_att(JOBS_TABLE, "Arn")
-                    }
+                    },
+                    status_index::query_policy_statement()
                 ]))
             }
         }),
@@ -266,7 +269,8 @@ fn api_methods(options: StackOptions) -> Map<String, Value> {
                 "RequestValidatorId": r#ref(REQUEST_VALIDATOR),
                 "RequestParameters": {
                     "method.request.querystring.limit": false,
-                    "method.request.querystring.nextToken": false
+                    "method.request.querystring.nextToken": false,
+                    format!("method.request.querystring.{}", status_index::STATUS_PARAM): false
                 },
                 "Integration": {
                     "Type": "AWS",
@@ -422,7 +426,29 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 3);
+        assert_eq!(checked, 4);
+    }
+
+    #[test]
+    fn the_api_may_query_the_status_index_and_nothing_else() {
+        let t = t();
+        let statements = t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]
+            ["Statement"]
+            .clone();
+        let query: Vec<&Value> = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|st| st["Action"].to_string().contains("dynamodb:Query"))
+            .collect();
+        assert_eq!(query.len(), 1);
+        assert_eq!(query[0]["Action"], "dynamodb:Query");
+        assert_eq!(query[0]["Resource"], status_index::index_arn());
+        let table = &t["Resources"][JOBS_TABLE]["Properties"];
+        assert_eq!(
+            table["GlobalSecondaryIndexes"][0]["IndexName"],
+            status_index::INDEX_NAME
+        );
     }
 
     #[test]
