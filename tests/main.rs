@@ -8,6 +8,7 @@ mod cli;
 mod deploy;
 mod jobs;
 mod local;
+mod local_exec;
 mod synth;
 mod vtl;
 mod scale;
