@@ -9,6 +9,6 @@ mod deploy;
 mod jobs;
 mod local;
 mod local_exec;
+mod scale;
 mod synth;
 mod vtl;
-mod scale;

@@ -97,7 +97,10 @@ fn get_status_with_a_status_queries_the_index_and_without_scans() {
         "it's \\ \n $input.body #set($a=1)",
         "😀",
     ];
-    let mut cases = vec![status_request(json!({})), status_request(json!({"limit": "7"}))];
+    let mut cases = vec![
+        status_request(json!({})),
+        status_request(json!({"limit": "7"})),
+    ];
     cases.extend(
         hostile
             .iter()
@@ -147,7 +150,10 @@ fn query_pages_carry_their_whole_key_through_the_token() {
     assert_eq!(token, b64("job-7 2030-01-01T00:00:00Z"));
     // A Scan's token stays the base64 of the Id alone.
     let scan_page = parse(&responses[1].as_ref().unwrap().0);
-    assert_eq!(url_decode(scan_page["nextToken"].as_str().unwrap()), b64("job-7"));
+    assert_eq!(
+        url_decode(scan_page["nextToken"].as_str().unwrap()),
+        b64("job-7")
+    );
 
     let next = render_all(&[status_request(
         json!({ "status": "FAILED", "nextToken": token }),
@@ -209,7 +215,11 @@ pub fn status_questions_read_the_index(env: &dyn StackEnv) {
 
     let failed = mine(json_status(env, &["--status", "FAILED"]));
     let want: Vec<String> = (1..=6).map(|d| format!("{p}-f{d}")).collect();
-    assert_eq!(ids(&failed), want, "in StartActionAt order, rejected left out");
+    assert_eq!(
+        ids(&failed),
+        want,
+        "in StartActionAt order, rejected left out"
+    );
     assert!(failed.iter().all(|r| r["ProcessStatus"] == "FAILED"));
     assert_eq!(failed[0]["Error"], "States.TaskFailed");
     assert_eq!(failed[0]["LastUpdated"], "2031-01-01T00:00:00.000Z");
@@ -219,16 +229,36 @@ pub fn status_questions_read_the_index(env: &dyn StackEnv) {
     // Windows are inclusive at both ends.
     let window = mine(json_status(
         env,
-        &["--status", "FAILED", "--due-after", &at(2), "--due-before", &at(4)],
+        &[
+            "--status",
+            "FAILED",
+            "--due-after",
+            &at(2),
+            "--due-before",
+            &at(4),
+        ],
     ));
     assert_eq!(ids(&window), [2, 3, 4].map(|d| format!("{p}-f{d}")));
-    let after = mine(json_status(env, &["--status", "STARTED", "--due-after", &at(5)]));
+    let after = mine(json_status(
+        env,
+        &["--status", "STARTED", "--due-after", &at(5)],
+    ));
     assert_eq!(ids(&after), [5, 6].map(|d| format!("{p}-s{d}")));
-    let before = mine(json_status(env, &["--status", "STARTED", "--due-before", &at(1)]));
+    let before = mine(json_status(
+        env,
+        &["--status", "STARTED", "--due-before", &at(1)],
+    ));
     assert_eq!(ids(&before), [format!("{p}-s1")]);
     let none = mine(json_status(
         env,
-        &["--status", "STARTED", "--due-after", &at(4), "--due-before", &at(3)],
+        &[
+            "--status",
+            "STARTED",
+            "--due-after",
+            &at(4),
+            "--due-before",
+            &at(3),
+        ],
     ));
     assert!(none.is_empty(), "an empty window matches nothing");
 

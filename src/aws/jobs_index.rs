@@ -28,7 +28,7 @@ pub async fn query_jobs(
     status: JobStatus,
     window: &DueWindow,
     payloads: bool,
-    sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+    sink: &mut dyn FnMut(JobRecord) -> Result<()>,
 ) -> Result<()> {
     if window_is_empty(window) {
         return Ok(());
@@ -124,21 +124,4 @@ async fn read_payloads(
         )));
     }
     Ok(found)
-}
-
-/// Whether `status` on the aws target answers this question with the index.
-pub fn uses_index(statuses: &[JobStatus], id: Option<&str>) -> bool {
-    id.is_none() && !statuses.is_empty()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_index_answers_status_questions_but_not_ids() {
-        assert!(uses_index(&[JobStatus::Failed], None));
-        assert!(!uses_index(&[JobStatus::Failed], Some("a")));
-        assert!(!uses_index(&[], None));
-    }
 }

@@ -10,11 +10,11 @@
 use serde_json::{Value, json};
 
 use super::ids::{STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
-use super::status_index::{self, STATUS_PARAM};
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
 };
+use super::status_index::{self, STATUS_PARAM};
 
 /// Default and largest page size of GET /status.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;

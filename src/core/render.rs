@@ -72,6 +72,12 @@ pub fn jobs_table(
     if jobs.is_empty() {
         return writeln!(out, "{empty_line}");
     }
+    writeln!(out, "{}", table_of(jobs, style))?;
+    writeln!(out, "{}", summary_line(jobs))
+}
+
+/// The table of `jobs` (a non-empty page), without the summary.
+fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
     let with_errors = jobs.iter().any(|j| j.error.is_some());
     let mut table = new_table(style);
     let mut header = vec!["Id", "StartActionAt", "ProcessStatus", "LastUpdated"];
@@ -99,26 +105,107 @@ pub fn jobs_table(
         }
         table.add_row(row);
     }
-    writeln!(out, "{table}")?;
-    writeln!(out, "{}", summary_line(jobs))
+    table
 }
 
 /// `3 jobs: 1 STARTED, 2 COMPLETED` (statuses in lifecycle order, unknown ones last).
 pub fn summary_line(jobs: &[JobRecord]) -> String {
-    let mut counts: BTreeMap<(usize, &str), usize> = BTreeMap::new();
-    for job in jobs {
+    let mut counts = StatusCounts::default();
+    jobs.iter().for_each(|job| counts.add(job));
+    counts.summary()
+}
+
+/// Jobs counted by status, for the summary line of a table too long to hold.
+#[derive(Debug, Default)]
+pub struct StatusCounts {
+    counts: BTreeMap<(usize, String), usize>,
+    total: usize,
+}
+
+impl StatusCounts {
+    pub fn add(&mut self, job: &JobRecord) {
         let rank = job
             .status()
             .and_then(|s| JobStatus::ALL.iter().position(|x| *x == s))
             .unwrap_or(JobStatus::ALL.len());
-        *counts.entry((rank, &job.process_status)).or_default() += 1;
+        *self
+            .counts
+            .entry((rank, job.process_status.clone()))
+            .or_default() += 1;
+        self.total += 1;
     }
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|((_, status), n)| format!("{n} {status}"))
-        .collect();
-    let noun = if jobs.len() == 1 { "job" } else { "jobs" };
-    format!("{} {noun}: {}", jobs.len(), parts.join(", "))
+
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// See [`summary_line`].
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|((_, status), n)| format!("{n} {status}"))
+            .collect();
+        let noun = if self.total == 1 { "job" } else { "jobs" };
+        format!("{} {noun}: {}", self.total, parts.join(", "))
+    }
+}
+
+/// Rows of the status table held at once: a longer table is printed in pages of this many
+/// rows (each with its header), so memory stays flat however many jobs there are.
+pub const TABLE_PAGE_ROWS: usize = 1000;
+
+/// The status table written page by page as sorted jobs arrive, then the summary line: the
+/// same output as [`jobs_table`] up to [`TABLE_PAGE_ROWS`] jobs.
+pub struct TablePages {
+    page: Vec<JobRecord>,
+    counts: StatusCounts,
+    page_rows: usize,
+}
+
+impl TablePages {
+    pub fn new(page_rows: usize) -> Self {
+        TablePages {
+            page: Vec::new(),
+            counts: StatusCounts::default(),
+            page_rows: page_rows.max(1),
+        }
+    }
+
+    /// Adds the next job (in display order); prints a page when one is full.
+    pub fn push(&mut self, out: &mut impl Write, job: JobRecord, style: &Style) -> io::Result<()> {
+        self.counts.add(&job);
+        self.page.push(job);
+        if self.page.len() >= self.page_rows {
+            self.flush(out, style)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut impl Write, style: &Style) -> io::Result<()> {
+        if !self.page.is_empty() {
+            writeln!(out, "{}", table_of(&self.page, style))?;
+            self.page.clear();
+        }
+        Ok(())
+    }
+
+    /// Prints the last page and the summary (or `empty_line` when there was no job); returns
+    /// how many jobs were shown.
+    pub fn finish(
+        mut self,
+        out: &mut impl Write,
+        style: &Style,
+        empty_line: &str,
+    ) -> io::Result<usize> {
+        if self.counts.total() == 0 {
+            writeln!(out, "{empty_line}")?;
+            return Ok(0);
+        }
+        self.flush(out, style)?;
+        writeln!(out, "{}", self.counts.summary())?;
+        Ok(self.counts.total())
+    }
 }
 
 /// A JSON array written one already-serialised element at a time, one per line, so

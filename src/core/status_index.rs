@@ -24,6 +24,7 @@
 //! projections, write cost) and "Query" (KeyConditionExpression: `=` on the partition key, one
 //! of `= < <= > >= BETWEEN begins_with` on the sort key).
 
+use chrono::{DateTime, SubsecRound, Utc};
 use serde_json::{Value, json};
 
 use super::ids::JOBS_TABLE;
@@ -32,6 +33,7 @@ use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, JobRecord,
     JobStatus,
 };
+use super::time::{format_utc, parse_time, round_up_to_second};
 
 /// The index's name (part of its ARN, so IAM can name it alone).
 pub const INDEX_NAME: &str = "ByStatus";
@@ -69,6 +71,25 @@ impl DueWindow {
     /// Whether `job` is in the index and in the window: what a Query for its status returns.
     pub fn selects(&self, job: &JobRecord) -> bool {
         in_index(job) && self.contains(&job.start_action_at)
+    }
+}
+
+impl DueWindow {
+    /// The window of `--due-after` / `--due-before` (any form `--at` takes, and `-2h`; no
+    /// limits), in the stored form. Stored times are whole seconds, so a fractional bound is
+    /// moved inward: `after` rounds up, `before` down, and the window keeps the same jobs.
+    pub fn parse(
+        after: Option<&str>,
+        before: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<DueWindow, String> {
+        let after = after
+            .map(|t| parse_time(t, now).map(|t| format_utc(round_up_to_second(t))))
+            .transpose()?;
+        let before = before
+            .map(|t| parse_time(t, now).map(|t| format_utc(t.trunc_subsecs(0))))
+            .transpose()?;
+        Ok(DueWindow { after, before })
     }
 }
 
@@ -265,6 +286,21 @@ mod tests {
         assert!(!window_is_empty(&win));
         assert!(window_is_empty(&w(Some(T2), Some(T1))));
         assert!(!window_is_empty(&w(Some(T1), Some(T1))));
+    }
+
+    #[test]
+    fn bounds_take_the_at_forms_and_move_inward_to_whole_seconds() {
+        let now = DateTime::parse_from_rfc3339("2030-01-01T00:00:00.250Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let win = DueWindow::parse(Some("-1h"), Some("+2h"), now).unwrap();
+        assert_eq!(win.after.as_deref(), Some("2029-12-31T23:00:01Z"));
+        assert_eq!(win.before.as_deref(), Some("2030-01-01T02:00:00Z"));
+        let win = DueWindow::parse(None, Some("2030-01-01T10:00:00+01:00"), now).unwrap();
+        assert_eq!(win, w(None, Some("2030-01-01T09:00:00Z")));
+        // Far past and far future are fine for a question.
+        assert!(DueWindow::parse(Some("2001-01-01T00:00:00Z"), Some("+3000d"), now).is_ok());
+        assert!(DueWindow::parse(Some("tomorrow"), None, now).is_err());
     }
 
     #[test]

@@ -9,9 +9,9 @@ use serde_json::{Map, Value, json};
 
 use super::api;
 use super::asl;
-use super::status_index;
 use super::ids::*;
 use super::intrinsics::{get_att, r#ref, sub, sub_with};
+use super::status_index;
 
 /// Options that change what is synthesised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -432,9 +432,9 @@ mod tests {
     #[test]
     fn the_api_may_query_the_status_index_and_nothing_else() {
         let t = t();
-        let statements = t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]
-            ["Statement"]
-            .clone();
+        let statements =
+            t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .clone();
         let query: Vec<&Value> = statements
             .as_array()
             .unwrap()

@@ -20,16 +20,10 @@ pub const WIRE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 /// Parses `--at` relative to `now`, checks it is within [now - 1 min, now + 1 year] and
 /// returns it in UTC, whole seconds (rounded up).
 pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let trimmed = text.trim();
-    let at = if trimmed.eq_ignore_ascii_case("now") {
-        now
-    } else if let Some(rel) = trimmed.strip_prefix('+') {
-        now + parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
-    } else {
-        DateTime::parse_from_rfc3339(trimmed)
-            .map_err(|_| format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"))?
-            .with_timezone(&Utc)
-    };
+    if text.trim().starts_with('-') {
+        return Err(format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"));
+    }
+    let at = parse_time(text, now)?;
     // Limits apply to the time asked for; rounding up adds less than a second.
     let asked = at;
     let at = round_up_to_second(at);
@@ -48,6 +42,23 @@ pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String>
     Ok(at)
 }
 
+/// Any time in the forms `--at` accepts, with no limits (a window's bound for `status`):
+/// relative times may also point back (`-2h`).
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let trimmed = text.trim();
+    Ok(if trimmed.eq_ignore_ascii_case("now") {
+        now
+    } else if let Some(rel) = trimmed.strip_prefix('+') {
+        now + parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
+    } else if let Some(rel) = trimmed.strip_prefix('-') {
+        now - parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
+    } else {
+        DateTime::parse_from_rfc3339(trimmed)
+            .map_err(|_| format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"))?
+            .with_timezone(&Utc)
+    })
+}
+
 /// [`parse_at`], formatted for the wire.
 pub fn normalise_at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
     parse_at(text, now).map(format_utc)
@@ -58,7 +69,7 @@ pub fn format_utc(at: DateTime<Utc>) -> String {
     at.format(WIRE_FORMAT).to_string()
 }
 
-fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
+pub fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     if at.nanosecond() == 0 {
         at
     } else {

@@ -19,8 +19,9 @@ use super::state::{self, EngineFile, StackDir, StackFile};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
-use crate::core::job::{JobRecord, JobRequest, Submitted};
+use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use crate::core::outputs::StackOutputs;
+use crate::core::status_index::DueWindow;
 use crate::output::Ui;
 use crate::{Error, Result};
 
@@ -123,6 +124,31 @@ impl LocalBackend {
             port: previous_port,
         })?;
         Ok(definition)
+    }
+
+    /// Jobs in `status` within `window`, in StartActionAt order, through the status index.
+    async fn jobs_by_status(
+        &self,
+        status: JobStatus,
+        window: &DueWindow,
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
+    ) -> Result<()> {
+        let mut token: Option<String> = None;
+        loop {
+            let path = protocol::jobs_by_status_path(status, window, PAGE, token.as_deref());
+            let (code, body) = self.call("GET", &path, None).await?;
+            if code != 200 {
+                return Err(failure(code, &body));
+            }
+            let page: JobsPage = serde_json::from_value(body)?;
+            for job in page.items {
+                sink(job)?;
+            }
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return Ok(()),
+            }
+        }
     }
 
     fn outputs_for(&self, port: u16) -> StackOutputs {
@@ -286,8 +312,14 @@ impl Backend for LocalBackend {
     async fn jobs(
         &self,
         query: &JobQuery,
-        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
     ) -> Result<()> {
+        if query.uses_index() {
+            for status in &query.statuses {
+                self.jobs_by_status(*status, &query.window, sink).await?;
+            }
+            return Ok(());
+        }
         let mut token: Option<String> = None;
         loop {
             let path = protocol::jobs_path(PAGE, token.as_deref());

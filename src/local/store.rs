@@ -58,6 +58,8 @@ pub fn open(path: &Path) -> anyhow::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA).context("creating the schema")?;
+    conn.execute_batch(super::store_index::SCHEMA)
+        .context("creating the status index")?;
     Ok(conn)
 }
 

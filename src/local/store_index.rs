@@ -9,8 +9,10 @@
 use rusqlite::{Connection, params};
 
 use super::ddb::Item;
-use crate::core::job::JobStatus;
-use crate::core::status_index::{DueWindow, window_is_empty};
+use crate::core::job::{ATTR_ID, ATTR_START_ACTION_AT, JobStatus};
+use crate::core::status_index::{
+    DueWindow, parse_query_token_text, query_token_text, window_is_empty,
+};
 
 /// The index. Queries must spell the expressions exactly so, or SQLite will not use it.
 pub const SCHEMA: &str = "
@@ -74,6 +76,37 @@ pub fn query(
     let more = items.len() > limit;
     items.truncate(limit);
     Ok((items, more))
+}
+
+/// One page of a status query for the HTTP layer: `after` is the previous page's token text
+/// (`Id SPACE StartActionAt`, `crate::core::status_index::query_token_text`); returns the
+/// items and the next page's token text, if more follow.
+pub fn page(
+    c: &Connection,
+    status: JobStatus,
+    window: &DueWindow,
+    after: Option<&str>,
+    limit: usize,
+) -> anyhow::Result<(Vec<Item>, Option<String>)> {
+    let after = after
+        .and_then(parse_query_token_text)
+        .map(|(id, at)| After {
+            start_action_at: at.to_string(),
+            id: id.to_string(),
+        });
+    let (items, more) = query(c, status, window, after.as_ref(), limit)?;
+    let text = |attr: &str, item: &Item| {
+        item.get(attr)
+            .and_then(|v| v.get("S"))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let next = more
+        .then(|| items.last())
+        .flatten()
+        .map(|last| query_token_text(&text(ATTR_ID, last), &text(ATTR_START_ACTION_AT, last)));
+    Ok((items, next))
 }
 
 #[cfg(test)]

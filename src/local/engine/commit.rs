@@ -13,6 +13,7 @@ use super::super::asl::{self, Machine};
 use super::super::ddb::Item;
 use super::super::records;
 use super::super::store;
+use super::super::store_index;
 use super::command::{Command, EngineError, Page, Reply};
 use super::execution::{cancel, drive, fail_internally, submit};
 use super::{StackNames, now_ms};
@@ -135,6 +136,7 @@ impl Engine {
                 Command::Page {
                     after,
                     limit,
+                    index: None,
                     reply,
                 } => {
                     let r = store::list_items(&tx, after.as_deref(), limit)
@@ -143,6 +145,20 @@ impl Engine {
                                 .then(|| items.last().map(|i| records::encode_token(&id_of(i))))
                                 .flatten();
                             Page { items, next_token }
+                        })
+                        .map_err(EngineError::internal);
+                    replies.push(deliver(reply, r));
+                }
+                Command::Page {
+                    after,
+                    limit,
+                    index: Some(q),
+                    reply,
+                } => {
+                    let r = store_index::page(&tx, q.status, &q.window, after.as_deref(), limit)
+                        .map(|(items, next)| Page {
+                            items,
+                            next_token: next.map(|t| records::encode_token(&t)),
                         })
                         .map_err(EngineError::internal);
                     replies.push(deliver(reply, r));

@@ -20,7 +20,7 @@ mod commit;
 mod execution;
 mod table;
 
-pub use command::{Command, EngineError, Handle, Page, Reply, submission};
+pub use command::{Command, EngineError, Handle, IndexQuery, Page, Reply, submission};
 pub use commit::Engine;
 
 /// The stack's fixed names, as the engine's executions see them.

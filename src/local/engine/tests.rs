@@ -56,6 +56,7 @@ impl Running {
             .ask(|reply| Command::Page {
                 after: None,
                 limit: 1000,
+                index: None,
                 reply,
             })
             .unwrap();
