@@ -210,10 +210,12 @@ pub const STATUS_PARAM: &str = "status";
 /// `Id SPACE StartActionAt`. `escape` turns a VTL expression into JSON-safe text.
 pub fn query_request_body(table_var: &str, escape: impl Fn(&str) -> String) -> String {
     let status = escape("$status");
-    let id = escape("$key.substring(0, $key.indexOf(\" \"))");
-    let at = escape("$key.substring($key.indexOf(\" \") + 1)");
+    let id = escape("$keyId");
+    let at = escape("$keyAt");
+    // Velocity 1.7 (API Gateway's) takes no arithmetic inside method arguments: split first.
     format!(
         r##"#set($context.requestOverride.header.X-Amz-Target = "{QUERY_TARGET}")
+#if($key.contains(" "))#set($split = $key.indexOf(" "))#set($from = $split + 1)#set($keyId = $key.substring(0, $split))#set($keyAt = $key.substring($from))#end
 {{
   "TableName": "${{{table_var}}}",
   "IndexName": "{INDEX_NAME}",
