@@ -364,6 +364,36 @@ mod tests {
         String::from_utf8(buf).unwrap()
     }
 
+    fn paged(jobs: &[JobRecord], rows: usize) -> String {
+        render(|out| {
+            let mut pages = TablePages::new(rows);
+            for job in jobs {
+                pages.push(out, job.clone(), &style(false))?;
+            }
+            pages.finish(out, &style(false), NO_JOBS).map(|_| ())
+        })
+    }
+
+    #[test]
+    fn a_table_that_fits_one_page_is_the_table_itself() {
+        let jobs = sample();
+        let whole = render(|out| jobs_table(out, &jobs, &style(false), NO_JOBS));
+        assert_eq!(paged(&jobs, TABLE_PAGE_ROWS), whole);
+        assert_eq!(paged(&[], 3), format!("{NO_JOBS}\n"));
+    }
+
+    #[test]
+    fn a_long_table_comes_in_pages_with_one_summary_of_all() {
+        let jobs = sample();
+        let text = paged(&jobs, 2);
+        // Five jobs in pages of two: three tables, each with its header, one summary.
+        assert_eq!(text.matches("ProcessStatus").count(), 3, "{text}");
+        assert_eq!(text.matches("jobs:").count(), 1);
+        assert!(text.ends_with(&format!("{}\n", summary_line(&jobs))), "{text}");
+        let order: Vec<usize> = jobs.iter().map(|j| text.find(&j.id).unwrap()).collect();
+        assert!(order.is_sorted(), "rows keep their order: {text}");
+    }
+
     #[test]
     fn status_table() {
         let text = render(|o| jobs_table(o, &sample(), &style(false), NO_JOBS));
