@@ -389,7 +389,10 @@ mod tests {
         // Five jobs in pages of two: three tables, each with its header, one summary.
         assert_eq!(text.matches("ProcessStatus").count(), 3, "{text}");
         assert_eq!(text.matches("jobs:").count(), 1);
-        assert!(text.ends_with(&format!("{}\n", summary_line(&jobs))), "{text}");
+        assert!(
+            text.ends_with(&format!("{}\n", summary_line(&jobs))),
+            "{text}"
+        );
         let order: Vec<usize> = jobs.iter().map(|j| text.find(&j.id).unwrap()).collect();
         assert!(order.is_sorted(), "rows keep their order: {text}");
     }

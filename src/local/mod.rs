@@ -18,6 +18,7 @@ pub mod host;
 pub mod http;
 pub mod process;
 pub mod protocol;
+pub mod prune;
 pub mod records;
 pub mod state;
 pub mod store;

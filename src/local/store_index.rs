@@ -231,3 +231,29 @@ mod tests {
         assert!(!plan.contains("TEMP B-TREE"), "sorted by the index: {plan}");
     }
 }
+
+#[cfg(test)]
+mod timers {
+    //! A restart with a million waiting jobs must not read them: the engine asks only for the
+    //! next due time and the due batch, both answered from the timer index.
+    #[test]
+    fn the_engine_reads_timers_through_their_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let c = super::super::store::open(&dir.path().join("t.db")).unwrap();
+        for sql in [
+            "SELECT MIN(due_ms) FROM executions WHERE due_ms IS NOT NULL",
+            "SELECT name FROM executions WHERE due_ms IS NOT NULL AND due_ms <= 5 ORDER BY due_ms LIMIT 512",
+        ] {
+            let plan: String = c
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(3))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect::<Vec<_>>()
+                .join(" ");
+            assert!(plan.contains("executions_due"), "{sql}: {plan}");
+            assert!(!plan.contains("SCAN executions"), "{sql}: {plan}");
+        }
+    }
+}

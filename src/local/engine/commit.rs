@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::super::asl::{self, Machine};
 use super::super::ddb::Item;
+use super::super::prune;
 use super::super::records;
 use super::super::store;
 use super::super::store_index;
@@ -19,6 +20,8 @@ use super::execution::{cancel, drive, fail_internally, submit};
 use super::{StackNames, now_ms};
 use crate::core::job::ATTR_ID;
 
+/// The jobs table's TTL attribute (see `crate::core::retention` on the template side).
+const TTL_ATTRIBUTE: &str = "ExpiresAt";
 /// How many due executions one transaction steps (keeps commands answered during a burst).
 const BATCH: usize = 512;
 /// The longest the engine sleeps without looking at the clock again.
@@ -30,6 +33,8 @@ pub struct Engine {
     names: StackNames,
     machines: HashMap<i64, Arc<Machine>>,
     current: i64,
+    /// When to look for expired jobs next (retention, `super::super::prune`).
+    next_prune: std::time::Instant,
 }
 
 impl Engine {
@@ -37,11 +42,13 @@ impl Engine {
     pub fn new(conn: Connection, names: StackNames, definition: &str) -> anyhow::Result<Engine> {
         asl::parse_text(definition).map_err(|e| anyhow::anyhow!("{e}"))?;
         let current = store::ensure_definition(&conn, definition)?;
+        conn.execute_batch(&prune::schema(TTL_ATTRIBUTE))?;
         Ok(Engine {
             conn,
             names,
             machines: HashMap::new(),
             current,
+            next_prune: std::time::Instant::now(),
         })
     }
 
@@ -50,6 +57,7 @@ impl Engine {
     pub fn run(mut self, rx: Receiver<Command>, stopped: impl FnOnce()) {
         let _guard = OnDrop(Some(stopped));
         loop {
+            self.prune_if_due();
             let more_due = match self.fire_due() {
                 Ok(more) => more,
                 Err(err) => {
@@ -84,6 +92,13 @@ impl Engine {
     /// Until the next timer, at most [`MAX_SLEEP`] (the wall clock is checked again then, in
     /// case it jumped or the machine slept).
     fn next_wait(&self) -> Duration {
+        let until_prune = self
+            .next_prune
+            .saturating_duration_since(std::time::Instant::now());
+        self.next_timer().min(until_prune)
+    }
+
+    fn next_timer(&self) -> Duration {
         match store::next_due(&self.conn) {
             Ok(Some(due)) => Duration::from_millis((due - now_ms()).max(0) as u64).min(MAX_SLEEP),
             Ok(None) => MAX_SLEEP,
@@ -212,6 +227,38 @@ impl Engine {
             r(committed);
         }
         keep_running
+    }
+
+    /// Deletes expired jobs, a batch at a time, at most every [`prune::PRUNE_EVERY`] (sooner
+    /// while a backlog remains).
+    fn prune_if_due(&mut self) {
+        let now = std::time::Instant::now();
+        if now < self.next_prune {
+            return;
+        }
+        let pruned = self
+            .conn
+            .transaction()
+            .map_err(anyhow::Error::from)
+            .and_then(|tx| {
+                let n =
+                    prune::prune_expired(&tx, TTL_ATTRIBUTE, now_ms() / 1000, prune::PRUNE_BATCH)?;
+                tx.commit()?;
+                Ok(n)
+            });
+        let backlog = match pruned {
+            Ok(n) => n == prune::PRUNE_BATCH,
+            Err(err) => {
+                eprintln!("engine: deleting expired jobs failed: {err:#}");
+                false
+            }
+        };
+        self.next_prune = now
+            + if backlog {
+                Duration::from_millis(100)
+            } else {
+                prune::PRUNE_EVERY
+            };
     }
 
     /// Steps up to one batch of due executions in one transaction; true if more are due.
