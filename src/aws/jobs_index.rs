@@ -13,7 +13,8 @@ use crate::core::status_index::{
     BATCH_GET_MAX, DueWindow, INDEX_NAME, key_condition, window_is_empty,
 };
 
-use super::jobs::{record_from_item, sdk_failure};
+use super::sdk::failed;
+use crate::core::record::record_from_item;
 
 /// Rounds of BatchGetItem for one page's unprocessed keys before giving up (each round waits
 /// a little longer; DynamoDB returns unprocessed keys when throttled).
@@ -48,7 +49,7 @@ pub async fn query_jobs(
     }
     let mut pages = query.into_paginator().send();
     while let Some(page) = pages.next().await {
-        let page = page.map_err(|e| sdk_failure(e, format!("querying table {table_name}")))?;
+        let page = page.map_err(|e| failed(&format!("querying table {table_name}"), &e))?;
         let mut jobs: Vec<JobRecord> = page.items().iter().filter_map(record_from_item).collect();
         if payloads && !jobs.is_empty() {
             let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
@@ -101,7 +102,7 @@ async fn read_payloads(
             .request_items(table_name, keys)
             .send()
             .await
-            .map_err(|e| sdk_failure(e, format!("reading payloads from table {table_name}")))?;
+            .map_err(|e| failed(&format!("reading payloads from table {table_name}"), &e))?;
         for item in out
             .responses()
             .and_then(|r| r.get(table_name))

@@ -18,6 +18,7 @@ use super::protocol::{
 use super::state::{self, EngineFile, StackDir, StackFile};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::core::arn;
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use crate::core::outputs::StackOutputs;
@@ -196,9 +197,9 @@ pub fn definition_from_template(
         }
     };
     let mut values: Vec<(String, String)> = vec![
-        ("AWS::Partition".into(), "aws".into()),
-        ("AWS::Region".into(), "local".into()),
-        ("AWS::AccountId".into(), "000000000000".into()),
+        ("AWS::Partition".into(), arn::LOCAL_PARTITION.into()),
+        ("AWS::Region".into(), arn::LOCAL_REGION.into()),
+        ("AWS::AccountId".into(), arn::LOCAL_ACCOUNT.into()),
         ("AWS::StackName".into(), stack.into()),
     ];
     for (name, v) in vars.into_iter().flatten() {

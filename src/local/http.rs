@@ -236,7 +236,7 @@ async fn jobs(
 ) -> Answer<JobsPage> {
     let p = page(&app, &q, true).await?;
     Ok(Json(JobsPage {
-        items: p.items.iter().map(records::job_from_item).collect(),
+        items: p.items.iter().filter_map(records::job_from_item).collect(),
         next_token: p.next_token,
     }))
 }

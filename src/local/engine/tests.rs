@@ -62,7 +62,7 @@ impl Running {
             .unwrap();
         page.items
             .iter()
-            .map(records::job_from_item)
+            .filter_map(records::job_from_item)
             .find(|j| j.id == id)
     }
 }
