@@ -25,6 +25,9 @@ use super::job::{
 
 pub const VALIDATE_INPUT: &str = "ValidateInput";
 pub const REJECT_INPUT: &str = "RejectInput";
+/// The same, keeping the rejected StartTimestamp (a non-empty string) as StartActionAt, so
+/// the job is in the status index (`super::status_index`, which needs a StartActionAt).
+pub const REJECT_INPUT_KEEPING_TIME: &str = "RejectInputKeepingTime";
 pub const INVALID_INPUT: &str = "InvalidInput";
 pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
 pub const SET_INITIAL_STATUS_WITH_PAYLOAD: &str = "SetInitialStatusWithPayload";
@@ -67,7 +70,8 @@ pub fn definition() -> Value {
         "StartAt": VALIDATE_INPUT,
         "States": {
             VALIDATE_INPUT: validate_input(),
-            REJECT_INPUT: reject_input(&table),
+            REJECT_INPUT: reject_input(&table, false),
+            REJECT_INPUT_KEEPING_TIME: reject_input(&table, true),
             INVALID_INPUT: {
                 "Type": "Fail",
                 "Error": ERROR_INVALID_TIMESTAMP,
@@ -111,6 +115,11 @@ fn validate_input() -> Value {
         "Comment": "Check the timestamp before the first write: a Wait state given a bad one fails uncatchably",
         "Choices": [
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
+            { "And": [
+                { "Variable": ts, "IsString": true },
+                { "Not": { "Variable": ts, "StringEquals": "" } },
+                { "Not": { "Variable": ts, "IsTimestamp": true } }
+            ], "Next": REJECT_INPUT_KEEPING_TIME },
             { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": REJECT_INPUT },
             { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS },
             { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD }
@@ -134,19 +143,23 @@ fn execution_key() -> Value {
     json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
 }
 
-fn reject_input(table: &str) -> Value {
+fn reject_input(table: &str, keeping_time: bool) -> Value {
+    let mut item = json!({
+        ATTR_ID: { "S.$": "$$.Execution.Name" },
+        ATTR_PROCESS_STATUS: { "S": "FAILED" },
+        ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
+        ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
+    });
+    if keeping_time {
+        item[ATTR_START_ACTION_AT] = json!({ "S.$": format!("$.{INPUT_START_TIMESTAMP}") });
+    }
     json!({
         "Type": "Task",
         "Comment": "Record the rejected job as FAILED so it is visible in the status list",
         "Resource": PUT_ITEM,
         "Parameters": {
             "TableName": table,
-            "Item": {
-                ATTR_ID: { "S.$": "$$.Execution.Name" },
-                ATTR_PROCESS_STATUS: { "S": "FAILED" },
-                ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
-                ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
-            },
+            "Item": item,
             "ConditionExpression": "attribute_not_exists(#id)",
             "ExpressionAttributeNames": { "#id": ATTR_ID }
         },
@@ -343,9 +356,13 @@ mod tests {
                 // Wait states cannot carry a Catch; the timestamp is validated before the first
                 // write instead, so the Wait cannot fail on it.
                 Some("Wait") => {
-                    assert_eq!(
-                        states[VALIDATE_INPUT]["Choices"][1]["Not"]["IsTimestamp"],
-                        json!(true)
+                    assert!(
+                        states[VALIDATE_INPUT]["Choices"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|c| c["Not"]["IsTimestamp"] == json!(true)
+                                && c["Next"] == REJECT_INPUT)
                     )
                 }
                 _ => assert!(

@@ -430,15 +430,25 @@ fn generated_definition_rejects_a_bad_timestamp_visibly() {
     ] {
         let mut table = Table::default();
         let (end, visited, _) = run_all(generated(), input.clone(), &mut table);
+        // A rejected text is kept as StartActionAt (the status index needs one).
+        let reject = if input["StartTimestamp"].is_string() {
+            "RejectInputKeepingTime"
+        } else {
+            "RejectInput"
+        };
         assert_eq!(
             visited,
-            ["ValidateInput", "RejectInput", "InvalidInput"],
+            ["ValidateInput", reject, "InvalidInput"],
             "{input}"
         );
         assert!(matches!(end, Step::Failed { ref error, .. } if error == "InvalidStartTimestamp"));
         let rec = record(&table, "job-1");
         assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
         assert_eq!(rec["Error"], json!({"S": "InvalidStartTimestamp"}));
+        let kept = input["StartTimestamp"]
+            .as_str()
+            .map_or(Value::Null, |t| json!({ "S": t }));
+        assert_eq!(rec["StartActionAt"], kept, "{input}");
     }
 }
 
