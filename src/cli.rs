@@ -126,6 +126,9 @@ pub struct DeployArgs {
     /// A template parameter, KEY=VALUE (repeatable), e.g. StageName=dev.
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub parameters: Vec<String>,
+    /// Deploy even when the change set replaces the jobs table (its jobs are lost).
+    #[arg(long)]
+    pub allow_replace: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }

@@ -3,6 +3,7 @@
 //! Clients are built once from one `SdkConfig` and passed by reference into the functions
 //! that call them.
 
+mod api_deployment;
 mod change_set;
 mod delete;
 pub mod deploy;
@@ -15,6 +16,7 @@ mod mocks;
 pub mod progress;
 pub mod sdk;
 pub mod stack_outputs;
+mod table_protection;
 pub mod waiting_jobs;
 mod watch;
 
@@ -32,6 +34,7 @@ pub struct AwsBackend {
     pub cfn: aws_sdk_cloudformation::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
+    pub apigw: aws_sdk_apigateway::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
@@ -58,6 +61,7 @@ impl AwsBackend {
             cfn: aws_sdk_cloudformation::Client::new(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
             ddb: aws_sdk_dynamodb::Client::new(sdk),
+            apigw: aws_sdk_apigateway::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             outputs_cache: tokio::sync::OnceCell::new(),
@@ -97,7 +101,7 @@ impl Backend for AwsBackend {
     }
 
     async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs> {
-        deploy::apply(&self.stack(), &pending).await
+        deploy::apply(&self.stack(), &self.apigw, &pending).await
     }
 
     async fn discard(&self, pending: Self::Pending) {
@@ -166,7 +170,8 @@ impl Backend for AwsBackend {
         // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
         let cancelled_jobs = match stack_outputs::stack_outputs(&self.cfn, &existing).await {
             Ok(outputs) => {
-                waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs).await?
+                waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs, &self.schedule)
+                    .await?
             }
             Err(_) => 0,
         };
@@ -176,6 +181,8 @@ impl Backend for AwsBackend {
                 if cancelled_jobs == 1 { "" } else { "s" }
             ));
         }
+        let stack_id = describe::id_of(&existing)?;
+        table_protection::unprotect_table(&self.stack(), &self.ddb, &stack_id).await?;
         delete::delete_and_wait(&self.stack(), &existing).await?;
         Ok(DestroyReport {
             existed: true,

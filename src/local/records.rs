@@ -122,20 +122,13 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
     })
 }
 
-/// An opaque page token (hex of the last Id), safe in a URL.
+/// The page token of GET /status: the same form as the deployed API's (`core::page_token`).
 pub fn encode_token(id: &str) -> String {
-    id.bytes().map(|b| format!("{b:02x}")).collect()
+    crate::core::page_token::encode(id)
 }
 
 pub fn decode_token(token: &str) -> Option<String> {
-    if !token.len().is_multiple_of(2) {
-        return None;
-    }
-    let bytes: Option<Vec<u8>> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
-        .collect();
-    String::from_utf8(bytes?).ok()
+    crate::core::page_token::decode(token)
 }
 
 #[cfg(test)]
