@@ -17,7 +17,7 @@ use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
 use crate::core::status_index::DueWindow;
 use crate::poll::{Schedule, Step, poll, until_interrupted};
 
-use super::external_sort::ExternalSort;
+use crate::external_sort::ExternalSort;
 use crate::{Error, Result};
 
 /// How often `--watch` reads the table again.
