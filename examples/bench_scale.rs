@@ -115,9 +115,8 @@ async fn lateness(port: u16, prefix: &str, expected: usize) {
             }
             let due = chrono::DateTime::parse_from_rfc3339(item["StartActionAt"].as_str().unwrap())
                 .unwrap();
-            let fired =
-                chrono::DateTime::parse_from_rfc3339(item["LastUpdated"].as_str().unwrap())
-                    .unwrap();
+            let fired = chrono::DateTime::parse_from_rfc3339(item["LastUpdated"].as_str().unwrap())
+                .unwrap();
             late.push((fired - due).num_milliseconds());
         }
         match page["nextToken"].as_str() {
@@ -154,7 +153,9 @@ async fn main() {
                 args[6].parse().unwrap(),
             )
             .await;
-            println!("submit: {count} jobs through POST / at {rate:.0} jobs/s ({CONCURRENCY} connections)");
+            println!(
+                "submit: {count} jobs through POST / at {rate:.0} jobs/s ({CONCURRENCY} connections)"
+            );
         }
         "lateness" => lateness(port, &args[3], args[4].parse().unwrap()).await,
         other => panic!("unknown mode {other}"),

@@ -14,8 +14,8 @@ use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
 };
-use super::status_index::{self, STATUS_PARAM};
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
+use super::status_index::{self, STATUS_PARAM};
 
 pub use super::job_id::ID_PATTERN;
 pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

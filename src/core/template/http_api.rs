@@ -6,9 +6,9 @@ use serde_json::{Map, Value, json};
 use super::StackOptions;
 use super::iam::{assume_role_by, inline_policy};
 use crate::core::api;
-use crate::core::status_index;
 use crate::core::ids::*;
 use crate::core::intrinsics::{get_att, r#ref, sub, sub_with};
+use crate::core::status_index;
 
 pub fn resources(options: StackOptions) -> Map<String, Value> {
     let mut m = Map::new();

@@ -261,9 +261,9 @@ mod tests {
         }
         // GET /status?status= asks the status index (its request template switches the
         // Scan integration to a Query), and nothing may Query the table itself.
-        let statements = t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]
-            ["Statement"]
-            .clone();
+        let statements =
+            t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .clone();
         let query: Vec<&Value> = statements
             .as_array()
             .unwrap()
@@ -273,7 +273,10 @@ mod tests {
         assert_eq!(query.len(), 1);
         assert_eq!(query[0]["Action"], "dynamodb:Query");
         assert_eq!(query[0]["Resource"], status_index::index_arn());
-        assert!(methods[1].contains(status_index::QUERY_TARGET), "Query unused");
+        assert!(
+            methods[1].contains(status_index::QUERY_TARGET),
+            "Query unused"
+        );
         assert_eq!(
             t["Resources"][JOBS_TABLE]["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"],
             status_index::INDEX_NAME
