@@ -9,6 +9,7 @@ mod deploy;
 mod jobs;
 mod local;
 mod local_exec;
+mod local_hardening;
 mod scale;
 mod synth;
 mod vtl;

@@ -67,7 +67,9 @@ mod tests {
 
     fn db() -> (tempfile::TempDir, Connection) {
         let dir = tempfile::tempdir().unwrap();
-        let c = super::super::store::open(&dir.path().join("t.db")).unwrap();
+        let path = dir.path().join("t.db");
+        super::super::store::create(&path).unwrap();
+        let c = super::super::store::open(&path).unwrap();
         c.execute_batch(&schema("ExpiresAt")).unwrap();
         (dir, c)
     }

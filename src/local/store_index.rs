@@ -239,7 +239,9 @@ mod timers {
     #[test]
     fn the_engine_reads_timers_through_their_index() {
         let dir = tempfile::tempdir().unwrap();
-        let c = super::super::store::open(&dir.path().join("t.db")).unwrap();
+        let path = dir.path().join("t.db");
+        super::super::store::create(&path).unwrap();
+        let c = super::super::store::open(&path).unwrap();
         for sql in [
             "SELECT MIN(due_ms) FROM executions WHERE due_ms IS NOT NULL",
             "SELECT name FROM executions WHERE due_ms IS NOT NULL AND due_ms <= 5 ORDER BY due_ms LIMIT 512",
