@@ -274,3 +274,50 @@ fn status_questions_read_the_index_on_moto() {
 fn status_questions_read_the_index_on_local() {
     status_questions_read_the_index(&crate::local::LocalEnv::new());
 }
+
+/// The public `GET /status?status=` on the local target: what the deployed API's Query branch
+/// answers (only that status, in StartActionAt order, pages through base64url tokens; a status
+/// that is not exactly one of the four matches nothing).
+#[test]
+fn public_status_route_reads_the_index_on_local() {
+    use crate::local::http;
+    let env = crate::local::LocalEnv::new();
+    let at = |day: u32| format!("2031-03-{day:02}T00:00:00Z");
+    let mut records = Vec::new();
+    for day in [3, 1, 2] {
+        records.push(
+            json!({ "Id": format!("f{day}"), "StartActionAt": at(day), "ProcessStatus": "FAILED" }),
+        );
+        records.push(json!({ "Id": format!("s{day}"), "StartActionAt": at(day), "ProcessStatus": "STARTED" }));
+    }
+    env.seed_jobs(&records);
+
+    let mut seen = Vec::new();
+    let mut path = "/status?status=FAILED&limit=1".to_string();
+    loop {
+        let (code, page) = http(env.port, "GET", &path, None);
+        assert_eq!(code, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        assert!(items.len() <= 1);
+        seen.extend(items.iter().map(|i| i["Id"].as_str().unwrap().to_string()));
+        match page["nextToken"].as_str() {
+            Some(t) => {
+                assert!(
+                    t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+                );
+                path = format!("/status?status=FAILED&limit=1&nextToken={t}");
+            }
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["f1", "f2", "f3"]);
+    for odd in ["failed", "DONE", "FAILED%20"] {
+        let (code, page) = http(env.port, "GET", &format!("/status?status={odd}"), None);
+        assert_eq!(code, 200, "{page}");
+        assert_eq!(page["items"], json!([]), "{odd}");
+    }
+    // No status: every job, as before.
+    let (_, page) = http(env.port, "GET", "/status", None);
+    assert_eq!(page["items"].as_array().unwrap().len(), 6);
+}

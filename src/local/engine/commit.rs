@@ -19,9 +19,8 @@ use super::command::{Command, EngineError, Page, Reply};
 use super::execution::{cancel, drive, fail_internally, submit};
 use super::{StackNames, now_ms};
 use crate::core::job::ATTR_ID;
+use crate::core::retention::ATTR_EXPIRES_AT;
 
-/// The jobs table's TTL attribute (see `crate::core::retention` on the template side).
-const TTL_ATTRIBUTE: &str = "ExpiresAt";
 /// How many due executions one transaction steps (keeps commands answered during a burst).
 const BATCH: usize = 512;
 /// The longest the engine sleeps without looking at the clock again.
@@ -42,7 +41,7 @@ impl Engine {
     pub fn new(conn: Connection, names: StackNames, definition: &str) -> anyhow::Result<Engine> {
         asl::parse_text(definition).map_err(|e| anyhow::anyhow!("{e}"))?;
         let current = store::ensure_definition(&conn, definition)?;
-        conn.execute_batch(&prune::schema(TTL_ATTRIBUTE))?;
+        conn.execute_batch(&prune::schema(ATTR_EXPIRES_AT))?;
         Ok(Engine {
             conn,
             names,
@@ -233,8 +232,12 @@ impl Engine {
             .transaction()
             .map_err(anyhow::Error::from)
             .and_then(|tx| {
-                let n =
-                    prune::prune_expired(&tx, TTL_ATTRIBUTE, now_ms() / 1000, prune::PRUNE_BATCH)?;
+                let n = prune::prune_expired(
+                    &tx,
+                    ATTR_EXPIRES_AT,
+                    now_ms() / 1000,
+                    prune::PRUNE_BATCH,
+                )?;
                 tx.commit()?;
                 Ok(n)
             });
