@@ -100,8 +100,10 @@ impl Drop for Deployed {
 fn kill9(pid: u32) {
     harness::run_ok(Command::new("kill").args(["-9", &pid.to_string()]));
     wait_for("the engine to die", Duration::from_secs(10), || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        (stat.is_empty() || stat.contains(") Z ")).then_some(())
+        let gone = !Path::new(&format!("/proc/{pid}")).exists();
+        let zombie =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+        (gone || zombie).then_some(())
     });
 }
 

@@ -9,6 +9,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::Result;
 use crate::core::job::{ATTR_ID, ATTR_PAYLOAD, JobRecord, JobStatus};
+use crate::core::payload::Payload;
 use crate::core::status_index::{
     BATCH_GET_MAX, DueWindow, INDEX_NAME, key_condition, window_is_empty,
 };
@@ -75,7 +76,7 @@ async fn read_payloads(
     ddb: &aws_sdk_dynamodb::Client,
     table_name: &str,
     ids: &[&str],
-) -> Result<HashMap<String, Option<serde_json::Value>>> {
+) -> Result<HashMap<String, Option<Payload>>> {
     debug_assert!(ids.len() <= BATCH_GET_MAX);
     let keys: Vec<HashMap<String, AttributeValue>> = ids
         .iter()
