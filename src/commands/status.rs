@@ -198,8 +198,11 @@ async fn table_pages<B: Backend>(
     backend
         .jobs(query, &mut |mut job| {
             job.payload = None;
-            sort.push(sort_key(&job), render::job_json(&job).into_boxed_str())
-                .context("sorting jobs in a temporary file")?;
+            sort.push(
+                packed_sort_key(&job),
+                render::job_json(&job).into_boxed_str(),
+            )
+            .context("sorting jobs in a temporary file")?;
             Ok(())
         })
         .await?;
@@ -244,8 +247,11 @@ async fn json_sorted<B: Backend>(
     let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
     backend
         .jobs(query, &mut |job| {
-            sort.push(sort_key(&job), render::job_json(&job).into_boxed_str())
-                .context("sorting jobs in a temporary file")?;
+            sort.push(
+                packed_sort_key(&job),
+                render::job_json(&job).into_boxed_str(),
+            )
+            .context("sorting jobs in a temporary file")?;
             Ok(())
         })
         .await?;
@@ -300,8 +306,10 @@ struct Keyed<T> {
     value: T,
 }
 
-fn sort_key(job: &JobRecord) -> Box<str> {
-    format!("{}\0{}", job.start_action_at, job.id).into_boxed_str()
+/// [`render::sort_key`] packed into one string for the external sort.
+fn packed_sort_key(job: &JobRecord) -> Box<str> {
+    let (at, id) = render::sort_key(job);
+    format!("{at}\0{id}").into_boxed_str()
 }
 
 impl<T> PartialEq for Keyed<T> {
@@ -334,7 +342,7 @@ async fn collect<B: Backend, T: Send>(
     let mut total = 0usize;
     let mut sink = |job: JobRecord| -> Result<()> {
         total += 1;
-        let key = sort_key(&job);
+        let key = packed_sort_key(&job);
         match limit {
             None => rows.push(Keyed {
                 key,
@@ -389,7 +397,7 @@ mod tests {
             job("2030-01-01T00:00:00Z", "ab"),
         ];
         let mut by_key: Vec<&JobRecord> = jobs.iter().collect();
-        by_key.sort_by_key(|j| sort_key(j));
+        by_key.sort_by_key(|j| packed_sort_key(j));
         let mut by_pair: Vec<&JobRecord> = jobs.iter().collect();
         by_pair.sort_by(|x, y| (&x.start_action_at, &x.id).cmp(&(&y.start_action_at, &y.id)));
         assert_eq!(by_key, by_pair);
