@@ -154,5 +154,122 @@ fn template_creates_a_stack_on_the_emulator() {
         .collect();
     keys.sort();
     assert_eq!(keys, ["ApiUrl", "StateMachineArn", "TableName"]);
+    // The table is protected from deletion: a plain delete-stack fails on it (moto enforces
+    // this too), and succeeds once protection is turned off, as `waitable destroy` does.
+    let table = s["Outputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["OutputKey"] == "TableName")
+        .unwrap()["OutputValue"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = aws(&["dynamodb", "describe-table", "--table-name", &table]);
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["Table"]["DeletionProtectionEnabled"], true, "{doc}");
+    aws(&[
+        "dynamodb",
+        "update-table",
+        "--table-name",
+        &table,
+        "--no-deletion-protection-enabled",
+    ]);
     aws(&["cloudformation", "delete-stack", "--stack-name", &stack]);
+}
+
+/// checkov lives in a venv of its own (it pins a boto3 that moto's cannot share); scripts/test
+/// points here, and scripts/setup-venv creates it.
+fn checkov() -> std::path::PathBuf {
+    let venv = std::env::var_os("WAITABLE_TEST_CHECKOV_VENV")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| repo_root().join(".venv-checkov"));
+    let path = venv.join("bin").join("checkov");
+    assert!(
+        path.exists(),
+        "{} is missing; run scripts/setup-venv (scripts/test does)",
+        path.display()
+    );
+    path
+}
+
+fn run_checkov(template: &std::path::Path) -> Value {
+    // --skip-download: no call to Prisma Cloud (no network here, and none is needed offline).
+    let out = Command::new(checkov())
+        .args([
+            "--framework",
+            "cloudformation",
+            "--skip-download",
+            "--output",
+            "json",
+            "--file",
+        ])
+        .arg(template)
+        .env("BC_SKIP_MAPPING", "TRUE")
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("checkov printed no JSON ({e}):\n{}", describe(&out)))
+}
+
+#[test]
+fn checkov_finds_nothing_and_every_skip_has_its_reason() {
+    let report = run_checkov(&repo_root().join(TEMPLATE));
+    let results = &report["results"];
+    let failed = results["failed_checks"].as_array().unwrap();
+    assert!(
+        failed.is_empty(),
+        "checkov findings:\n{}",
+        failed
+            .iter()
+            .map(|f| format!("{} {} ({})", f["check_id"], f["check_name"], f["resource"]))
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    assert!(
+        report["summary"]["passed"].as_u64().unwrap() >= 20,
+        "{}",
+        report["summary"]
+    );
+    let skipped: Vec<(&str, &str)> = results["skipped_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["check_id"].as_str().unwrap(),
+                s["check_result"]["suppress_comment"]
+                    .as_str()
+                    .unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        skipped,
+        [("CKV_AWS_119", waitable::core::template::CKV_AWS_119_REASON)]
+    );
+}
+
+#[test]
+fn checkov_is_not_a_rubber_stamp() {
+    // The same template without the justification: the finding it answers comes back.
+    let mut t: Value =
+        serde_norway::from_str(&std::fs::read_to_string(repo_root().join(TEMPLATE)).unwrap())
+            .unwrap();
+    t["Resources"]["JobsTable"]
+        .as_object_mut()
+        .unwrap()
+        .remove("Metadata");
+    let path = std::env::temp_dir()
+        .join(unique_name("checkov"))
+        .with_extension("json");
+    std::fs::write(&path, serde_json::to_string(&t).unwrap()).unwrap();
+    let report = run_checkov(&path);
+    let failed: Vec<&str> = report["results"]["failed_checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["check_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(failed, ["CKV_AWS_119"]);
 }

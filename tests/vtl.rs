@@ -9,11 +9,23 @@ use std::process::{Command, Stdio};
 use serde_json::{Value, json};
 use waitable::core::api;
 use waitable::core::intrinsics::substitute;
+use waitable::core::{page_token, retention};
 
 use crate::harness::{repo_root, venv_bin};
 
 const ARN: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:jobs";
 const REQUEST_ID: &str = "c0ffee00-0000-4000-8000-000000000000";
+
+/// The POST template as API Gateway runs it: state machine ARN and retention substituted.
+fn submit_template(retention_days: u32) -> String {
+    substitute(
+        &api::submit_request_template(),
+        &[
+            ("StateMachineArn", ARN),
+            ("RetentionDays", &retention_days.to_string()),
+        ],
+    )
+}
 
 /// Text that breaks naive templates: JSON, VTL and JavaScript metacharacters, control
 /// characters, non-ASCII (including astral-plane and JavaScript line separators).
@@ -35,6 +47,23 @@ const HOSTILE: &[&str] = &[
 
 /// Renders every case in one Python process; returns each rendering or the engine's error.
 fn render_all(cases: &[Value]) -> Vec<Result<String, String>> {
+    render_raw(cases)
+        .into_iter()
+        .map(|r| match r.get("ok") {
+            Some(Value::String(s)) => Ok(s.clone()),
+            _ => Err(r["error"].to_string()),
+        })
+        .collect()
+}
+
+/// Each rendering with the status the template set through `$context.responseOverride`.
+fn render_with_status(cases: &[Value]) -> Vec<(Result<String, String>, Option<u64>)> {
+    let raw = render_raw(cases);
+    let statuses: Vec<Option<u64>> = raw.iter().map(|r| r["status"].as_u64()).collect();
+    render_all(cases).into_iter().zip(statuses).collect()
+}
+
+fn render_raw(cases: &[Value]) -> Vec<Value> {
     let mut child = Command::new(venv_bin("python"))
         .arg(repo_root().join("tests/vtl/render.py"))
         .stdin(Stdio::piped())
@@ -53,12 +82,6 @@ fn render_all(cases: &[Value]) -> Vec<Result<String, String>> {
     let results: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(results.len(), cases.len());
     results
-        .into_iter()
-        .map(|r| match r.get("ok") {
-            Some(Value::String(s)) => Ok(s.clone()),
-            _ => Err(r["error"].to_string()),
-        })
-        .collect()
 }
 
 fn parse(rendered: &Result<String, String>) -> Result<Value, String> {
@@ -115,7 +138,7 @@ fn check_submit(rendered: &Result<String, String>, body: &Value) -> Result<(), S
     let keys: Vec<&String> = input.as_object().unwrap().keys().collect();
     if keys
         .iter()
-        .any(|k| !["StartTimestamp", "Payload"].contains(&k.as_str()))
+        .any(|k| !["StartTimestamp", "Payload", "ExpiresAt"].contains(&k.as_str()))
     {
         return Err(format!("injected keys: {keys:?}"));
     }
@@ -173,82 +196,21 @@ fn check_status(
     match (last_key, doc.get("nextToken")) {
         (None, None) => Ok(()),
         (Some(k), Some(Value::String(token))) => {
-            let b64 = urlencoding_decode(token);
-            let decoded = base64_decode(&b64);
-            if decoded == k {
+            if *token == page_token::encode(k) {
                 Ok(())
             } else {
-                Err(format!("nextToken decodes to {decoded:?}"))
+                Err(format!(
+                    "nextToken {token:?} is not the core's token for {k:?}"
+                ))
             }
         }
         (want, got) => Err(format!("nextToken: expected {want:?}, got {got:?}")),
     }
 }
 
-fn urlencoding_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' => {
-                out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn base64_decode(s: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut bits = 0u32;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes().filter(|&c| c != b'=') {
-        bits = (bits << 6) | ALPHABET.iter().position(|&a| a == c).unwrap() as u32;
-        n += 6;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-        }
-    }
-    String::from_utf8(out).unwrap()
-}
-
-fn base64_encode(s: &str) -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes = s.as_bytes();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let v = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[((v >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn submit_request_carries_hostile_input_exactly() {
-    let template = substitute(&api::submit_request_template(), &[("StateMachineArn", ARN)]);
+    let template = submit_template(90);
     let mut bodies: Vec<Value> = HOSTILE.iter().map(|s| hostile_body(s)).collect();
     // The sample's own body (StartTimestamp only) and a body without an Id.
     bodies.push(json!({ "StartTimestamp": "2030-01-01T00:00:00Z" }));
@@ -353,7 +315,7 @@ fn status_request_validates_limit_and_carries_the_token() {
         .collect();
     let keys: Vec<&str> = HOSTILE.iter().copied().filter(|s| !s.is_empty()).collect();
     cases.extend(keys.iter().map(|k| {
-        json!({ "template": template, "params": { "querystring": { "nextToken": base64_encode(k) } } })
+        json!({ "template": template, "params": { "querystring": { "nextToken": page_token::encode(k) } } })
     }));
     let rendered = render_all(&cases);
     for ((l, want), r) in limits.iter().zip(&rendered) {
@@ -410,4 +372,230 @@ fn control_the_samples_templates_fail_the_same_checks() {
         parse(&rendered[0]).is_err(),
         "the sample's GET template renders invalid JSON even for plain items"
     );
+}
+
+/// What a client that percent-encodes every query value sends (RFC 3986 unreserved kept), and
+/// what API Gateway hands the template after decoding it once.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+fn percent_decode(s: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&s[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// A page token goes out in GET /status's answer and comes back as the next request's
+/// `nextToken`, from a client that sends it as it is and from one that percent-encodes query
+/// values: either way the scan resumes at the same key. (The old token, percent-encoded
+/// standard base64, came back double-encoded from the second client and failed to decode.)
+#[test]
+fn next_token_survives_clients_that_percent_encode_query_values() {
+    let keys: Vec<&str> = HOSTILE
+        .iter()
+        .copied()
+        .filter(|s| !s.is_empty())
+        .chain(["?>>", "??", "a", "ab", "abc", "job-1"])
+        .collect();
+    let answers: Vec<Value> = keys
+        .iter()
+        .map(|k| status_response(&[scan_item("x")], Some(k)))
+        .collect();
+    let tokens: Vec<String> = render_all(&answers)
+        .iter()
+        .map(|r| parse(r).unwrap()["nextToken"].as_str().unwrap().to_string())
+        .collect();
+    let request = substitute(&api::status_request_template(), &[("TableName", "jobs")]);
+    let mut cases = Vec::new();
+    for token in &tokens {
+        assert_eq!(
+            percent_encode(token),
+            *token,
+            "a token needs no encoding: {token}"
+        );
+        for sent in [token.clone(), percent_encode(token)] {
+            let received = percent_decode(&sent);
+            cases.push(json!({ "template": request, "params": { "querystring": { "nextToken": received } } }));
+        }
+    }
+    let rendered = render_all(&cases);
+    for (i, k) in keys.iter().enumerate() {
+        for r in &rendered[2 * i..2 * i + 2] {
+            let doc = parse(r).unwrap_or_else(|e| panic!("key {k:?}: {e}"));
+            assert_eq!(doc["ExclusiveStartKey"]["Id"]["S"], *k, "key {k:?}");
+        }
+    }
+}
+
+/// A token GET /status cannot have given resumes nowhere: the key is empty, which DynamoDB
+/// refuses with 400, instead of quietly starting over at the first page.
+#[test]
+fn a_malformed_next_token_is_refused_not_restarted() {
+    let request = substitute(&api::status_request_template(), &[("TableName", "jobs")]);
+    let bad = ["abc%3D", "a", "Pz8=", "not base64!", "\"},\"x\":{\""];
+    let cases: Vec<Value> = bad
+        .iter()
+        .map(|t| json!({ "template": request, "params": { "querystring": { "nextToken": t } } }))
+        .collect();
+    for (t, r) in bad.iter().zip(render_all(&cases)) {
+        let doc = parse(&r).unwrap_or_else(|e| panic!("token {t:?}: {e}"));
+        assert_eq!(doc["ExclusiveStartKey"]["Id"]["S"], "", "token {t:?}");
+    }
+}
+
+fn error_case(body: &Value) -> Value {
+    json!({ "template": api::error_response_template(), "body": body.to_string() })
+}
+
+/// Step Functions says `message`, DynamoDB `Message`; either is carried, and a body with
+/// neither (or no `__type`) still renders valid JSON.
+#[test]
+fn error_template_reads_either_casing_and_always_renders_json() {
+    let ddb = "com.amazonaws.dynamodb.v20120810#ValidationException";
+    let sfn = "com.amazonaws.swf.service.v2.model#InvalidName";
+    let bodies = [
+        (
+            json!({ "__type": sfn, "message": "lower \"q\" 'x'" }),
+            "InvalidName",
+            "lower \"q\" 'x'",
+        ),
+        (
+            json!({ "__type": ddb, "Message": "upper é\n" }),
+            "ValidationException",
+            "upper é\n",
+        ),
+        (
+            json!({ "__type": ddb, "message": "both", "Message": "ignored" }),
+            "ValidationException",
+            "both",
+        ),
+        (json!({ "__type": ddb }), "ValidationException", ""),
+        (json!({}), "ServiceError", ""),
+        (json!({ "Message": "no type" }), "ServiceError", "no type"),
+    ];
+    let cases: Vec<Value> = bodies.iter().map(|(b, _, _)| error_case(b)).collect();
+    for ((body, kind, message), (r, status)) in bodies.iter().zip(render_with_status(&cases)) {
+        let doc = parse(&r).unwrap_or_else(|e| panic!("{body}: {e}"));
+        assert_eq!(doc, json!({ "error": kind, "message": message }), "{body}");
+        assert_eq!(
+            status, None,
+            "{body}: not throttling, status stays as selected"
+        );
+    }
+}
+
+/// DynamoDB and Step Functions answer throttling with HTTP 400; the client gets 429.
+#[test]
+fn throttling_reaches_the_client_as_429() {
+    let throttles = [
+        "com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException",
+        "com.amazonaws.dynamodb.v20120810#ThrottlingException",
+        "com.amazonaws.dynamodb.v20120810#RequestLimitExceeded",
+        "com.amazonaws.swf.service.v2.model#ThrottlingException",
+        "ThrottlingException",
+    ];
+    let others = [
+        "com.amazonaws.swf.service.v2.model#ExecutionAlreadyExists",
+        "com.amazonaws.dynamodb.v20120810#ValidationException",
+        "com.amazonaws.dynamodb.v20120810#NotThrottlingException",
+    ];
+    let cases: Vec<Value> = throttles
+        .iter()
+        .chain(&others)
+        .map(|t| error_case(&json!({ "__type": t, "message": "Rate exceeded" })))
+        .collect();
+    let rendered = render_with_status(&cases);
+    for (t, (r, status)) in throttles.iter().chain(&others).zip(&rendered) {
+        let doc = parse(r).unwrap();
+        assert_eq!(doc["message"], "Rate exceeded");
+        let want = throttles.contains(t).then_some(429);
+        assert_eq!(*status, want, "{t}");
+    }
+}
+
+fn epoch(ts: &str) -> i64 {
+    chrono::DateTime::parse_from_rfc3339(ts)
+        .unwrap()
+        .timestamp()
+}
+
+/// The POST template works out `ExpiresAt` with integer arithmetic; it must agree with the
+/// core's rule for every date, leap days and centuries included.
+#[test]
+fn submit_request_carries_the_cores_expiry() {
+    let stamps = [
+        "1970-01-01T00:00:00Z",
+        "2000-02-29T12:34:56Z",
+        "2024-02-29T23:59:59.999Z",
+        "2026-11-30T10:00:00Z",
+        "2027-01-01T00:00:00.5Z",
+        "2027-03-01T00:00:00Z",
+        "2038-01-19T03:14:08Z",
+        "2100-03-01T00:00:00Z",
+        "2400-02-29T06:07:08Z",
+        "9999-12-31T23:59:59Z",
+    ];
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for days in [90, 1, 3650, 0] {
+        for ts in stamps {
+            cases.push(submit_request(
+                &submit_template(days),
+                &json!({ "StartTimestamp": ts }),
+            ));
+            expected.push(retention::expires_at(epoch(ts), days));
+        }
+    }
+    // Timestamps the API model refuses get no expiry (the state machine rejects them anyway).
+    for bad in ["soon", "2030-01-01", "2030-01-01T00:00:00+01:00"] {
+        cases.push(submit_request(
+            &submit_template(90),
+            &json!({ "StartTimestamp": bad }),
+        ));
+    }
+    let rendered = render_all(&cases);
+    for (i, r) in rendered.iter().enumerate() {
+        let req = parse(r).unwrap();
+        let input: Value = serde_json::from_str(req["input"].as_str().unwrap()).unwrap();
+        match expected.get(i) {
+            Some(want) => assert_eq!(input["ExpiresAt"], *want, "{input}"),
+            None => assert!(input.get("ExpiresAt").is_none(), "{input}"),
+        }
+    }
+}
+
+/// Only a POST with an Id is safe to retry; the answer says which one this was.
+#[test]
+fn submit_answer_says_whether_a_retry_is_safe() {
+    let answer = |name: &str| {
+        let body = json!({ "executionArn": format!("{}:{name}", ARN.replace("stateMachine", "execution")) });
+        json!({ "template": api::submit_response_template(), "body": body.to_string() })
+    };
+    let rendered = render_all(&[answer("my-job"), answer(REQUEST_ID)]);
+    let with_id = parse(&rendered[0]).unwrap();
+    assert_eq!(with_id["jobId"], "my-job");
+    assert_eq!(with_id[api::ANSWER_IDEMPOTENT], true);
+    assert!(with_id.get(api::ANSWER_NOTE).is_none());
+    let without = parse(&rendered[1]).unwrap();
+    assert_eq!(without["jobId"], REQUEST_ID);
+    assert_eq!(without[api::ANSWER_IDEMPOTENT], false);
+    assert_eq!(without[api::ANSWER_NOTE], api::NOT_IDEMPOTENT_NOTE);
 }

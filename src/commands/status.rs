@@ -12,8 +12,8 @@ use crate::backend::{Backend, JobQuery};
 use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::core::job::{JobRecord, JobStatus};
+use crate::core::job_id::validate_id;
 use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
-use crate::core::submit_input::validate_id;
 use crate::poll::{Schedule, Step, poll, until_interrupted};
 
 use super::external_sort::ExternalSort;

@@ -9,22 +9,17 @@
 
 use serde_json::{Value, json};
 
-use super::ids::{STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
+use super::ids::{RETENTION_DAYS_VAR, STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
 };
+use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
 
-/// Default and largest page size of GET /status.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
-pub const MAX_PAGE_SIZE: u32 = 1000;
-
-/// Execution names: 1 to 80 characters from this set (a subset of what Step Functions allows,
-/// chosen so an Id is safe in URLs, shells and logs).
-pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,80}$";
-/// What Step Functions' Wait and Choice states accept: UTC with an uppercase `Z`.
-pub const TIMESTAMP_PATTERN: &str =
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$";
+pub use super::job_id::ID_PATTERN;
+pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::payload::PAYLOAD_SCHEMA_TYPE;
+pub use super::timestamp::TIMESTAMP_PATTERN;
 
 /// The JSON Schema (draft 4, what API Gateway models use) of the POST / body.
 pub fn job_request_schema() -> Value {
@@ -36,7 +31,7 @@ pub fn job_request_schema() -> Value {
         "properties": {
             INPUT_START_TIMESTAMP: { "type": "string", "pattern": TIMESTAMP_PATTERN },
             INPUT_ID: { "type": "string", "pattern": ID_PATTERN },
-            INPUT_PAYLOAD: { "type": "object" }
+            INPUT_PAYLOAD: { "type": PAYLOAD_SCHEMA_TYPE }
         },
         "additionalProperties": false
     })
@@ -47,56 +42,123 @@ pub fn json_escaped(expr: &str) -> String {
     format!(r#"$util.escapeJavaScript({expr}).replaceAll("\\'","'")"#)
 }
 
-/// POST / -> StartExecution. The execution name is the caller's Id, or the request id, so a
-/// retried request can never start a second job. The Payload travels as JSON text inside the
-/// input (escaped twice: once as a string in the input, once as the input in the body).
+/// POST / -> StartExecution. The execution name is the caller's `Id`, else the request's id.
+///
+/// Only a POST with an `Id` is idempotent: a retry of it starts nothing new (Step Functions
+/// answers with the running execution of that name and input, and ExecutionAlreadyExists once
+/// it ended or for another input). Without an `Id` the name is
+/// `$context.requestId`, which is new on every request, so a client's retry can start a second
+/// job; the answer says so (see [`submit_response_template`]).
+///
+/// The input carries `ExpiresAt` (see `core::retention`): the StartTimestamp in epoch seconds
+/// plus `${RetentionDays}` days, worked out with days-from-civil integer arithmetic (VTL has no
+/// date functions). The Payload travels as JSON text inside the input (escaped twice: once as
+/// a string in the input, once as the input in the body).
 pub fn submit_request_template() -> String {
     let id = json_escaped("$id");
     let timestamp = json_escaped(&format!("$input.json('$.{INPUT_START_TIMESTAMP}')"));
     let payload_text = json_escaped(&format!("$input.json('$.{INPUT_PAYLOAD}')"));
     let payload = json_escaped(&payload_text);
+    let digits = |from: usize, to: usize, base: u32| {
+        format!("($util.parseJson(\"1$ts.substring({from},{to})\") - {base})")
+    };
+    let (year, month, day) = (digits(0, 4, 10000), digits(5, 7, 100), digits(8, 10, 100));
+    let (hour, minute, second) = (
+        digits(11, 13, 100),
+        digits(14, 16, 100),
+        digits(17, 19, 100),
+    );
     format!(
         r###"#set($id = "$!input.path('$.{INPUT_ID}')")
 #if($id == "")#set($id = $context.requestId)#end
 #set($payload = "$!input.path('$.{INPUT_PAYLOAD}')")
+#set($ts = "$!input.path('$.{INPUT_START_TIMESTAMP}')")
+#set($expires = "")
+#if(${{{RETENTION_DAYS_VAR}}} == 0)#set($expires = "{KEEP_FOREVER}")
+#elseif($ts.matches("^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?Z$"))
+#set($y = {year})#set($m = {month})
+#if($m > 2)#set($m = $m - 3)#else#set($m = $m + 9)#set($y = $y - 1)#end
+#set($yoe = $y % 400)
+#set($doe = $yoe * 365 + $yoe / 4 - $yoe / 100 + (153 * $m + 2) / 5 + {day} - 1)
+#set($days = ($y - $yoe) / 400 * 146097 + $doe - 719468 + ${{{RETENTION_DAYS_VAR}}})
+#set($expires = $days * 86400 + {hour} * 3600 + {minute} * 60 + {second})
+#end
 {{
   "stateMachineArn": "${{{STATE_MACHINE_ARN_VAR}}}",
   "name": "{id}",
-  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end}}"
+  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end#if("$expires" != ""), \"{INPUT_EXPIRES_AT}\": \"$expires\"#end}}"
 }}
 "###
     )
 }
 
-/// StartExecution's answer -> `{"jobId", "executionArn"}`. The job Id is the ARN's last field.
+/// Field of POST /'s answer that says whether a retry of the same request is safe.
+pub const ANSWER_IDEMPOTENT: &str = "idempotent";
+/// Field of POST /'s answer that explains [`ANSWER_IDEMPOTENT`] when it is false.
+pub const ANSWER_NOTE: &str = "note";
+/// The note given when a POST had no `Id`.
+pub const NOT_IDEMPOTENT_NOTE: &str = "no Id was given, so a retry of this request starts another job; send an Id to make retries safe";
+
+/// StartExecution's answer -> `{"jobId", "executionArn", "idempotent", "note"?}`. The job Id is
+/// the ARN's last field; it equals the request id exactly when the POST had no `Id`.
 pub fn submit_response_template() -> String {
     let arn = json_escaped("$root.executionArn");
-    let job_id = json_escaped(r#"$root.executionArn.replaceAll("^.*:", "")"#);
+    let job_id = json_escaped("$jobId");
     format!(
         r###"#set($root = $input.path('$'))
-{{"jobId": "{job_id}", "executionArn": "{arn}"}}
+#set($jobId = "$!root.executionArn.replaceAll('^.*:', '')")
+{{"jobId": "{job_id}", "executionArn": "{arn}", #if($jobId == $context.requestId)"{ANSWER_IDEMPOTENT}": false, "{ANSWER_NOTE}": "{NOT_IDEMPOTENT_NOTE}"#else"{ANSWER_IDEMPOTENT}": true#end}}
 "###
     )
 }
 
+/// Error codes (`__type` after its `#`) that mean "slow down": answered 429, not 400.
+pub const THROTTLING_ERRORS: [&str; 3] = [
+    "ThrottlingException",
+    "ProvisionedThroughputExceededException",
+    "RequestLimitExceeded",
+];
+
 /// Any 4xx/5xx from the service -> `{"error", "message"}`, never the raw service body.
+///
+/// Step Functions names the text `message`, DynamoDB `Message`: either is read, and the body is
+/// valid JSON when there is neither (or no `__type`). Throttling becomes 429 through
+/// `$context.responseOverride.status`, because an AWS integration's selection pattern only sees
+/// the status code, 400 for throttling and for bad requests alike.
 pub fn error_response_template() -> String {
-    let kind = json_escaped(r##"$input.path('$.__type').replaceAll("^.*#", "")"##);
-    let message = json_escaped("$input.path('$.message')");
+    let kind = json_escaped("$kind");
+    let message = json_escaped("$message");
+    let throttling = THROTTLING_ERRORS.join("|");
     format!(
-        r#"{{"error": "{kind}", "message": "{message}"}}
-"#
+        r##"#set($kind = "$!input.path('$.__type')")
+#set($kind = $kind.replaceAll("^.*#", ""))
+#if($kind == "")#set($kind = "ServiceError")#end
+#set($message = "$!input.path('$.message')")
+#if($message == "")#set($message = "$!input.path('$.Message')")#end
+#if($kind.matches("^({throttling})$"))#set($context.responseOverride.status = 429)#end
+{{"error": "{kind}", "message": "{message}"}}
+"##
     )
 }
 
 /// GET /status -> Scan, one page. `limit` is 1..=1000 (anything else means the default);
-/// `nextToken` is the base64 of the last key, as GET /status returned it.
+/// `nextToken` is what GET /status returned: base64url without padding of the last key
+/// (`core::page_token`), which needs no percent-encoding, so it comes back unchanged whether or
+/// not the client encodes query values. Base64 padding is put back before decoding. A token
+/// that cannot be one yields an empty key, which DynamoDB refuses (400), rather than the first
+/// page again.
 pub fn status_request_template() -> String {
-    let key = json_escaped("$util.base64Decode($token)");
+    let key = json_escaped("$key");
     format!(
         r##"#set($limit = "$!input.params('limit')")
 #if(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "{DEFAULT_PAGE_SIZE}")#end
 #set($token = "$!input.params('nextToken')")
+#set($key = "")
+#if($token.matches("^[A-Za-z0-9_-]+$") && $token.length() % 4 != 1)
+#set($b64 = $token.replaceAll("-", "+").replaceAll("_", "/"))
+#if($b64.length() % 4 == 2)#set($b64 = "$b64==")#elseif($b64.length() % 4 == 3)#set($b64 = "$b64=")#end
+#set($key = $util.base64Decode($b64))
+#end
 {{
   "TableName": "${{{TABLE_NAME_VAR}}}",
   "Limit": $limit,
@@ -133,7 +195,7 @@ pub fn status_response_template() -> String {
 #foreach($item in $root.Items)
   {{{members}}}#if($foreach.hasNext),#end
 #end
-]#if("$!root.LastEvaluatedKey.{ATTR_ID}.S" != ""), "nextToken": "$util.urlEncode($util.base64Encode($root.LastEvaluatedKey.{ATTR_ID}.S))"#end}}
+]#if("$!root.LastEvaluatedKey.{ATTR_ID}.S" != ""), "nextToken": "$util.base64Encode($root.LastEvaluatedKey.{ATTR_ID}.S).replaceAll('[+]', '-').replaceAll('/', '_').replaceAll('=', '')"#end}}
 "###
     )
 }
@@ -147,7 +209,11 @@ mod tests {
     fn templates_only_use_the_variables_fn_sub_is_given() {
         assert_eq!(
             sub_variables(&submit_request_template()),
-            [STATE_MACHINE_ARN_VAR]
+            [
+                RETENTION_DAYS_VAR,
+                RETENTION_DAYS_VAR,
+                STATE_MACHINE_ARN_VAR
+            ]
         );
         assert_eq!(sub_variables(&status_request_template()), [TABLE_NAME_VAR]);
         for t in [

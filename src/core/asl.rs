@@ -1,10 +1,10 @@
 //! The state machine, built as Amazon States Language data.
 //!
 //! ```text
-//! ValidateInput ─(bad StartTimestamp)─> RejectInput ─> InvalidInput (Fail)
-//!      │ (with/without Payload)
+//! ValidateInput ─(bad StartTimestamp)─> RejectInput[WithExpiry] ─> InvalidInput (Fail)
+//!      │ (with/without Payload, with/without ExpiresAt)
 //!      v
-//! SetInitialStatus[WithPayload] ─> WaitUntil ─> SetFinalStatus (End)
+//! SetInitialStatus[WithPayload][AndExpiry] ─> WaitUntil ─> SetFinalStatus (End)
 //!                                                  │ any error
 //!                                                  v
 //!                                        MarkFailed ─> JobFailed (Fail)
@@ -13,6 +13,13 @@
 //! given a bad timestamp fails with `States.Runtime`, which no Catch can handle: the
 //! sample's jobs stay STARTED forever that way. The first write is conditional
 //! (`attribute_not_exists(Id)`), so a job is never recorded twice.
+//!
+//! The first write also stores `ExpiresAt`, the table's TTL attribute, when the input has one
+//! (see `core::retention`: the API and the CLI work it out at submit; JSONPath has no clock).
+//! A row without one is kept forever. It is stored with the row's first write, not the last,
+//! so a malformed value fails before any row exists and can never strand one STARTED. Each
+//! optional field doubles the first-write states rather than adding a state to every job's
+//! path: a job costs the same transitions with or without them.
 
 use serde_json::{Value, json};
 
@@ -22,12 +29,23 @@ use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
     ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
 };
+use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
 
 pub const VALIDATE_INPUT: &str = "ValidateInput";
 pub const REJECT_INPUT: &str = "RejectInput";
+pub const REJECT_INPUT_WITH_EXPIRY: &str = "RejectInputWithExpiry";
 pub const INVALID_INPUT: &str = "InvalidInput";
 pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
 pub const SET_INITIAL_STATUS_WITH_PAYLOAD: &str = "SetInitialStatusWithPayload";
+pub const SET_INITIAL_STATUS_WITH_EXPIRY: &str = "SetInitialStatusWithExpiry";
+pub const SET_INITIAL_STATUS_WITH_PAYLOAD_AND_EXPIRY: &str = "SetInitialStatusWithPayloadAndExpiry";
+/// Every first write of a job that waits, by (with payload, with expiry).
+pub const FIRST_WRITES: [(&str, bool, bool); 4] = [
+    (SET_INITIAL_STATUS, false, false),
+    (SET_INITIAL_STATUS_WITH_PAYLOAD, true, false),
+    (SET_INITIAL_STATUS_WITH_EXPIRY, false, true),
+    (SET_INITIAL_STATUS_WITH_PAYLOAD_AND_EXPIRY, true, true),
+];
 pub const WAIT_UNTIL: &str = "WaitUntil";
 pub const SET_FINAL_STATUS: &str = "SetFinalStatus";
 pub const MARK_FAILED: &str = "MarkFailed";
@@ -67,14 +85,17 @@ pub fn definition() -> Value {
         "StartAt": VALIDATE_INPUT,
         "States": {
             VALIDATE_INPUT: validate_input(),
-            REJECT_INPUT: reject_input(&table),
+            REJECT_INPUT: reject_input(&table, false),
+            REJECT_INPUT_WITH_EXPIRY: reject_input(&table, true),
             INVALID_INPUT: {
                 "Type": "Fail",
                 "Error": ERROR_INVALID_TIMESTAMP,
                 "Cause": "StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z"
             },
-            SET_INITIAL_STATUS: set_initial_status(&table, false),
-            SET_INITIAL_STATUS_WITH_PAYLOAD: set_initial_status(&table, true),
+            SET_INITIAL_STATUS: set_initial_status(&table, false, false),
+            SET_INITIAL_STATUS_WITH_PAYLOAD: set_initial_status(&table, true, false),
+            SET_INITIAL_STATUS_WITH_EXPIRY: set_initial_status(&table, false, true),
+            SET_INITIAL_STATUS_WITH_PAYLOAD_AND_EXPIRY: set_initial_status(&table, true, true),
             WAIT_UNTIL: {
                 "Type": "Wait",
                 "TimestampPath": format!("$.{INPUT_START_TIMESTAMP}"),
@@ -104,18 +125,28 @@ pub fn resolved(table_name: &str, partition: &str) -> String {
 fn validate_input() -> Value {
     let ts = format!("$.{INPUT_START_TIMESTAMP}");
     let payload = format!("$.{INPUT_PAYLOAD}");
+    let expires = format!("$.{INPUT_EXPIRES_AT}");
+    let present = |path: &str, yes: bool| json!({ "Variable": path, "IsPresent": yes });
+    let not_timestamp = json!({ "Not": { "Variable": ts, "IsTimestamp": true } });
+    let payload_text = json!({ "Variable": payload, "IsString": true });
     // Rules are tried in order and the first match wins, so each type test only ever sees a
-    // field the rule before it proved present: no reliance on how a missing field compares.
+    // field the rules before it proved present: no reliance on how a missing field compares.
+    // `And` only combines such tests with IsPresent.
     json!({
         "Type": "Choice",
         "Comment": "Check the timestamp before the first write: a Wait state given a bad one fails uncatchably",
         "Choices": [
+            { "And": [present(&ts, false), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
+            { "And": [not_timestamp.clone(), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": REJECT_INPUT },
-            { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS },
-            { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD }
+            { "And": [present(&payload, false), present(&expires, false)], "Next": SET_INITIAL_STATUS },
+            { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS_WITH_EXPIRY },
+            { "And": [present(&expires, false), payload_text.clone()], "Next": SET_INITIAL_STATUS_WITH_PAYLOAD },
+            { "Variable": expires, "IsPresent": false, "Next": SET_INITIAL_STATUS },
+            { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD_AND_EXPIRY }
         ],
-        "Default": SET_INITIAL_STATUS
+        "Default": SET_INITIAL_STATUS_WITH_EXPIRY
     })
 }
 
@@ -130,23 +161,32 @@ fn retry() -> Value {
     }])
 }
 
+/// The TTL attribute, from the input (a string of digits, DynamoDB's `N`).
+fn expires_at() -> Value {
+    json!({ "N.$": format!("$.{INPUT_EXPIRES_AT}") })
+}
+
 fn execution_key() -> Value {
     json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
 }
 
-fn reject_input(table: &str) -> Value {
+fn reject_input(table: &str, with_expiry: bool) -> Value {
+    let mut item = json!({
+        ATTR_ID: { "S.$": "$$.Execution.Name" },
+        ATTR_PROCESS_STATUS: { "S": "FAILED" },
+        ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
+        ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
+    });
+    if with_expiry {
+        item[ATTR_EXPIRES_AT] = expires_at();
+    }
     json!({
         "Type": "Task",
         "Comment": "Record the rejected job as FAILED so it is visible in the status list",
         "Resource": PUT_ITEM,
         "Parameters": {
             "TableName": table,
-            "Item": {
-                ATTR_ID: { "S.$": "$$.Execution.Name" },
-                ATTR_PROCESS_STATUS: { "S": "FAILED" },
-                ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
-                ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
-            },
+            "Item": item,
             "ConditionExpression": "attribute_not_exists(#id)",
             "ExpressionAttributeNames": { "#id": ATTR_ID }
         },
@@ -156,7 +196,7 @@ fn reject_input(table: &str) -> Value {
     })
 }
 
-fn set_initial_status(table: &str, with_payload: bool) -> Value {
+fn set_initial_status(table: &str, with_payload: bool, with_expiry: bool) -> Value {
     let mut item = json!({
         ATTR_ID: { "S.$": "$$.Execution.Name" },
         ATTR_START_ACTION_AT: { "S.$": format!("$.{INPUT_START_TIMESTAMP}") },
@@ -165,6 +205,9 @@ fn set_initial_status(table: &str, with_payload: bool) -> Value {
     });
     if with_payload {
         item[ATTR_PAYLOAD] = json!({ "S.$": format!("$.{INPUT_PAYLOAD}") });
+    }
+    if with_expiry {
+        item[ATTR_EXPIRES_AT] = expires_at();
     }
     json!({
         "Type": "Task",
@@ -324,9 +367,9 @@ mod tests {
         // Every state reachable from the first write (SetInitialStatus*), other than the
         // failure handler and its Fail state.
         let mut after = BTreeSet::new();
-        let mut queue: VecDeque<String> = [SET_INITIAL_STATUS, SET_INITIAL_STATUS_WITH_PAYLOAD]
+        let mut queue: VecDeque<String> = FIRST_WRITES
             .iter()
-            .flat_map(|n| successors(&states[*n]))
+            .flat_map(|(n, _, _)| successors(&states[*n]))
             .collect();
         while let Some(n) = queue.pop_front() {
             if n != MARK_FAILED && n != JOB_FAILED && after.insert(n.clone()) {
@@ -344,7 +387,7 @@ mod tests {
                 // write instead, so the Wait cannot fail on it.
                 Some("Wait") => {
                     assert_eq!(
-                        states[VALIDATE_INPUT]["Choices"][1]["Not"]["IsTimestamp"],
+                        states[VALIDATE_INPUT]["Choices"][3]["Not"]["IsTimestamp"],
                         json!(true)
                     )
                 }
@@ -387,6 +430,88 @@ mod tests {
                 .sum();
             assert!(total < 60.0);
         }
+    }
+
+    #[test]
+    fn first_writes_store_payload_and_expiry_exactly_when_named() {
+        let states = states();
+        let mut writes: Vec<(&str, bool, bool)> = FIRST_WRITES.to_vec();
+        writes.push((REJECT_INPUT, false, false));
+        writes.push((REJECT_INPUT_WITH_EXPIRY, false, true));
+        for (name, payload, expiry) in writes {
+            let item = &states[name]["Parameters"]["Item"];
+            assert_eq!(item.get(ATTR_PAYLOAD).is_some(), payload, "{name}");
+            assert_eq!(item.get(ATTR_EXPIRES_AT).is_some(), expiry, "{name}");
+            if expiry {
+                assert_eq!(
+                    item[ATTR_EXPIRES_AT],
+                    json!({ "N.$": "$.ExpiresAt" }),
+                    "{name}"
+                );
+            }
+            assert_eq!(
+                states[name]["Parameters"]["ConditionExpression"],
+                "attribute_not_exists(#id)"
+            );
+        }
+        // Later writes leave it alone: the row already carries it.
+        for name in [SET_FINAL_STATUS, MARK_FAILED] {
+            assert!(
+                !states[name].to_string().contains(ATTR_EXPIRES_AT),
+                "{name}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_tests_the_type_of_a_field_only_once_it_is_proven_present() {
+        // Walk the rules in order, tracking which fields earlier non-matching rules prove
+        // present. A rule's type tests (IsString, IsTimestamp) must only touch proven fields.
+        let rules = states()[VALIDATE_INPUT]["Choices"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let fields = ["$.StartTimestamp", "$.Payload", "$.ExpiresAt"];
+        // Each world: which fields are present. A rule is safe if, in every world not matched
+        // by an earlier rule, each type test is on a present field.
+        for world in 0..8u8 {
+            let present =
+                |f: &str| world & (1 << fields.iter().position(|x| *x == f).unwrap()) != 0;
+            for rule in &rules {
+                let (safe, matched) = eval(rule, &present);
+                assert!(safe, "rule {rule} tests a missing field when {world:03b}");
+                if matched == Some(true) {
+                    break;
+                }
+            }
+        }
+    }
+
+    /// (every type test touched a present field, whether the rule matches if knowable).
+    fn eval(rule: &Value, present: &dyn Fn(&str) -> bool) -> (bool, Option<bool>) {
+        if let Some(all) = rule["And"].as_array() {
+            let mut safe = true;
+            let mut result = Some(true);
+            for r in all {
+                let (s, m) = eval(r, present);
+                safe &= s;
+                result = match (result, m) {
+                    (Some(false), _) | (_, Some(false)) => Some(false),
+                    (Some(true), Some(true)) => Some(true),
+                    _ => None,
+                };
+            }
+            return (safe, result);
+        }
+        if rule.get("Not").is_some() {
+            let (s, m) = eval(&rule["Not"], present);
+            return (s, m.map(|b| !b));
+        }
+        let var = rule["Variable"].as_str().unwrap();
+        if let Some(want) = rule["IsPresent"].as_bool() {
+            return (true, Some(present(var) == want));
+        }
+        (present(var), None)
     }
 
     #[test]

@@ -10,8 +10,8 @@ pub const REQUEST_VALIDATOR: &str = "RequestValidator";
 pub const SUBMIT_METHOD: &str = "SubmitMethod";
 pub const STATUS_RESOURCE: &str = "StatusResource";
 pub const STATUS_METHOD: &str = "StatusMethod";
-/// Prefix of the deployment's logical ID; a hash of the methods follows, so any API change
-/// creates a new deployment (an unchanged ID would leave the stage serving the old API).
+/// Prefix of the deployment's logical ID; a hash of the API and all it references follows, so any
+/// change to them creates a new deployment (an unchanged ID would leave the stage serving the old API).
 pub const DEPLOYMENT_PREFIX: &str = "ApiDeployment";
 
 pub const PARAM_STAGE_NAME: &str = "StageName";
@@ -27,3 +27,12 @@ pub const STATE_MACHINE_ARN_VAR: &str = "StateMachineArn";
 
 /// Stack tag carrying the version of waitable that last deployed it.
 pub const VERSION_TAG: &str = "waitable:version";
+
+/// Parameters added for data safety and cost (see `core::template`).
+pub const PARAM_RETENTION_DAYS: &str = "RetentionDays";
+pub const PARAM_THROTTLE_RATE: &str = "ThrottleRateLimit";
+pub const PARAM_THROTTLE_BURST: &str = "ThrottleBurstLimit";
+/// Condition: `RetentionDays` is 0, so finished jobs are kept forever (TTL off).
+pub const COND_KEEP_JOBS_FOREVER: &str = "KeepJobsForever";
+/// Placeholder in the POST mapping template replaced by the retention in days.
+pub const RETENTION_DAYS_VAR: &str = "RetentionDays";

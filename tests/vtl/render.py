@@ -2,7 +2,9 @@
 LocalStack uses), with the $input, $util and $context objects API Gateway provides.
 
 Reads a JSON list of cases on stdin: {"template", "body", "params"?: {"querystring", "header",
-"path"}, "context"?: {...}}; writes a JSON list of {"ok": rendered} or {"error": message}.
+"path"}, "context"?: {...}}; writes a JSON list of {"ok": rendered, "status": override} or
+{"error": message}, where override is what the template set in
+$context.responseOverride.status (null if nothing).
 """
 
 import base64
@@ -109,21 +111,27 @@ def render(case):
     params = case.get("params") or {}
     for where in ("path", "querystring", "header"):
         params.setdefault(where, {})
-    context = {"requestId": "c0ffee00-0000-4000-8000-000000000000", "stage": "prod"}
+    context = {
+        "requestId": "c0ffee00-0000-4000-8000-000000000000",
+        "stage": "prod",
+        "responseOverride": {"header": {}},
+    }
     context.update(case.get("context") or {})
     namespace = {
         "input": Input(case.get("body"), params),
         "util": Util(),
         "context": context,
     }
-    return airspeed.Template(case["template"]).merge(namespace)
+    rendered = airspeed.Template(case["template"]).merge(namespace)
+    return rendered, context["responseOverride"].get("status")
 
 
 def main():
     results = []
     for case in json.load(sys.stdin):
         try:
-            results.append({"ok": render(case)})
+            rendered, status = render(case)
+            results.append({"ok": rendered, "status": status})
         except Exception as exc:  # a template the engine cannot render is a test failure
             results.append({"error": "%s: %s" % (type(exc).__name__, exc)})
     json.dump(results, sys.stdout)

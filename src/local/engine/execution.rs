@@ -15,7 +15,10 @@ use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
 use super::StackNames;
 use super::command::EngineError;
 use super::table::TableTasks;
-use crate::core::job::{ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, Submitted};
+use crate::core::job::{
+    ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
+};
+use crate::core::job_id::is_valid_id;
 
 /// Transitions one execution may make in one go before yielding (a Pass loop cannot hang us).
 const MAX_STEPS: usize = 1000;
@@ -39,7 +42,6 @@ fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<
 
 /// Starts the execution `name` on definition `current` (idempotent on name and input) and
 /// runs its first states now, so the job is recorded before the caller hears back.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn submit(
     c: &Connection,
     names: &StackNames,
@@ -48,14 +50,13 @@ pub(super) fn submit(
     name: &str,
     input: Value,
     now: i64,
-    check_name: bool,
 ) -> Result<Submitted, EngineError> {
-    if check_name && !records::valid_id(name) {
+    if !is_valid_id(name) {
         return Err(EngineError::InvalidName(name.into()));
     }
     let arn = names.execution_arn(name);
     if let Some(existing) = store::get_execution(c, name).map_err(EngineError::internal)? {
-        if existing.input == input {
+        if same_job(&existing.input, &input) {
             return Ok(Submitted {
                 job_id: name.into(),
                 execution_arn: arn,
@@ -197,8 +198,10 @@ pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, En
     let mut item = store::get_item(c, id)
         .map_err(EngineError::internal)?
         .ok_or_else(|| EngineError::JobNotFound(id.into()))?;
-    let status = records::job_from_item(&item).process_status;
-    if status != "STARTED" {
+    let status = records::job_from_item(&item)
+        .map(|j| j.process_status)
+        .unwrap_or_default();
+    if status != JobStatus::Started.as_str() {
         return Err(EngineError::JobNotWaiting {
             id: id.into(),
             status: status.to_string(),
@@ -211,11 +214,15 @@ pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, En
         store::save_execution(c, &exec).map_err(EngineError::internal)?;
         store::record(c, id, "ExecutionAborted", None, now).map_err(EngineError::internal)?;
     }
-    item.insert(ATTR_PROCESS_STATUS.into(), json!({ "S": "CANCELLED" }));
+    item.insert(
+        ATTR_PROCESS_STATUS.into(),
+        json!({ "S": JobStatus::Cancelled.as_str() }),
+    );
     item.insert(
         ATTR_LAST_UPDATED.into(),
         json!({ "S": asl::run::iso_millis(now) }),
     );
     store::put_item(c, id, &item).map_err(EngineError::internal)?;
-    Ok(records::job_from_item(&item))
+    records::job_from_item(&item)
+        .ok_or_else(|| EngineError::internal(anyhow::anyhow!("a stored job has no Id")))
 }

@@ -41,15 +41,12 @@ impl StackNames {
     }
 
     pub fn execution_arn(&self, name: &str) -> String {
-        format!(
-            "arn:aws:states:local:000000000000:execution:{}:{name}",
-            self.stack
-        )
+        crate::core::arn::execution_arn(&self.state_machine_arn, name).expect("a state machine ARN")
     }
 }
 
 pub fn state_machine_arn(stack: &str) -> String {
-    format!("arn:aws:states:local:000000000000:stateMachine:{stack}")
+    crate::core::arn::local_state_machine_arn(stack)
 }
 
 pub fn now_ms() -> i64 {

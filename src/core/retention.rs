@@ -1,0 +1,49 @@
+//! How long finished jobs are kept: the table's TTL attribute, the stack parameter that sets the
+//! retention, and the value both submit paths put in the execution input. One rule, used by the
+//! template, the state machine, the API's VTL (which mirrors [`expires_at`]) and the CLI.
+//!
+//! The expiry is fixed when the job is submitted: its StartTimestamp plus the retention. A job
+//! finishes at its StartTimestamp (COMPLETED), or earlier (FAILED, CANCELLED), so it is kept at
+//! least the retention after it finished. Step Functions' JSONPath has no clock or date
+//! arithmetic, so the state machine cannot compute it; it only stores what it is given.
+
+/// DynamoDB TTL attribute (epoch seconds, type N).
+pub const ATTR_EXPIRES_AT: &str = "ExpiresAt";
+/// Field of the execution input that carries it, as a string of digits (DynamoDB's `N`).
+pub const INPUT_EXPIRES_AT: &str = "ExpiresAt";
+/// Default of the `RetentionDays` stack parameter.
+pub const DEFAULT_RETENTION_DAYS: u32 = 90;
+/// Largest retention the parameter accepts (10 years).
+pub const MAX_RETENTION_DAYS: u32 = 3650;
+/// The expiry of a job kept forever (retention 0, or an input without an expiry): year 5138,
+/// so TTL, which deletes items whose value is below the current time, never deletes it.
+pub const KEEP_FOREVER: &str = "99999999999";
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The `ExpiresAt` of a job due at `start_epoch_seconds`, kept `retention_days` (0: forever).
+pub fn expires_at(start_epoch_seconds: i64, retention_days: u32) -> String {
+    if retention_days == 0 {
+        return KEEP_FOREVER.to_string();
+    }
+    (start_epoch_seconds + i64::from(retention_days) * SECONDS_PER_DAY).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_whole_days_to_the_start_and_zero_keeps_forever() {
+        // 2030-01-01T00:00:00Z
+        assert_eq!(expires_at(1_893_456_000, 90), "1901232000");
+        assert_eq!(expires_at(1_893_456_000, 1), "1893542400");
+        assert_eq!(expires_at(1_893_456_000, 0), KEEP_FOREVER);
+        assert!(
+            KEEP_FOREVER.parse::<i64>().unwrap()
+                > expires_at(i64::from(u32::MAX), MAX_RETENTION_DAYS)
+                    .parse::<i64>()
+                    .unwrap()
+        );
+    }
+}
