@@ -466,7 +466,7 @@ async fn a_stack_busy_with_another_operation_is_waited_for() {
 }
 
 /// The aws backend driven by the deploy command, its CloudFormation and API Gateway mocked.
-fn backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::AwsBackend {
+fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::AwsBackend {
     crate::aws::AwsBackend {
         stack_name: NAME.into(),
         cfn,
@@ -505,7 +505,7 @@ async fn deploy_refuses_a_change_set_that_replaces_the_table_and_deletes_it() {
     let mut all: Vec<&Rule> = rules.iter().collect();
     all.push(&delete);
     let created = created_deployment();
-    let backend = backend(client(&all), apigw_client(&[&created]));
+    let backend = aws_backend(client(&all), apigw_client(&[&created]));
     let (args, config) = deploy_command(false);
     let mut out = Vec::new();
     let err = crate::commands::deploy::run(&backend, &args, &config, &mut out)
@@ -523,7 +523,7 @@ async fn deploy_refuses_a_change_set_that_replaces_the_table_and_deletes_it() {
     // With --allow-replace it goes through, and the stage is redeployed.
     let rules = update_rules("True");
     let created = created_deployment();
-    let backend = backend(
+    let backend = aws_backend(
         client(&rules.iter().collect::<Vec<_>>()),
         apigw_client(&[&created]),
     );
