@@ -9,6 +9,7 @@ use crate::Result;
 use crate::core::changeset::ResourceChange;
 use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use crate::core::outputs::StackOutputs;
+use crate::core::status_index::DueWindow;
 
 /// What `deploy` asks a target to make true.
 #[derive(Debug, Clone)]
@@ -41,6 +42,10 @@ pub struct JobQuery {
     pub id: Option<String>,
     /// Only jobs in these statuses (empty: all).
     pub statuses: Vec<JobStatus>,
+    /// Only jobs due within this window (`--due-after`, `--due-before`).
+    pub window: DueWindow,
+    /// The caller will not print payloads (the status table): a target may leave them out.
+    pub skip_payloads: bool,
 }
 
 impl JobQuery {
@@ -48,6 +53,13 @@ impl JobQuery {
         self.id.as_deref().is_none_or(|id| id == job.id)
             && (self.statuses.is_empty()
                 || job.status().is_some_and(|s| self.statuses.contains(&s)))
+            && (self.window.is_open() || self.window.selects(job))
+    }
+
+    /// Whether the status index answers this query (`crate::core::status_index`): a status
+    /// and no Id. Each status is then read in StartActionAt order.
+    pub fn uses_index(&self) -> bool {
+        self.id.is_none() && !self.statuses.is_empty()
     }
 }
 
@@ -114,7 +126,7 @@ pub trait Backend {
     async fn jobs(
         &self,
         query: &JobQuery,
-        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
     ) -> Result<()>;
 
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).

@@ -187,6 +187,12 @@ pub struct StatusArgs {
     /// Show only jobs in this status (repeatable): STARTED, COMPLETED, FAILED, CANCELLED.
     #[arg(long = "status")]
     pub statuses: Vec<String>,
+    /// Show only jobs due at or after TIME (RFC 3339, +2h, -1d, now).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub due_after: Option<String>,
+    /// Show only jobs due at or before TIME (RFC 3339, +2h, -1d, now).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub due_before: Option<String>,
     /// Show at most N jobs (the earliest by StartActionAt).
     #[arg(long)]
     pub limit: Option<usize>,

@@ -13,6 +13,7 @@ pub mod commands;
 pub mod config;
 pub mod core;
 pub mod error;
+pub(crate) mod external_sort;
 pub mod local;
 pub mod output;
 pub mod poll;

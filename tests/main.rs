@@ -13,5 +13,6 @@ mod jobs_delivery;
 mod local;
 mod local_exec;
 mod local_hardening;
+mod scale;
 mod synth;
 mod vtl;

@@ -464,3 +464,77 @@ async fn a_stack_busy_with_another_operation_is_waited_for() {
     );
     assert!(describe.num_calls() >= 4);
 }
+
+/// The aws backend driven by the deploy command, its CloudFormation and API Gateway mocked.
+fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::AwsBackend {
+    crate::aws::AwsBackend {
+        stack_name: NAME.into(),
+        cfn,
+        sfn: sfn_client(&[]),
+        ddb: ddb_client(),
+        apigw,
+        ui: ui(),
+        schedule: Schedule::TINY,
+        outputs_cache: tokio::sync::OnceCell::new(),
+    }
+}
+
+fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config::Config) {
+    let args = crate::cli::DeployArgs {
+        parameters: vec![],
+        allow_replace,
+        webhook_header: None,
+        stack: crate::cli::StackArgs {
+            no_auth: false,
+            deliver: vec![],
+        },
+    };
+    let config = crate::config::Config {
+        stack_name: NAME.into(),
+        target: crate::cli::Target::Aws,
+        aws: Default::default(),
+        output: crate::cli::OutputFormat::Json,
+        ui: ui(),
+    };
+    (args, config)
+}
+
+#[tokio::test]
+async fn deploy_refuses_a_change_set_that_replaces_the_table_and_deletes_it() {
+    let rules = update_rules("True");
+    let exec = rules[4].clone();
+    let delete = mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some(CS_ARN))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let mut all: Vec<&Rule> = rules.iter().collect();
+    all.push(&delete);
+    let created = created_deployment();
+    let backend = aws_backend(client(&all), apigw_client(&[&created]));
+    let (args, config) = deploy_command(false);
+    let mut out = Vec::new();
+    let err = crate::commands::deploy::run(&backend, &args, &config, &mut out)
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "refusing to deploy: the change set would replace the jobs table JobsTable (AWS::DynamoDB::Table), deleting every job in it; pass --allow-replace to replace it anyway"
+    );
+    assert_eq!(err.exit_code(), 1);
+    assert_eq!(exec.num_calls(), 0, "nothing is executed");
+    assert_eq!(delete.num_calls(), 1, "the change set is deleted");
+    assert!(out.is_empty());
+
+    // With --allow-replace it goes through, and the stage is redeployed.
+    let rules = update_rules("True");
+    let created = created_deployment();
+    let backend = aws_backend(
+        client(&rules.iter().collect::<Vec<_>>()),
+        apigw_client(&[&created]),
+    );
+    let (args, config) = deploy_command(true);
+    crate::commands::deploy::run(&backend, &args, &config, &mut Vec::new())
+        .await
+        .unwrap();
+    assert_eq!(rules[4].num_calls(), 1);
+    assert_eq!(created.num_calls(), 1);
+}

@@ -167,7 +167,7 @@ pub async fn list_jobs(
     table_name: &str,
     query: &JobQuery,
     segments: i32,
-    sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+    sink: &mut dyn FnMut(JobRecord) -> Result<()>,
 ) -> Result<()> {
     if let Some(id) = &query.id {
         if let Some(job) = get_job(ddb, table_name, id).await?

@@ -10,6 +10,7 @@ pub mod deploy;
 pub mod describe;
 mod failure;
 pub mod jobs;
+pub mod jobs_index;
 #[cfg(test)]
 mod mocks;
 pub mod progress;
@@ -137,9 +138,24 @@ impl Backend for AwsBackend {
     async fn jobs(
         &self,
         query: &JobQuery,
-        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
     ) -> Result<()> {
         let stack = self.cached_outputs().await?;
+        if query.uses_index() {
+            // One Query per status, each in StartActionAt order.
+            for status in &query.statuses {
+                jobs_index::query_jobs(
+                    &self.ddb,
+                    &stack.table_name,
+                    *status,
+                    &query.window,
+                    !query.skip_payloads,
+                    sink,
+                )
+                .await?;
+            }
+            return Ok(());
+        }
         jobs::list_jobs(
             &self.ddb,
             &stack.table_name,

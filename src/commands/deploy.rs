@@ -227,7 +227,7 @@ mod tests {
         async fn jobs(
             &self,
             _: &crate::backend::JobQuery,
-            _: &mut (dyn FnMut(crate::core::job::JobRecord) -> Result<()> + Send),
+            _: &mut dyn FnMut(crate::core::job::JobRecord) -> Result<()>,
         ) -> Result<()> {
             unreachable!()
         }

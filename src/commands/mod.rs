@@ -5,7 +5,6 @@ pub mod cancel;
 pub mod demo;
 pub mod deploy;
 pub mod destroy;
-pub mod external_sort;
 pub mod local_exec;
 pub mod local_run;
 pub mod receive;

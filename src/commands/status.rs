@@ -14,9 +14,10 @@ use crate::config::Config;
 use crate::core::job::{JobRecord, JobStatus};
 use crate::core::job_id::validate_id;
 use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
+use crate::core::status_index::DueWindow;
 use crate::poll::{Schedule, Step, poll, until_interrupted};
 
-use super::external_sort::ExternalSort;
+use crate::external_sort::ExternalSort;
 use crate::{Error, Result};
 
 /// How often `--watch` reads the table again.
@@ -33,7 +34,7 @@ pub fn style() -> Style {
     }
 }
 
-fn query_from_args(args: &StatusArgs) -> Result<JobQuery> {
+fn query_from_args(args: &StatusArgs, now: chrono::DateTime<chrono::Utc>) -> Result<JobQuery> {
     if args.limit == Some(0) {
         return Err(Error::usage("--limit must be at least 1"));
     }
@@ -45,10 +46,46 @@ fn query_from_args(args: &StatusArgs) -> Result<JobQuery> {
         .iter()
         .map(|s| s.parse::<JobStatus>().map_err(Error::usage))
         .collect::<Result<Vec<_>>>()?;
+    let window = DueWindow::parse(args.due_after.as_deref(), args.due_before.as_deref(), now)
+        .map_err(Error::usage)?;
     Ok(JobQuery {
         id: args.id.clone(),
         statuses,
+        window,
+        skip_payloads: false,
     })
+}
+
+/// Whether the target gives this query's jobs already in StartActionAt order: one Id, or one
+/// status read through the status index. Then nothing is sorted or held: rows stream.
+fn arrives_sorted(query: &JobQuery) -> bool {
+    query.id.is_some() || (query.uses_index() && query.statuses.len() == 1)
+}
+
+/// Streams the jobs of an already sorted query to `each`, stopping after `limit` (the
+/// target stops reading too); returns whether it stopped early.
+async fn stream_sorted<B: Backend>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+    mut each: impl FnMut(JobRecord) -> Result<()>,
+) -> Result<bool> {
+    let mut shown = 0usize;
+    let mut stopped = false;
+    let r = backend
+        .jobs(query, &mut |job| {
+            if limit.is_some_and(|n| shown >= n) {
+                stopped = true;
+                return Err(Error::failed("enough rows"));
+            }
+            shown += 1;
+            each(job)
+        })
+        .await;
+    match r {
+        Err(_) if stopped => Ok(true),
+        r => r.map(|()| false),
+    }
 }
 
 pub async fn run<B: Backend>(
@@ -57,7 +94,7 @@ pub async fn run<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let query = query_from_args(args)?;
+    let mut query = query_from_args(args, chrono::Utc::now())?;
     let empty_line = if query.id.is_some() || !query.statuses.is_empty() {
         NO_MATCHING_JOBS
     } else {
@@ -70,6 +107,14 @@ pub async fn run<B: Backend>(
         // stdout is line-buffered: one write per job otherwise.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
         json_sorted(backend, &query, args.limit, &mut buffered).await?;
+        buffered.flush().context("writing the jobs")?;
+        return Ok(());
+    }
+    // The table shows no payloads: a target may leave them out.
+    query.skip_payloads = true;
+    if !args.watch {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        table_pages(backend, &query, args.limit, empty_line, &mut buffered).await?;
         buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
@@ -111,6 +156,65 @@ async fn watching(watch: bool, wait: impl Future<Output = Result<()>>) -> Result
 /// Bytes of JSON rows `status --output json` holds before sorting them on disk.
 pub const JSON_SORT_BUDGET: usize = 4 << 20;
 
+/// The status table in flat memory: rows that arrive sorted stream into pages of
+/// [`render::TABLE_PAGE_ROWS`]; others go through the bounded heap (`--limit`) or the
+/// external sort first, as the JSON output does.
+async fn table_pages<B: Backend>(
+    backend: &B,
+    query: &JobQuery,
+    limit: Option<usize>,
+    empty_line: &str,
+    out: &mut impl Write,
+) -> Result<()> {
+    let style = style();
+    let mut pages = render::TablePages::new(render::TABLE_PAGE_ROWS);
+    if arrives_sorted(query) {
+        let stopped = stream_sorted(backend, query, limit, |job| {
+            pages
+                .push(out, job, &style)
+                .context("writing the jobs")
+                .map_err(Error::from)
+        })
+        .await?;
+        let shown = pages.finish(out, &style, empty_line)?;
+        if stopped {
+            writeln!(out, "(the first {shown} by StartActionAt)")?;
+        }
+        return Ok(());
+    }
+    if limit.is_some() {
+        let (jobs, total) = table_rows(backend, query, limit).await?;
+        let shown = jobs.len();
+        for job in jobs {
+            pages.push(out, job, &style)?;
+        }
+        pages.finish(out, &style, empty_line)?;
+        if shown < total {
+            writeln!(out, "(the first {shown} of {total} by StartActionAt)")?;
+        }
+        return Ok(());
+    }
+    let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
+    backend
+        .jobs(query, &mut |mut job| {
+            job.payload = None;
+            sort.push(
+                packed_sort_key(&job),
+                render::job_json(&job).into_boxed_str(),
+            )
+            .context("sorting jobs in a temporary file")?;
+            Ok(())
+        })
+        .await?;
+    sort.for_each_sorted(|row| {
+        let job: JobRecord = serde_json::from_str(row)?;
+        pages.push(out, job, &style)
+    })
+    .context("writing the jobs")?;
+    pages.finish(out, &style, empty_line)?;
+    Ok(())
+}
+
 /// The matching jobs as a JSON array sorted by StartActionAt, in flat memory: the `limit`
 /// earliest through a bounded heap, or all of them through an external sort.
 async fn json_sorted<B: Backend>(
@@ -119,6 +223,18 @@ async fn json_sorted<B: Backend>(
     limit: Option<usize>,
     out: &mut impl Write,
 ) -> Result<()> {
+    if arrives_sorted(query) {
+        let mut array = render::JsonArray::start(out).context("writing the jobs")?;
+        stream_sorted(backend, query, limit, |job| {
+            array
+                .element(out, &render::job_json(&job))
+                .context("writing the jobs")
+                .map_err(Error::from)
+        })
+        .await?;
+        array.finish(out).context("writing the jobs")?;
+        return Ok(());
+    }
     if limit.is_some() {
         let (mut rows, _) = collect(backend, query, limit, |job| {
             render::job_json(&job).into_boxed_str()
@@ -131,8 +247,11 @@ async fn json_sorted<B: Backend>(
     let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
     backend
         .jobs(query, &mut |job| {
-            sort.push(sort_key(&job), render::job_json(&job).into_boxed_str())
-                .context("sorting jobs in a temporary file")?;
+            sort.push(
+                packed_sort_key(&job),
+                render::job_json(&job).into_boxed_str(),
+            )
+            .context("sorting jobs in a temporary file")?;
             Ok(())
         })
         .await?;
@@ -187,8 +306,10 @@ struct Keyed<T> {
     value: T,
 }
 
-fn sort_key(job: &JobRecord) -> Box<str> {
-    format!("{}\0{}", job.start_action_at, job.id).into_boxed_str()
+/// [`render::sort_key`] packed into one string for the external sort.
+fn packed_sort_key(job: &JobRecord) -> Box<str> {
+    let (at, id) = render::sort_key(job);
+    format!("{at}\0{id}").into_boxed_str()
 }
 
 impl<T> PartialEq for Keyed<T> {
@@ -221,7 +342,7 @@ async fn collect<B: Backend, T: Send>(
     let mut total = 0usize;
     let mut sink = |job: JobRecord| -> Result<()> {
         total += 1;
-        let key = sort_key(&job);
+        let key = packed_sort_key(&job);
         match limit {
             None => rows.push(Keyed {
                 key,
@@ -277,10 +398,14 @@ mod tests {
             job("2030-01-01T00:00:00Z", "ab"),
         ];
         let mut by_key: Vec<&JobRecord> = jobs.iter().collect();
-        by_key.sort_by_key(|j| sort_key(j));
+        by_key.sort_by_key(|j| packed_sort_key(j));
         let mut by_pair: Vec<&JobRecord> = jobs.iter().collect();
         by_pair.sort_by(|x, y| (&x.start_action_at, &x.id).cmp(&(&y.start_action_at, &y.id)));
         assert_eq!(by_key, by_pair);
+    }
+
+    fn query_from_args_now(args: &StatusArgs) -> Result<JobQuery> {
+        query_from_args(args, chrono::Utc::now())
     }
 
     #[test]
@@ -288,19 +413,21 @@ mod tests {
         let args = |id: Option<&str>, statuses: &[&str]| StatusArgs {
             id: id.map(str::to_string),
             statuses: statuses.iter().map(|s| s.to_string()).collect(),
+            due_after: None,
+            due_before: None,
             limit: None,
             watch: false,
         };
-        let q = query_from_args(&args(Some("a-1"), &["started", "FAILED"])).unwrap();
+        let q = query_from_args_now(&args(Some("a-1"), &["started", "FAILED"])).unwrap();
         assert_eq!(q.statuses, vec![JobStatus::Started, JobStatus::Failed]);
         assert_eq!(
-            query_from_args(&args(None, &["DONE"]))
+            query_from_args_now(&args(None, &["DONE"]))
                 .unwrap_err()
                 .exit_code(),
             2
         );
         assert_eq!(
-            query_from_args(&args(Some("a b"), &[]))
+            query_from_args_now(&args(Some("a b"), &[]))
                 .unwrap_err()
                 .exit_code(),
             2
@@ -309,7 +436,7 @@ mod tests {
             limit: Some(0),
             ..args(None, &[])
         };
-        let err = query_from_args(&zero).unwrap_err();
+        let err = query_from_args_now(&zero).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("at least 1"), "{err}");
     }

@@ -15,6 +15,7 @@ use super::job::{
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
 };
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
+use super::status_index::{self, STATUS_PARAM};
 
 pub use super::job_id::ID_PATTERN;
 pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -141,14 +142,16 @@ pub fn error_response_template() -> String {
     )
 }
 
-/// GET /status -> Scan, one page. `limit` is 1..=1000 (anything else means the default);
+/// GET /status -> Scan, one page; with `?status=S`, a Query on the status index instead
+/// (`super::status_index`). `limit` is 1..=1000 (anything else means the default);
 /// `nextToken` is what GET /status returned: base64url without padding of the last key
-/// (`core::page_token`), which needs no percent-encoding, so it comes back unchanged whether or
-/// not the client encodes query values. Base64 padding is put back before decoding. A token
-/// that cannot be one yields an empty key, which DynamoDB refuses (400), rather than the first
-/// page again.
+/// (`core::page_token`; a Query's key is `Id SPACE StartActionAt`), which needs no
+/// percent-encoding, so it comes back unchanged whether or not the client encodes query values.
+/// Base64 padding is put back before decoding. A token that cannot be one yields an empty key,
+/// which DynamoDB refuses (400), rather than the first page again.
 pub fn status_request_template() -> String {
     let key = json_escaped("$key");
+    let query = status_index::query_request_body(TABLE_NAME_VAR, json_escaped);
     format!(
         r##"#set($limit = "$!input.params('limit')")
 #if(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "{DEFAULT_PAGE_SIZE}")#end
@@ -159,6 +162,10 @@ pub fn status_request_template() -> String {
 #if($b64.length() % 4 == 2)#set($b64 = "$b64==")#elseif($b64.length() % 4 == 3)#set($b64 = "$b64=")#end
 #set($key = $util.base64Decode($b64))
 #end
+#set($status = "$!input.params('{STATUS_PARAM}')")
+#if($status != "")
+{query}
+#else
 {{
   "TableName": "${{{TABLE_NAME_VAR}}}",
   "Limit": $limit,
@@ -166,6 +173,7 @@ pub fn status_request_template() -> String {
   "ExpressionAttributeNames": {{"#id": "{ATTR_ID}", "#at": "{ATTR_START_ACTION_AT}", "#status": "{ATTR_PROCESS_STATUS}", "#updated": "{ATTR_LAST_UPDATED}", "#error": "{ATTR_ERROR}"}}#if($token != ""),
   "ExclusiveStartKey": {{"{ATTR_ID}": {{"S": "{key}"}}}}#end
 }}
+#end
 "##
     )
 }
@@ -189,13 +197,17 @@ pub fn status_response_template() -> String {
     ]
     .map(item_member)
     .join(", ");
+    // A Query's last key also holds StartActionAt: the token carries `Id SPACE StartActionAt`
+    // (status_index::query_token_text).
     format!(
         r###"#set($root = $input.path('$'))
+#set($last = "$!root.LastEvaluatedKey.{ATTR_ID}.S")
+#if($last != "" && "$!root.LastEvaluatedKey.{ATTR_START_ACTION_AT}.S" != "")#set($last = "$last $root.LastEvaluatedKey.{ATTR_START_ACTION_AT}.S")#end
 {{"items": [
 #foreach($item in $root.Items)
   {{{members}}}#if($foreach.hasNext),#end
 #end
-]#if("$!root.LastEvaluatedKey.{ATTR_ID}.S" != ""), "nextToken": "$util.base64Encode($root.LastEvaluatedKey.{ATTR_ID}.S).replaceAll('[+]', '-').replaceAll('/', '_').replaceAll('=', '')"#end}}
+]#if($last != ""), "nextToken": "$util.base64Encode($last).replaceAll('[+]', '-').replaceAll('/', '_').replaceAll('=', '')"#end}}
 "###
     )
 }
@@ -215,7 +227,10 @@ mod tests {
                 STATE_MACHINE_ARN_VAR
             ]
         );
-        assert_eq!(sub_variables(&status_request_template()), [TABLE_NAME_VAR]);
+        let status = status_request_template();
+        let mut status_vars = sub_variables(&status);
+        status_vars.dedup();
+        assert_eq!(status_vars, [TABLE_NAME_VAR]);
         for t in [
             submit_response_template(),
             error_response_template(),

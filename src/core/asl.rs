@@ -33,7 +33,11 @@ use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
 
 pub const VALIDATE_INPUT: &str = "ValidateInput";
 pub const REJECT_INPUT: &str = "RejectInput";
+/// The same, keeping the rejected StartTimestamp (a non-empty string) as StartActionAt, so
+/// the job is in the status index (`super::status_index`, which needs a StartActionAt).
+pub const REJECT_INPUT_KEEPING_TIME: &str = "RejectInputKeepingTime";
 pub const REJECT_INPUT_WITH_EXPIRY: &str = "RejectInputWithExpiry";
+pub const REJECT_INPUT_KEEPING_TIME_WITH_EXPIRY: &str = "RejectInputKeepingTimeWithExpiry";
 pub const INVALID_INPUT: &str = "InvalidInput";
 pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
 pub const SET_INITIAL_STATUS_WITH_PAYLOAD: &str = "SetInitialStatusWithPayload";
@@ -85,8 +89,10 @@ pub fn definition() -> Value {
         "StartAt": VALIDATE_INPUT,
         "States": {
             VALIDATE_INPUT: validate_input(),
-            REJECT_INPUT: reject_input(&table, false),
-            REJECT_INPUT_WITH_EXPIRY: reject_input(&table, true),
+            REJECT_INPUT: reject_input(&table, false, false),
+            REJECT_INPUT_WITH_EXPIRY: reject_input(&table, false, true),
+            REJECT_INPUT_KEEPING_TIME: reject_input(&table, true, false),
+            REJECT_INPUT_KEEPING_TIME_WITH_EXPIRY: reject_input(&table, true, true),
             INVALID_INPUT: {
                 "Type": "Fail",
                 "Error": ERROR_INVALID_TIMESTAMP,
@@ -129,6 +135,19 @@ fn validate_input() -> Value {
     let present = |path: &str, yes: bool| json!({ "Variable": path, "IsPresent": yes });
     let not_timestamp = json!({ "Not": { "Variable": ts, "IsTimestamp": true } });
     let payload_text = json!({ "Variable": payload, "IsString": true });
+    // A rejected StartTimestamp that is non-empty text is kept as StartActionAt, so the job is
+    // in the status index (an index key cannot be empty: DynamoDB would refuse the write).
+    let kept_text = |with_expiry: bool| {
+        let mut rules = vec![
+            json!({ "Variable": ts, "IsString": true }),
+            json!({ "Not": { "Variable": ts, "StringEquals": "" } }),
+            not_timestamp.clone(),
+        ];
+        if with_expiry {
+            rules.push(present(&expires, true));
+        }
+        Value::Array(rules)
+    };
     // Rules are tried in order and the first match wins, so each type test only ever sees a
     // field the rules before it proved present: no reliance on how a missing field compares.
     // `And` only combines such tests with IsPresent.
@@ -138,6 +157,8 @@ fn validate_input() -> Value {
         "Choices": [
             { "And": [present(&ts, false), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
+            { "And": kept_text(true), "Next": REJECT_INPUT_KEEPING_TIME_WITH_EXPIRY },
+            { "And": kept_text(false), "Next": REJECT_INPUT_KEEPING_TIME },
             { "And": [not_timestamp.clone(), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": REJECT_INPUT },
             { "And": [present(&payload, false), present(&expires, false)], "Next": SET_INITIAL_STATUS },
@@ -170,13 +191,16 @@ fn execution_key() -> Value {
     json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
 }
 
-fn reject_input(table: &str, with_expiry: bool) -> Value {
+fn reject_input(table: &str, keeping_time: bool, with_expiry: bool) -> Value {
     let mut item = json!({
         ATTR_ID: { "S.$": "$$.Execution.Name" },
         ATTR_PROCESS_STATUS: { "S": "FAILED" },
         ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
         ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
     });
+    if keeping_time {
+        item[ATTR_START_ACTION_AT] = json!({ "S.$": format!("$.{INPUT_START_TIMESTAMP}") });
+    }
     if with_expiry {
         item[ATTR_EXPIRES_AT] = expires_at();
     }
@@ -386,9 +410,13 @@ mod tests {
                 // Wait states cannot carry a Catch; the timestamp is validated before the first
                 // write instead, so the Wait cannot fail on it.
                 Some("Wait") => {
-                    assert_eq!(
-                        states[VALIDATE_INPUT]["Choices"][3]["Not"]["IsTimestamp"],
-                        json!(true)
+                    assert!(
+                        states[VALIDATE_INPUT]["Choices"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .any(|c| c["Not"]["IsTimestamp"] == json!(true)
+                                && c["Next"] == REJECT_INPUT)
                     )
                 }
                 _ => assert!(

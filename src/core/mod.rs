@@ -21,6 +21,7 @@ pub mod resolve;
 pub mod retention;
 pub mod stack_status;
 pub mod state_size;
+pub mod status_index;
 pub mod submit_input;
 pub mod template;
 pub mod time;

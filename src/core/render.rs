@@ -94,6 +94,12 @@ pub fn jobs_table(
     if jobs.is_empty() {
         return writeln!(out, "{empty_line}");
     }
+    writeln!(out, "{}", table_of(jobs, style))?;
+    writeln!(out, "{}", summary_line(jobs))
+}
+
+/// The table of `jobs` (a non-empty page), without the summary.
+fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
     let with_errors = jobs.iter().any(|j| j.error.is_some());
     let mut table = new_table(style);
     let mut header = vec!["Id", "StartActionAt", "ProcessStatus", "LastUpdated"];
@@ -121,8 +127,7 @@ pub fn jobs_table(
         }
         table.add_row(row);
     }
-    writeln!(out, "{table}")?;
-    writeln!(out, "{}", summary_line(jobs))
+    table
 }
 
 /// `1 job`, `3 jobs`.
@@ -132,19 +137,101 @@ pub fn count_jobs(n: usize) -> String {
 
 /// `3 jobs: 1 STARTED, 2 COMPLETED` (statuses in lifecycle order, unknown ones last).
 pub fn summary_line(jobs: &[JobRecord]) -> String {
-    let mut counts: BTreeMap<(usize, &str), usize> = BTreeMap::new();
-    for job in jobs {
+    let mut counts = StatusCounts::default();
+    jobs.iter().for_each(|job| counts.add(job));
+    counts.summary()
+}
+
+/// Jobs counted by status, for the summary line of a table too long to hold.
+#[derive(Debug, Default)]
+pub struct StatusCounts {
+    counts: BTreeMap<(usize, String), usize>,
+    total: usize,
+}
+
+impl StatusCounts {
+    pub fn add(&mut self, job: &JobRecord) {
         let rank = job
             .status()
             .and_then(|s| JobStatus::ALL.iter().position(|x| *x == s))
             .unwrap_or(JobStatus::ALL.len());
-        *counts.entry((rank, &job.process_status)).or_default() += 1;
+        *self
+            .counts
+            .entry((rank, job.process_status.clone()))
+            .or_default() += 1;
+        self.total += 1;
     }
-    let parts: Vec<String> = counts
-        .iter()
-        .map(|((_, status), n)| format!("{n} {}", printable(status)))
-        .collect();
-    format!("{}: {}", count_jobs(jobs.len()), parts.join(", "))
+
+    pub fn total(&self) -> usize {
+        self.total
+    }
+
+    /// See [`summary_line`].
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .counts
+            .iter()
+            .map(|((_, status), n)| format!("{n} {}", printable(status)))
+            .collect();
+        format!("{}: {}", count_jobs(self.total), parts.join(", "))
+    }
+}
+
+/// Rows of the status table held at once: a longer table is printed in pages of this many
+/// rows (each with its header), so memory stays flat however many jobs there are.
+pub const TABLE_PAGE_ROWS: usize = 1000;
+
+/// The status table written page by page as sorted jobs arrive, then the summary line: the
+/// same output as [`jobs_table`] up to [`TABLE_PAGE_ROWS`] jobs.
+pub struct TablePages {
+    page: Vec<JobRecord>,
+    counts: StatusCounts,
+    page_rows: usize,
+}
+
+impl TablePages {
+    pub fn new(page_rows: usize) -> Self {
+        TablePages {
+            page: Vec::new(),
+            counts: StatusCounts::default(),
+            page_rows: page_rows.max(1),
+        }
+    }
+
+    /// Adds the next job (in display order); prints a page when one is full.
+    pub fn push(&mut self, out: &mut impl Write, job: JobRecord, style: &Style) -> io::Result<()> {
+        self.counts.add(&job);
+        self.page.push(job);
+        if self.page.len() >= self.page_rows {
+            self.flush(out, style)?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self, out: &mut impl Write, style: &Style) -> io::Result<()> {
+        if !self.page.is_empty() {
+            writeln!(out, "{}", table_of(&self.page, style))?;
+            self.page.clear();
+        }
+        Ok(())
+    }
+
+    /// Prints the last page and the summary (or `empty_line` when there was no job); returns
+    /// how many jobs were shown.
+    pub fn finish(
+        mut self,
+        out: &mut impl Write,
+        style: &Style,
+        empty_line: &str,
+    ) -> io::Result<usize> {
+        if self.counts.total() == 0 {
+            writeln!(out, "{empty_line}")?;
+            return Ok(0);
+        }
+        self.flush(out, style)?;
+        writeln!(out, "{}", self.counts.summary())?;
+        Ok(self.counts.total())
+    }
 }
 
 /// A JSON array written one already-serialised element at a time, one per line, so
@@ -306,6 +393,39 @@ mod tests {
         let mut buf = Vec::new();
         f(&mut buf).unwrap();
         String::from_utf8(buf).unwrap()
+    }
+
+    fn paged(jobs: &[JobRecord], rows: usize) -> String {
+        render(|out| {
+            let mut pages = TablePages::new(rows);
+            for job in jobs {
+                pages.push(out, job.clone(), &style(false))?;
+            }
+            pages.finish(out, &style(false), NO_JOBS).map(|_| ())
+        })
+    }
+
+    #[test]
+    fn a_table_that_fits_one_page_is_the_table_itself() {
+        let jobs = sample();
+        let whole = render(|out| jobs_table(out, &jobs, &style(false), NO_JOBS));
+        assert_eq!(paged(&jobs, TABLE_PAGE_ROWS), whole);
+        assert_eq!(paged(&[], 3), format!("{NO_JOBS}\n"));
+    }
+
+    #[test]
+    fn a_long_table_comes_in_pages_with_one_summary_of_all() {
+        let jobs = sample();
+        let text = paged(&jobs, 2);
+        // Five jobs in pages of two: three tables, each with its header, one summary.
+        assert_eq!(text.matches("ProcessStatus").count(), 3, "{text}");
+        assert_eq!(text.matches("jobs:").count(), 1);
+        assert!(
+            text.ends_with(&format!("{}\n", summary_line(&jobs))),
+            "{text}"
+        );
+        let order: Vec<usize> = jobs.iter().map(|j| text.find(&j.id).unwrap()).collect();
+        assert!(order.is_sorted(), "rows keep their order: {text}");
     }
 
     #[test]

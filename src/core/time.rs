@@ -19,16 +19,10 @@ pub const MAX_AHEAD: Duration = Duration::days(365);
 /// Parses `--at` relative to `now`, checks it is within [now - 1 min, now + 1 year] and
 /// returns it in UTC, whole seconds (rounded up).
 pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    let trimmed = text.trim();
-    let at = if trimmed.eq_ignore_ascii_case("now") {
-        now
-    } else if let Some(rel) = trimmed.strip_prefix('+') {
-        now + parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
-    } else {
-        DateTime::parse_from_rfc3339(trimmed)
-            .map_err(|_| format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"))?
-            .with_timezone(&Utc)
-    };
+    if text.trim().starts_with('-') {
+        return Err(format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"));
+    }
+    let at = parse_time(text, now)?;
     // Limits apply to the time asked for; rounding up adds less than a second.
     let asked = at;
     let at = round_up_to_second(at);
@@ -47,6 +41,23 @@ pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String>
     Ok(at)
 }
 
+/// Any time in the forms `--at` accepts, with no limits (a window's bound for `status`):
+/// relative times may also point back (`-2h`).
+pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    let trimmed = text.trim();
+    Ok(if trimmed.eq_ignore_ascii_case("now") {
+        now
+    } else if let Some(rel) = trimmed.strip_prefix('+') {
+        now + parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
+    } else if let Some(rel) = trimmed.strip_prefix('-') {
+        now - parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
+    } else {
+        DateTime::parse_from_rfc3339(trimmed)
+            .map_err(|_| format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"))?
+            .with_timezone(&Utc)
+    })
+}
+
 /// [`parse_at`], formatted for the wire.
 pub fn normalise_at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
     parse_at(text, now).map(format_utc)
@@ -55,7 +66,7 @@ pub fn normalise_at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
 /// The first whole second at or after `at`. A leap second (`23:59:60.5`, which chrono keeps
 /// as 23:59:59 with 1.5 s of nanoseconds) counts as the first second of the next minute, so
 /// the result is never before the time asked for.
-fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
+pub fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = i64::from(at.timestamp_subsec_nanos());
     let whole = at.timestamp() + (nanos + 999_999_999) / 1_000_000_000;
     DateTime::from_timestamp(whole, 0).unwrap_or(at)

@@ -21,9 +21,10 @@ use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
 use crate::core::delivery;
 use crate::core::ids::{JOBS_TABLE, PARAM_RETENTION_DAYS};
-use crate::core::job::{JobRecord, JobRequest, Submitted};
+use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::core::retention;
+use crate::core::status_index::DueWindow;
 use crate::output::Ui;
 use crate::{Error, Result};
 
@@ -226,6 +227,27 @@ impl LocalBackend {
         Ok(file)
     }
 
+    /// Jobs in `status` within `window`, in StartActionAt order, through the status index.
+    async fn jobs_by_status(
+        &self,
+        status: JobStatus,
+        window: &DueWindow,
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
+    ) -> Result<()> {
+        let mut token: Option<String> = None;
+        loop {
+            let path = protocol::jobs_by_status_path(status, window, PAGE, token.as_deref());
+            let page: JobsPage = self.call_typed("GET", &path, None::<&()>).await?;
+            for job in page.items {
+                sink(job)?;
+            }
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return Ok(()),
+            }
+        }
+    }
+
     fn outputs_for(&self, port: u16) -> StackOutputs {
         StackOutputs {
             api_url: format!("http://127.0.0.1:{port}"),
@@ -397,8 +419,14 @@ impl Backend for LocalBackend {
     async fn jobs(
         &self,
         query: &JobQuery,
-        sink: &mut (dyn FnMut(JobRecord) -> Result<()> + Send),
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
     ) -> Result<()> {
+        if query.uses_index() {
+            for status in &query.statuses {
+                self.jobs_by_status(*status, &query.window, sink).await?;
+            }
+            return Ok(());
+        }
         let mut token: Option<String> = None;
         loop {
             let path = protocol::jobs_path(PAGE, token.as_deref());

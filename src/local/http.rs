@@ -15,7 +15,7 @@ use axum::{Json, Router};
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::engine::{Command, EngineError, Handle, Page, submission};
+use super::engine::{Command, EngineError, Handle, IndexQuery, Page, submission};
 use super::guard;
 use super::protocol::{
     self, Accepted, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage,
@@ -23,6 +23,8 @@ use super::protocol::{
 };
 use super::records;
 use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::core::job::JobStatus;
+use crate::core::status_index::{self, DueWindow};
 
 /// The largest body `POST /` takes: the contract's limit on an execution's input (Step
 /// Functions takes at most 256 KiB), so a job the local target accepts also fits on AWS.
@@ -263,13 +265,41 @@ fn page_args(q: &HashMap<String, String>) -> Result<(Option<String>, usize), Api
     Ok((after, limit))
 }
 
-async fn page(app: &App, q: &HashMap<String, String>) -> Result<Page, ApiError> {
+/// The status index question of `?status=` (and, with `windows`, `dueAfter`/`dueBefore`);
+/// `Err(())` for a status no job can have, which matches nothing (as a Query for it does).
+fn index_args(q: &HashMap<String, String>, windows: bool) -> Result<Option<IndexQuery>, ()> {
+    let Some(text) = q.get(status_index::STATUS_PARAM).filter(|s| !s.is_empty()) else {
+        return Ok(None);
+    };
+    // Exactly as stored: the mapping template compares the text, so `failed` matches nothing.
+    let status = JobStatus::ALL
+        .into_iter()
+        .find(|s| s.as_str() == text)
+        .ok_or(())?;
+    let bound = |name: &str| windows.then(|| q.get(name).cloned()).flatten();
+    Ok(Some(IndexQuery {
+        status,
+        window: DueWindow {
+            after: bound(protocol::DUE_AFTER_PARAM),
+            before: bound(protocol::DUE_BEFORE_PARAM),
+        },
+    }))
+}
+
+async fn page(app: &App, q: &HashMap<String, String>, windows: bool) -> Result<Page, ApiError> {
     let (after, limit) = page_args(q)?;
+    let Ok(index) = index_args(q, windows) else {
+        return Ok(Page {
+            items: Vec::new(),
+            next_token: None,
+        });
+    };
     Ok(app
         .engine
         .ask(|reply| Command::Page {
             after,
             limit,
+            index,
             reply,
         })
         .await?)
@@ -284,7 +314,7 @@ fn with_token(mut body: Value, token: Option<String>) -> Value {
 
 /// GET /status: `{"items": [{Id, StartActionAt, LastUpdated, ProcessStatus, Error}], "nextToken"?}`.
 async fn status_public(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Answer {
-    let p = page(&app, &q).await?;
+    let p = page(&app, &q, false).await?;
     let items: Vec<Value> = p.items.iter().map(records::status_entry).collect();
     Ok(Json(with_token(json!({ "items": items }), p.next_token)))
 }
@@ -294,7 +324,7 @@ async fn jobs(
     State(app): State<App>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Answer<JobsPage> {
-    let p = page(&app, &q).await?;
+    let p = page(&app, &q, true).await?;
     Ok(Json(JobsPage {
         items: p.items.iter().filter_map(records::job_from_item).collect(),
         next_token: p.next_token,

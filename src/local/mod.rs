@@ -20,8 +20,10 @@ pub mod host;
 pub mod http;
 pub mod process;
 pub mod protocol;
+pub mod prune;
 pub mod records;
 pub mod state;
 pub mod store;
+pub mod store_index;
 
 pub use backend::LocalBackend;

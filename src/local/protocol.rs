@@ -6,7 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::core::job::JobRecord;
+use crate::core::job::{JobRecord, JobStatus};
+use crate::core::status_index::{self, DueWindow};
 
 /// `POST /`: submit a job (`{"StartTimestamp", "Id"?, "Payload"?}` -> [`Accepted`]).
 pub const SUBMIT: &str = "/";
@@ -36,12 +37,43 @@ pub const QUEUE_DELETE: &str = "/_waitable/queue/delete";
 /// `GET`: the (event, state) history of one execution (the route's pattern).
 pub const HISTORY: &str = "/_waitable/history/{name}";
 
+/// [`JOBS`]' query parameters for a window on StartActionAt (with `status`, which reads the
+/// status index; `GET /status` takes `status` only, as the deployed API).
+pub const DUE_AFTER_PARAM: &str = "dueAfter";
+pub const DUE_BEFORE_PARAM: &str = "dueBefore";
+
 /// The path of one page of [`JOBS`].
 pub fn jobs_path(limit: usize, next_token: Option<&str>) -> String {
     match next_token {
         Some(t) => format!("{JOBS}?limit={limit}&nextToken={t}"),
         None => format!("{JOBS}?limit={limit}"),
     }
+}
+
+/// The path of one page of [`JOBS`] for one status through the status index, in
+/// StartActionAt order, within `window`.
+pub fn jobs_by_status_path(
+    status: JobStatus,
+    window: &DueWindow,
+    limit: usize,
+    next_token: Option<&str>,
+) -> String {
+    let mut path = jobs_path(limit, next_token);
+    path.push_str(&format!(
+        "&{}={}",
+        status_index::STATUS_PARAM,
+        status.as_str()
+    ));
+    for (name, bound) in [
+        (DUE_AFTER_PARAM, &window.after),
+        (DUE_BEFORE_PARAM, &window.before),
+    ] {
+        if let Some(b) = bound {
+            // Timestamps in the stored form need no escaping but `+` (an offset) would.
+            path.push_str(&format!("&{name}={}", b.replace('+', "%2B")));
+        }
+    }
+    path
 }
 
 /// The path of [`HISTORY`] for one execution.

@@ -8,6 +8,7 @@ use super::iam::{assume_role_by, inline_policy};
 use crate::core::api;
 use crate::core::ids::*;
 use crate::core::intrinsics::{get_att, r#ref, sub, sub_with};
+use crate::core::status_index;
 
 pub fn resources(options: StackOptions) -> Map<String, Value> {
     let mut m = Map::new();
@@ -38,7 +39,8 @@ pub fn resources(options: StackOptions) -> Map<String, Value> {
                         "Effect": "Allow",
                         "Action": "dynamodb:Scan",
                         "Resource": get_att(JOBS_TABLE, "Arn")
-                    }
+                    },
+                    status_index::query_policy_statement()
                 ]))
             }
         }),
@@ -162,7 +164,8 @@ fn status_method(options: StackOptions) -> Value {
             "RequestValidatorId": r#ref(REQUEST_VALIDATOR),
             "RequestParameters": {
                 "method.request.querystring.limit": false,
-                "method.request.querystring.nextToken": false
+                "method.request.querystring.nextToken": false,
+                format!("method.request.querystring.{}", status_index::STATUS_PARAM): false
             },
             "Integration": {
                 "Type": "AWS",

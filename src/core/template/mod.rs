@@ -139,6 +139,7 @@ mod tests {
 
     use super::*;
     use crate::core::intrinsics::references;
+    use crate::core::status_index;
 
     fn t() -> Value {
         template(StackOptions::default())
@@ -224,7 +225,7 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 3);
+        assert_eq!(checked, 4);
     }
 
     #[test]
@@ -258,7 +259,28 @@ mod tests {
                 "{action} unused"
             );
         }
-        assert!(!text.contains("dynamodb:Query"), "no integration queries");
+        // GET /status?status= asks the status index (its request template switches the
+        // Scan integration to a Query), and nothing may Query the table itself.
+        let statements =
+            t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
+                .clone();
+        let query: Vec<&Value> = statements
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|st| st["Action"].to_string().contains("dynamodb:Query"))
+            .collect();
+        assert_eq!(query.len(), 1);
+        assert_eq!(query[0]["Action"], "dynamodb:Query");
+        assert_eq!(query[0]["Resource"], status_index::index_arn());
+        assert!(
+            methods[1].contains(status_index::QUERY_TARGET),
+            "Query unused"
+        );
+        assert_eq!(
+            t["Resources"][JOBS_TABLE]["Properties"]["GlobalSecondaryIndexes"][0]["IndexName"],
+            status_index::INDEX_NAME
+        );
     }
 
     #[test]

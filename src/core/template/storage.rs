@@ -4,6 +4,7 @@ use serde_json::{Map, Value, json};
 
 use crate::core::ids::{COND_KEEP_JOBS_FOREVER, JOBS_TABLE};
 use crate::core::retention::ATTR_EXPIRES_AT;
+use crate::core::status_index;
 
 /// Why the table uses DynamoDB's AWS-owned key rather than a customer-managed one (checkov
 /// CKV_AWS_119): the jobs hold no data that needs a key policy of its own, and a KMS key would
@@ -25,8 +26,9 @@ pub fn resources() -> Map<String, Value> {
                 "checkov": { "skip": [{ "id": "CKV_AWS_119", "comment": CKV_AWS_119_REASON }] }
             },
             "Properties": {
-                "AttributeDefinitions": [{ "AttributeName": "Id", "AttributeType": "S" }],
+                "AttributeDefinitions": status_index::attribute_definitions(),
                 "KeySchema": [{ "AttributeName": "Id", "KeyType": "HASH" }],
+                "GlobalSecondaryIndexes": status_index::global_secondary_indexes(),
                 "BillingMode": "PAY_PER_REQUEST",
                 "DeletionProtectionEnabled": true,
                 "SSESpecification": { "SSEEnabled": true },

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::model::Machine;
-use super::run::{Cursor, ExecutionInfo, Step, Tasks, step};
+use super::run::{Cursor, ExecutionInfo, Tasks, Transition, step};
 
 /// How waits pass.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,7 +54,7 @@ pub fn run_to_end(
             now = real_now();
         }
         match step(machine, info, cursor, now, tasks, rand) {
-            Step::Next(c) => {
+            Transition::Next(c) => {
                 if states_entered.len() >= MAX_STATES_ENTERED {
                     break End::Failed {
                         error: "States.Runtime".into(),
@@ -66,7 +66,7 @@ pub fn run_to_end(
                 states_entered.push(c.state.clone());
                 cursor = c;
             }
-            Step::Sleep {
+            Transition::Sleep {
                 cursor: c,
                 until_ms,
             } => {
@@ -81,8 +81,8 @@ pub fn run_to_end(
                 }
                 cursor = c;
             }
-            Step::Succeeded(output) => break End::Succeeded(output),
-            Step::Failed { error, cause } => break End::Failed { error, cause },
+            Transition::Succeeded(output) => break End::Succeeded(output),
+            Transition::Failed { error, cause } => break End::Failed { error, cause },
         }
     };
     Outcome {

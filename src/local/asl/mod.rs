@@ -22,4 +22,4 @@ mod task_check;
 
 pub use model::{Machine, Unsupported};
 pub use parse::{parse, parse_text};
-pub use run::{Cursor, ExecutionInfo, Fault, Step, Tasks, step};
+pub use run::{Cursor, ExecutionInfo, Fault, Tasks, Transition, step};

@@ -60,7 +60,7 @@ impl Cursor {
 
 /// What happened in one step.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Step {
+pub enum Transition {
     /// Go on at once with this cursor (a new state, or the same one again).
     Next(Cursor),
     /// Nothing to do until `until_ms` (a Wait, or a Retry's back-off).
@@ -264,14 +264,14 @@ fn recover(
     fault: Fault,
     now_ms: i64,
     rand: &mut dyn FnMut() -> f64,
-) -> Step {
+) -> Transition {
     if let Some(i) = st.retry.iter().position(|r| fault.matches(&r.errors)) {
         cur.retries.resize(st.retry.len(), 0);
         let used = cur.retries[i];
         if used < st.retry[i].max_attempts {
             cur.retries[i] += 1;
             let until_ms = now_ms + retry_delay_ms(&st.retry[i], used, rand());
-            return Step::Sleep {
+            return Transition::Sleep {
                 cursor: cur,
                 until_ms,
             };
@@ -281,14 +281,14 @@ fn recover(
     if let Some(c) = caught {
         let info = json!({ "Error": fault.error, "Cause": fault.cause });
         return match place(&c.result_path, &cur.input, info) {
-            Ok(input) => Step::Next(Cursor::enter(&c.next, input, now_ms)),
-            Err(f) => Step::Failed {
+            Ok(input) => Transition::Next(Cursor::enter(&c.next, input, now_ms)),
+            Err(f) => Transition::Failed {
                 error: f.error,
                 cause: f.cause,
             },
         };
     }
-    Step::Failed {
+    Transition::Failed {
         error: fault.error,
         cause: fault.cause,
     }
@@ -302,9 +302,9 @@ pub fn step(
     now_ms: i64,
     tasks: &mut dyn Tasks,
     rand: &mut dyn FnMut() -> f64,
-) -> Step {
+) -> Transition {
     let Some(st) = machine.states.get(&cur.state) else {
-        return Step::Failed {
+        return Transition::Failed {
             error: "States.Runtime".into(),
             cause: format!("the state machine has no state {:?}", cur.state),
         };
@@ -313,7 +313,7 @@ pub fn step(
     // a longer sleep is cut short to end just after that moment.
     let deadline = exec.start_ms.saturating_add(limits::MAX_EXECUTION_MS);
     if now_ms > deadline {
-        return Step::Failed {
+        return Transition::Failed {
             error: "States.Timeout".into(),
             cause: "The execution reached the maximum duration of a standard execution (one year)"
                 .into(),
@@ -328,20 +328,20 @@ pub fn step(
         Ok(Flow::Go {
             next: Some(n),
             output,
-        }) => Step::Next(Cursor::enter(&n, output, now_ms)),
-        Ok(Flow::Go { next: None, output }) => Step::Succeeded(output),
-        Ok(Flow::Sleep(until_ms)) => Step::Sleep {
+        }) => Transition::Next(Cursor::enter(&n, output, now_ms)),
+        Ok(Flow::Go { next: None, output }) => Transition::Succeeded(output),
+        Ok(Flow::Sleep(until_ms)) => Transition::Sleep {
             cursor: Cursor {
                 waited: true,
                 ..cur
             },
             until_ms,
         },
-        Ok(Flow::Fail { error, cause }) => Step::Failed { error, cause },
+        Ok(Flow::Fail { error, cause }) => Transition::Failed { error, cause },
         Err(fault) => recover(st, cur, fault, now_ms, rand),
     };
     match step {
-        Step::Sleep { cursor, until_ms } => Step::Sleep {
+        Transition::Sleep { cursor, until_ms } => Transition::Sleep {
             cursor,
             until_ms: until_ms.min(deadline + 1),
         },

@@ -8,7 +8,8 @@ use tokio::sync::oneshot;
 
 use super::super::ddb::Item;
 use super::super::records::JobBody;
-use crate::core::job::{JobRecord, Submitted};
+use crate::core::job::{JobRecord, JobStatus, Submitted};
+use crate::core::status_index::DueWindow;
 
 /// What the engine refuses or fails with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -58,6 +59,13 @@ pub struct Page {
     pub next_token: Option<String>,
 }
 
+/// A question for the status index: one status, a window on StartActionAt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexQuery {
+    pub status: JobStatus,
+    pub window: DueWindow,
+}
+
 pub enum Command {
     /// Start the job's execution (idempotent on Id and input). The name always follows the
     /// Id rule; the input is checked by the state machine (the private raw route sends any).
@@ -70,9 +78,12 @@ pub enum Command {
         id: String,
         reply: Reply<JobRecord>,
     },
+    /// A page of the table by Id, or with `index`, of one status through the status index
+    /// (`after` is then the token text of `crate::core::status_index::query_token_text`).
     Page {
         after: Option<String>,
         limit: usize,
+        index: Option<IndexQuery>,
         reply: Reply<Page>,
     },
     Seed {

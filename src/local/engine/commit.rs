@@ -11,13 +11,16 @@ use serde_json::Value;
 
 use super::super::asl::{self, Machine};
 use super::super::ddb::Item;
+use super::super::prune;
 use super::super::records;
 use super::super::store;
+use super::super::store_index;
 use super::command::{Command, EngineError, Page, Reply};
 use super::deliver::Delivery as DeliveryTargets;
 use super::execution::{cancel, drive, fail_internally, submit};
 use super::{StackNames, now_ms};
 use crate::core::job::ATTR_ID;
+use crate::core::retention::ATTR_EXPIRES_AT;
 
 /// How many due executions one transaction steps (keeps commands answered during a burst).
 const BATCH: usize = 512;
@@ -31,6 +34,8 @@ pub struct Engine {
     machines: HashMap<i64, Arc<Machine>>,
     current: i64,
     delivery: DeliveryTargets,
+    /// When to look for expired jobs next (retention, `super::super::prune`).
+    next_prune: std::time::Instant,
 }
 
 impl Engine {
@@ -39,12 +44,14 @@ impl Engine {
         asl::parse_text(definition).map_err(|e| anyhow::anyhow!("{e}"))?;
         let current = store::ensure_definition(&conn, definition)?;
         super::deliver::init(&conn)?;
+        conn.execute_batch(&prune::schema(ATTR_EXPIRES_AT))?;
         Ok(Engine {
             delivery: DeliveryTargets::new(&names.stack, None),
             conn,
             names,
             machines: HashMap::new(),
             current,
+            next_prune: std::time::Instant::now(),
         })
     }
 
@@ -59,6 +66,7 @@ impl Engine {
     pub fn run(mut self, rx: Receiver<Command>, stopped: impl FnOnce()) {
         let _guard = OnDrop(Some(stopped));
         loop {
+            self.prune_if_due();
             let more_due = match self.fire_due() {
                 Ok(more) => more,
                 Err(err) => {
@@ -93,6 +101,13 @@ impl Engine {
     /// Until the next timer, at most [`MAX_SLEEP`] (the wall clock is checked again then, in
     /// case it jumped or the machine slept).
     fn next_wait(&self) -> Duration {
+        let until_prune = self
+            .next_prune
+            .saturating_duration_since(std::time::Instant::now());
+        self.next_timer().min(until_prune)
+    }
+
+    fn next_timer(&self) -> Duration {
         match store::next_due(&self.conn) {
             Ok(Some(due)) => Duration::from_millis((due - now_ms()).max(0) as u64).min(MAX_SLEEP),
             Ok(None) => MAX_SLEEP,
@@ -140,6 +155,7 @@ impl Engine {
                 Command::Page {
                     after,
                     limit,
+                    index: None,
                     reply,
                 } => {
                     let r = store::list_items(&tx, after.as_deref(), limit)
@@ -148,6 +164,20 @@ impl Engine {
                                 .then(|| items.last().map(|i| records::encode_token(&id_of(i))))
                                 .flatten();
                             Page { items, next_token }
+                        })
+                        .map_err(EngineError::internal);
+                    replies.push(deliver(reply, r));
+                }
+                Command::Page {
+                    after,
+                    limit,
+                    index: Some(q),
+                    reply,
+                } => {
+                    let r = store_index::page(&tx, q.status, &q.window, after.as_deref(), limit)
+                        .map(|(items, next)| Page {
+                            items,
+                            next_token: next.map(|t| records::encode_token(&t)),
                         })
                         .map_err(EngineError::internal);
                     replies.push(deliver(reply, r));
@@ -211,6 +241,42 @@ impl Engine {
             r(committed.clone());
         }
         keep_running
+    }
+
+    /// Deletes expired jobs, a batch at a time, at most every [`prune::PRUNE_EVERY`] (sooner
+    /// while a backlog remains).
+    fn prune_if_due(&mut self) {
+        let now = std::time::Instant::now();
+        if now < self.next_prune {
+            return;
+        }
+        let pruned = self
+            .conn
+            .transaction()
+            .map_err(anyhow::Error::from)
+            .and_then(|tx| {
+                let n = prune::prune_expired(
+                    &tx,
+                    ATTR_EXPIRES_AT,
+                    now_ms() / 1000,
+                    prune::PRUNE_BATCH,
+                )?;
+                tx.commit()?;
+                Ok(n)
+            });
+        let backlog = match pruned {
+            Ok(n) => n == prune::PRUNE_BATCH,
+            Err(err) => {
+                eprintln!("engine: deleting expired jobs failed: {err:#}");
+                false
+            }
+        };
+        self.next_prune = now
+            + if backlog {
+                Duration::from_millis(100)
+            } else {
+                prune::PRUNE_EVERY
+            };
     }
 
     /// Steps up to one batch of due executions in one transaction; true if more are due.

@@ -9,7 +9,7 @@ use anyhow::Context;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::super::asl::{self, Cursor, ExecutionInfo, Machine, Step};
+use super::super::asl::{self, Cursor, ExecutionInfo, Machine, Transition};
 use super::super::records;
 use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
 use super::StackNames;
@@ -141,21 +141,21 @@ pub(super) fn drive(
             return Err(e.context("writing the jobs table"));
         }
         match step {
-            Step::Next(next) => {
+            Transition::Next(next) => {
                 store::record(c, name, "StateEntered", Some(&next.state), now)?;
                 cursor = next;
             }
-            Step::Sleep { cursor, until_ms } => {
+            Transition::Sleep { cursor, until_ms } => {
                 exec.cursor = Some(cursor);
                 exec.due_ms = Some(until_ms);
                 return store::save_execution(c, &exec);
             }
-            Step::Succeeded(_) => {
+            Transition::Succeeded(_) => {
                 finish(&mut exec, SUCCEEDED, now, None);
                 store::record(c, name, "ExecutionSucceeded", None, now)?;
                 return store::save_execution(c, &exec);
             }
-            Step::Failed { error, cause } => {
+            Transition::Failed { error, cause } => {
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
                 return store::save_execution(c, &exec);

@@ -58,6 +58,7 @@ impl Running {
             .ask(|reply| Command::Page {
                 after: None,
                 limit: 1000,
+                index: None,
                 reply,
             })
             .unwrap();

@@ -53,7 +53,7 @@ fn exec(input: &Value) -> ExecutionInfo {
 
 /// Runs to the end, jumping the clock to each sleep's deadline. Returns the final step, the
 /// states entered, and the sleeps' deadlines.
-fn run_all(def: Value, input: Value, table: &mut Table) -> (Step, Vec<String>, Vec<i64>) {
+fn run_all(def: Value, input: Value, table: &mut Table) -> (Transition, Vec<String>, Vec<i64>) {
     let m = parse(&def).unwrap();
     let info = exec(&input);
     let mut now = T0;
@@ -63,11 +63,11 @@ fn run_all(def: Value, input: Value, table: &mut Table) -> (Step, Vec<String>, V
     let mut rand = || 0.5;
     for _ in 0..100 {
         match step(&m, &info, cur, now, table, &mut rand) {
-            Step::Next(c) => {
+            Transition::Next(c) => {
                 visited.push(c.state.clone());
                 cur = c;
             }
-            Step::Sleep { cursor, until_ms } => {
+            Transition::Sleep { cursor, until_ms } => {
                 assert!(until_ms > now);
                 sleeps.push(until_ms);
                 now = until_ms;
@@ -79,7 +79,7 @@ fn run_all(def: Value, input: Value, table: &mut Table) -> (Step, Vec<String>, V
     panic!("did not finish");
 }
 
-fn single(state: Value, input: Value) -> Step {
+fn single(state: Value, input: Value) -> Transition {
     run_all(
         json!({"StartAt": "S", "States": {"S": state}}),
         input,
@@ -94,32 +94,32 @@ fn pass_with_result_result_path_and_output_path() {
         json!({"Type": "Pass", "Result": {"x": 1}, "ResultPath": "$.r", "End": true}),
         json!({"a": 1}),
     );
-    assert_eq!(out, Step::Succeeded(json!({"a": 1, "r": {"x": 1}})));
+    assert_eq!(out, Transition::Succeeded(json!({"a": 1, "r": {"x": 1}})));
     let out = single(
         json!({"Type": "Pass", "Result": 5, "ResultPath": null, "End": true}),
         json!({"a": 1}),
     );
-    assert_eq!(out, Step::Succeeded(json!({"a": 1})));
+    assert_eq!(out, Transition::Succeeded(json!({"a": 1})));
     let out = single(
         json!({"Type": "Pass", "Result": 5, "End": true}),
         json!({"a": 1}),
     );
-    assert_eq!(out, Step::Succeeded(json!(5)));
+    assert_eq!(out, Transition::Succeeded(json!(5)));
     let out = single(
         json!({"Type": "Pass", "InputPath": "$.a", "OutputPath": "$.b", "End": true}),
         json!({"a": {"b": 2}}),
     );
-    assert_eq!(out, Step::Succeeded(json!(2)));
+    assert_eq!(out, Transition::Succeeded(json!(2)));
     let out = single(
         json!({"Type": "Pass", "InputPath": null, "End": true}),
         json!({"a": 1}),
     );
-    assert_eq!(out, Step::Succeeded(json!({})));
+    assert_eq!(out, Transition::Succeeded(json!({})));
     let out = single(
         json!({"Type": "Pass", "OutputPath": null, "End": true}),
         json!({"a": 1}),
     );
-    assert_eq!(out, Step::Succeeded(json!({})));
+    assert_eq!(out, Transition::Succeeded(json!({})));
 }
 
 #[test]
@@ -133,7 +133,7 @@ fn parameters_fill_paths_and_the_context_object() {
     );
     assert_eq!(
         out,
-        Step::Succeeded(
+        Transition::Succeeded(
             json!({"name": "job-1", "entered": iso_millis(T0), "state": "S",
             "v": "one", "fixed": {"deep": true}, "list": [1]})
         )
@@ -142,7 +142,7 @@ fn parameters_fill_paths_and_the_context_object() {
 
 #[test]
 fn path_failures_have_their_error_names() {
-    let Step::Failed { error, .. } = single(
+    let Transition::Failed { error, .. } = single(
         json!({"Type": "Pass", "Parameters": {"v.$": "$.nope"}, "End": true}),
         json!({}),
     ) else {
@@ -150,14 +150,14 @@ fn path_failures_have_their_error_names() {
     };
     // AWS: a `.$` path that finds nothing is States.Runtime, not States.ParameterPathFailure.
     assert_eq!(error, "States.Runtime");
-    let Step::Failed { error, .. } = single(
+    let Transition::Failed { error, .. } = single(
         json!({"Type": "Pass", "InputPath": "$.nope", "End": true}),
         json!({}),
     ) else {
         panic!()
     };
     assert_eq!(error, "States.Runtime");
-    let Step::Failed { error, .. } = single(
+    let Transition::Failed { error, .. } = single(
         json!({"Type": "Pass", "Result": 1, "ResultPath": "$.a.b", "End": true}),
         json!({"a": "text"}),
     ) else {
@@ -188,7 +188,7 @@ fn wait_forms() {
             &mut Table::default(),
         );
         assert_eq!(sleeps, [until], "{wait}");
-        assert_eq!(end, Step::Succeeded(input.clone()));
+        assert_eq!(end, Transition::Succeeded(input.clone()));
     }
     // A timestamp in the past does not sleep at all.
     let (end, _, sleeps) = run_all(
@@ -197,9 +197,9 @@ fn wait_forms() {
         &mut Table::default(),
     );
     assert!(sleeps.is_empty());
-    assert!(matches!(end, Step::Succeeded(_)));
+    assert!(matches!(end, Transition::Succeeded(_)));
     // A bad timestamp is a runtime error, which no Catch sees.
-    let Step::Failed { error, .. } = single(
+    let Transition::Failed { error, .. } = single(
         json!({"Type": "Wait", "TimestampPath": "$.t", "End": true}),
         json!({"t": "tomorrow"}),
     ) else {
@@ -226,7 +226,9 @@ fn choice_routes_and_defaults() {
         assert_eq!(visited, ["C", path]);
     }
     let (end, _, _) = run_all(def(None), json!({"n": 1}), &mut Table::default());
-    assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.NoChoiceMatched"));
+    assert!(
+        matches!(end, Transition::Failed { ref error, .. } if error == "States.NoChoiceMatched")
+    );
 }
 
 #[test]
@@ -236,14 +238,14 @@ fn succeed_and_fail() {
             json!({"Type": "Succeed", "OutputPath": "$.a"}),
             json!({"a": 3})
         ),
-        Step::Succeeded(json!(3))
+        Transition::Succeeded(json!(3))
     );
     assert_eq!(
         single(
             json!({"Type": "Fail", "Error": "E", "Cause": "C"}),
             json!({})
         ),
-        Step::Failed {
+        Transition::Failed {
             error: "E".into(),
             cause: "C".into()
         }
@@ -253,7 +255,7 @@ fn succeed_and_fail() {
             json!({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$$.Execution.Name"}),
             json!({"e": "X"})
         ),
-        Step::Failed {
+        Transition::Failed {
             error: "X".into(),
             cause: "job-1".into()
         }
@@ -287,7 +289,7 @@ fn task_result_selector_and_result_path() {
     );
     assert_eq!(
         end,
-        Step::Succeeded(json!({"id": "a", "found": {"status": "STARTED"}}))
+        Transition::Succeeded(json!({"id": "a", "found": {"status": "STARTED"}}))
     );
 }
 
@@ -306,7 +308,7 @@ fn retry_backs_off_then_catch_takes_over() {
     assert_eq!(visited, ["T", "Caught"]);
     assert_eq!(
         end,
-        Step::Succeeded(
+        Transition::Succeeded(
             json!({"id": "a", "err": {"Error": "DynamoDB.ThrottlingException", "Cause": "slow down"}})
         )
     );
@@ -343,7 +345,7 @@ fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
     );
     assert_eq!(
         end,
-        Step::Failed {
+        Transition::Failed {
             error: "Custom.Error".into(),
             cause: "boom".into()
         }
@@ -361,7 +363,7 @@ fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
         json!({"id": "a"}),
         &mut table,
     );
-    assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.Timeout"));
+    assert!(matches!(end, Transition::Failed { ref error, .. } if error == "States.Timeout"));
     // A Parameters path that finds nothing is States.Runtime: States.ALL does not catch it.
     let (end, visited, _) = run_all(
         task_def(
@@ -372,7 +374,7 @@ fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
         &mut Table::default(),
     );
     assert_eq!(visited, ["T"]);
-    assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.Runtime"));
+    assert!(matches!(end, Transition::Failed { ref error, .. } if error == "States.Runtime"));
 }
 
 // ---- The generated definition, end to end --------------------------------------------------
@@ -390,7 +392,7 @@ fn generated_definition_completes_a_job() {
     let mut table = Table::default();
     let at = "2027-06-01T00:00:00Z";
     let (end, visited, sleeps) = run_all(generated(), json!({"StartTimestamp": at}), &mut table);
-    assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
+    assert!(matches!(end, Transition::Succeeded(_)), "{end:?}");
     assert_eq!(
         visited,
         [
@@ -433,15 +435,27 @@ fn generated_definition_rejects_a_bad_timestamp_visibly() {
     ] {
         let mut table = Table::default();
         let (end, visited, _) = run_all(generated(), input.clone(), &mut table);
+        // A rejected text is kept as StartActionAt (the status index needs one).
+        let reject = if input["StartTimestamp"].is_string() {
+            "RejectInputKeepingTime"
+        } else {
+            "RejectInput"
+        };
         assert_eq!(
             visited,
-            ["ValidateInput", "RejectInput", "InvalidInput"],
+            ["ValidateInput", reject, "InvalidInput"],
             "{input}"
         );
-        assert!(matches!(end, Step::Failed { ref error, .. } if error == "InvalidStartTimestamp"));
+        assert!(
+            matches!(end, Transition::Failed { ref error, .. } if error == "InvalidStartTimestamp")
+        );
         let rec = record(&table, "job-1");
         assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
         assert_eq!(rec["Error"], json!({"S": "InvalidStartTimestamp"}));
+        let kept = input["StartTimestamp"]
+            .as_str()
+            .map_or(Value::Null, |t| json!({ "S": t }));
+        assert_eq!(rec["StartActionAt"], kept, "{input}");
     }
 }
 
@@ -464,8 +478,8 @@ fn generated_definition_marks_failed_when_the_final_write_fails() {
         }
         visited.push(cur.state.clone());
         match step(&m, &info, cur, now, &mut table, &mut rand) {
-            Step::Next(c) => cur = c,
-            Step::Sleep { cursor, until_ms } => {
+            Transition::Next(c) => cur = c,
+            Transition::Sleep { cursor, until_ms } => {
                 now = until_ms;
                 cur = cursor;
             }
@@ -473,7 +487,7 @@ fn generated_definition_marks_failed_when_the_final_write_fails() {
         }
     };
     assert!(
-        matches!(end, Step::Failed { ref error, .. } if error == "JobFailed"),
+        matches!(end, Transition::Failed { ref error, .. } if error == "JobFailed"),
         "{end:?}"
     );
     assert_eq!(visited.iter().filter(|s| *s == "SetFinalStatus").count(), 6);
@@ -496,8 +510,8 @@ fn generated_definition_leaves_a_cancelled_job_cancelled() {
     // Run until the Wait.
     let (cursor, until) = loop {
         match step(&m, &info, cur, T0, &mut table, &mut rand) {
-            Step::Next(c) => cur = c,
-            Step::Sleep { cursor, until_ms } => break (cursor, until_ms),
+            Transition::Next(c) => cur = c,
+            Transition::Sleep { cursor, until_ms } => break (cursor, until_ms),
             other => panic!("{other:?}"),
         }
     };
@@ -509,13 +523,13 @@ fn generated_definition_leaves_a_cancelled_job_cancelled() {
     let mut cur = cursor;
     let end = loop {
         match step(&m, &info, cur, until, &mut table, &mut rand) {
-            Step::Next(c) => cur = c,
-            Step::Sleep { .. } => panic!("no retry for a failed condition"),
+            Transition::Next(c) => cur = c,
+            Transition::Sleep { .. } => panic!("no retry for a failed condition"),
             end => break end,
         }
     };
     assert!(
-        matches!(end, Step::Failed { ref error, .. } if error == "DynamoDB.ConditionalCheckFailedException")
+        matches!(end, Transition::Failed { ref error, .. } if error == "DynamoDB.ConditionalCheckFailedException")
     );
     assert_eq!(
         record(&table, "job-1")["ProcessStatus"],
@@ -525,9 +539,9 @@ fn generated_definition_leaves_a_cancelled_job_cancelled() {
 
 // ---- As strict as AWS (issue 10, items 13-15) -------------------------------------------------
 
-fn failed(step: Step) -> (String, String) {
+fn failed(step: Transition) -> (String, String) {
     match step {
-        Step::Failed { error, cause } => (error, cause),
+        Transition::Failed { error, cause } => (error, cause),
         other => panic!("expected a failure, got {other:?}"),
     }
 }
@@ -605,7 +619,7 @@ fn an_execution_stops_one_year_after_its_start() {
         json!({}),
         &mut Table::default(),
     );
-    assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
+    assert!(matches!(end, Transition::Succeeded(_)), "{end:?}");
 }
 
 #[test]
@@ -650,8 +664,8 @@ fn context_paths_select_the_context_object() {
         json!({"Type": "Pass", "InputPath": "$$.Execution.Input", "End": true}),
         json!({"x": 1}),
     );
-    assert_eq!(out, Step::Succeeded(json!({"x": 1})));
-    let Step::Succeeded(out) = single(
+    assert_eq!(out, Transition::Succeeded(json!({"x": 1})));
+    let Transition::Succeeded(out) = single(
         json!({"Type": "Pass", "OutputPath": "$$", "End": true}),
         json!({"x": 1}),
     ) else {
@@ -667,7 +681,7 @@ fn context_paths_select_the_context_object() {
         json!({"Type": "Wait", "SecondsPath": "$$.Execution.Input.s", "End": true}),
         json!({"s": 5}),
     );
-    assert_eq!(out, Step::Succeeded(json!({"s": 5})));
+    assert_eq!(out, Transition::Succeeded(json!({"s": 5})));
 }
 
 #[test]
@@ -687,7 +701,7 @@ fn retry_count_appears_only_while_retrying() {
               "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1}], "End": true}
     }});
     let (end, _, _) = run_all(def, json!({"id": "a"}), &mut table);
-    assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
+    assert!(matches!(end, Transition::Succeeded(_)), "{end:?}");
     let state = |i: usize| table.calls[i].1["ExpressionAttributeValues"].clone();
     assert_eq!(
         state(0),

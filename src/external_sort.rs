@@ -1,6 +1,6 @@
 //! Sorting more rows than should sit in memory: rows are kept up to a byte budget, then
 //! sorted and spilled to an unlinked temporary file; the runs are merged at the end. This is
-//! what keeps `status --output json` at a flat peak memory however big the table is.
+//! what keeps `status` (JSON and table) at a flat peak memory however big the table is.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -38,6 +38,7 @@ impl ExternalSort {
     }
 
     /// How many runs went to disk (for tests).
+    #[cfg(test)]
     pub fn spilled_runs(&self) -> usize {
         self.runs.len()
     }
