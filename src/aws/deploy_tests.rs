@@ -486,7 +486,9 @@ fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config
         webhook_header: None,
         stack: crate::cli::StackArgs {
             no_auth: false,
-            deliver: vec![],
+            // Explicit, so deploy does not read the deployed template for remembered targets
+            // (the mocks answer only the change-set calls).
+            deliver: vec!["none".into()],
         },
     };
     let config = crate::config::Config {
