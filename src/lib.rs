@@ -6,17 +6,17 @@
 //! holds the pure parts (the jobs contract, the template, the state machine, the API contract,
 //! time parsing and rendering).
 
-pub mod aws;
+pub(crate) mod aws;
 pub mod backend;
-pub mod cli;
-pub mod commands;
-pub mod config;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod config;
 pub mod core;
 pub mod error;
 pub(crate) mod external_sort;
 pub mod local;
 pub mod output;
-pub mod poll;
+pub(crate) mod poll;
 mod run;
 
 pub use error::{Error, Result};

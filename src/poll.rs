@@ -27,6 +27,7 @@ impl Schedule {
     };
 
     /// For tests against mocks: a millisecond between looks.
+    #[cfg(test)]
     pub const TINY: Schedule = Schedule {
         first: Duration::from_millis(1),
         max: Duration::from_millis(2),

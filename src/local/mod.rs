@@ -9,21 +9,21 @@
 //!   engine as a detached background process;
 //! - `backend`: `impl Backend for LocalBackend`.
 
-pub mod asl;
+pub(crate) mod asl;
 pub mod backend;
 pub mod client;
-pub mod ddb;
-pub mod definition;
-pub mod engine;
+pub(crate) mod ddb;
+pub(crate) mod definition;
+pub(crate) mod engine;
 mod guard;
-pub mod host;
-pub mod http;
-pub mod process;
-pub mod protocol;
-pub mod prune;
-pub mod records;
-pub mod state;
+pub(crate) mod host;
+pub(crate) mod http;
+pub(crate) mod process;
+pub(crate) mod protocol;
+pub(crate) mod prune;
+pub(crate) mod records;
+pub(crate) mod state;
 pub mod store;
-pub mod store_index;
+pub(crate) mod store_index;
 
 pub use backend::LocalBackend;

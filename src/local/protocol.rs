@@ -76,11 +76,6 @@ pub fn jobs_by_status_path(
     path
 }
 
-/// The path of [`HISTORY`] for one execution.
-pub fn history_path(name: &str) -> String {
-    HISTORY.replace("{name}", name)
-}
-
 /// What [`HEALTH`] answers: which engine this is.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Health {
@@ -191,7 +186,6 @@ mod tests {
             jobs_path(5, Some("ab")),
             "/_waitable/jobs?limit=5&nextToken=ab"
         );
-        assert_eq!(history_path("x"), "/_waitable/history/x");
     }
 }
 

@@ -220,10 +220,7 @@ mod tests {
             assert_eq!(check(body(None, ts, None)), *valid, "{ts}");
             // The state machine's own check (ValidateInput's IsTimestamp) takes it too.
             if *valid {
-                assert!(
-                    crate::local::asl::choice::parse_timestamp(ts).is_some(),
-                    "{ts}"
-                );
+                assert!(crate::core::timestamp::parse_states(ts).is_some(), "{ts}");
             }
         }
         for (text, valid) in PAYLOADS {

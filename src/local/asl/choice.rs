@@ -5,8 +5,6 @@ use serde_json::{Map, Value};
 
 use super::path::Path;
 use crate::core::timestamp::parse_states;
-/// The States timestamp grammar Choice and Wait use: core's, under the name callers know.
-pub use crate::core::timestamp::parse_states as parse_timestamp;
 
 /// What a comparison compares as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -20,6 +20,6 @@ pub mod run;
 pub mod tables;
 mod task_check;
 
-pub use model::{Machine, Unsupported};
-pub use parse::{parse, parse_text};
+pub use model::Machine;
+pub use parse::parse_text;
 pub use run::{Cursor, ExecutionInfo, Fault, Tasks, Transition, step};

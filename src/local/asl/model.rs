@@ -114,19 +114,3 @@ pub struct Machine {
     pub start_at: String,
     pub states: HashMap<String, State>,
 }
-
-/// Error names defined by the States language (anything else a task raises is its own).
-pub const KNOWN_STATES_ERRORS: [&str; 12] = [
-    "States.ALL",
-    "States.HeartbeatTimeout",
-    "States.Timeout",
-    "States.TaskFailed",
-    "States.Permissions",
-    "States.ResultPathMatchFailure",
-    "States.ParameterPathFailure",
-    "States.QueryEvaluationError",
-    "States.BranchFailed",
-    "States.NoChoiceMatched",
-    "States.IntrinsicFailure",
-    "States.ExceedToleratedFailureThreshold",
-];

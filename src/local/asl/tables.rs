@@ -34,6 +34,7 @@ impl MemoryTables {
     }
 
     /// The item stored under `key` in `table`, if any.
+    #[cfg(test)]
     pub fn item(&self, table: &str, key: &str) -> Option<&Item> {
         self.tables.get(table)?.items.get(key)
     }

@@ -13,9 +13,9 @@ mod request;
 mod value;
 
 pub use eval::{apply, target_key};
-pub use expr::{Action, Attr, Cond, Operand, SetValue, parse_condition, parse_update};
+pub use expr::{parse_condition, parse_update};
 pub use request::{check_request, table_not_found};
-pub use value::{Item, check_value};
+pub use value::Item;
 
 /// A DynamoDB error, by its service code (`ConditionalCheckFailedException`, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]

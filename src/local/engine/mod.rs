@@ -21,7 +21,7 @@ mod deliver;
 mod execution;
 mod table;
 
-pub use command::{Command, EngineError, Handle, IndexQuery, Page, Reply, submission};
+pub use command::{Command, EngineError, Handle, IndexQuery, Page, submission};
 pub use commit::Engine;
 pub use deliver::{QueueMessage, WEBHOOK_HEADER_FILE};
 

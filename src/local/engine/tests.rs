@@ -6,6 +6,7 @@ use tokio::sync::oneshot;
 
 use super::super::asl::Cursor;
 use super::super::{records, store};
+use super::command::Reply;
 use super::*;
 use crate::core::job::{JobRecord, Submitted};
 
