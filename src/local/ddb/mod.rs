@@ -64,6 +64,8 @@ pub enum Write {
 
 /// The operations the task resources map to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+// The names are DynamoDB's own operation names.
+#[allow(clippy::enum_variant_names)]
 pub enum Op {
     PutItem,
     UpdateItem,
