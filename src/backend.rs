@@ -6,6 +6,7 @@
 use serde_json::Value;
 
 use crate::Result;
+use crate::core::changeset::ResourceChange;
 use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use crate::core::outputs::StackOutputs;
 
@@ -16,6 +17,21 @@ pub struct DeployRequest {
     pub template: Value,
     /// Template parameters given with `--parameter KEY=VALUE`, already checked against the template.
     pub parameters: Vec<(String, String)>,
+}
+
+/// What a deploy would do, worked out before anything the user must confirm has changed.
+/// `P` is the target's own record of the pending change, handed back to
+/// [`Backend::apply`] or [`Backend::discard`].
+pub enum DeployPlan<P> {
+    /// Nothing to change: the stack's outputs as they are.
+    UpToDate(StackOutputs),
+    /// Changes to show the user and apply only after a yes.
+    Review {
+        changes: Vec<ResourceChange>,
+        pending: P,
+    },
+    /// Changes the target applies without asking (the local stack: nothing in it is lost).
+    Apply(P),
 }
 
 /// Which jobs `status` wants.
@@ -61,8 +77,22 @@ pub struct DestroyReport {
 // futures are not needed.
 #[allow(async_fn_in_trait)]
 pub trait Backend {
-    /// Creates or updates the stack and returns its outputs.
-    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs>;
+    /// A deploy worked out by [`Backend::plan`] and not yet applied.
+    type Pending;
+
+    /// True when [`Backend::plan`] may answer [`DeployPlan::Review`]: then deploy needs a
+    /// terminal or `--yes`, which is checked before anything is sent.
+    const DEPLOY_ASKS: bool;
+
+    /// Checks the request and works out what a deploy would change, changing nothing the
+    /// user has to confirm. Backends never ask the user: `commands::deploy` does.
+    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>>;
+
+    /// Makes the planned change and returns the stack's outputs.
+    async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs>;
+
+    /// Drops a planned change that will not be applied (best effort: warns on failure).
+    async fn discard(&self, pending: Self::Pending);
 
     /// The outputs of the deployed stack; a clear error when there is no stack.
     async fn outputs(&self) -> Result<StackOutputs>;
@@ -81,6 +111,7 @@ pub trait Backend {
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 
-    /// Cancels waiting jobs, then deletes the stack and everything in it.
+    /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
+    /// asked the user already.
     async fn destroy(&self) -> Result<DestroyReport>;
 }

@@ -178,6 +178,9 @@ pub struct CancelArgs {
 pub enum LocalCommand {
     /// Run the local engine in the foreground (deploy starts it in the background).
     Run(LocalRunArgs),
+    /// Run one execution of any state machine definition on the local interpreter and print
+    /// its result as one JSON object.
+    Exec(LocalExecArgs),
 }
 
 #[derive(Debug, Args)]
@@ -185,4 +188,31 @@ pub struct LocalRunArgs {
     /// Port for the HTTP API on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct LocalExecArgs {
+    /// The state machine definition (Amazon States Language JSON).
+    #[arg(long, value_name = "FILE")]
+    pub definition: std::path::PathBuf,
+    /// The execution input (JSON).
+    #[arg(
+        long,
+        value_name = "JSON",
+        default_value = "{}",
+        allow_hyphen_values = true
+    )]
+    pub input: String,
+    /// The execution name ($$.Execution.Name).
+    #[arg(long, default_value = "local-exec")]
+    pub name: String,
+    /// The execution's start time (RFC 3339; default: now).
+    #[arg(long, value_name = "TIME")]
+    pub start: Option<String>,
+    /// Waits end at once, with the clock moved forward as if they had slept.
+    #[arg(long)]
+    pub virtual_clock: bool,
+    /// A DynamoDB table that exists, with its partition key attribute (repeatable).
+    #[arg(long = "table", value_name = "NAME=KEY")]
+    pub tables: Vec<String>,
 }

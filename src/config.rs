@@ -1,6 +1,7 @@
 //! Raw flags turned into a checked configuration, once (ripgrep's low-level/high-level args).
 
-use crate::cli::{AwsArgs, GlobalArgs, OutputFormat, Target};
+use crate::aws::sdk::AwsConnection;
+use crate::cli::{GlobalArgs, OutputFormat, Target};
 use crate::output::Ui;
 use crate::{Error, Result};
 
@@ -9,7 +10,8 @@ use crate::{Error, Result};
 pub struct Config {
     pub stack_name: String,
     pub target: Target,
-    pub aws: AwsArgs,
+    /// Where the aws target's calls go.
+    pub aws: AwsConnection,
     pub output: OutputFormat,
     pub ui: Ui,
 }
@@ -20,7 +22,11 @@ impl Config {
         Ok(Config {
             stack_name: args.stack_name.clone(),
             target: args.target,
-            aws: args.aws.clone(),
+            aws: AwsConnection {
+                profile: args.aws.profile.clone(),
+                region: args.aws.region.clone(),
+                endpoint_url: args.aws.endpoint_url.clone(),
+            },
             output: args.output,
             ui: Ui::detect(args.quiet, args.yes),
         })

@@ -1,9 +1,10 @@
 //! waitable: generate, deploy and operate a serverless "do this at time T" stack.
 //!
-//! Layers (see shared/DESIGN.md): `cli` parses flags into a checked [`config::Config`],
-//! `commands` run one user command each, `backend` abstracts the two targets
-//! (`aws` and `local`), and `core` holds the pure parts: the template, the state
-//! machine, the API contract, time parsing, job records and rendering.
+//! This file is only the index of modules. The layers are described in
+//! `docs/architecture.md`: `cli` parses flags into a checked [`config::Config`], `commands` run
+//! one user command each, `backend` abstracts the two targets (`aws` and `local`), and `core`
+//! holds the pure parts (the jobs contract, the template, the state machine, the API contract,
+//! time parsing and rendering).
 
 pub mod aws;
 pub mod backend;
@@ -14,36 +15,8 @@ pub mod core;
 pub mod error;
 pub mod local;
 pub mod output;
-
-use std::process::ExitCode;
-
-use clap::Parser;
+pub mod poll;
+mod run;
 
 pub use error::{Error, Result};
-
-/// Parses the command line, runs the command and maps the outcome to an exit code.
-///
-/// Kept here (not in `main.rs`) so the binary stays a three-line front door.
-pub fn main_entry() -> ExitCode {
-    let cli = cli::Cli::parse();
-    let code = match run(cli) {
-        Ok(()) => 0,
-        Err(err) if err.is_broken_pipe() => 0,
-        Err(err) => {
-            output::error_line(&err);
-            err.exit_code()
-        }
-    };
-    ExitCode::from(code)
-}
-
-/// Runs one parsed command line to completion.
-pub fn run(cli: cli::Cli) -> Result<()> {
-    let config = config::Config::from_cli(&cli.global)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Failed(anyhow::Error::new(e).context("starting the async runtime")))?;
-    runtime.block_on(commands::dispatch(cli.command, config))
-}
+pub use run::{main_entry, run};

@@ -385,3 +385,108 @@ pub fn status_pages_through_everything(env: &dyn StackEnv) {
     let table = ok_stdout(env, &["status", "--limit", "5"]);
     assert!(table.contains("(the first 5 of"), "{table}");
 }
+
+/// The same payload with its keys in another order (and other spacing) is the same job: the
+/// resubmit is "already submitted" (exit 0) on both targets (issue 8, first drift case).
+pub fn payload_key_order_is_the_same_job(env: &dyn StackEnv) {
+    let id = unique_name("order");
+    let first = submit_json(
+        env,
+        &[
+            "--at",
+            "+1h",
+            "--id",
+            &id,
+            "--payload",
+            r#"{"a":1,"b":{"x":[1,2],"y":null}}"#,
+        ],
+    );
+    assert_eq!(first["alreadySubmitted"], false);
+    let at = wait_for(env, &id, GRACE, "recorded", |_| true)["StartActionAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let again = submit_json(
+        env,
+        &[
+            "--at",
+            &at,
+            "--id",
+            &id,
+            "--payload",
+            r#"{ "b": {"y": null, "x": [1, 2]}, "a": 1 }"#,
+        ],
+    );
+    assert_eq!(again["alreadySubmitted"], true, "{again}");
+    assert_eq!(again["executionArn"], first["executionArn"]);
+
+    // Order inside an array is content: another job.
+    let other = output(
+        env,
+        &[
+            "submit",
+            "--at",
+            &at,
+            "--id",
+            &id,
+            "--payload",
+            r#"{"a":1,"b":{"x":[2,1],"y":null}}"#,
+        ],
+    );
+    assert_eq!(other.status.code(), Some(1), "{}", describe(&other));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("different"));
+}
+
+/// A payload that is not a JSON object is refused before anything is sent: exit 2, one line,
+/// the table unchanged, on both targets, for `--payload`, `--payload-file` and a batch line
+/// (issue 8, second drift case).
+pub fn non_object_payloads_are_refused_before_sending(env: &dyn StackEnv) {
+    let before = all_jobs(env);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("p.json");
+    std::fs::write(&file, "[1,2]").unwrap();
+    let file = file.to_str().unwrap().to_string();
+    let batch = dir.path().join("jobs.jsonl");
+    std::fs::write(
+        &batch,
+        "{\"at\": \"+1h\", \"id\": \"ok-1\", \"payload\": {\"a\": 1}}\n{\"at\": \"+1h\", \"payload\": \"text\"}\n",
+    )
+    .unwrap();
+    let batch = batch.to_str().unwrap().to_string();
+    let id = unique_name("scalar");
+    for args in [
+        vec![
+            "submit",
+            "--at",
+            "+1m",
+            "--id",
+            &id,
+            "--payload",
+            r#""text""#,
+        ],
+        vec!["submit", "--at", "+1m", "--id", &id, "--payload", "42"],
+        vec!["submit", "--at", "+1m", "--id", &id, "--payload", "[1,2]"],
+        vec!["submit", "--at", "+1m", "--id", &id, "--payload", "null"],
+        vec![
+            "submit",
+            "--at",
+            "+1m",
+            "--id",
+            &id,
+            "--payload-file",
+            &file,
+        ],
+        vec!["submit", "--file", &batch],
+    ] {
+        let out = output(env, &args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("must be a JSON object"),
+            "{args:?}: {stderr}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: {}", describe(&out));
+    }
+    assert_eq!(all_jobs(env), before, "a refused payload reached the table");
+}

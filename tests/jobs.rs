@@ -158,7 +158,7 @@ impl AwsEnv {
     }
 
     fn execution_status(&self, id: &str) -> String {
-        let arn = waitable::core::submit_input::execution_arn(&self.state_machine_arn, id).unwrap();
+        let arn = waitable::core::arn::execution_arn(&self.state_machine_arn, id).unwrap();
         runtime().block_on(async {
             let out = self
                 .sfn
@@ -259,6 +259,20 @@ fn resubmit_is_idempotent() {
     let env = AwsEnv::new("jobs-again");
     behaviour::resubmit_is_idempotent(&env);
     assert_eq!(env.execution_count(), 1, "one execution for one job");
+}
+
+#[test]
+fn payload_key_order_is_the_same_job() {
+    let env = AwsEnv::new("jobs-order");
+    behaviour::payload_key_order_is_the_same_job(&env);
+    assert_eq!(env.execution_count(), 1, "one execution for one job");
+}
+
+#[test]
+fn non_object_payloads_are_refused_before_sending() {
+    let env = AwsEnv::new("jobs-scalar");
+    behaviour::non_object_payloads_are_refused_before_sending(&env);
+    assert_eq!(env.execution_count(), 0, "nothing was started");
 }
 
 #[test]

@@ -530,6 +530,14 @@ fn behaviour_resubmit_is_idempotent() {
     crate::behaviour::resubmit_is_idempotent(&LocalEnv::new());
 }
 #[test]
+fn behaviour_payload_key_order_is_the_same_job() {
+    crate::behaviour::payload_key_order_is_the_same_job(&LocalEnv::new());
+}
+#[test]
+fn behaviour_non_object_payloads_are_refused_before_sending() {
+    crate::behaviour::non_object_payloads_are_refused_before_sending(&LocalEnv::new());
+}
+#[test]
 fn behaviour_failed_path_is_recorded() {
     crate::behaviour::failed_path_is_recorded(&LocalEnv::new());
 }

@@ -8,5 +8,6 @@ mod cli;
 mod deploy;
 mod jobs;
 mod local;
+mod local_exec;
 mod synth;
 mod vtl;

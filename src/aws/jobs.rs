@@ -5,18 +5,16 @@ use std::collections::HashMap;
 
 use anyhow::Context;
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
-use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
-use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
-use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_smithy_types::retry::RetryConfig;
 
+use super::sdk::failed;
 use crate::backend::{Cancelled, JobQuery};
+use crate::core::arn::execution_arn;
 use crate::core::job::{
-    ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
-    ATTR_START_ACTION_AT, JobRecord, JobRequest, JobStatus, Submitted,
+    ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobRequest, JobStatus, Submitted,
+    same_job_text,
 };
-use crate::core::submit_input::{execution_arn, same_input};
+use crate::core::record::{StringAttributes, record_from_item};
 use crate::{Error, Result};
 
 /// Attempts for a throttled StartExecution/DescribeExecution (the SDK backs off exponentially
@@ -26,31 +24,6 @@ pub const SUBMIT_MAX_ATTEMPTS: u32 = 8;
 
 /// Segments of the parallel scan behind `status`.
 pub const SCAN_SEGMENTS: i32 = 4;
-
-/// Service error codes we act on, classified in one place.
-mod codes {
-    pub const EXECUTION_ALREADY_EXISTS: &str = "ExecutionAlreadyExists";
-    pub const EXECUTION_DOES_NOT_EXIST: &str = "ExecutionDoesNotExist";
-    pub const CONDITIONAL_CHECK_FAILED: &str = "ConditionalCheckFailedException";
-}
-
-fn code_is<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>, code: &str) -> bool {
-    err.as_service_error().and_then(|e| e.code()) == Some(code)
-}
-
-/// An SDK error as an operation failure, with its whole context on one line.
-pub(crate) fn sdk_failure<E>(err: SdkError<E, HttpResponse>, what: impl std::fmt::Display) -> Error
-where
-    E: std::error::Error + ProvideErrorMetadata + Send + Sync + 'static,
-{
-    if let Some(service) = err.as_service_error()
-        && let (Some(code), Some(message)) = (service.code(), service.message())
-    {
-        // The service's own code and message say it all.
-        return Error::failed(format!("{what}: {code}: {message}"));
-    }
-    Error::failed(format!("{what}: {}", DisplayErrorContext(&err)))
-}
 
 fn submit_retries() -> aws_sdk_sfn::config::Builder {
     aws_sdk_sfn::config::Builder::default()
@@ -92,19 +65,23 @@ pub async fn submit(
             execution_arn: out.execution_arn,
             already_submitted: false,
         }),
-        Err(err) if code_is(&err, codes::EXECUTION_ALREADY_EXISTS) => {
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_execution_already_exists()) =>
+        {
             // Someone started it between our look and our start (or it has closed).
             let existing = existing_input(sfn, &arn)
                 .await?
-                .ok_or_else(|| sdk_failure(err, format!("starting job {}", job.id)))?;
+                .ok_or_else(|| failed(&format!("starting job {}", job.id), &err))?;
             compare(job, arn, &existing, &input)
         }
-        Err(err) => Err(sdk_failure(err, format!("starting job {}", job.id))),
+        Err(err) => Err(failed(&format!("starting job {}", job.id), &err)),
     }
 }
 
 fn compare(job: &JobRequest, arn: String, existing: &str, input: &str) -> Result<Submitted> {
-    if same_input(existing, input) {
+    if same_job_text(existing, input) {
         Ok(Submitted {
             job_id: job.id.clone(),
             execution_arn: arn,
@@ -129,25 +106,22 @@ async fn existing_input(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Option<S
         .await
     {
         Ok(out) => Ok(Some(out.input().unwrap_or("{}").to_string())),
-        Err(err) if code_is(&err, codes::EXECUTION_DOES_NOT_EXIST) => Ok(None),
-        Err(err) => Err(sdk_failure(err, format!("looking up execution {arn}"))),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_execution_does_not_exist()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(failed(&format!("looking up execution {arn}"), &err)),
     }
 }
 
-/// A row of the jobs table as a [`JobRecord`]; None for an item without an Id. `Payload` is
-/// stored as JSON text and given back parsed (or as the text itself if it is not JSON).
-pub fn record_from_item(item: &HashMap<String, AttributeValue>) -> Option<JobRecord> {
-    let text = |name: &str| item.get(name).and_then(|v| v.as_s().ok()).cloned();
-    Some(JobRecord {
-        id: text(ATTR_ID)?,
-        // A job rejected by the machine's input check has no StartActionAt.
-        start_action_at: text(ATTR_START_ACTION_AT).unwrap_or_default(),
-        process_status: text(ATTR_PROCESS_STATUS).unwrap_or_default(),
-        last_updated: text(ATTR_LAST_UPDATED),
-        payload: text(ATTR_PAYLOAD)
-            .map(|p| serde_json::from_str(&p).unwrap_or(serde_json::Value::String(p))),
-        error: text(ATTR_ERROR),
-    })
+/// The SDK's attribute map, read by the contract's item mapping.
+impl StringAttributes for HashMap<String, AttributeValue> {
+    fn string(&self, name: &str) -> Option<&str> {
+        self.get(name)?.as_s().ok().map(String::as_str)
+    }
 }
 
 /// One job by Id (a consistent read), or None.
@@ -163,7 +137,7 @@ pub async fn get_job(
         .consistent_read(true)
         .send()
         .await
-        .map_err(|e| sdk_failure(e, format!("reading job {id} from table {table_name}")))?;
+        .map_err(|e| failed(&format!("reading job {id} from table {table_name}"), &e))?;
     Ok(out.item().and_then(record_from_item))
 }
 
@@ -214,7 +188,7 @@ pub async fn list_jobs(
             while let Some(page) = pages.next().await {
                 let page = page
                     .map(|p| p.items.unwrap_or_default())
-                    .map_err(|e| sdk_failure(e, format!("scanning table {table}")));
+                    .map_err(|e| failed(&format!("scanning table {table}"), &e));
                 let failed = page.is_err();
                 // A closed channel means the reader stopped (an error, a closed pipe): stop too.
                 if tx.send(page).await.is_err() || failed {
@@ -318,11 +292,14 @@ async fn stop_execution(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Resul
     {
         Ok(_) => Ok(()),
         // A row written by something other than an execution can still be cancelled.
-        Err(err) if code_is(&err, codes::EXECUTION_DOES_NOT_EXIST) => Ok(()),
-        Err(err) => Err(sdk_failure(
-            err,
-            format!("stopping execution {execution_arn}"),
-        )),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_execution_does_not_exist()) =>
+        {
+            Ok(())
+        }
+        Err(err) => Err(failed(&format!("stopping execution {execution_arn}"), &err)),
     }
 }
 
@@ -341,8 +318,14 @@ async fn mark_cancelled(
         .condition_expression("#status = :started")
         .expression_attribute_names("#status", ATTR_PROCESS_STATUS)
         .expression_attribute_names("#updated", ATTR_LAST_UPDATED)
-        .expression_attribute_values(":cancelled", AttributeValue::S("CANCELLED".into()))
-        .expression_attribute_values(":started", AttributeValue::S("STARTED".into()))
+        .expression_attribute_values(
+            ":cancelled",
+            AttributeValue::S(JobStatus::Cancelled.as_str().into()),
+        )
+        .expression_attribute_values(
+            ":started",
+            AttributeValue::S(JobStatus::Started.as_str().into()),
+        )
         .expression_attribute_values(":now", AttributeValue::S(now))
         .return_values(ReturnValue::AllNew)
         .send()
@@ -355,8 +338,14 @@ async fn mark_cancelled(
                 .context("the cancelled job came back without attributes")?;
             Ok(Some(job))
         }
-        Err(err) if code_is(&err, codes::CONDITIONAL_CHECK_FAILED) => Ok(None),
-        Err(err) => Err(sdk_failure(err, format!("marking job {job_id} CANCELLED"))),
+        Err(err)
+            if err
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(None)
+        }
+        Err(err) => Err(failed(&format!("marking job {job_id} CANCELLED"), &err)),
     }
 }
 
@@ -369,33 +358,14 @@ mod tests {
     }
 
     #[test]
-    fn items_become_records_with_parsed_payloads() {
-        let item = HashMap::from([
-            ("Id".to_string(), s("a")),
-            ("StartActionAt".to_string(), s("2026-01-01T00:00:00Z")),
-            ("ProcessStatus".to_string(), s("STARTED")),
-            ("LastUpdated".to_string(), s("2026-01-01T00:00:00.1Z")),
-            ("Payload".to_string(), s(r#"{"k":[1]}"#)),
-        ]);
-        let rec = record_from_item(&item).unwrap();
-        assert_eq!(rec.payload, Some(serde_json::json!({"k": [1]})));
-        assert_eq!(rec.status(), Some(JobStatus::Started));
-        assert_eq!(rec.error, None);
-    }
-
-    #[test]
-    fn rejected_rows_and_odd_payloads_still_read() {
-        let item = HashMap::from([
-            ("Id".to_string(), s("b")),
-            ("ProcessStatus".to_string(), s("FAILED")),
-            ("Error".to_string(), s("InvalidStartTimestamp")),
-            ("Payload".to_string(), s("not json")),
-        ]);
-        let rec = record_from_item(&item).unwrap();
-        assert_eq!(rec.start_action_at, "");
-        assert_eq!(rec.payload, Some(serde_json::json!("not json")));
-        assert_eq!(rec.error.as_deref(), Some("InvalidStartTimestamp"));
-        assert!(record_from_item(&HashMap::new()).is_none());
+    fn items_map_by_the_contract_table() {
+        for (attrs, expected) in crate::core::record::table::cases() {
+            let item: HashMap<String, AttributeValue> =
+                attrs.iter().map(|(k, v)| (k.to_string(), s(v))).collect();
+            assert_eq!(record_from_item(&item), expected, "{attrs:?}");
+        }
+        let numeric_id = HashMap::from([("Id".to_string(), AttributeValue::N("1".into()))]);
+        assert_eq!(record_from_item(&numeric_id), None);
     }
 }
 

@@ -3,20 +3,27 @@
 //! Clients are built once from one `SdkConfig` and passed by reference into the functions
 //! that call them.
 
+mod change_set;
+mod delete;
+pub mod deploy;
+pub mod describe;
+mod failure;
 pub mod jobs;
-pub mod poll;
+#[cfg(test)]
+mod mocks;
 pub mod progress;
 pub mod sdk;
-pub mod stack;
 pub mod stack_outputs;
-pub mod watch;
+pub mod waiting_jobs;
+mod watch;
 
 use crate::Result;
-use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
-use crate::config::Config;
+use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
+use crate::poll;
+use sdk::AwsConnection;
 
 /// The AWS clients for one stack.
 pub struct AwsBackend {
@@ -24,7 +31,7 @@ pub struct AwsBackend {
     pub cfn: aws_sdk_cloudformation::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
-    /// Where progress and questions go.
+    /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
     pub schedule: poll::Schedule,
@@ -33,13 +40,12 @@ pub struct AwsBackend {
 }
 
 impl AwsBackend {
-    /// Builds the clients from the standard AWS chain and the `--profile`, `--region` and
-    /// `--endpoint-url` flags.
-    pub async fn connect(config: &Config) -> Result<Self> {
-        let sdk = sdk::load(&config.aws).await?;
+    /// Builds the clients from the standard AWS chain overridden by `connection`.
+    pub async fn connect(stack_name: &str, connection: &AwsConnection, ui: Ui) -> Result<Self> {
+        let sdk = sdk::load(connection).await?;
         Ok(AwsBackend {
-            ui: config.ui,
-            ..Self::new(&config.stack_name, &sdk)
+            ui,
+            ..Self::new(stack_name, &sdk)
         })
     }
 
@@ -57,8 +63,8 @@ impl AwsBackend {
         }
     }
 
-    fn stack(&self) -> stack::StackCtx<'_> {
-        stack::StackCtx {
+    fn stack(&self) -> describe::StackCtx<'_> {
+        describe::StackCtx {
             cfn: &self.cfn,
             name: &self.stack_name,
             ui: &self.ui,
@@ -73,12 +79,32 @@ impl AwsBackend {
 }
 
 impl Backend for AwsBackend {
-    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
-        stack::deploy(&self.stack(), &request.template, &request.parameters).await
+    type Pending = deploy::PendingChangeSet;
+
+    const DEPLOY_ASKS: bool = true;
+
+    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>> {
+        Ok(
+            match deploy::plan(&self.stack(), &request.template, &request.parameters).await? {
+                deploy::Planned::UpToDate(outputs) => DeployPlan::UpToDate(outputs),
+                deploy::Planned::Review(pending) => DeployPlan::Review {
+                    changes: pending.changes.clone(),
+                    pending,
+                },
+            },
+        )
+    }
+
+    async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs> {
+        deploy::apply(&self.stack(), &pending).await
+    }
+
+    async fn discard(&self, pending: Self::Pending) {
+        deploy::discard(&self.stack(), &pending).await
     }
 
     async fn outputs(&self) -> Result<StackOutputs> {
-        stack::outputs(&self.cfn, &self.stack_name).await
+        stack_outputs::outputs(&self.cfn, &self.stack_name).await
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
@@ -115,16 +141,17 @@ impl Backend for AwsBackend {
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {
-        let Some(existing) = stack::describe(&self.cfn, &self.stack_name).await? else {
+        let Some(existing) = describe::describe(&self.cfn, &self.stack_name).await? else {
             return Ok(DestroyReport {
                 existed: false,
                 cancelled_jobs: 0,
             });
         };
         // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
-        let cancelled_jobs = match stack::stack_outputs(&self.cfn, &existing).await {
+        let cancelled_jobs = match stack_outputs::stack_outputs(&self.cfn, &existing).await {
             Ok(outputs) => {
-                let cancelled = stack::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs).await?;
+                let cancelled =
+                    waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs).await?;
                 // The template protects the table from deletion; destroy was confirmed, so lift
                 // it. Should this fail, the delete below fails on the table and says why.
                 if let Err(err) = self
@@ -150,7 +177,7 @@ impl Backend for AwsBackend {
                 if cancelled_jobs == 1 { "" } else { "s" }
             ));
         }
-        stack::delete_and_wait(&self.stack(), &existing).await?;
+        delete::delete_and_wait(&self.stack(), &existing).await?;
         Ok(DestroyReport {
             existed: true,
             cancelled_jobs,

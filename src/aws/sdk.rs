@@ -12,14 +12,23 @@ use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 use aws_types::SdkConfig;
 
-use crate::cli::AwsArgs;
+use crate::poll::Step;
 use crate::{Error, Result};
 
 pub const NO_REGION: &str = "no AWS region configured: pass --region, set AWS_REGION, or set a region in your AWS profile (aws configure)";
 
+/// Where the aws target's calls go: the flags over the standard chain. The aws backend's own
+/// connection settings (it never sees the command line).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AwsConnection {
+    pub profile: Option<String>,
+    pub region: Option<String>,
+    pub endpoint_url: Option<String>,
+}
+
 /// Builds the one `SdkConfig` every client is made from, and checks that it has a region and
 /// that credentials can be found.
-pub async fn load(args: &AwsArgs) -> Result<SdkConfig> {
+pub async fn load(args: &AwsConnection) -> Result<SdkConfig> {
     if let Some(url) = &args.endpoint_url
         && !(url.starts_with("http://") || url.starts_with("https://"))
     {
@@ -155,6 +164,19 @@ fn is_missing_stack(code: &str, message: &str) -> bool {
     code == "ValidationError" && message.contains("does not exist")
 }
 
+/// A failed call inside a poll: [`Step::Retry`] when it is worth another look, else the error.
+pub fn retry_or_fail<T, E, R>(doing: &str, err: &SdkError<E, R>) -> Result<Step<T>>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+    R: HasStatus + std::fmt::Debug,
+{
+    if is_retryable(err) {
+        Ok(Step::Retry(failed(doing, err)))
+    } else {
+        Err(failed(doing, err))
+    }
+}
+
 /// True for throttling and transient failures: the poll helper looks again.
 pub fn is_retryable<E, R>(err: &SdkError<E, R>) -> bool
 where
@@ -253,7 +275,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_bad_endpoint_is_a_usage_error() {
-        let args = AwsArgs {
+        let args = AwsConnection {
             endpoint_url: Some("localhost:5000".into()),
             ..Default::default()
         };

@@ -5,8 +5,8 @@ use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::Stack;
 use serde_json::Value;
 
+use super::describe::{describe, id_of};
 use super::sdk;
-use super::stack::{describe, id_of};
 use crate::core::outputs::StackOutputs;
 use crate::core::{ids, resolve};
 use crate::{Error, Result};

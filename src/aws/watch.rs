@@ -1,77 +1,16 @@
 //! Following a stack operation to its end: polls the stack and its events on the one poll
 //! helper's schedule and feeds the events to the progress view.
 
-use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::Stack;
 
-use super::poll::{Step, poll};
+use super::describe::{StackCtx, describe_step, events_since, status_of};
 use super::progress::Progress;
-use super::sdk;
-use super::stack::{StackCtx, describe_step, retry_or_fail, status_of};
 use crate::Result;
 use crate::core::stack_status::{ResourceEvent, classify};
+use crate::poll::{Step, poll};
 
 /// How many looks a final status must hold, with no stack event for it, to be believed.
 const FINAL_LOOKS_WITHOUT_EVENT: u32 = 10;
-
-/// The id of the stack's newest event: events after it belong to the operation about to start.
-pub(super) async fn newest_event_id(cfn: &Client, stack_id: &str) -> Result<Option<String>> {
-    let out = cfn
-        .describe_stack_events()
-        .stack_name(stack_id)
-        .send()
-        .await
-        .map_err(|e| sdk::failed("reading stack events", &e))?;
-    Ok(out
-        .stack_events()
-        .first()
-        .and_then(|e| e.event_id())
-        .map(str::to_string))
-}
-
-/// Events newer than `after`, oldest first (all of them when `after` is `None`).
-async fn events_since(
-    cfn: &Client,
-    stack_id: &str,
-    after: Option<&str>,
-) -> Result<Step<Vec<ResourceEvent>>> {
-    let mut newest_first = Vec::new();
-    let mut next: Option<String> = None;
-    'pages: loop {
-        let out = match cfn
-            .describe_stack_events()
-            .stack_name(stack_id)
-            .set_next_token(next.take())
-            .send()
-            .await
-        {
-            Ok(out) => out,
-            Err(err) => return retry_or_fail("reading stack events", &err),
-        };
-        for e in out.stack_events() {
-            let id = e.event_id().unwrap_or_default();
-            if after == Some(id) {
-                break 'pages;
-            }
-            newest_first.push(ResourceEvent {
-                event_id: id.to_string(),
-                logical_id: e.logical_resource_id().unwrap_or_default().to_string(),
-                resource_type: e.resource_type().unwrap_or_default().to_string(),
-                status: e
-                    .resource_status()
-                    .map(|s| s.as_str().to_string())
-                    .unwrap_or_default(),
-                reason: e.resource_status_reason().map(str::to_string),
-            });
-        }
-        match out.next_token() {
-            Some(token) => next = Some(token.to_string()),
-            None => break,
-        }
-    }
-    newest_first.reverse();
-    Ok(Step::Done(newest_first))
-}
 
 /// What a watched operation ended with.
 pub(super) struct Watched {

@@ -7,8 +7,8 @@ use anyhow::Context;
 use crate::backend::Backend;
 use crate::cli::CancelArgs;
 use crate::config::Config;
+use crate::core::job_id::validate_id;
 use crate::core::render;
-use crate::core::submit_input::validate_id;
 use crate::{Error, Result};
 
 pub async fn run<B: Backend>(

@@ -15,6 +15,7 @@ use crate::core::job::{JobRecord, JobRequest, JobStatus};
 use crate::core::template;
 use crate::local::LocalBackend;
 use crate::output::Ui;
+use crate::poll::{Schedule, Step, poll_within, until_interrupted};
 use crate::{Error, Result};
 
 const STACK: &str = "demo";
@@ -29,10 +30,9 @@ pub async fn run(config: &Config) -> Result<()> {
     let mut backend = LocalBackend::with_home(STACK, home.clone(), Ui { quiet: true, ..ui });
     // If the demo is killed, its engine goes with it (the directory is in the temp dir).
     backend.tie_engine = true;
-    let outcome = tokio::select! {
-        r = demo(&backend, &ui) => r,
-        _ = tokio::signal::ctrl_c() => Err(Error::failed("interrupted")),
-    };
+    let outcome = until_interrupted(demo(&backend, &ui))
+        .await
+        .unwrap_or_else(|| Err(Error::failed("interrupted")));
     ui.info("Removing the demo stack...");
     let cleanup = backend.destroy().await;
     let _ = std::fs::remove_dir_all(&home);
@@ -89,10 +89,9 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
 /// Polls the jobs, redrawing their table on stderr (or printing changes), until all complete.
 async fn watch(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
     let term = Term::stderr();
-    let deadline = Instant::now() + GIVE_UP;
     let mut drawn_lines = 0;
     let mut last = String::new();
-    loop {
+    let finished = poll_within(&Schedule::every(POLL), GIVE_UP, async || {
         let mut jobs = Vec::new();
         backend
             .jobs(&JobQuery::default(), &mut |j| {
@@ -137,15 +136,12 @@ async fn watch(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
             if ui.interactive {
                 let _ = term.clear_last_lines(drawn_lines);
             }
-            return Ok(jobs);
+            return Ok(Step::Done(jobs));
         }
-        if Instant::now() > deadline {
-            return Err(Error::failed(
-                "the demo jobs did not complete within a minute",
-            ));
-        }
-        tokio::time::sleep(POLL).await;
-    }
+        Ok(Step::Pending)
+    })
+    .await?;
+    finished.ok_or_else(|| Error::failed("the demo jobs did not complete within a minute"))
 }
 
 fn print_table(out: &mut impl std::io::Write, jobs: &[JobRecord]) -> Result<()> {

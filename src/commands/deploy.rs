@@ -1,5 +1,5 @@
-//! `waitable deploy`: synthesise the template, check the parameters, hand both to the target,
-//! print the outputs.
+//! `waitable deploy`: synthesise the template, check the parameters, let the target plan the
+//! change, show it and ask (here, never in a backend), apply it, print the outputs.
 
 use std::io::Write;
 
@@ -7,9 +7,10 @@ use anyhow::Context;
 use comfy_table::{Table, presets};
 use serde_json::Value;
 
-use crate::backend::{Backend, DeployRequest};
+use crate::backend::{Backend, DeployPlan, DeployRequest};
 use crate::cli::DeployArgs;
 use crate::config::Config;
+use crate::core::changeset::{self, ResourceChange};
 use crate::core::outputs::StackOutputs;
 use crate::core::template::{self, StackOptions};
 use crate::{Error, Result};
@@ -24,13 +25,50 @@ pub async fn run<B: Backend>(
         iam_auth: !args.stack.no_auth,
     });
     let parameters = parse_parameters(&args.parameters, &template)?;
-    let outputs = backend
-        .deploy(&DeployRequest {
-            template,
-            parameters,
-        })
-        .await?;
+    let ui = &config.ui;
+    if B::DEPLOY_ASKS && !ui.assume_yes && !ui.can_prompt {
+        return Err(Error::usage(
+            "refusing to deploy without confirmation: not a terminal; pass --yes",
+        ));
+    }
+    let request = DeployRequest {
+        template,
+        parameters,
+    };
+    let name = &config.stack_name;
+    let outputs = match backend.plan(&request).await? {
+        DeployPlan::UpToDate(outputs) => {
+            ui.info(format!("stack {name} is up to date: no changes"));
+            outputs
+        }
+        DeployPlan::Apply(pending) => backend.apply(pending).await?,
+        DeployPlan::Review { changes, pending } => {
+            show_changes(config, &changes);
+            let question = format!("execute this change set on stack {name}");
+            match ui.confirm(&question, "--yes") {
+                Ok(true) => backend.apply(pending).await?,
+                answer => {
+                    backend.discard(pending).await;
+                    answer?;
+                    return Err(Error::failed("deploy cancelled: nothing was changed"));
+                }
+            }
+        }
+    };
     write_outputs(&outputs, config.json(), out)
+}
+
+/// The change set, one line per resource, on stderr.
+fn show_changes(config: &Config, changes: &[ResourceChange]) {
+    config.ui.info(format!(
+        "change set for stack {} ({} change{}):",
+        config.stack_name,
+        changes.len(),
+        if changes.len() == 1 { "" } else { "s" }
+    ));
+    for line in changeset::render(changes) {
+        config.ui.info(format!("  {line}"));
+    }
 }
 
 /// Checks `KEY=VALUE` flags against the template's parameters, before anything is sent.
@@ -111,6 +149,168 @@ mod tests {
             state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
             table_name: "jobs".into(),
         }
+    }
+
+    /// A target that records what deploy asked of it.
+    #[derive(Default)]
+    struct Recorder {
+        plan: Option<DeployPlan<&'static str>>,
+        calls: std::sync::Mutex<Vec<String>>,
+    }
+
+    impl Recorder {
+        fn calls(&self) -> Vec<String> {
+            self.calls.lock().unwrap().clone()
+        }
+        fn log(&self, call: &str) {
+            self.calls.lock().unwrap().push(call.to_string());
+        }
+    }
+
+    impl Backend for Recorder {
+        type Pending = &'static str;
+        const DEPLOY_ASKS: bool = true;
+
+        async fn plan(&self, _: &DeployRequest) -> Result<DeployPlan<&'static str>> {
+            self.log("plan");
+            Ok(match &self.plan {
+                Some(DeployPlan::UpToDate(o)) => DeployPlan::UpToDate(o.clone()),
+                Some(DeployPlan::Apply(p)) => DeployPlan::Apply(p),
+                Some(DeployPlan::Review { changes, pending }) => DeployPlan::Review {
+                    changes: changes.clone(),
+                    pending,
+                },
+                None => unreachable!("every test sets a plan"),
+            })
+        }
+        async fn apply(&self, pending: &'static str) -> Result<StackOutputs> {
+            self.log(&format!("apply {pending}"));
+            Ok(outputs())
+        }
+        async fn discard(&self, pending: &'static str) {
+            self.log(&format!("discard {pending}"));
+        }
+        async fn outputs(&self) -> Result<StackOutputs> {
+            unreachable!()
+        }
+        async fn submit(
+            &self,
+            _: &crate::core::job::JobRequest,
+        ) -> Result<crate::core::job::Submitted> {
+            unreachable!()
+        }
+        async fn jobs(
+            &self,
+            _: &crate::backend::JobQuery,
+            _: &mut (dyn FnMut(crate::core::job::JobRecord) -> Result<()> + Send),
+        ) -> Result<()> {
+            unreachable!()
+        }
+        async fn cancel(&self, _: &str) -> Result<crate::backend::Cancelled> {
+            unreachable!()
+        }
+        async fn destroy(&self) -> Result<crate::backend::DestroyReport> {
+            unreachable!()
+        }
+    }
+
+    fn config(ui: crate::output::Ui) -> Config {
+        Config {
+            stack_name: "s".into(),
+            target: crate::cli::Target::Aws,
+            aws: Default::default(),
+            output: crate::cli::OutputFormat::Json,
+            ui,
+        }
+    }
+
+    fn args() -> DeployArgs {
+        DeployArgs {
+            parameters: vec![],
+            stack: crate::cli::StackArgs { no_auth: false },
+        }
+    }
+
+    fn review() -> DeployPlan<&'static str> {
+        DeployPlan::Review {
+            changes: vec![ResourceChange {
+                action: changeset::Action::Add,
+                logical_id: "JobsTable".into(),
+                resource_type: "AWS::DynamoDB::Table".into(),
+                replacement: None,
+            }],
+            pending: "cs-1",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_reviewed_plan_is_applied_only_after_a_yes() {
+        let backend = Recorder {
+            plan: Some(review()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        run(
+            &backend,
+            &args(),
+            &config(crate::output::Ui::silent()),
+            &mut out,
+        )
+        .await
+        .unwrap();
+        assert_eq!(backend.calls(), ["plan", "apply cs-1"]);
+        let v: Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(v["TableName"], "jobs");
+    }
+
+    #[tokio::test]
+    async fn without_a_terminal_or_yes_nothing_is_planned() {
+        let backend = Recorder {
+            plan: Some(review()),
+            ..Default::default()
+        };
+        let ui = crate::output::Ui {
+            assume_yes: false,
+            ..crate::output::Ui::silent()
+        };
+        let err = run(&backend, &args(), &config(ui), &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(backend.calls().is_empty(), "{:?}", backend.calls());
+    }
+
+    #[tokio::test]
+    async fn up_to_date_applies_nothing_and_a_plain_plan_applies_without_asking() {
+        let backend = Recorder {
+            plan: Some(DeployPlan::UpToDate(outputs())),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        run(
+            &backend,
+            &args(),
+            &config(crate::output::Ui::silent()),
+            &mut out,
+        )
+        .await
+        .unwrap();
+        assert_eq!(backend.calls(), ["plan"]);
+        assert!(!out.is_empty());
+
+        let backend = Recorder {
+            plan: Some(DeployPlan::Apply("local")),
+            ..Default::default()
+        };
+        run(
+            &backend,
+            &args(),
+            &config(crate::output::Ui::silent()),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(backend.calls(), ["plan", "apply local"]);
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::core::template;
 use crate::local::{LocalBackend, host};
 
 pub async fn run(args: &LocalRunArgs, config: &Config) -> Result<()> {
-    let backend = LocalBackend::open(config)?;
+    let backend = LocalBackend::open(&config.stack_name, config.ui)?;
     let dir = backend.dir();
     if !dir.exists() {
         backend.prepare(&template::template(template::StackOptions::default()))?;

@@ -6,6 +6,7 @@ pub mod demo;
 pub mod deploy;
 pub mod destroy;
 pub mod external_sort;
+pub mod local_exec;
 pub mod local_run;
 pub mod status;
 pub mod submit;
@@ -23,13 +24,16 @@ pub async fn dispatch(command: Command, config: Config) -> Result<()> {
         Command::Synth(args) => synth::run(&args, &mut stdout),
         Command::Demo => demo::run(&config).await,
         Command::Local(LocalCommand::Run(args)) => local_run::run(&args, &config).await,
+        Command::Local(LocalCommand::Exec(args)) => local_exec::run(&args, &mut stdout),
         command => match config.target {
             Target::Aws => {
-                let backend = crate::aws::AwsBackend::connect(&config).await?;
+                let backend =
+                    crate::aws::AwsBackend::connect(&config.stack_name, &config.aws, config.ui)
+                        .await?;
                 on_stack(command, &backend, &config, &mut stdout).await
             }
             Target::Local => {
-                let backend = crate::local::LocalBackend::open(&config)?;
+                let backend = crate::local::LocalBackend::open(&config.stack_name, config.ui)?;
                 on_stack(command, &backend, &config, &mut stdout).await
             }
         },

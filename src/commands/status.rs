@@ -12,8 +12,9 @@ use crate::backend::{Backend, JobQuery};
 use crate::cli::StatusArgs;
 use crate::config::Config;
 use crate::core::job::{JobRecord, JobStatus};
+use crate::core::job_id::validate_id;
 use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
-use crate::core::submit_input::validate_id;
+use crate::poll::{Schedule, Step, poll, until_interrupted};
 
 use super::external_sort::ExternalSort;
 use crate::{Error, Result};
@@ -70,7 +71,7 @@ pub async fn run<B: Backend>(
         return Ok(());
     }
     let redraw = args.watch && std::io::stdout().is_terminal();
-    loop {
+    let draw = async || {
         let (jobs, total) = table_rows(backend, &query, args.limit).await?;
         let mut frame = Vec::new();
         if redraw {
@@ -86,12 +87,21 @@ pub async fn run<B: Backend>(
         }
         out.write_all(&frame).context("writing the jobs")?;
         out.flush().context("writing the jobs")?;
-        if !args.watch || all_finished(&jobs) {
-            return Ok(());
-        }
-        if !sleep_or_interrupted().await {
-            return Ok(());
-        }
+        Ok(if !args.watch || all_finished(&jobs) {
+            Step::Done(())
+        } else {
+            Step::Pending
+        })
+    };
+    watching(args.watch, poll(&Schedule::every(WATCH_INTERVAL), draw)).await
+}
+
+/// A `--watch` ends quietly on Ctrl-C; a single look is not interruptible.
+async fn watching(watch: bool, wait: impl Future<Output = Result<()>>) -> Result<()> {
+    if watch {
+        until_interrupted(wait).await.unwrap_or(Ok(()))
+    } else {
+        wait.await
     }
 }
 
@@ -135,25 +145,20 @@ fn all_finished(jobs: &[JobRecord]) -> bool {
         .all(|j| j.status().is_some_and(JobStatus::is_terminal))
 }
 
-/// Sleeps one watch interval; false when Ctrl-C came first.
-async fn sleep_or_interrupted() -> bool {
-    tokio::select! {
-        _ = tokio::time::sleep(WATCH_INTERVAL) => true,
-        _ = tokio::signal::ctrl_c() => false,
-    }
-}
-
 async fn wait_until_finished<B: Backend>(
     backend: &B,
     query: &JobQuery,
     limit: Option<usize>,
 ) -> Result<()> {
-    loop {
+    let look = async || {
         let (jobs, _) = table_rows(backend, query, limit).await?;
-        if all_finished(&jobs) || !sleep_or_interrupted().await {
-            return Ok(());
-        }
-    }
+        Ok(if all_finished(&jobs) {
+            Step::Done(())
+        } else {
+            Step::Pending
+        })
+    };
+    watching(true, poll(&Schedule::every(WATCH_INTERVAL), look)).await
 }
 
 /// The jobs for the table, sorted, without payloads (the table does not show them), and how

@@ -13,8 +13,9 @@ use crate::backend::Backend;
 use crate::cli::SubmitArgs;
 use crate::config::Config;
 use crate::core::job::JobRequest;
+use crate::core::payload::parse_payload;
 use crate::core::render::{self, BatchFailure, BatchReport};
-use crate::core::submit_input::{BatchJob, job_request, parse_batch, parse_payload};
+use crate::core::submit_input::{BatchJob, job_request, parse_batch};
 use crate::{Error, Result};
 
 /// Submits in flight at once in a batch (the rate limit is what bounds the load).

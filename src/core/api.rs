@@ -16,16 +16,10 @@ use super::job::{
 };
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
 
-/// Default and largest page size of GET /status.
-pub const DEFAULT_PAGE_SIZE: u32 = 100;
-pub const MAX_PAGE_SIZE: u32 = 1000;
-
-/// Execution names: 1 to 80 characters from this set (a subset of what Step Functions allows,
-/// chosen so an Id is safe in URLs, shells and logs).
-pub const ID_PATTERN: &str = "^[A-Za-z0-9_-]{1,80}$";
-/// What Step Functions' Wait and Choice states accept: UTC with an uppercase `Z`.
-pub const TIMESTAMP_PATTERN: &str =
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$";
+pub use super::job_id::ID_PATTERN;
+pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::payload::PAYLOAD_SCHEMA_TYPE;
+pub use super::timestamp::TIMESTAMP_PATTERN;
 
 /// The JSON Schema (draft 4, what API Gateway models use) of the POST / body.
 pub fn job_request_schema() -> Value {
@@ -37,7 +31,7 @@ pub fn job_request_schema() -> Value {
         "properties": {
             INPUT_START_TIMESTAMP: { "type": "string", "pattern": TIMESTAMP_PATTERN },
             INPUT_ID: { "type": "string", "pattern": ID_PATTERN },
-            INPUT_PAYLOAD: { "type": "object" }
+            INPUT_PAYLOAD: { "type": PAYLOAD_SCHEMA_TYPE }
         },
         "additionalProperties": false
     })
@@ -81,7 +75,7 @@ pub fn submit_request_template() -> String {
 #set($ts = "$!input.path('$.{INPUT_START_TIMESTAMP}')")
 #set($expires = "")
 #if(${{{RETENTION_DAYS_VAR}}} == 0)#set($expires = "{KEEP_FOREVER}")
-#elseif($ts.matches("^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?Z$"))
+#elseif($ts.matches("{TIMESTAMP_PATTERN}"))
 #set($y = {year})#set($m = {month})
 #if($m > 2)#set($m = $m - 3)#else#set($m = $m + 9)#set($y = $y - 1)#end
 #set($yoe = $y % 400)

@@ -7,6 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 pub const ATTR_ID: &str = "Id";
 pub const ATTR_START_ACTION_AT: &str = "StartActionAt";
@@ -90,7 +91,7 @@ pub struct JobRecord {
     )]
     pub last_updated: Option<String>,
     #[serde(rename = "Payload", default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<serde_json::Value>,
+    pub payload: Option<Value>,
     #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -106,20 +107,66 @@ impl JobRecord {
 pub struct JobRequest {
     pub id: String,
     pub at: String,
-    pub payload: Option<serde_json::Value>,
+    pub payload: Option<Value>,
 }
 
 impl JobRequest {
-    /// The execution input, exactly as the HTTP contract's POST body maps it. The Payload
-    /// travels as JSON text (a string): the state machine stores `$.Payload` as a DynamoDB S
-    /// attribute, and only a string Payload takes the `SetInitialStatusWithPayload` branch.
-    pub fn execution_input(&self) -> serde_json::Value {
-        let mut input = serde_json::Map::new();
-        input.insert(INPUT_START_TIMESTAMP.into(), self.at.clone().into());
-        if let Some(payload) = &self.payload {
-            input.insert(INPUT_PAYLOAD.into(), payload.to_string().into());
+    /// The execution input this job starts with (see [`execution_input`]).
+    pub fn execution_input(&self) -> Value {
+        execution_input(
+            &self.at,
+            self.payload.as_ref().map(Value::to_string).as_deref(),
+        )
+    }
+}
+
+/// The execution input, exactly as the HTTP contract's POST body maps it (the one builder:
+/// the CLI and the local HTTP layer both use it). The Payload travels as JSON text (a string):
+/// the state machine stores `$.Payload` as a DynamoDB S attribute, and only a string Payload
+/// takes the `SetInitialStatusWithPayload` branch.
+pub fn execution_input(at: &str, payload_text: Option<&str>) -> Value {
+    let mut input = Map::new();
+    input.insert(INPUT_START_TIMESTAMP.into(), at.into());
+    if let Some(text) = payload_text {
+        input.insert(INPUT_PAYLOAD.into(), text.into());
+    }
+    Value::Object(input)
+}
+
+/// The idempotency rule: two execution inputs are the same job when they are equal as JSON,
+/// with a string `Payload` compared as the JSON it holds. So key order and spacing inside the
+/// payload do not matter (`{"a":1,"b":2}` is `{"b":2,"a":1}`); the time and values do.
+pub fn same_job(a: &Value, b: &Value) -> bool {
+    fn payload_value(input: &Value) -> Option<Value> {
+        match input.get(INPUT_PAYLOAD)? {
+            Value::String(text) => {
+                Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())))
+            }
+            other => Some(other.clone()),
         }
-        serde_json::Value::Object(input)
+    }
+    let rest = |input: &Value| match input {
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .filter(|(k, _)| k.as_str() != INPUT_PAYLOAD)
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    };
+    // serde_json's maps compare as maps: the order of keys does not count.
+    rest(a) == rest(b) && payload_value(a) == payload_value(b)
+}
+
+/// [`same_job`] on execution inputs as text (what DescribeExecution gives back); text that is
+/// not JSON is only the same as itself.
+pub fn same_job_text(a: &str, b: &str) -> bool {
+    match (
+        serde_json::from_str::<Value>(a),
+        serde_json::from_str::<Value>(b),
+    ) {
+        (Ok(x), Ok(y)) => same_job(&x, &y),
+        _ => a == b,
     }
 }
 
@@ -189,5 +236,40 @@ mod tests {
             req.execution_input().to_string(),
             r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}"}"#
         );
+    }
+
+    #[test]
+    fn same_job_ignores_key_order_and_spacing_but_not_content() {
+        let a = r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"a\":1,\"b\":2}"}"#;
+        let cases = [
+            (
+                r#"{"Payload": "{ \"b\": 2, \"a\": 1 }", "StartTimestamp": "2026-01-01T00:00:00Z"}"#,
+                true,
+            ),
+            (
+                r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"a\":1,\"b\":3}"}"#,
+                false,
+            ),
+            (
+                r#"{"StartTimestamp":"2026-01-01T00:00:01Z","Payload":"{\"a\":1,\"b\":2}"}"#,
+                false,
+            ),
+            (r#"{"StartTimestamp":"2026-01-01T00:00:00Z"}"#, false),
+            ("not json", false),
+        ];
+        for (b, same) in cases {
+            assert_eq!(same_job_text(a, b), same, "{b}");
+            assert_eq!(same_job_text(b, a), same, "{b}");
+        }
+        assert!(same_job_text("not json", "not json"));
+        let nested = |p: &str| execution_input("2026-01-01T00:00:00Z", Some(p));
+        assert!(same_job(
+            &nested(r#"{"x":{"a":1,"b":[1,2]}}"#),
+            &nested(r#"{"x":{"b":[1,2],"a":1}}"#)
+        ));
+        assert!(!same_job(
+            &nested(r#"{"x":[1,2]}"#),
+            &nested(r#"{"x":[2,1]}"#)
+        ));
     }
 }

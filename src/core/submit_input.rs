@@ -6,35 +6,11 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::job::JobRequest;
+use super::job::{JobRequest, same_job};
+use super::job_id::validate_id;
+use super::limits::MAX_INPUT_BYTES;
+use super::payload::check_payload;
 use super::time::normalise_at;
-
-/// Step Functions refuses an execution input over 256 KB (UTF-8 bytes).
-pub const MAX_INPUT_BYTES: usize = 256 * 1024;
-/// Longest execution name (and so job Id).
-pub const MAX_ID_LEN: usize = 80;
-
-/// Checks an Id against the execution-name rule of [`super::api::ID_PATTERN`]:
-/// 1 to 80 of `A-Z a-z 0-9 _ -`.
-pub fn validate_id(id: &str) -> Result<(), String> {
-    let ok = !id.is_empty()
-        && id.len() <= MAX_ID_LEN
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "invalid job Id {id:?}: use 1 to {MAX_ID_LEN} letters, digits, '_' or '-'"
-        ))
-    }
-}
-
-/// Parses `--payload` text (or a payload file's contents) as JSON.
-pub fn parse_payload(text: &str) -> Result<Value, String> {
-    serde_json::from_str(text).map_err(|e| format!("the payload is not valid JSON: {e}"))
-}
 
 /// Builds a checked request. `new_id` makes an Id when none is given (a UUID v4 in practice).
 pub fn job_request(
@@ -45,6 +21,9 @@ pub fn job_request(
     new_id: impl FnOnce() -> String,
 ) -> Result<JobRequest, String> {
     let at = normalise_at(at, now)?;
+    if let Some(payload) = &payload {
+        check_payload(payload)?;
+    }
     let id = match id {
         Some(id) => {
             validate_id(id)?;
@@ -142,32 +121,7 @@ pub fn parse_batch(
 }
 
 fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
-    first.request.execution_input() == request.execution_input()
-}
-
-/// Whether two execution inputs describe the same job: equal as JSON, with a string
-/// `Payload` compared as the JSON it holds (so spacing in the payload text does not matter).
-pub fn same_input(a: &str, b: &str) -> bool {
-    fn canonical(text: &str) -> Option<Value> {
-        let mut v: Value = serde_json::from_str(text).ok()?;
-        if let Some(Value::String(p)) = v.get(super::job::INPUT_PAYLOAD)
-            && let Ok(parsed) = serde_json::from_str::<Value>(p)
-        {
-            v[super::job::INPUT_PAYLOAD] = parsed;
-        }
-        Some(v)
-    }
-    match (canonical(a), canonical(b)) {
-        (Some(x), Some(y)) => x == y,
-        _ => a == b,
-    }
-}
-
-/// The execution ARN of job `id` under the state machine `state_machine_arn`
-/// (`arn:P:states:R:A:stateMachine:NAME` -> `arn:P:states:R:A:execution:NAME:ID`).
-pub fn execution_arn(state_machine_arn: &str, id: &str) -> Option<String> {
-    let (prefix, name) = state_machine_arn.split_once(":stateMachine:")?;
-    Some(format!("{prefix}:execution:{name}:{id}"))
+    same_job(&first.request.execution_input(), &request.execution_input())
 }
 
 #[cfg(test)]
@@ -181,40 +135,6 @@ mod tests {
     }
 
     #[test]
-    fn ids_follow_the_execution_name_rule() {
-        let long = "a".repeat(80);
-        for good in ["a", "job-1", "A_b-9", long.as_str()] {
-            assert!(validate_id(good).is_ok(), "{good}");
-        }
-        let too_long = "a".repeat(81);
-        for bad in [
-            "",
-            "has space",
-            "slash/",
-            "dot.",
-            "é",
-            "a:b",
-            "{x}",
-            too_long.as_str(),
-        ] {
-            let err = validate_id(bad).unwrap_err();
-            assert!(err.contains("1 to 80"), "{bad}: {err}");
-        }
-    }
-
-    #[test]
-    fn payload_must_be_json() {
-        assert_eq!(parse_payload(r#"{"a":1}"#).unwrap(), json!({"a": 1}));
-        assert_eq!(parse_payload("[1,2]").unwrap(), json!([1, 2]));
-        assert!(
-            parse_payload("{a:1}")
-                .unwrap_err()
-                .contains("not valid JSON")
-        );
-        assert!(parse_payload("").is_err());
-    }
-
-    #[test]
     fn request_normalises_time_and_generates_an_id() {
         let r = job_request("+1m", None, None, now(), || "gen".into()).unwrap();
         assert_eq!(
@@ -225,24 +145,45 @@ mod tests {
                 payload: None
             }
         );
-        let r = job_request("now", Some("mine"), Some(json!(1)), now(), || {
+        let r = job_request("now", Some("mine"), Some(json!({})), now(), || {
             unreachable!("an Id was given")
         })
         .unwrap();
         assert_eq!(r.id, "mine");
         assert!(job_request("now", Some("bad id"), None, now(), String::new).is_err());
         assert!(job_request("later", None, None, now(), String::new).is_err());
+        for not_an_object in [json!("text"), json!(42), json!([1, 2])] {
+            let err =
+                job_request("now", None, Some(not_an_object), now(), String::new).unwrap_err();
+            assert!(err.contains("JSON object"), "{err}");
+        }
     }
 
     #[test]
     fn input_over_256_kb_is_refused_just_at_the_limit() {
-        let overhead = json!({"StartTimestamp": "2026-03-01T12:00:00Z", "Payload": "\"\""})
+        let overhead = json!({"StartTimestamp": "2026-03-01T12:00:00Z", "Payload": "{\"x\":\"\"}"})
             .to_string()
             .len();
         let fits = "x".repeat(MAX_INPUT_BYTES - overhead);
-        assert!(job_request("now", Some("a"), Some(json!(fits)), now(), String::new).is_ok());
+        assert!(
+            job_request(
+                "now",
+                Some("a"),
+                Some(json!({"x": fits})),
+                now(),
+                String::new
+            )
+            .is_ok()
+        );
         let over = format!("{fits}x");
-        let err = job_request("now", Some("a"), Some(json!(over)), now(), String::new).unwrap_err();
+        let err = job_request(
+            "now",
+            Some("a"),
+            Some(json!({"x": over})),
+            now(),
+            String::new,
+        )
+        .unwrap_err();
         assert!(err.contains("too large"), "{err}");
     }
 
@@ -277,6 +218,10 @@ mod tests {
                 "line 2:",
             ),
             ("{\"at\": \"yesterday\"}", "line 1:"),
+            (
+                "{\"at\": \"now\", \"payload\": [1]}",
+                "line 1: the payload must be a JSON object",
+            ),
             ("{\"id\": \"x\"}", "line 1:"),
             ("\n\n{\"at\": \"now\", \"id\": \"a b\"}", "line 3:"),
             (
@@ -289,33 +234,5 @@ mod tests {
             assert!(err.starts_with(expected), "{text:?}: {err}");
         }
         assert!(parse_batch("\n \n", now(), String::new).is_err());
-    }
-
-    #[test]
-    fn same_input_ignores_spacing_but_not_content() {
-        let a = r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":1}"}"#;
-        let b = r#"{"Payload": "{ \"k\": 1 }", "StartTimestamp": "2026-01-01T00:00:00Z"}"#;
-        assert!(same_input(a, b));
-        let c = r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":2}"}"#;
-        assert!(!same_input(a, c));
-        let d = r#"{"StartTimestamp":"2026-01-01T00:00:01Z","Payload":"{\"k\":1}"}"#;
-        assert!(!same_input(a, d));
-        assert!(!same_input(
-            a,
-            r#"{"StartTimestamp":"2026-01-01T00:00:00Z"}"#
-        ));
-    }
-
-    #[test]
-    fn execution_arn_is_derived_from_the_state_machine() {
-        assert_eq!(
-            execution_arn(
-                "arn:aws:states:us-east-1:123456789012:stateMachine:Jobs-1",
-                "job-7"
-            )
-            .unwrap(),
-            "arn:aws:states:us-east-1:123456789012:execution:Jobs-1:job-7"
-        );
-        assert!(execution_arn("not-an-arn", "x").is_none());
     }
 }

@@ -6,6 +6,8 @@
 
 use chrono::{DateTime, Duration, SubsecRound, Timelike, Utc};
 
+pub use super::timestamp::{WIRE_FORMAT, format_utc};
+
 /// What `--at` accepts, for error messages and help.
 pub const ACCEPTED_FORMS: &str = "an RFC 3339 time (2030-01-01T09:00:00Z, 2030-01-01T10:00:00+01:00), a relative time (+90s, +15m, +2h, +3d) or now";
 
@@ -13,9 +15,6 @@ pub const ACCEPTED_FORMS: &str = "an RFC 3339 time (2030-01-01T09:00:00Z, 2030-0
 pub const MAX_PAST: Duration = Duration::seconds(60);
 /// A Standard execution lives at most one year, and the wait is part of its life.
 pub const MAX_AHEAD: Duration = Duration::days(365);
-
-/// The one timestamp format sent to Step Functions.
-pub const WIRE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
 
 /// Parses `--at` relative to `now`, checks it is within [now - 1 min, now + 1 year] and
 /// returns it in UTC, whole seconds (rounded up).
@@ -51,11 +50,6 @@ pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String>
 /// [`parse_at`], formatted for the wire.
 pub fn normalise_at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
     parse_at(text, now).map(format_utc)
-}
-
-/// `2030-01-01T09:00:00Z`.
-pub fn format_utc(at: DateTime<Utc>) -> String {
-    at.format(WIRE_FORMAT).to_string()
 }
 
 fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
@@ -236,12 +230,7 @@ mod tests {
 
     #[test]
     fn output_always_matches_the_wire_pattern() {
-        let re = |s: &str| {
-            s.len() == 20
-                && s.as_bytes()[10] == b'T'
-                && s.ends_with('Z')
-                && parse_stored(s).is_some()
-        };
+        let re = |s: &str| s.len() == 20 && super::super::timestamp::parse_wire(s).is_some();
         for ok in ["now", "+1s", "+59m", "2026-06-01T00:00:00.5+05:30"] {
             assert!(re(&at(ok).unwrap()), "{ok}");
         }

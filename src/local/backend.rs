@@ -4,16 +4,21 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::asl;
 use super::client;
 use super::engine::state_machine_arn;
-use super::process::{self, Engine};
+use super::process::{self, EngineState};
+use super::protocol::{
+    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, JobsPage, ReloadRequest,
+    SubmitRequest,
+};
 use super::state::{self, EngineFile, StackDir, StackFile};
 use super::store;
-use crate::backend::{Backend, Cancelled, DeployRequest, DestroyReport, JobQuery};
-use crate::config::Config;
+use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::core::arn;
 use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
@@ -36,13 +41,9 @@ pub struct LocalBackend {
 const PAGE: usize = 1000;
 
 impl LocalBackend {
-    /// The stack named in `config`, under `WAITABLE_HOME` or the user's data directory.
-    pub fn open(config: &Config) -> Result<Self> {
-        Ok(Self::with_home(
-            &config.stack_name,
-            state::home()?,
-            config.ui,
-        ))
+    /// The stack `stack_name` under `WAITABLE_HOME` or the user's data directory.
+    pub fn open(stack_name: &str, ui: Ui) -> Result<Self> {
+        Ok(Self::with_home(stack_name, state::home()?, ui))
     }
 
     /// The stack `stack_name` under `home` (demo and tests use a directory of their own).
@@ -85,9 +86,9 @@ impl LocalBackend {
     /// The running engine, or a clear error.
     async fn engine(&self) -> Result<EngineFile> {
         match process::probe(&self.dir()).await {
-            Engine::Running(e) => Ok(e),
-            Engine::Dead => Err(self.dead()),
-            Engine::NotDeployed => Err(self.not_deployed()),
+            EngineState::Running(e) => Ok(e),
+            EngineState::Dead => Err(self.dead()),
+            EngineState::NotDeployed => Err(self.not_deployed()),
         }
     }
 
@@ -136,9 +137,9 @@ impl LocalBackend {
 
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {
-    match body["message"].as_str() {
-        Some(message) => Error::failed(message),
-        None => Error::failed(format!("the local engine answered {status}: {body}")),
+    match ErrorBody::deserialize(body) {
+        Ok(e) => Error::failed(e.message),
+        Err(_) => Error::failed(format!("the local engine answered {status}: {body}")),
     }
 }
 
@@ -170,9 +171,9 @@ pub fn definition_from_template(
         }
     };
     let mut values: Vec<(String, String)> = vec![
-        ("AWS::Partition".into(), "aws".into()),
-        ("AWS::Region".into(), "local".into()),
-        ("AWS::AccountId".into(), "000000000000".into()),
+        ("AWS::Partition".into(), arn::LOCAL_PARTITION.into()),
+        ("AWS::Region".into(), arn::LOCAL_REGION.into()),
+        ("AWS::AccountId".into(), arn::LOCAL_ACCOUNT.into()),
         ("AWS::StackName".into(), stack.into()),
     ];
     for (name, v) in vars.into_iter().flatten() {
@@ -200,18 +201,20 @@ pub fn definition_from_template(
     Ok(resolved)
 }
 
-impl Backend for LocalBackend {
-    async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
+impl LocalBackend {
+    /// Creates or updates the local stack and returns its outputs (a local deploy asks
+    /// nothing: it loses nothing).
+    pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
         let dir = self.dir();
         let previous_port = dir.read_stack().ok().and_then(|s| s.port);
         let definition = self.prepare(&request.template)?;
         let engine = match process::probe(&dir).await {
-            Engine::Running(e) => {
+            EngineState::Running(e) => {
                 let (status, body) = client::call(
                     e.port,
                     "POST",
-                    "/_waitable/reload",
-                    Some(&json!({ "definition": definition })),
+                    protocol::RELOAD,
+                    Some(&serde_json::to_value(ReloadRequest { definition })?),
                 )
                 .await?;
                 if status != 200 {
@@ -219,7 +222,7 @@ impl Backend for LocalBackend {
                 }
                 e
             }
-            Engine::Dead | Engine::NotDeployed => {
+            EngineState::Dead | EngineState::NotDeployed => {
                 if previous_port.is_some() {
                     self.ui.info(format!(
                         "the local engine of stack {} was not running: starting it again",
@@ -244,6 +247,22 @@ impl Backend for LocalBackend {
         };
         Ok(self.outputs_for(engine.port))
     }
+}
+
+impl Backend for LocalBackend {
+    type Pending = DeployRequest;
+
+    const DEPLOY_ASKS: bool = false;
+
+    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<DeployRequest>> {
+        Ok(DeployPlan::Apply(request.clone()))
+    }
+
+    async fn apply(&self, request: DeployRequest) -> Result<StackOutputs> {
+        self.deploy(&request).await
+    }
+
+    async fn discard(&self, _: DeployRequest) {}
 
     async fn outputs(&self) -> Result<StackOutputs> {
         let e = self.engine().await?;
@@ -251,11 +270,14 @@ impl Backend for LocalBackend {
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
-        let mut body = json!({ "Id": job.id, "StartTimestamp": job.at });
-        if let Some(p) = &job.payload {
-            body["Payload"] = p.clone();
-        }
-        let (status, answer) = self.call("POST", "/_waitable/submit", Some(&body)).await?;
+        let body = serde_json::to_value(SubmitRequest {
+            id: job.id.clone(),
+            start_timestamp: job.at.clone(),
+            payload: job.payload.clone(),
+        })?;
+        let (status, answer) = self
+            .call("POST", protocol::SUBMIT_PRIVATE, Some(&body))
+            .await?;
         if status != 200 {
             return Err(failure(status, &answer));
         }
@@ -269,22 +291,19 @@ impl Backend for LocalBackend {
     ) -> Result<()> {
         let mut token: Option<String> = None;
         loop {
-            let path = match &token {
-                Some(t) => format!("/_waitable/jobs?limit={PAGE}&nextToken={t}"),
-                None => format!("/_waitable/jobs?limit={PAGE}"),
-            };
+            let path = protocol::jobs_path(PAGE, token.as_deref());
             let (status, body) = self.call("GET", &path, None).await?;
             if status != 200 {
                 return Err(failure(status, &body));
             }
-            for item in body["items"].as_array().into_iter().flatten() {
-                let job: JobRecord = serde_json::from_value(item.clone())?;
+            let page: JobsPage = serde_json::from_value(body)?;
+            for job in page.items {
                 if query.matches(&job) {
                     sink(job)?;
                 }
             }
-            match body["nextToken"].as_str() {
-                Some(t) => token = Some(t.to_string()),
+            match page.next_token {
+                Some(t) => token = Some(t),
                 None => return Ok(()),
             }
         }
@@ -292,21 +311,26 @@ impl Backend for LocalBackend {
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
         let (status, body) = self
-            .call("POST", "/_waitable/cancel", Some(&json!({ "Id": id })))
+            .call(
+                "POST",
+                protocol::CANCEL,
+                Some(&serde_json::to_value(CancelRequest { id: id.into() })?),
+            )
             .await?;
         if status != 200 {
             return Err(failure(status, &body));
         }
+        let answer: CancelAnswer = serde_json::from_value(body)?;
         Ok(Cancelled {
             job_id: id.into(),
-            job: serde_json::from_value(body["job"].clone())?,
+            job: answer.job,
         })
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {
         let dir = self.dir();
         let cancelled_jobs = match process::probe(&dir).await {
-            Engine::NotDeployed => {
+            EngineState::NotDeployed => {
                 if dir.root.exists() {
                     std::fs::remove_dir_all(&dir.root)?;
                 }
@@ -315,9 +339,8 @@ impl Backend for LocalBackend {
                     cancelled_jobs: 0,
                 });
             }
-            Engine::Running(e) => {
-                let (status, body) =
-                    client::call(e.port, "POST", "/_waitable/destroy", None).await?;
+            EngineState::Running(e) => {
+                let (status, body) = client::call(e.port, "POST", protocol::DESTROY, None).await?;
                 if status != 200 {
                     return Err(failure(status, &body));
                 }
@@ -327,10 +350,10 @@ impl Backend for LocalBackend {
                         e.pid
                     )));
                 }
-                body["cancelledJobs"].as_u64().unwrap_or(0) as usize
+                serde_json::from_value::<DestroyAnswer>(body)?.cancelled_jobs
             }
             // Nobody else writes: the waiting jobs go with the database.
-            Engine::Dead => match store::open_read_only(&dir.db_file()) {
+            EngineState::Dead => match store::open_read_only(&dir.db_file()) {
                 Ok(conn) => store::started_ids(&conn).map(|ids| ids.len()).unwrap_or(0),
                 Err(_) => 0,
             },

@@ -8,8 +8,9 @@ use std::sync::mpsc;
 use anyhow::Context;
 use tokio::sync::Notify;
 
-use super::engine::{Command, Engine, Handle, Names};
-use super::http::{self, Health};
+use super::engine::{Command, Engine, Handle, StackNames};
+use super::http;
+use super::protocol::Health;
 use super::state::{EngineFile, StackDir, write_json};
 use super::store;
 use crate::output::Ui;
@@ -29,7 +30,7 @@ pub async fn run(dir: &StackDir, port: u16, ui: &Ui) -> Result<()> {
     let conn = store::open(&dir.db_file())?;
     let engine = Engine::new(
         conn,
-        Names::new(&stack.stack, &stack.table_name),
+        StackNames::new(&stack.stack, &stack.table_name),
         &stack.definition,
     )?;
 

@@ -1,6 +1,6 @@
-//! The HTTP API on 127.0.0.1: the public contract of shared/DESIGN.md (`POST /`,
-//! `GET /status`) and the private `/_waitable/...` endpoints the CLI and tests use. Every
-//! write goes to the engine thread, the one writer.
+//! The HTTP API on 127.0.0.1: the public contract (`POST /`, `GET /status`) and the private
+//! `/_waitable/...` routes the CLI and tests use (all in `protocol`). Every write goes to the
+//! engine thread, the one writer. This is the one place engine errors become HTTP statuses.
 
 use std::collections::HashMap;
 
@@ -11,9 +11,14 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::engine::{ApiError, Command, Handle, Page, submission};
+use super::engine::{Command, EngineError, Handle, Page, submission};
+use super::protocol::{
+    self, Accepted, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage,
+    ReloadRequest, SeedAnswer, StartExecution,
+};
 use super::records;
 use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
@@ -22,14 +27,6 @@ const BODY_LIMIT: usize = 10 * 1024 * 1024;
 /// Seeding writes many records at once (tests, migrations).
 const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
-/// What GET /_waitable/health answers: which engine this is.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Health {
-    pub stack: String,
-    pub pid: u32,
-    pub port: u16,
-}
-
 #[derive(Clone)]
 struct App {
     engine: Handle,
@@ -37,21 +34,57 @@ struct App {
     shutdown: std::sync::Arc<tokio::sync::Notify>,
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
+/// An error answer: HTTP status and [`ErrorBody`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ApiError {
+    status: StatusCode,
+    body: ErrorBody,
+}
+
+impl ApiError {
+    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
+        ApiError {
             status,
-            Json(json!({ "error": self.error, "message": self.message })),
-        )
-            .into_response()
+            body: ErrorBody {
+                error: error.into(),
+                message: message.into(),
+            },
+        }
     }
 }
 
-type Answer = Result<Json<Value>, ApiError>;
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        let (status, name) = match &e {
+            EngineError::InvalidName(_) => (StatusCode::BAD_REQUEST, "InvalidName"),
+            EngineError::AlreadyExists { .. } => {
+                (StatusCode::BAD_REQUEST, "ExecutionAlreadyExists")
+            }
+            EngineError::JobNotFound(_) => (StatusCode::NOT_FOUND, "JobNotFound"),
+            EngineError::JobNotWaiting { .. } => (StatusCode::CONFLICT, "JobNotWaiting"),
+            EngineError::InvalidRecord(_) => (StatusCode::BAD_REQUEST, "ValidationException"),
+            EngineError::UnsupportedDefinition(_) => {
+                (StatusCode::BAD_REQUEST, "UnsupportedDefinition")
+            }
+            EngineError::CommitFailed | EngineError::Internal(_) => {
+                (StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
+            }
+            EngineError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "EngineStopped"),
+        };
+        ApiError::new(status, name, e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self.body)).into_response()
+    }
+}
+
+type Answer<T = Value> = Result<Json<T>, ApiError>;
 
 fn bad_request(message: impl Into<String>) -> ApiError {
-    ApiError::new(400, "BadRequestBody", message)
+    ApiError::new(StatusCode::BAD_REQUEST, "BadRequestBody", message)
 }
 
 pub fn router(
@@ -60,23 +93,23 @@ pub fn router(
     shutdown: std::sync::Arc<tokio::sync::Notify>,
 ) -> Router {
     Router::new()
-        .route("/", post(submit_public))
-        .route("/status", get(status_public))
-        .route("/_waitable/health", get(health_check))
-        .route("/_waitable/submit", post(submit_private))
-        .route("/_waitable/executions", post(start_raw))
-        .route("/_waitable/cancel", post(cancel))
-        .route("/_waitable/jobs", get(jobs))
+        .route(protocol::SUBMIT, post(submit_public))
+        .route(protocol::STATUS, get(status_public))
+        .route(protocol::HEALTH, get(health_check))
+        .route(protocol::SUBMIT_PRIVATE, post(submit_private))
+        .route(protocol::EXECUTIONS, post(start_raw))
+        .route(protocol::CANCEL, post(cancel))
+        .route(protocol::JOBS, get(jobs))
         .route(
-            "/_waitable/seed",
+            protocol::SEED,
             post(seed).layer(DefaultBodyLimit::max(SEED_BODY_LIMIT)),
         )
-        .route("/_waitable/reload", post(reload))
-        .route("/_waitable/destroy", post(destroy))
-        .route("/_waitable/history/{name}", get(history))
+        .route(protocol::RELOAD, post(reload))
+        .route(protocol::DESTROY, post(destroy))
+        .route(protocol::HISTORY, get(history))
         .fallback(|| async {
             ApiError::new(
-                404,
+                StatusCode::NOT_FOUND,
                 "NotFound",
                 "no such route: POST / and GET /status are served here",
             )
@@ -92,28 +125,32 @@ pub fn router(
 async fn submit_body(app: &App, body: &[u8]) -> Result<crate::core::job::Submitted, ApiError> {
     let job = records::parse_job_body(body).map_err(bad_request)?;
     let (name, input) = submission(&job);
-    app.engine
+    Ok(app
+        .engine
         .ask(|reply| Command::Submit {
             name,
             input,
             check_name: true,
             reply,
         })
-        .await
+        .await?)
 }
 
 /// POST /: `{"StartTimestamp", "Id"?, "Payload"?}` -> `{"jobId", "executionArn"}`.
-async fn submit_public(State(app): State<App>, body: Bytes) -> Answer {
+async fn submit_public(State(app): State<App>, body: Bytes) -> Answer<Accepted> {
     let s = submit_body(&app, &body).await?;
-    Ok(Json(
-        json!({ "jobId": s.job_id, "executionArn": s.execution_arn }),
-    ))
+    Ok(Json(Accepted {
+        job_id: s.job_id,
+        execution_arn: s.execution_arn,
+    }))
 }
 
 /// The same as POST /, also saying whether the job already existed.
-async fn submit_private(State(app): State<App>, body: Bytes) -> Answer {
-    let s = submit_body(&app, &body).await?;
-    Ok(Json(serde_json::to_value(s).expect("serialises")))
+async fn submit_private(
+    State(app): State<App>,
+    body: Bytes,
+) -> Answer<crate::core::job::Submitted> {
+    Ok(Json(submit_body(&app, &body).await?))
 }
 
 fn page_args(q: &HashMap<String, String>) -> Result<(Option<String>, usize), ApiError> {
@@ -125,23 +162,27 @@ fn page_args(q: &HashMap<String, String>) -> Result<(Option<String>, usize), Api
         .unwrap_or(DEFAULT_PAGE_SIZE) as usize;
     let after = match q.get("nextToken").filter(|t| !t.is_empty()) {
         None => None,
-        Some(t) => Some(
-            records::decode_token(t)
-                .ok_or_else(|| ApiError::new(400, "ValidationException", "invalid nextToken"))?,
-        ),
+        Some(t) => Some(records::decode_token(t).ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                "invalid nextToken",
+            )
+        })?),
     };
     Ok((after, limit))
 }
 
 async fn page(app: &App, q: &HashMap<String, String>) -> Result<Page, ApiError> {
     let (after, limit) = page_args(q)?;
-    app.engine
+    Ok(app
+        .engine
         .ask(|reply| Command::Page {
             after,
             limit,
             reply,
         })
-        .await
+        .await?)
 }
 
 fn with_token(mut body: Value, token: Option<String>) -> Value {
@@ -159,88 +200,86 @@ async fn status_public(State(app): State<App>, Query(q): Query<HashMap<String, S
 }
 
 /// The full job records (with Payload), for the CLI.
-async fn jobs(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Answer {
+async fn jobs(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer<JobsPage> {
     let p = page(&app, &q).await?;
-    let items: Vec<Value> = p
-        .items
-        .iter()
-        .map(|i| serde_json::to_value(records::job_from_item(i)).expect("serialises"))
-        .collect();
-    Ok(Json(with_token(json!({ "items": items }), p.next_token)))
+    Ok(Json(JobsPage {
+        items: p.items.iter().filter_map(records::job_from_item).collect(),
+        next_token: p.next_token,
+    }))
 }
 
 async fn health_check(State(app): State<App>) -> Json<Health> {
     Json(app.health.clone())
 }
 
-fn parse(body: &[u8]) -> Result<Value, ApiError> {
-    serde_json::from_slice(body)
-        .map_err(|e| bad_request(format!("the body is not valid JSON: {e}")))
+/// A JSON body of type `T`, or a 400 naming what is wrong.
+fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => bad_request(format!("the body does not fit: {e}")),
+        _ => bad_request(format!("the body is not valid JSON: {e}")),
+    })
 }
 
-/// `{"name", "input"}`: an execution with any input, bypassing the API's checks.
-async fn start_raw(State(app): State<App>, body: Bytes) -> Answer {
-    let v = parse(&body)?;
-    let name = v["name"]
-        .as_str()
-        .ok_or_else(|| bad_request("name is required"))?
-        .to_string();
-    let input = v.get("input").cloned().unwrap_or(json!({}));
+fn ok<T: Serialize>(value: T) -> Answer<T> {
+    Ok(Json(value))
+}
+
+/// An execution with any input, bypassing the API's checks.
+async fn start_raw(State(app): State<App>, body: Bytes) -> Answer<crate::core::job::Submitted> {
+    let v: StartExecution = parse(&body)?;
+    let input = v.input.unwrap_or(json!({}));
     let s = app
         .engine
         .ask(|reply| Command::Submit {
-            name,
+            name: v.name,
             input,
             check_name: false,
             reply,
         })
         .await?;
-    Ok(Json(serde_json::to_value(s).expect("serialises")))
+    ok(s)
 }
 
-async fn cancel(State(app): State<App>, body: Bytes) -> Answer {
-    let v = parse(&body)?;
-    let id = v["Id"]
-        .as_str()
-        .ok_or_else(|| bad_request("Id is required"))?
-        .to_string();
+async fn cancel(State(app): State<App>, body: Bytes) -> Answer<CancelAnswer> {
+    let v: CancelRequest = parse(&body)?;
     let job = app
         .engine
-        .ask(|reply| Command::Cancel { id, reply })
+        .ask(|reply| Command::Cancel { id: v.id, reply })
         .await?;
-    Ok(Json(json!({ "jobId": job.id, "job": job })))
+    ok(CancelAnswer {
+        job_id: job.id.clone(),
+        job,
+    })
 }
 
-async fn seed(State(app): State<App>, body: Bytes) -> Answer {
-    let v = parse(&body)?;
-    let records = v
-        .as_array()
-        .cloned()
-        .ok_or_else(|| bad_request("expected an array of job records"))?;
-    let n = app
+async fn seed(State(app): State<App>, body: Bytes) -> Answer<SeedAnswer> {
+    let records: Vec<Value> = parse(&body)?;
+    let seeded = app
         .engine
         .ask(|reply| Command::Seed { records, reply })
         .await?;
-    Ok(Json(json!({ "seeded": n })))
+    ok(SeedAnswer { seeded })
 }
 
 async fn reload(State(app): State<App>, body: Bytes) -> Answer {
-    let v = parse(&body)?;
-    let definition = v["definition"]
-        .as_str()
-        .ok_or_else(|| bad_request("definition is required"))?
-        .to_string();
+    let v: ReloadRequest = parse(&body)?;
     app.engine
-        .ask(|reply| Command::Reload { definition, reply })
+        .ask(|reply| Command::Reload {
+            definition: v.definition,
+            reply,
+        })
         .await?;
-    Ok(Json(json!({})))
+    ok(json!({}))
 }
 
 /// Cancels every waiting job, then the engine stops and the server shuts down.
-async fn destroy(State(app): State<App>) -> Answer {
-    let n = app.engine.ask(|reply| Command::Destroy { reply }).await?;
+async fn destroy(State(app): State<App>) -> Answer<DestroyAnswer> {
+    let cancelled_jobs = app.engine.ask(|reply| Command::Destroy { reply }).await?;
     app.shutdown.notify_one();
-    Ok(Json(json!({ "cancelledJobs": n })))
+    ok(DestroyAnswer { cancelled_jobs })
 }
 
 async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {
@@ -248,5 +287,5 @@ async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {
         .engine
         .ask(|reply| Command::History { name, reply })
         .await?;
-    Ok(Json(json!(events)))
+    ok(json!(events))
 }

@@ -3,7 +3,8 @@
 //! - `asl`: the Amazon States Language interpreter (the generated definition runs as data);
 //! - `ddb`: DynamoDB semantics for the task resources;
 //! - `store`: the SQLite database of one stack; `engine`: the one writer, with durable timers;
-//! - `http`: the API on 127.0.0.1; `client`: the CLI's side of it;
+//! - `protocol`: the API's routes and bodies; `http`: the API on 127.0.0.1 (the one place
+//!   engine errors become HTTP statuses); `client`: the CLI's side of it;
 //! - `state`: the per-stack directory; `host`: the engine in this process; `process`: the
 //!   engine as a detached background process;
 //! - `backend`: `impl Backend for LocalBackend`.
@@ -16,6 +17,7 @@ pub mod engine;
 pub mod host;
 pub mod http;
 pub mod process;
+pub mod protocol;
 pub mod records;
 pub mod state;
 pub mod store;

@@ -4,21 +4,22 @@
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Context;
 
 use super::client;
 use super::host::TIED_ENV;
-use super::http::Health;
+use super::protocol::{self, Health};
 use super::state::{EngineFile, HOME_ENV, StackDir};
+use crate::poll::{Schedule, Step, poll_within};
 use crate::{Error, Result};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// Where a stack's engine stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Engine {
+pub enum EngineState {
     /// No stack was deployed here.
     NotDeployed,
     /// Deployed, but no engine holds the lock: it died (or the machine restarted).
@@ -27,27 +28,32 @@ pub enum Engine {
 }
 
 /// Finds the stack's engine.
-pub async fn probe(dir: &StackDir) -> Engine {
+pub async fn probe(dir: &StackDir) -> EngineState {
     if !dir.exists() {
-        return Engine::NotDeployed;
+        return EngineState::NotDeployed;
     }
     // The engine writes its pid/port file just after taking the lock: give a starting one a moment.
-    for _ in 0..50 {
-        if !dir.engine_alive() {
-            return Engine::Dead;
-        }
-        if let Some(e) = dir.read_engine()
-            && healthy(e.port, e.pid).await
-        {
-            return Engine::Running(e);
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Engine::Dead
+    let found = poll_within(
+        &Schedule::every(Duration::from_millis(100)),
+        Duration::from_secs(5),
+        async || {
+            if !dir.engine_alive() {
+                return Ok(Step::Done(EngineState::Dead));
+            }
+            if let Some(e) = dir.read_engine()
+                && healthy(e.port, e.pid).await
+            {
+                return Ok(Step::Done(EngineState::Running(e)));
+            }
+            Ok(Step::Pending)
+        },
+    )
+    .await;
+    found.ok().flatten().unwrap_or(EngineState::Dead)
 }
 
 async fn healthy(port: u16, pid: u32) -> bool {
-    match client::call(port, "GET", "/_waitable/health", None).await {
+    match client::call(port, "GET", protocol::HEALTH, None).await {
         Ok((200, v)) => serde_json::from_value::<Health>(v).is_ok_and(|h| h.pid == pid),
         _ => false,
     }
@@ -92,32 +98,34 @@ pub async fn start(
         TIES.lock().unwrap_or_else(|e| e.into_inner()).push(stdin);
     }
     let pid = child.id();
-    let deadline = Instant::now() + START_TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Err(Error::failed(format!(
-                "the local engine exited at start ({status}); its log {} says:\n{}",
-                dir.log_file().display(),
-                log_tail(&dir.log_file())
-            )));
-        }
-        if let Some(e) = dir.read_engine()
-            && e.pid == pid
-            && healthy(e.port, pid).await
-        {
-            // Reap it when it exits, if this process is still around then.
-            std::thread::spawn(move || child.wait());
-            return Ok(e);
-        }
-        if Instant::now() > deadline {
-            return Err(Error::failed(format!(
-                "the local engine (pid {pid}) did not answer within {}s; see {}",
-                START_TIMEOUT.as_secs(),
-                dir.log_file().display()
-            )));
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+    let started = poll_within(
+        &Schedule::every(Duration::from_millis(25)),
+        START_TIMEOUT,
+        async || {
+            if let Some(status) = child.try_wait()? {
+                return Err(Error::failed(format!(
+                    "the local engine exited at start ({status}); its log {} says:\n{}",
+                    dir.log_file().display(),
+                    log_tail(&dir.log_file())
+                )));
+            }
+            Ok(match dir.read_engine() {
+                Some(e) if e.pid == pid && healthy(e.port, pid).await => Step::Done(e),
+                _ => Step::Pending,
+            })
+        },
+    )
+    .await?;
+    let Some(engine) = started else {
+        return Err(Error::failed(format!(
+            "the local engine (pid {pid}) did not answer within {}s; see {}",
+            START_TIMEOUT.as_secs(),
+            dir.log_file().display()
+        )));
+    };
+    // Reap it when it exits, if this process is still around then.
+    std::thread::spawn(move || child.wait());
+    Ok(engine)
 }
 
 /// The last lines of the engine's log, for error messages.
@@ -129,12 +137,17 @@ pub fn log_tail(path: &Path) -> String {
 
 /// Waits until no engine holds the stack's lock (after destroy asked it to stop).
 pub async fn wait_stopped(dir: &StackDir, timeout: Duration) -> bool {
-    let deadline = Instant::now() + timeout;
-    while dir.engine_alive() {
-        if Instant::now() > deadline {
-            return false;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    true
+    let stopped = poll_within(
+        &Schedule::every(Duration::from_millis(25)),
+        timeout,
+        async || {
+            Ok(if dir.engine_alive() {
+                Step::Pending
+            } else {
+                Step::Done(())
+            })
+        },
+    )
+    .await;
+    matches!(stopped, Ok(Some(())))
 }

@@ -1,29 +1,22 @@
-//! Job records <-> items of the jobs table, and the HTTP contract's request checks (the
-//! API Gateway model `crate::core::api::job_request_schema`, checked by hand).
+//! The local HTTP layer's side of the jobs contract: items as records (the contract's
+//! mapping), seed records as items, and the POST / body checked like the API Gateway model
+//! (`crate::core::api::job_request_schema`) with the contract's rules.
 
 use serde_json::{Map, Value, json};
 
 use super::ddb::Item;
 use crate::core::job::{
-    ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
-    ATTR_START_ACTION_AT, INPUT_ID, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord,
+    ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
+    INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, execution_input,
 };
+use crate::core::job_id::is_valid_id;
+use crate::core::payload::check_payload;
+use crate::core::record::{StringAttributes, record_from_item};
+use crate::core::timestamp::matches_pattern;
 
-fn s(item: &Item, attr: &str) -> Option<String> {
-    item.get(attr)?.get("S")?.as_str().map(str::to_string)
-}
-
-/// A table item as a job record (Payload is stored as JSON text).
-pub fn job_from_item(item: &Item) -> JobRecord {
-    JobRecord {
-        id: s(item, ATTR_ID).unwrap_or_default(),
-        start_action_at: s(item, ATTR_START_ACTION_AT).unwrap_or_default(),
-        process_status: s(item, ATTR_PROCESS_STATUS).unwrap_or_default(),
-        last_updated: s(item, ATTR_LAST_UPDATED),
-        payload: s(item, ATTR_PAYLOAD)
-            .map(|text| serde_json::from_str(&text).unwrap_or(Value::String(text))),
-        error: s(item, ATTR_ERROR),
-    }
+/// A table item as a job record (the contract's mapping); None for an item without an Id.
+pub fn job_from_item(item: &Item) -> Option<JobRecord> {
+    record_from_item(item)
 }
 
 /// A record as the seed interface gives it (attribute names, all strings) as an item.
@@ -62,43 +55,11 @@ pub fn status_entry(item: &Item) -> Value {
     ] {
         m.insert(
             attr.into(),
-            s(item, attr).map_or(Value::Null, Value::String),
+            item.string(attr)
+                .map_or(Value::Null, |v| Value::String(v.into())),
         );
     }
     Value::Object(m)
-}
-
-/// `^[A-Za-z0-9_-]{1,80}$` (`crate::core::api::ID_PATTERN`).
-pub fn valid_id(id: &str) -> bool {
-    (1..=80).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
-/// `crate::core::api::TIMESTAMP_PATTERN`: `YYYY-MM-DDTHH:MM:SS(.f+)?Z`.
-pub fn valid_timestamp(ts: &str) -> bool {
-    let b = ts.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
-    if b.len() < 20 || !b.ends_with(b"Z") {
-        return false;
-    }
-    let fixed = digits(0..4)
-        && b[4] == b'-'
-        && digits(5..7)
-        && b[7] == b'-'
-        && digits(8..10)
-        && b[10] == b'T'
-        && digits(11..13)
-        && b[13] == b':'
-        && digits(14..16)
-        && b[16] == b':'
-        && digits(17..19);
-    let frac = &b[19..b.len() - 1];
-    fixed
-        && (frac.is_empty()
-            || (frac.len() >= 2 && frac[0] == b'.' && frac[1..].iter().all(u8::is_ascii_digit)))
 }
 
 /// A POST / body, checked like the API Gateway model.
@@ -113,15 +74,10 @@ impl JobBody {
     /// The execution input, as the POST mapping template builds it: the Payload travels as
     /// JSON text.
     pub fn execution_input(&self) -> Value {
-        let mut input = Map::new();
-        input.insert(
-            INPUT_START_TIMESTAMP.into(),
-            self.start_timestamp.clone().into(),
-        );
-        if let Some(p) = &self.payload {
-            input.insert(INPUT_PAYLOAD.into(), Value::String(p.to_string()));
-        }
-        Value::Object(input)
+        execution_input(
+            &self.start_timestamp,
+            self.payload.as_ref().map(Value::to_string).as_deref(),
+        )
     }
 }
 
@@ -140,22 +96,24 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
         .get(INPUT_START_TIMESTAMP)
         .ok_or("StartTimestamp is required")?
         .as_str()
-        .filter(|t| valid_timestamp(t))
+        .filter(|t| matches_pattern(t))
         .ok_or("StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z")?
         .to_string();
     let id = match obj.get(INPUT_ID) {
         None => None,
         Some(v) => Some(
             v.as_str()
-                .filter(|id| valid_id(id))
+                .filter(|id| is_valid_id(id))
                 .ok_or("Id must be 1 to 80 letters, digits, '-' or '_'")?
                 .to_string(),
         ),
     };
     let payload = match obj.get(INPUT_PAYLOAD) {
         None => None,
-        Some(p) if p.is_object() => Some(p.clone()),
-        Some(_) => return Err("Payload must be a JSON object".into()),
+        Some(p) => {
+            check_payload(p).map_err(|e| format!("Payload: {e}"))?;
+            Some(p.clone())
+        }
     };
     Ok(JobBody {
         id,
@@ -210,18 +168,6 @@ mod tests {
     }
 
     #[test]
-    fn timestamps_and_ids() {
-        assert!(valid_timestamp("2030-01-01T00:00:00Z"));
-        assert!(valid_timestamp("2030-01-01T00:00:00.123Z"));
-        assert!(!valid_timestamp("2030-01-01T00:00:00.Z"));
-        assert!(!valid_timestamp("2030-01-01T00:00:00z"));
-        assert!(!valid_timestamp("2030-1-01T00:00:00Z"));
-        assert!(valid_id("A_b-9"));
-        assert!(!valid_id(""));
-        assert!(!valid_id(&"a".repeat(81)));
-    }
-
-    #[test]
     fn records_and_items_round_trip() {
         let (id, item) = item_from_record(
             &json!({"Id": "x", "StartActionAt": "t", "ProcessStatus": "STARTED",
@@ -229,13 +175,47 @@ mod tests {
         )
         .unwrap();
         assert_eq!(id, "x");
-        let rec = job_from_item(&item);
+        let rec = job_from_item(&item).unwrap();
         assert_eq!(rec.payload, Some(json!({"a": 1})));
         assert_eq!(rec.error, None);
         assert_eq!(
             status_entry(&item),
             json!({"Id": "x", "StartActionAt": "t", "LastUpdated": null, "ProcessStatus": "STARTED", "Error": null})
         );
+    }
+
+    #[test]
+    fn post_bodies_follow_the_contract_table() {
+        use crate::core::contract_table::{IDS, PAYLOADS, TIMESTAMPS, body};
+        let ok_ts = "2030-01-01T00:00:00Z";
+        let check = |b: Value| parse_job_body(b.to_string().as_bytes()).is_ok();
+        for (id, valid) in IDS {
+            assert_eq!(check(body(Some(id), ok_ts, None)), *valid, "{id:?}");
+        }
+        for (ts, valid) in TIMESTAMPS {
+            assert_eq!(check(body(None, ts, None)), *valid, "{ts}");
+            // The state machine's own check (ValidateInput's IsTimestamp) takes it too.
+            if *valid {
+                assert!(
+                    crate::local::asl::choice::parse_timestamp(ts).is_some(),
+                    "{ts}"
+                );
+            }
+        }
+        for (text, valid) in PAYLOADS {
+            assert_eq!(check(body(None, ok_ts, Some(text))), *valid, "{text}");
+        }
+    }
+
+    #[test]
+    fn items_map_by_the_contract_table() {
+        for (attrs, expected) in crate::core::record::table::cases() {
+            let item: Item = attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), json!({ "S": v })))
+                .collect();
+            assert_eq!(job_from_item(&item), expected, "{attrs:?}");
+        }
     }
 
     #[test]

@@ -1,49 +1,74 @@
-//! Choice rules: the comparison operators, type tests, and And/Or/Not.
+//! Choice rules, parsed once at deploy into a typed tree ([`Rule`]) and evaluated against each
+//! state input: the comparison operators, the type tests, and And/Or/Not.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::path::Path;
 
-const COMPARISONS: [&str; 22] = [
-    "StringEquals",
-    "StringLessThan",
-    "StringGreaterThan",
-    "StringLessThanEquals",
-    "StringGreaterThanEquals",
-    "StringMatches",
-    "NumericEquals",
-    "NumericLessThan",
-    "NumericGreaterThan",
-    "NumericLessThanEquals",
-    "NumericGreaterThanEquals",
-    "BooleanEquals",
-    "TimestampEquals",
-    "TimestampLessThan",
-    "TimestampGreaterThan",
-    "TimestampLessThanEquals",
-    "TimestampGreaterThanEquals",
-    "IsNull",
-    "IsPresent",
-    "IsNumeric",
-    "IsString",
-    "IsBoolean",
-];
-const IS_TIMESTAMP: &str = "IsTimestamp";
+/// What a comparison compares as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    String,
+    Numeric,
+    Timestamp,
+    Boolean,
+}
+
+/// The order a comparison asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Equals,
+    LessThan,
+    GreaterThan,
+    LessThanEquals,
+    GreaterThanEquals,
+}
+
+/// The type tests (`IsNull`, ...; `IsPresent` is [`Test::IsPresent`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeTest {
+    Null,
+    Numeric,
+    String,
+    Boolean,
+    Timestamp,
+}
+
+/// The right-hand side of a comparison: a literal, or a path (the `...Path` operators).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operand {
+    Literal(Value),
+    Path(Path),
+}
+
+/// What a rule tests about its Variable.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Test {
+    IsPresent(bool),
+    Is(TypeTest, bool),
+    Compare(Kind, Order, Operand),
+    /// `StringMatches` with its pattern (`*` wildcards, `\*` and `\\` literals).
+    Matches(String),
+}
+
+/// A Choice rule.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rule {
+    And(Vec<Rule>),
+    Or(Vec<Rule>),
+    Not(Box<Rule>),
+    Test { variable: Path, test: Test },
+}
 
 /// A timestamp as the States language accepts it: RFC 3339 with an uppercase `T`, and an
 /// uppercase `Z` or a numeric offset.
 pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    if text.len() < 20 || text.as_bytes()[10] != b'T' || text.ends_with('z') {
-        return None;
-    }
-    DateTime::parse_from_rfc3339(text)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
+    crate::core::timestamp::parse_states(text)
 }
 
 /// The operator of a comparison rule (the one key besides Variable/Next/Comment).
-fn operator(rule: &serde_json::Map<String, Value>) -> Result<(&str, &Value), String> {
+fn operator(rule: &Map<String, Value>) -> Result<(&str, &Value), String> {
     let ops: Vec<(&String, &Value)> = rule
         .iter()
         .filter(|(k, _)| !matches!(k.as_str(), "Variable" | "Next" | "Comment"))
@@ -61,146 +86,200 @@ fn operator(rule: &serde_json::Map<String, Value>) -> Result<(&str, &Value), Str
     }
 }
 
-/// Checks a rule's shape; `top` rules carry Next, nested ones must not.
-pub fn check_rule(rule: &Value, top: bool) -> Result<(), String> {
+fn type_test(name: &str) -> Option<TypeTest> {
+    Some(match name {
+        "IsNull" => TypeTest::Null,
+        "IsNumeric" => TypeTest::Numeric,
+        "IsString" => TypeTest::String,
+        "IsBoolean" => TypeTest::Boolean,
+        "IsTimestamp" => TypeTest::Timestamp,
+        _ => return None,
+    })
+}
+
+/// `StringLessThanEquals` -> (String, LessThanEquals); None for anything else.
+fn comparison(name: &str) -> Option<(Kind, Order)> {
+    let (kind, rest) = [
+        ("String", Kind::String),
+        ("Numeric", Kind::Numeric),
+        ("Timestamp", Kind::Timestamp),
+        ("Boolean", Kind::Boolean),
+    ]
+    .into_iter()
+    .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (kind, rest)))?;
+    let order = match rest {
+        "Equals" => Order::Equals,
+        "LessThan" => Order::LessThan,
+        "GreaterThan" => Order::GreaterThan,
+        "LessThanEquals" => Order::LessThanEquals,
+        "GreaterThanEquals" => Order::GreaterThanEquals,
+        _ => return None,
+    };
+    (kind != Kind::Boolean || order == Order::Equals).then_some((kind, order))
+}
+
+fn flag(op: &str, arg: &Value) -> Result<bool, String> {
+    arg.as_bool()
+        .ok_or_else(|| format!("{op} needs true or false"))
+}
+
+/// Parses a rule; `top` rules carry Next (read by the caller), nested ones must not.
+pub fn parse_rule(rule: &Value, top: bool) -> Result<Rule, String> {
     let obj = rule.as_object().ok_or("a choice rule must be an object")?;
     if !top && obj.contains_key("Next") {
         return Err("a nested choice rule cannot have Next".into());
     }
     let (op, arg) = operator(obj)?;
+    let list = |arg: &Value| -> Result<Vec<Rule>, String> {
+        arg.as_array()
+            .filter(|l| !l.is_empty())
+            .ok_or(format!("{op} needs a non-empty array of rules"))?
+            .iter()
+            .map(|r| parse_rule(r, false))
+            .collect()
+    };
     match op {
-        "And" | "Or" => {
-            let list = arg
-                .as_array()
-                .filter(|l| !l.is_empty())
-                .ok_or(format!("{op} needs a non-empty array of rules"))?;
-            list.iter().try_for_each(|r| check_rule(r, false))
-        }
-        "Not" => check_rule(arg, false),
-        _ => {
-            let base = op.strip_suffix("Path").unwrap_or(op);
-            if !COMPARISONS.contains(&base) && base != IS_TIMESTAMP {
-                return Err(format!(
-                    "choice operator {op} is not supported by the local engine"
-                ));
-            }
-            if base.starts_with("Is") && base != op {
-                return Err(format!("choice operator {op} does not exist"));
-            }
-            let var = obj
-                .get("Variable")
-                .and_then(Value::as_str)
-                .ok_or(format!("{op} needs a Variable"))?;
-            Path::parse(var)?;
-            if op.ends_with("Path") && op != "StringMatchesPath" {
-                Path::parse(arg.as_str().ok_or(format!("{op} needs a path string"))?)?;
-            }
-            Ok(())
-        }
+        "And" => return Ok(Rule::And(list(arg)?)),
+        "Or" => return Ok(Rule::Or(list(arg)?)),
+        "Not" => return Ok(Rule::Not(Box::new(parse_rule(arg, false)?))),
+        _ => {}
     }
+    let base = op.strip_suffix("Path").unwrap_or(op);
+    let is_path = base != op;
+    let test = if base == "IsPresent" || type_test(base).is_some() {
+        if is_path {
+            return Err(format!("choice operator {op} does not exist"));
+        }
+        match type_test(base) {
+            Some(t) => Test::Is(t, flag(op, arg)?),
+            None => Test::IsPresent(flag(op, arg)?),
+        }
+    } else if base == "StringMatches" {
+        if is_path {
+            return Err(format!(
+                "choice operator {op} is not supported by the local engine"
+            ));
+        }
+        Test::Matches(
+            arg.as_str()
+                .ok_or(format!("{op} needs a string pattern"))?
+                .to_string(),
+        )
+    } else if let Some((kind, order)) = comparison(base) {
+        let operand = if is_path {
+            Operand::Path(Path::parse(
+                arg.as_str().ok_or(format!("{op} needs a path string"))?,
+            )?)
+        } else {
+            Operand::Literal(arg.clone())
+        };
+        Test::Compare(kind, order, operand)
+    } else {
+        return Err(format!(
+            "choice operator {op} is not supported by the local engine"
+        ));
+    };
+    let variable = obj
+        .get("Variable")
+        .and_then(Value::as_str)
+        .ok_or(format!("{op} needs a Variable"))?;
+    Ok(Rule::Test {
+        variable: Path::parse(variable)?,
+        test,
+    })
 }
 
-fn lookup<'a>(text: &str, input: &'a Value, ctx: &'a Value) -> Option<&'a Value> {
-    let p = Path::parse(text).ok()?;
+fn lookup<'a>(p: &Path, input: &'a Value, ctx: &'a Value) -> Option<&'a Value> {
     p.get(if p.context { ctx } else { input })
 }
 
 /// Whether `rule` holds for `input`. A Variable that is missing (except under IsPresent) is a
 /// runtime error, as in Step Functions.
-pub fn eval(rule: &Value, input: &Value, ctx: &Value) -> Result<bool, String> {
-    let obj = rule.as_object().ok_or("a choice rule must be an object")?;
-    let (op, arg) = operator(obj)?;
-    match op {
-        "And" => {
-            for r in arg.as_array().into_iter().flatten() {
+pub fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
+    let (variable, test) = match rule {
+        Rule::And(rules) => {
+            for r in rules {
                 if !eval(r, input, ctx)? {
                     return Ok(false);
                 }
             }
             return Ok(true);
         }
-        "Or" => {
-            for r in arg.as_array().into_iter().flatten() {
+        Rule::Or(rules) => {
+            for r in rules {
                 if eval(r, input, ctx)? {
                     return Ok(true);
                 }
             }
             return Ok(false);
         }
-        "Not" => return Ok(!eval(arg, input, ctx)?),
-        _ => {}
-    }
-    let var_text = obj.get("Variable").and_then(Value::as_str).unwrap_or("$");
-    let var = lookup(var_text, input, ctx);
-    if op == "IsPresent" {
-        return Ok(var.is_some() == (arg == &Value::Bool(true)));
-    }
-    // Type tests on a missing field are false (the generated definition relies on this for an
-    // absent Payload); comparisons on one are a runtime error.
-    if op.starts_with("Is") && var.is_none() {
-        return Ok(arg != &Value::Bool(true));
-    }
-    let var = var.ok_or_else(|| {
-        format!("Invalid path {var_text}: the choice state's input has no such field")
-    })?;
-    let expect = || arg == &Value::Bool(true);
-    let result = match op {
-        "IsNull" => var.is_null() == expect(),
-        "IsNumeric" => var.is_number() == expect(),
-        "IsString" => var.is_string() == expect(),
-        "IsBoolean" => var.is_boolean() == expect(),
-        "IsTimestamp" => var.as_str().and_then(parse_timestamp).is_some() == expect(),
-        _ => {
-            let (base, other) = match op.strip_suffix("Path") {
-                Some(base) if base != "StringMatches" => {
-                    let path = arg.as_str().unwrap_or("$");
-                    let other = lookup(path, input, ctx)
-                        .ok_or_else(|| format!("Invalid path {path}: no such field"))?;
-                    (base, other)
-                }
-                _ => (op, arg),
-            };
-            compare(base, var, other)
+        Rule::Not(r) => return Ok(!eval(r, input, ctx)?),
+        Rule::Test { variable, test } => (variable, test),
+    };
+    let var = lookup(variable, input, ctx);
+    let (var, test) = match (var, test) {
+        (var, Test::IsPresent(expect)) => return Ok(var.is_some() == *expect),
+        // Type tests on a missing field are false (the generated definition relies on this
+        // for an absent Payload); comparisons on one are a runtime error.
+        (None, Test::Is(_, expect)) => return Ok(!*expect),
+        (Some(var), test) => (var, test),
+        (None, _) => {
+            return Err(format!(
+                "Invalid path {}: the choice state's input has no such field",
+                variable.render()
+            ));
         }
     };
-    Ok(result)
+    Ok(match test {
+        Test::IsPresent(_) => unreachable!("handled above"),
+        Test::Is(t, expect) => {
+            let is = match t {
+                TypeTest::Null => var.is_null(),
+                TypeTest::Numeric => var.is_number(),
+                TypeTest::String => var.is_string(),
+                TypeTest::Boolean => var.is_boolean(),
+                TypeTest::Timestamp => var.as_str().and_then(parse_timestamp).is_some(),
+            };
+            is == *expect
+        }
+        Test::Matches(pattern) => var.as_str().is_some_and(|s| glob(s, pattern)),
+        Test::Compare(kind, order, operand) => {
+            let other = match operand {
+                Operand::Literal(v) => v,
+                Operand::Path(p) => lookup(p, input, ctx)
+                    .ok_or_else(|| format!("Invalid path {}: no such field", p.render()))?,
+            };
+            compare(*kind, *order, var, other)
+        }
+    })
 }
 
-fn compare(op: &str, left: &Value, right: &Value) -> bool {
+fn compare(kind: Kind, order: Order, left: &Value, right: &Value) -> bool {
     use std::cmp::Ordering::*;
-    let ord = if let Some(kind) = op.strip_prefix("String") {
-        let (Some(l), Some(r)) = (left.as_str(), right.as_str()) else {
-            return false;
-        };
-        if kind == "Matches" {
-            return glob(l, r);
-        }
-        (kind, l.cmp(r))
-    } else if let Some(kind) = op.strip_prefix("Numeric") {
-        let (Some(l), Some(r)) = (left.as_f64(), right.as_f64()) else {
-            return false;
-        };
-        (kind, l.partial_cmp(&r).unwrap_or(Less))
-    } else if let Some(kind) = op.strip_prefix("Timestamp") {
-        let (Some(l), Some(r)) = (
+    let ord = match kind {
+        Kind::String => match (left.as_str(), right.as_str()) {
+            (Some(l), Some(r)) => l.cmp(r),
+            _ => return false,
+        },
+        Kind::Numeric => match (left.as_f64(), right.as_f64()) {
+            (Some(l), Some(r)) => l.partial_cmp(&r).unwrap_or(Less),
+            _ => return false,
+        },
+        Kind::Timestamp => match (
             left.as_str().and_then(parse_timestamp),
             right.as_str().and_then(parse_timestamp),
-        ) else {
-            return false;
-        };
-        (kind, l.cmp(&r))
-    } else if op == "BooleanEquals" {
-        return left.is_boolean() && left == right;
-    } else {
-        return false;
+        ) {
+            (Some(l), Some(r)) => l.cmp(&r),
+            _ => return false,
+        },
+        Kind::Boolean => return left.is_boolean() && left == right,
     };
-    match ord {
-        ("Equals", o) => o == Equal,
-        ("LessThan", o) => o == Less,
-        ("GreaterThan", o) => o == Greater,
-        ("LessThanEquals", o) => o != Greater,
-        ("GreaterThanEquals", o) => o != Less,
-        _ => false,
+    match order {
+        Order::Equals => ord == Equal,
+        Order::LessThan => ord == Less,
+        Order::GreaterThan => ord == Greater,
+        Order::LessThanEquals => ord != Greater,
+        Order::GreaterThanEquals => ord != Less,
     }
 }
 
@@ -250,7 +329,12 @@ mod tests {
     use super::*;
 
     fn holds(rule: Value, input: Value) -> bool {
+        let rule = parse_rule(&rule, false).unwrap();
         eval(&rule, &input, &json!({"Execution": {"Name": "n"}})).unwrap()
+    }
+
+    fn check_rule(rule: &Value, top: bool) -> Result<Rule, String> {
+        parse_rule(rule, top)
     }
 
     #[test]
@@ -347,7 +431,7 @@ mod tests {
     #[test]
     fn missing_variable_is_a_runtime_error() {
         let err = eval(
-            &json!({"Variable": "$.x", "StringEquals": "a"}),
+            &parse_rule(&json!({"Variable": "$.x", "StringEquals": "a"}), false).unwrap(),
             &json!({}),
             &json!({}),
         );
@@ -360,6 +444,43 @@ mod tests {
             json!({"Variable": "$.x", "IsNull": false}),
             json!({})
         ));
+    }
+
+    #[test]
+    fn rules_are_parsed_into_a_typed_tree() {
+        let rule = parse_rule(
+            &json!({"Not": {"And": [
+                {"Variable": "$.a", "NumericGreaterThanPath": "$.b"},
+                {"Variable": "$$.Execution.Name", "IsString": true},
+                {"Variable": "$.s", "StringMatches": "x*"}
+            ]}, "Next": "N"}),
+            true,
+        )
+        .unwrap();
+        let path = |p: &str| Path::parse(p).unwrap();
+        assert_eq!(
+            rule,
+            Rule::Not(Box::new(Rule::And(vec![
+                Rule::Test {
+                    variable: path("$.a"),
+                    test: Test::Compare(
+                        Kind::Numeric,
+                        Order::GreaterThan,
+                        Operand::Path(path("$.b"))
+                    ),
+                },
+                Rule::Test {
+                    variable: path("$$.Execution.Name"),
+                    test: Test::Is(TypeTest::String, true),
+                },
+                Rule::Test {
+                    variable: path("$.s"),
+                    test: Test::Matches("x*".into()),
+                },
+            ])))
+        );
+        assert!(parse_rule(&json!({"Variable": "$.b", "BooleanLessThan": true}), false).is_err());
+        assert!(parse_rule(&json!({"Variable": "$.b", "IsNull": "yes"}), false).is_err());
     }
 
     #[test]

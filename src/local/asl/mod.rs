@@ -1,11 +1,22 @@
 //! The Amazon States Language interpreter: the generated definition is run as data, not
-//! re-coded. `model` checks a definition at deploy time, `path` follows reference paths,
-//! `choice` evaluates Choice rules, `run` executes one state (with Retry and Catch).
+//! re-coded. `parse` checks a definition at deploy time into the types of `model` (with
+//! `fields`, `task_check` and `choice`), `path` follows reference paths, `choice` evaluates
+//! Choice rules, `run` executes one state (with Retry and Catch), `exec` runs one execution to
+//! its end in this process against the in-memory `tables`.
 
 pub mod choice;
+mod context;
+mod data;
+pub mod exec;
+mod fault;
+mod fields;
 pub mod model;
+pub mod parse;
 pub mod path;
 pub mod run;
+pub mod tables;
+mod task_check;
 
-pub use model::{Machine, Unsupported, parse, parse_text};
+pub use model::{Machine, Unsupported};
+pub use parse::{parse, parse_text};
 pub use run::{Cursor, ExecutionInfo, Fault, Step, Tasks, step};

@@ -67,6 +67,21 @@ impl Path {
         Ok(Path { context, segments })
     }
 
+    /// The path as text, in dot notation (`$.a[0].b`, `$$.Execution.Name`).
+    pub fn render(&self) -> String {
+        let mut s = if self.context { "$$" } else { "$" }.to_string();
+        for seg in &self.segments {
+            match seg {
+                Segment::Key(k) => {
+                    s.push('.');
+                    s.push_str(k);
+                }
+                Segment::Index(i) => s.push_str(&format!("[{i}]")),
+            }
+        }
+        s
+    }
+
     /// The value at this path, if every step exists.
     pub fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         self.segments.iter().try_fold(root, |v, seg| match seg {

@@ -4,58 +4,17 @@
 //! what a step returns in the same database transaction as those calls, which is what makes
 //! every transition happen exactly once.
 
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use super::choice;
-use super::model::{Catcher, DynamoOp, Kind, Machine, Place, Retrier, Select, State, WaitFor};
+use super::context::context;
+pub use super::context::{ExecutionInfo, iso_millis};
+use super::data::{fill, place, select};
+pub use super::fault::Fault;
+use super::fault::runtime;
+use super::model::{Catcher, DynamoOp, Kind, Machine, Retrier, State, WaitFor};
 use super::path::Path;
-
-/// An error raised by a state, by name (`States.Timeout`, `DynamoDB.ConditionalCheckFailedException`...).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
-    pub error: String,
-    pub cause: String,
-    /// Raised by the task's resource (what `States.TaskFailed` matches).
-    pub from_task: bool,
-}
-
-impl Fault {
-    pub fn new(error: &str, cause: impl Into<String>) -> Self {
-        Fault {
-            error: error.into(),
-            cause: cause.into(),
-            from_task: false,
-        }
-    }
-
-    pub fn task(error: &str, cause: impl Into<String>) -> Self {
-        Fault {
-            from_task: true,
-            ..Fault::new(error, cause)
-        }
-    }
-
-    /// `States.Runtime` (and `States.DataLimitExceeded`) cannot be retried or caught.
-    fn is_terminal(&self) -> bool {
-        matches!(
-            self.error.as_str(),
-            "States.Runtime" | "States.DataLimitExceeded"
-        )
-    }
-
-    fn matches(&self, names: &[String]) -> bool {
-        if self.is_terminal() {
-            return false;
-        }
-        names.iter().any(|n| {
-            n == &self.error
-                || n == "States.ALL"
-                || (n == "States.TaskFailed" && self.from_task && self.error != "States.Timeout")
-        })
-    }
-}
 
 /// What a task resource does; the engine's implementation acts on the embedded table.
 pub trait Tasks {
@@ -89,17 +48,6 @@ impl Cursor {
     }
 }
 
-/// The execution's fixed facts, for the context object.
-#[derive(Debug, Clone)]
-pub struct ExecutionInfo {
-    pub name: String,
-    pub arn: String,
-    pub input: Value,
-    pub start_ms: i64,
-    pub state_machine_arn: String,
-    pub state_machine_name: String,
-}
-
 /// What happened in one step.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Step {
@@ -115,106 +63,6 @@ pub enum Step {
         error: String,
         cause: String,
     },
-}
-
-pub fn iso_millis(ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
-}
-
-fn context(exec: &ExecutionInfo, cur: &Cursor) -> Value {
-    json!({
-        "Execution": {
-            "Id": exec.arn,
-            "Name": exec.name,
-            "Input": exec.input,
-            "StartTime": iso_millis(exec.start_ms),
-            "RoleArn": "arn:aws:iam::000000000000:role/waitable-local"
-        },
-        "State": {
-            "Name": cur.state,
-            "EnteredTime": iso_millis(cur.entered_ms),
-            "RetryCount": cur.retries.iter().sum::<u32>()
-        },
-        "StateMachine": {
-            "Id": exec.state_machine_arn,
-            "Name": exec.state_machine_name
-        }
-    })
-}
-
-fn runtime(cause: impl Into<String>) -> Fault {
-    Fault::new("States.Runtime", cause)
-}
-
-fn select(sel: &Select, value: &Value, field: &str) -> Result<Value, Fault> {
-    match sel {
-        Select::All => Ok(value.clone()),
-        Select::Nothing => Ok(json!({})),
-        Select::At(p) => p.get(value).cloned().ok_or_else(|| {
-            runtime(format!(
-                "Invalid path for {field}: the state's data has no value at {}",
-                render(p)
-            ))
-        }),
-    }
-}
-
-fn render(p: &Path) -> String {
-    use super::path::Segment;
-    let mut s = if p.context { "$$" } else { "$" }.to_string();
-    for seg in &p.segments {
-        match seg {
-            Segment::Key(k) => {
-                s.push('.');
-                s.push_str(k);
-            }
-            Segment::Index(i) => s.push_str(&format!("[{i}]")),
-        }
-    }
-    s
-}
-
-/// Fills a Parameters/ResultSelector template: `key.$` values are paths into `input` (or the
-/// context object for `$$`).
-pub fn fill(template: &Value, input: &Value, ctx: &Value) -> Result<Value, Fault> {
-    match template {
-        Value::Object(map) => {
-            let mut out = Map::new();
-            for (k, v) in map {
-                if let Some(key) = k.strip_suffix(".$") {
-                    let text = v.as_str().unwrap_or_default();
-                    let p = Path::parse(text).map_err(runtime)?;
-                    let found = p.get(if p.context { ctx } else { input }).ok_or_else(|| {
-                        Fault::new(
-                            "States.ParameterPathFailure",
-                            format!("The JSONPath {text} specified for the field {k} could not be found in the input"),
-                        )
-                    })?;
-                    out.insert(key.to_string(), found.clone());
-                } else {
-                    out.insert(k.clone(), fill(v, input, ctx)?);
-                }
-            }
-            Ok(Value::Object(out))
-        }
-        Value::Array(items) => items
-            .iter()
-            .map(|i| fill(i, input, ctx))
-            .collect::<Result<_, _>>()
-            .map(Value::Array),
-        other => Ok(other.clone()),
-    }
-}
-
-fn place(place: &Place, raw: &Value, result: Value) -> Result<Value, Fault> {
-    match place {
-        Place::Discard => Ok(raw.clone()),
-        Place::At(p) => p
-            .set(raw.clone(), result)
-            .map_err(|e| Fault::new("States.ResultPathMatchFailure", e)),
-    }
 }
 
 /// The outcome of a state's own work, before Retry/Catch.
@@ -240,12 +88,12 @@ fn wait_until(wait: &WaitFor, effective: &Value, entered_ms: i64) -> Result<i64,
             .ok_or_else(|| {
                 runtime(format!(
                     "SecondsPath {} is not a non-negative integer",
-                    render(p)
+                    p.render()
                 ))
             }),
         WaitFor::TimestampPath(p) => {
             let v = p.get(effective).ok_or_else(|| {
-                runtime(format!("TimestampPath {} is not in the input", render(p)))
+                runtime(format!("TimestampPath {} is not in the input", p.render()))
             })?;
             timestamp(v.as_str(), "value at TimestampPath")
         }
@@ -417,7 +265,7 @@ pub fn step(
             cause: format!("the state machine has no state {:?}", cur.state),
         };
     };
-    let ctx = context(exec, &cur);
+    let ctx = context(exec, &cur.state, cur.entered_ms, cur.retries.iter().sum());
     match work(st, &cur, &ctx, now_ms, tasks) {
         Ok(Flow::Go {
             next: Some(n),

@@ -1,8 +1,13 @@
 use std::sync::mpsc;
+use std::time::Duration;
 
 use serde_json::json;
+use tokio::sync::oneshot;
 
+use super::super::asl::Cursor;
+use super::super::{records, store};
 use super::*;
+use crate::core::job::{JobRecord, Submitted};
 
 fn definition() -> String {
     crate::core::asl::resolved("jobs", "aws")
@@ -15,7 +20,7 @@ struct Running {
 
 fn start(db: &std::path::Path) -> Running {
     let conn = store::open(db).unwrap();
-    let engine = Engine::new(conn, Names::new("s", "jobs"), &definition()).unwrap();
+    let engine = Engine::new(conn, StackNames::new("s", "jobs"), &definition()).unwrap();
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || engine.run(rx, || {}));
     Running {
@@ -25,7 +30,7 @@ fn start(db: &std::path::Path) -> Running {
 }
 
 impl Running {
-    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ApiError> {
+    fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
         let (reply, rx) = oneshot::channel();
         self.handle.tx.send(make(reply)).unwrap();
         rx.blocking_recv().unwrap()
@@ -36,7 +41,7 @@ impl Running {
         self.thread.join().unwrap();
     }
 
-    fn submit(&self, id: &str, at: &str) -> Result<Submitted, ApiError> {
+    fn submit(&self, id: &str, at: &str) -> Result<Submitted, EngineError> {
         let input = json!({"StartTimestamp": at});
         self.ask(|reply| Command::Submit {
             name: id.into(),
@@ -56,7 +61,7 @@ impl Running {
             .unwrap();
         page.items
             .iter()
-            .map(records::job_from_item)
+            .filter_map(records::job_from_item)
             .find(|j| j.id == id)
     }
 }
@@ -77,7 +82,7 @@ fn submit_records_started_and_is_idempotent() {
     assert_eq!(e.job("a").unwrap().process_status, "STARTED");
     assert!(e.submit("a", FUTURE).unwrap().already_submitted);
     let err = e.submit("a", "2098-01-01T00:00:00Z").unwrap_err();
-    assert_eq!(err.error, "ExecutionAlreadyExists");
+    assert!(matches!(err, EngineError::AlreadyExists { .. }), "{err}");
     e.stop();
 }
 
@@ -129,14 +134,17 @@ fn cancel_only_a_started_job() {
             reply,
         })
         .unwrap_err();
-    assert_eq!((again.status, again.error.as_str()), (409, "JobNotWaiting"));
+    assert!(
+        matches!(again, EngineError::JobNotWaiting { .. }),
+        "{again}"
+    );
     let missing = e
         .ask(|reply| Command::Cancel {
             id: "nope".into(),
             reply,
         })
         .unwrap_err();
-    assert_eq!(missing.status, 404);
+    assert_eq!(missing, EngineError::JobNotFound("nope".into()));
     e.stop();
 }
 

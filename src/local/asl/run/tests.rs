@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use super::*;
-use crate::local::asl::model::parse;
+use crate::local::asl::parse::parse;
 use crate::local::ddb;
 
 /// An in-memory table with the same semantics as the engine's, plus a call log.

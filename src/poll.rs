@@ -1,7 +1,10 @@
-//! The one poll helper every wait goes through. Its schedule is a parameter, so tests pass a
-//! tiny one and never sleep for real.
+//! The one poll helper every wait goes through, on both targets: stack operations and change
+//! sets, `status --watch`, the demo, the local engine's start and stop. Its schedule is a
+//! parameter, so tests pass a tiny one and never sleep for real.
 
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use crate::Result;
 
@@ -29,6 +32,15 @@ impl Schedule {
         max: Duration::from_millis(2),
         retries: 3,
     };
+
+    /// A look every `interval`, transient failures not tolerated (waits on this machine).
+    pub const fn every(interval: Duration) -> Schedule {
+        Schedule {
+            first: interval,
+            max: interval,
+            retries: 0,
+        }
+    }
 
     /// The pause before look number `n` (0-based): none before the first.
     pub fn delay(&self, n: u32) -> Duration {
@@ -84,6 +96,31 @@ pub async fn poll<T>(
     }
 }
 
+/// [`poll`] with a time limit: `None` when `limit` passed without [`Step::Done`]. The first
+/// look always happens; no look starts after the limit.
+pub async fn poll_within<T>(
+    schedule: &Schedule,
+    limit: Duration,
+    mut look: impl AsyncFnMut() -> Result<Step<T>>,
+) -> Result<Option<T>> {
+    let deadline = Instant::now() + limit;
+    let timed = poll(schedule, async || match look().await? {
+        Step::Done(value) => Ok(Step::Done(Some(value))),
+        _ if Instant::now() >= deadline => Ok(Step::Done(None)),
+        Step::Pending => Ok(Step::Pending),
+        Step::Retry(err) => Ok(Step::Retry(err)),
+    });
+    timed.await
+}
+
+/// Runs `wait` until it ends or Ctrl-C comes: `None` on Ctrl-C (`status --watch`, the demo).
+pub async fn until_interrupted<T>(wait: impl Future<Output = T>) -> Option<T> {
+    tokio::select! {
+        value = wait => Some(value),
+        _ = tokio::signal::ctrl_c() => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +172,41 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.to_string(), "still throttled");
+    }
+
+    #[tokio::test]
+    async fn a_time_limit_ends_the_wait_with_none_and_done_wins_before_it() {
+        let mut calls = 0;
+        let started = std::time::Instant::now();
+        let got = poll_within(
+            &Schedule::every(Duration::from_millis(5)),
+            Duration::from_millis(40),
+            async || {
+                calls += 1;
+                Ok(Step::<()>::Pending)
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(got, None);
+        assert!(calls >= 2, "{calls}");
+        assert!(started.elapsed() >= Duration::from_millis(40));
+
+        let got = poll_within(&Schedule::TINY, Duration::ZERO, async || Ok(Step::Done(7)))
+            .await
+            .unwrap();
+        assert_eq!(
+            got,
+            Some(7),
+            "the first look happens even with no time left"
+        );
+    }
+
+    #[test]
+    fn every_is_a_fixed_interval() {
+        let s = Schedule::every(Duration::from_millis(25));
+        let delays: Vec<u128> = (0..4).map(|n| s.delay(n).as_millis()).collect();
+        assert_eq!(delays, [0, 25, 25, 25]);
     }
 
     #[tokio::test]

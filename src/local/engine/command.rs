@@ -1,0 +1,123 @@
+//! The command protocol: what the HTTP layer asks the engine thread, the handle it asks
+//! through, and the engine's domain errors (HTTP statuses are chosen in `http`, not here).
+
+use std::sync::mpsc::Sender;
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+use super::super::ddb::Item;
+use super::super::records::JobBody;
+use crate::core::job::{JobRecord, Submitted};
+
+/// What the engine refuses or fails with.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    /// The execution name breaks the Id rule.
+    #[error("invalid execution name {0:?}")]
+    InvalidName(String),
+    /// The name was taken by an execution with another input.
+    #[error(
+        "Execution Already Exists: '{arn}' (a job with Id {id} was submitted with a different input)"
+    )]
+    AlreadyExists { arn: String, id: String },
+    #[error("no job with Id {0:?}")]
+    JobNotFound(String),
+    /// Only a STARTED job can be cancelled.
+    #[error("job {id:?} is {status}: only a STARTED (waiting) job can be cancelled")]
+    JobNotWaiting { id: String, status: String },
+    /// A seeded record that is not a job record.
+    #[error("{0}")]
+    InvalidRecord(String),
+    /// A definition the interpreter cannot run.
+    #[error("{0}")]
+    UnsupportedDefinition(String),
+    /// The transaction holding the answer did not commit: nothing of it was kept.
+    #[error("the database commit failed")]
+    CommitFailed,
+    /// The engine thread is gone or going.
+    #[error("the engine is stopping")]
+    Stopped,
+    /// The store failed (the message names the cause).
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl EngineError {
+    pub(super) fn internal(err: impl Into<anyhow::Error>) -> Self {
+        EngineError::Internal(format!("{:#}", err.into()))
+    }
+}
+
+pub type Reply<T> = oneshot::Sender<Result<T, EngineError>>;
+
+/// One page of the jobs table.
+#[derive(Debug, Clone)]
+pub struct Page {
+    pub items: Vec<Item>,
+    pub next_token: Option<String>,
+}
+
+pub enum Command {
+    /// Start the job's execution (idempotent on Id and input). POST / checks the name;
+    /// the private raw endpoint does not (tests drive the FAILED path that way).
+    Submit {
+        name: String,
+        input: Value,
+        check_name: bool,
+        reply: Reply<Submitted>,
+    },
+    Cancel {
+        id: String,
+        reply: Reply<JobRecord>,
+    },
+    Page {
+        after: Option<String>,
+        limit: usize,
+        reply: Reply<Page>,
+    },
+    Seed {
+        records: Vec<Value>,
+        reply: Reply<usize>,
+    },
+    /// A new definition from deploy: new executions use it, running ones keep theirs.
+    Reload {
+        definition: String,
+        reply: Reply<()>,
+    },
+    /// Cancel every waiting job and stop.
+    Destroy {
+        reply: Reply<usize>,
+    },
+    /// (event, state) history of one execution.
+    History {
+        name: String,
+        reply: Reply<Vec<(String, Option<String>)>>,
+    },
+    Stop,
+}
+
+/// Submit body -> execution (name, input).
+pub fn submission(body: &JobBody) -> (String, Value) {
+    let name = body
+        .id
+        .clone()
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    (name, body.execution_input())
+}
+
+/// A handle for sending commands and awaiting their replies.
+#[derive(Clone)]
+pub struct Handle {
+    pub tx: Sender<Command>,
+}
+
+impl Handle {
+    pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(make(reply))
+            .map_err(|_| EngineError::Stopped)?;
+        rx.await.unwrap_or(Err(EngineError::Stopped))
+    }
+}

@@ -1,0 +1,230 @@
+//! One execution's life: started by a submit, stepped through its states as its timers fall
+//! due, finished (SUCCEEDED, FAILED) or aborted by a cancel. Every function acts inside the
+//! caller's transaction.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use anyhow::Context;
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use super::super::asl::{self, Cursor, ExecutionInfo, Machine, Step};
+use super::super::records;
+use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
+use super::StackNames;
+use super::command::EngineError;
+use super::table::TableTasks;
+use crate::core::job::{
+    ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
+};
+use crate::core::job_id::is_valid_id;
+
+/// Transitions one execution may make in one go before yielding (a Pass loop cannot hang us).
+const MAX_STEPS: usize = 1000;
+
+/// Parsed definitions by id (a running execution keeps the definition it started with).
+pub(super) type Machines = HashMap<i64, Arc<Machine>>;
+
+fn jitter() -> f64 {
+    (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
+}
+
+fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<Machine>> {
+    if let Some(m) = cache.get(&id) {
+        return Ok(m.clone());
+    }
+    let text = store::definition(c, id)?;
+    let m = Arc::new(asl::parse_text(&text).map_err(|e| anyhow::anyhow!("{e}"))?);
+    cache.insert(id, m.clone());
+    Ok(m)
+}
+
+/// Starts the execution `name` on definition `current` (idempotent on name and input) and
+/// runs its first states now, so the job is recorded before the caller hears back.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn submit(
+    c: &Connection,
+    names: &StackNames,
+    cache: &mut Machines,
+    current: i64,
+    name: &str,
+    input: Value,
+    now: i64,
+    check_name: bool,
+) -> Result<Submitted, EngineError> {
+    if check_name && !is_valid_id(name) {
+        return Err(EngineError::InvalidName(name.into()));
+    }
+    let arn = names.execution_arn(name);
+    if let Some(existing) = store::get_execution(c, name).map_err(EngineError::internal)? {
+        if same_job(&existing.input, &input) {
+            return Ok(Submitted {
+                job_id: name.into(),
+                execution_arn: arn,
+                already_submitted: true,
+            });
+        }
+        return Err(EngineError::AlreadyExists {
+            arn,
+            id: name.into(),
+        });
+    }
+    let m = machine(c, cache, current).map_err(EngineError::internal)?;
+    let exec = Execution {
+        name: name.into(),
+        definition_id: current,
+        input: input.clone(),
+        status: RUNNING.into(),
+        cursor: Some(Cursor::enter(&m.start_at, input, now)),
+        due_ms: Some(now),
+        start_ms: now,
+        stop_ms: None,
+        error: None,
+        cause: None,
+    };
+    store::save_execution(c, &exec).map_err(EngineError::internal)?;
+    store::record(c, name, "ExecutionStarted", None, now).map_err(EngineError::internal)?;
+    store::record(c, name, "StateEntered", Some(&m.start_at), now)
+        .map_err(EngineError::internal)?;
+    drive(c, names, cache, name, now).map_err(EngineError::internal)?;
+    Ok(Submitted {
+        job_id: name.into(),
+        execution_arn: arn,
+        already_submitted: false,
+    })
+}
+
+/// Steps one execution as far as it goes now; saves where it stands.
+pub(super) fn drive(
+    c: &Connection,
+    names: &StackNames,
+    cache: &mut Machines,
+    name: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let Some(mut exec) = store::get_execution(c, name)? else {
+        return Ok(());
+    };
+    if exec.status != RUNNING {
+        return Ok(());
+    }
+    let m = machine(c, cache, exec.definition_id)?;
+    let info = ExecutionInfo {
+        name: name.into(),
+        arn: names.execution_arn(name),
+        input: exec.input.clone(),
+        start_ms: exec.start_ms,
+        state_machine_arn: names.state_machine_arn.clone(),
+        state_machine_name: names.stack.clone(),
+    };
+    let mut cursor = exec
+        .cursor
+        .take()
+        .context("a running execution has a cursor")?;
+    let mut rand = jitter;
+    for _ in 0..MAX_STEPS {
+        let mut tasks = TableTasks {
+            c,
+            table: &names.table,
+            execution: name,
+            state: cursor.state.clone(),
+            now,
+            failure: None,
+        };
+        let step = asl::step(&m, &info, cursor, now, &mut tasks, &mut rand);
+        if let Some(e) = tasks.failure {
+            return Err(e.context("writing the jobs table"));
+        }
+        match step {
+            Step::Next(next) => {
+                store::record(c, name, "StateEntered", Some(&next.state), now)?;
+                cursor = next;
+            }
+            Step::Sleep { cursor, until_ms } => {
+                exec.cursor = Some(cursor);
+                exec.due_ms = Some(until_ms);
+                return store::save_execution(c, &exec);
+            }
+            Step::Succeeded(_) => {
+                finish(&mut exec, SUCCEEDED, now, None);
+                store::record(c, name, "ExecutionSucceeded", None, now)?;
+                return store::save_execution(c, &exec);
+            }
+            Step::Failed { error, cause } => {
+                finish(&mut exec, FAILED, now, Some((error, cause)));
+                store::record(c, name, "ExecutionFailed", None, now)?;
+                return store::save_execution(c, &exec);
+            }
+        }
+    }
+    // Still going: yield to others and come back at once.
+    exec.cursor = Some(cursor);
+    exec.due_ms = Some(now);
+    store::save_execution(c, &exec)
+}
+
+fn finish(exec: &mut Execution, status: &str, now: i64, failure: Option<(String, String)>) {
+    exec.status = status.into();
+    exec.cursor = None;
+    exec.due_ms = None;
+    exec.stop_ms = Some(now);
+    if let Some((e, c)) = failure {
+        exec.error = Some(e);
+        exec.cause = Some(c);
+    }
+}
+
+/// Fails an execution the engine could not step (`States.Runtime`, with the cause).
+pub(super) fn fail_internally(
+    c: &Connection,
+    name: &str,
+    message: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    if let Some(mut exec) = store::get_execution(c, name)? {
+        finish(
+            &mut exec,
+            FAILED,
+            now,
+            Some(("States.Runtime".into(), message.into())),
+        );
+        store::save_execution(c, &exec)?;
+        store::record(c, name, "ExecutionFailed", None, now)?;
+    }
+    Ok(())
+}
+
+/// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED.
+pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, EngineError> {
+    let mut item = store::get_item(c, id)
+        .map_err(EngineError::internal)?
+        .ok_or_else(|| EngineError::JobNotFound(id.into()))?;
+    let status = records::job_from_item(&item)
+        .map(|j| j.process_status)
+        .unwrap_or_default();
+    if status != JobStatus::Started.as_str() {
+        return Err(EngineError::JobNotWaiting {
+            id: id.into(),
+            status: status.to_string(),
+        });
+    }
+    if let Some(mut exec) = store::get_execution(c, id).map_err(EngineError::internal)?
+        && exec.status == RUNNING
+    {
+        finish(&mut exec, ABORTED, now, None);
+        store::save_execution(c, &exec).map_err(EngineError::internal)?;
+        store::record(c, id, "ExecutionAborted", None, now).map_err(EngineError::internal)?;
+    }
+    item.insert(
+        ATTR_PROCESS_STATUS.into(),
+        json!({ "S": JobStatus::Cancelled.as_str() }),
+    );
+    item.insert(
+        ATTR_LAST_UPDATED.into(),
+        json!({ "S": asl::run::iso_millis(now) }),
+    );
+    store::put_item(c, id, &item).map_err(EngineError::internal)?;
+    records::job_from_item(&item)
+        .ok_or_else(|| EngineError::internal(anyhow::anyhow!("a stored job has no Id")))
+}

@@ -1,0 +1,57 @@
+//! The engine: the one writer of a local stack's database. It runs on its own thread, takes
+//! commands from the HTTP API over a channel, and steps executions whose timer is due.
+//!
+//! Exactly once: every step of an execution (the state's effect on the jobs table, the
+//! transition, the history) commits in one SQLite transaction, and replies go out only after
+//! the commit. After a crash the database holds either all of a step or none of it, and the
+//! engine resumes every RUNNING execution from its saved cursor; overdue timers fire at once.
+//!
+//! No busy polling: between commands the thread blocks on the channel with a timeout that ends
+//! at the next due timer (a plain thread, because SQLite calls block).
+//!
+//! - `command`: what callers ask ([`Command`]), the [`Handle`] they ask through, and the
+//!   domain errors they get back ([`EngineError`]);
+//! - `commit`: the engine thread, its timer and its group-commit loop ([`Engine`]);
+//! - `execution`: one execution's life (start, step, finish, cancel);
+//! - `table`: the task resources, acting on the jobs table inside the current transaction.
+
+mod command;
+mod commit;
+mod execution;
+mod table;
+
+pub use command::{Command, EngineError, Handle, Page, Reply, submission};
+pub use commit::Engine;
+
+/// The stack's fixed names, as the engine's executions see them.
+#[derive(Debug, Clone)]
+pub struct StackNames {
+    pub stack: String,
+    pub table: String,
+    pub state_machine_arn: String,
+}
+
+impl StackNames {
+    pub fn new(stack: &str, table: &str) -> StackNames {
+        StackNames {
+            stack: stack.into(),
+            table: table.into(),
+            state_machine_arn: state_machine_arn(stack),
+        }
+    }
+
+    pub fn execution_arn(&self, name: &str) -> String {
+        crate::core::arn::execution_arn(&self.state_machine_arn, name).expect("a state machine ARN")
+    }
+}
+
+pub fn state_machine_arn(stack: &str) -> String {
+    crate::core::arn::local_state_machine_arn(stack)
+}
+
+pub fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+#[cfg(test)]
+mod tests;

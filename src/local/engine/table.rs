@@ -1,0 +1,72 @@
+//! The task resources (DynamoDB putItem, updateItem, ...) acting on the stack's one jobs
+//! table inside the engine's current transaction.
+
+use rusqlite::Connection;
+use serde_json::Value;
+
+use super::super::asl::{self, Fault};
+use super::super::ddb;
+use super::super::store;
+use crate::core::job::ATTR_ID;
+
+/// The jobs table as the interpreter's `Tasks`, for one state of one execution.
+pub(super) struct TableTasks<'a> {
+    pub c: &'a Connection,
+    pub table: &'a str,
+    pub execution: &'a str,
+    pub state: String,
+    pub now: i64,
+    /// The first store error: the step is rolled back and the execution fails internally.
+    pub failure: Option<anyhow::Error>,
+}
+
+impl asl::Tasks for TableTasks<'_> {
+    fn call(&mut self, op: &ddb::Op, params: &Value) -> Result<Value, Fault> {
+        let to_fault = |e: ddb::DdbError| Fault::task(&e.states_error(), e.message);
+        if params.get("TableName").and_then(Value::as_str) != Some(self.table) {
+            return Err(Fault::task(
+                "DynamoDB.ResourceNotFoundException",
+                format!(
+                    "Requested resource not found: table {} does not exist here",
+                    params["TableName"]
+                ),
+            ));
+        }
+        let key = ddb::target_key(*op, params, ATTR_ID).map_err(to_fault)?;
+        let io = |r: anyhow::Result<()>, failure: &mut Option<anyhow::Error>| {
+            if let Err(e) = r {
+                failure.get_or_insert(e);
+            }
+        };
+        let current = match store::get_item(self.c, &key) {
+            Ok(c) => c,
+            Err(e) => {
+                self.failure = Some(e);
+                return Err(Fault::task(
+                    "DynamoDB.InternalServerErrorException",
+                    "local store error",
+                ));
+            }
+        };
+        let (write, result) =
+            ddb::apply(*op, params, ATTR_ID, current.as_ref()).map_err(to_fault)?;
+        match write {
+            Some(ddb::Write::Put(k, item)) => {
+                io(store::put_item(self.c, &k, &item), &mut self.failure)
+            }
+            Some(ddb::Write::Delete(k)) => io(store::delete_item(self.c, &k), &mut self.failure),
+            None => {}
+        }
+        io(
+            store::record(
+                self.c,
+                self.execution,
+                "TaskSucceeded",
+                Some(&self.state),
+                self.now,
+            ),
+            &mut self.failure,
+        );
+        Ok(result)
+    }
+}

@@ -1,0 +1,155 @@
+//! The local API's protocol: its routes and the bodies they take and give, shared by the
+//! server (`http`) and the CLI's side of it (`backend`, `process`). The public routes are the
+//! documented HTTP contract (`POST /`, `GET /status`, see README.md); the `/_waitable/...` routes are
+//! private to the CLI and the tests.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::core::job::JobRecord;
+
+/// `POST /`: submit a job (`{"StartTimestamp", "Id"?, "Payload"?}` -> [`Accepted`]).
+pub const SUBMIT: &str = "/";
+/// `GET /status`: one page of the status table (`?limit=&nextToken=`).
+pub const STATUS: &str = "/status";
+/// `GET`: which engine answers ([`Health`]).
+pub const HEALTH: &str = "/_waitable/health";
+/// `POST`: the same as `POST /`, answering [`crate::core::job::Submitted`].
+pub const SUBMIT_PRIVATE: &str = "/_waitable/submit";
+/// `POST` [`StartExecution`]: an execution with any input, bypassing the API's checks.
+pub const EXECUTIONS: &str = "/_waitable/executions";
+/// `POST` [`CancelRequest`] -> [`CancelAnswer`].
+pub const CANCEL: &str = "/_waitable/cancel";
+/// `GET ?limit=&nextToken=` -> [`JobsPage`] (full records, with Payload).
+pub const JOBS: &str = "/_waitable/jobs";
+/// `POST` an array of job records -> [`SeedAnswer`].
+pub const SEED: &str = "/_waitable/seed";
+/// `POST` [`ReloadRequest`]: the definition new executions use.
+pub const RELOAD: &str = "/_waitable/reload";
+/// `POST`: cancel every waiting job and stop -> [`DestroyAnswer`].
+pub const DESTROY: &str = "/_waitable/destroy";
+/// `GET`: the (event, state) history of one execution (the route's pattern).
+pub const HISTORY: &str = "/_waitable/history/{name}";
+
+/// The path of one page of [`JOBS`].
+pub fn jobs_path(limit: usize, next_token: Option<&str>) -> String {
+    match next_token {
+        Some(t) => format!("{JOBS}?limit={limit}&nextToken={t}"),
+        None => format!("{JOBS}?limit={limit}"),
+    }
+}
+
+/// The path of [`HISTORY`] for one execution.
+pub fn history_path(name: &str) -> String {
+    HISTORY.replace("{name}", name)
+}
+
+/// What [`HEALTH`] answers: which engine this is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Health {
+    pub stack: String,
+    pub pid: u32,
+    pub port: u16,
+}
+
+/// The body of [`SUBMIT`] and [`SUBMIT_PRIVATE`] as the CLI sends it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SubmitRequest {
+    pub id: String,
+    pub start_timestamp: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+/// What [`SUBMIT`] answers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Accepted {
+    pub job_id: String,
+    pub execution_arn: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StartExecution {
+    pub name: String,
+    #[serde(default)]
+    pub input: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CancelRequest {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CancelAnswer {
+    pub job_id: String,
+    pub job: JobRecord,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JobsPage {
+    pub items: Vec<JobRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SeedAnswer {
+    pub seeded: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReloadRequest {
+    pub definition: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DestroyAnswer {
+    pub cancelled_jobs: usize,
+}
+
+/// Every error answer: an error name and a one-line message.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ErrorBody {
+    pub error: String,
+    pub message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn bodies_keep_their_wire_names() {
+        let s = SubmitRequest {
+            id: "a".into(),
+            start_timestamp: "t".into(),
+            payload: None,
+        };
+        assert_eq!(
+            serde_json::to_value(s).unwrap(),
+            json!({"Id": "a", "StartTimestamp": "t"})
+        );
+        assert_eq!(
+            serde_json::to_value(CancelRequest { id: "a".into() }).unwrap(),
+            json!({"Id": "a"})
+        );
+        assert_eq!(
+            serde_json::to_value(DestroyAnswer { cancelled_jobs: 2 }).unwrap(),
+            json!({"cancelledJobs": 2})
+        );
+        assert_eq!(
+            jobs_path(5, Some("ab")),
+            "/_waitable/jobs?limit=5&nextToken=ab"
+        );
+        assert_eq!(history_path("x"), "/_waitable/history/x");
+    }
+}
