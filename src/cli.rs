@@ -95,6 +95,8 @@ pub enum Command {
     Cancel(CancelArgs),
     /// Delete the stack, cancelling waiting jobs first.
     Destroy,
+    /// Check the deployed API from inside API Gateway (TestInvokeMethod), as deploy does.
+    Check,
     /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
     Demo,
     /// The local engine.

@@ -3,6 +3,7 @@
 //! Clients are built once from one `SdkConfig` and passed by reference into the functions
 //! that call them.
 
+pub mod api_check;
 mod change_set;
 mod delete;
 pub mod deploy;
@@ -18,7 +19,9 @@ pub mod waiting_jobs;
 mod watch;
 
 use crate::Result;
-use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::backend::{
+    ApiCheck, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
@@ -31,6 +34,7 @@ pub struct AwsBackend {
     pub cfn: aws_sdk_cloudformation::Client,
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
+    pub apigw: aws_sdk_apigateway::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
@@ -57,6 +61,7 @@ impl AwsBackend {
             cfn: aws_sdk_cloudformation::Client::new(sdk),
             sfn: aws_sdk_sfn::Client::new(sdk),
             ddb: aws_sdk_dynamodb::Client::new(sdk),
+            apigw: aws_sdk_apigateway::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             outputs_cache: tokio::sync::OnceCell::new(),
@@ -182,5 +187,11 @@ impl Backend for AwsBackend {
             existed: true,
             cancelled_jobs,
         })
+    }
+
+    async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
+        api_check::check(&self.apigw, &outputs.api_url)
+            .await
+            .map(Some)
     }
 }
