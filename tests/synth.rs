@@ -273,3 +273,73 @@ fn checkov_is_not_a_rubber_stamp() {
         .collect();
     assert_eq!(failed, ["CKV_AWS_119"]);
 }
+
+/// The generated state machine, run by the local interpreter (`waitable local exec`), sends
+/// each kind of input to the right first write: with or without Payload and ExpiresAt, a bad
+/// timestamp, and a start the API flagged as more than a year ahead.
+#[test]
+fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
+    let definition = std::env::temp_dir().join(unique_name("routes-asl"));
+    std::fs::write(&definition, waitable::core::asl::resolved("jobs", "aws")).unwrap();
+    let at = "2030-01-01T00:00:00Z";
+    let cases = [
+        (
+            serde_json::json!({"StartTimestamp": at}),
+            "SetInitialStatus",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}"}),
+            "SetInitialStatusWithPayload",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "ExpiresAt": "1"}),
+            "SetInitialStatusWithExpiry",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}", "ExpiresAt": "1"}),
+            "SetInitialStatusWithPayloadAndExpiry",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": "soon"}),
+            "RejectInput",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"ExpiresAt": "1"}),
+            "RejectInputWithExpiry",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "TooFarAhead": true}),
+            "RecordTooFarAhead",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "TooFarAhead": true, "ExpiresAt": "1"}),
+            "RecordTooFarAheadWithExpiry",
+            "FAILED",
+        ),
+    ];
+    for (input, first_write, status) in cases {
+        let out = run_ok(
+            waitable_bare()
+                .args([
+                    "local",
+                    "exec",
+                    "--virtual-clock",
+                    "--table",
+                    "jobs=Id",
+                    "--definition",
+                ])
+                .arg(&definition)
+                .args(["--input", &input.to_string()]),
+        );
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["statesEntered"][1], first_write, "{input}: {result}");
+        assert_eq!(result["status"], status, "{input}: {result}");
+    }
+}

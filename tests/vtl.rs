@@ -138,7 +138,7 @@ fn check_submit(rendered: &Result<String, String>, body: &Value) -> Result<(), S
     let keys: Vec<&String> = input.as_object().unwrap().keys().collect();
     if keys
         .iter()
-        .any(|k| !["StartTimestamp", "Payload", "ExpiresAt"].contains(&k.as_str()))
+        .any(|k| !["StartTimestamp", "Payload", "ExpiresAt", "TooFarAhead"].contains(&k.as_str()))
     {
         return Err(format!("injected keys: {keys:?}"));
     }
@@ -557,10 +557,10 @@ fn submit_request_carries_the_cores_expiry() {
     let mut expected = Vec::new();
     for days in [90, 1, 3650, 0] {
         for ts in stamps {
-            cases.push(submit_request(
-                &submit_template(days),
-                &json!({ "StartTimestamp": ts }),
-            ));
+            let mut case = submit_request(&submit_template(days), &json!({ "StartTimestamp": ts }));
+            // Submitted a day before it is due.
+            case["context"]["requestTimeEpoch"] = json!((epoch(ts) - 86_400) * 1000);
+            cases.push(case);
             expected.push(retention::expires_at(epoch(ts), days));
         }
     }
@@ -598,4 +598,50 @@ fn submit_answer_says_whether_a_retry_is_safe() {
     assert_eq!(without["jobId"], REQUEST_ID);
     assert_eq!(without[api::ANSWER_IDEMPOTENT], false);
     assert_eq!(without[api::ANSWER_NOTE], api::NOT_IDEMPOTENT_NOTE);
+}
+
+/// More than a year ahead of the request: the input says so (the state machine then records
+/// the job FAILED at once), and its expiry counts from the request, not from the far start.
+#[test]
+fn submit_request_flags_a_start_more_than_a_year_ahead() {
+    let now = epoch("2026-11-30T10:00:00Z");
+    let year = waitable::core::time::MAX_AHEAD.num_seconds();
+    let stamp = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let cases_at = [
+        (now + year, false),
+        (now + year + 1, true),
+        (now + 10 * year, true),
+        (now, false),
+    ];
+    let cases: Vec<Value> = cases_at
+        .iter()
+        .map(|(at, _)| {
+            let mut case = submit_request(
+                &submit_template(90),
+                &json!({ "StartTimestamp": stamp(*at) }),
+            );
+            case["context"]["requestTimeEpoch"] = json!(now * 1000 + 999);
+            case
+        })
+        .collect();
+    for ((at, too_far), r) in cases_at.iter().zip(render_all(&cases)) {
+        let req = parse(&r).unwrap();
+        let input: Value = serde_json::from_str(req["input"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            input.get("TooFarAhead") == Some(&json!(true)),
+            *too_far,
+            "{input}"
+        );
+        let base = if *too_far { now } else { *at };
+        assert_eq!(
+            input["ExpiresAt"],
+            retention::expires_at(base, 90),
+            "{input}"
+        );
+    }
 }

@@ -9,12 +9,14 @@
 
 use serde_json::{Value, json};
 
+use super::asl::INPUT_TOO_FAR_AHEAD;
 use super::ids::{RETENTION_DAYS_VAR, STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
 };
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
+use super::time::MAX_AHEAD;
 
 pub use super::job_id::ID_PATTERN;
 pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -52,13 +54,16 @@ pub fn json_escaped(expr: &str) -> String {
 ///
 /// The input carries `ExpiresAt` (see `core::retention`): the StartTimestamp in epoch seconds
 /// plus `${RetentionDays}` days, worked out with days-from-civil integer arithmetic (VTL has no
-/// date functions). The Payload travels as JSON text inside the input (escaped twice: once as
+/// date functions). A StartTimestamp more than [`MAX_AHEAD`] after the request (Step Functions
+/// ends every execution after a year, uncatchably) adds `TooFarAhead: true`, and the state
+/// machine records the job FAILED at once; its expiry then counts from the request. The Payload travels as JSON text inside the input (escaped twice: once as
 /// a string in the input, once as the input in the body).
 pub fn submit_request_template() -> String {
     let id = json_escaped("$id");
     let timestamp = json_escaped(&format!("$input.json('$.{INPUT_START_TIMESTAMP}')"));
     let payload_text = json_escaped(&format!("$input.json('$.{INPUT_PAYLOAD}')"));
     let payload = json_escaped(&payload_text);
+    let max_ahead = MAX_AHEAD.num_seconds();
     let digits = |from: usize, to: usize, base: u32| {
         format!("($util.parseJson(\"1$ts.substring({from},{to})\") - {base})")
     };
@@ -74,19 +79,24 @@ pub fn submit_request_template() -> String {
 #set($payload = "$!input.path('$.{INPUT_PAYLOAD}')")
 #set($ts = "$!input.path('$.{INPUT_START_TIMESTAMP}')")
 #set($expires = "")
-#if(${{{RETENTION_DAYS_VAR}}} == 0)#set($expires = "{KEEP_FOREVER}")
-#elseif($ts.matches("{TIMESTAMP_PATTERN}"))
+#set($tooFar = false)
+#if($ts.matches("{TIMESTAMP_PATTERN}"))
 #set($y = {year})#set($m = {month})
 #if($m > 2)#set($m = $m - 3)#else#set($m = $m + 9)#set($y = $y - 1)#end
 #set($yoe = $y % 400)
 #set($doe = $yoe * 365 + $yoe / 4 - $yoe / 100 + (153 * $m + 2) / 5 + {day} - 1)
-#set($days = ($y - $yoe) / 400 * 146097 + $doe - 719468 + ${{{RETENTION_DAYS_VAR}}})
-#set($expires = $days * 86400 + {hour} * 3600 + {minute} * 60 + {second})
+#set($days = ($y - $yoe) / 400 * 146097 + $doe - 719468)
+#set($start = $days * 86400 + {hour} * 3600 + {minute} * 60 + {second})
+#set($now = $context.requestTimeEpoch / 1000)
+#set($base = $start)
+#if($start - $now > {max_ahead})#set($tooFar = true)#set($base = $now)#end
+#set($expires = $base + ${{{RETENTION_DAYS_VAR}}} * 86400)
 #end
+#if(${{{RETENTION_DAYS_VAR}}} == 0)#set($expires = "{KEEP_FOREVER}")#end
 {{
   "stateMachineArn": "${{{STATE_MACHINE_ARN_VAR}}}",
   "name": "{id}",
-  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end#if("$expires" != ""), \"{INPUT_EXPIRES_AT}\": \"$expires\"#end}}"
+  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end#if("$expires" != ""), \"{INPUT_EXPIRES_AT}\": \"$expires\"#end#if($tooFar), \"{INPUT_TOO_FAR_AHEAD}\": true#end}}"
 }}
 "###
     )

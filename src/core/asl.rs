@@ -34,6 +34,9 @@ use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
 pub const VALIDATE_INPUT: &str = "ValidateInput";
 pub const REJECT_INPUT: &str = "RejectInput";
 pub const REJECT_INPUT_WITH_EXPIRY: &str = "RejectInputWithExpiry";
+pub const RECORD_TOO_FAR_AHEAD: &str = "RecordTooFarAhead";
+pub const RECORD_TOO_FAR_AHEAD_WITH_EXPIRY: &str = "RecordTooFarAheadWithExpiry";
+pub const TOO_FAR_AHEAD: &str = "TooFarAhead";
 pub const INVALID_INPUT: &str = "InvalidInput";
 pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
 pub const SET_INITIAL_STATUS_WITH_PAYLOAD: &str = "SetInitialStatusWithPayload";
@@ -53,6 +56,12 @@ pub const JOB_FAILED: &str = "JobFailed";
 
 /// Error name of the Fail state reached when the input's timestamp is missing or malformed.
 pub const ERROR_INVALID_TIMESTAMP: &str = "InvalidStartTimestamp";
+/// Input field the API's POST template sets when StartTimestamp is more than a year after the
+/// request (JSONPath has no clock, so the check is made there; see `core::api`).
+pub const INPUT_TOO_FAR_AHEAD: &str = "TooFarAhead";
+/// Error of a job whose StartTimestamp is beyond Step Functions' one-year execution limit.
+pub const ERROR_TOO_FAR_AHEAD: &str = "StartTimestampTooFarAhead";
+
 /// Where a Catch puts the caught error (`{"Error": ..., "Cause": ...}`) in the state's input.
 pub const FAILURE_PATH: &str = "$.Failure";
 
@@ -92,6 +101,13 @@ pub fn definition() -> Value {
                 "Error": ERROR_INVALID_TIMESTAMP,
                 "Cause": "StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z"
             },
+            RECORD_TOO_FAR_AHEAD: record_too_far_ahead(&table, false),
+            RECORD_TOO_FAR_AHEAD_WITH_EXPIRY: record_too_far_ahead(&table, true),
+            TOO_FAR_AHEAD: {
+                "Type": "Fail",
+                "Error": ERROR_TOO_FAR_AHEAD,
+                "Cause": "StartTimestamp is more than 365 days after the request: Step Functions ends every execution after a year, so the job could never run"
+            },
             SET_INITIAL_STATUS: set_initial_status(&table, false, false),
             SET_INITIAL_STATUS_WITH_PAYLOAD: set_initial_status(&table, true, false),
             SET_INITIAL_STATUS_WITH_EXPIRY: set_initial_status(&table, false, true),
@@ -126,6 +142,7 @@ fn validate_input() -> Value {
     let ts = format!("$.{INPUT_START_TIMESTAMP}");
     let payload = format!("$.{INPUT_PAYLOAD}");
     let expires = format!("$.{INPUT_EXPIRES_AT}");
+    let too_far = format!("$.{INPUT_TOO_FAR_AHEAD}");
     let present = |path: &str, yes: bool| json!({ "Variable": path, "IsPresent": yes });
     let not_timestamp = json!({ "Not": { "Variable": ts, "IsTimestamp": true } });
     let payload_text = json!({ "Variable": payload, "IsString": true });
@@ -140,6 +157,8 @@ fn validate_input() -> Value {
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
             { "And": [not_timestamp.clone(), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": REJECT_INPUT },
+            { "And": [present(&too_far, true), present(&expires, true)], "Next": RECORD_TOO_FAR_AHEAD_WITH_EXPIRY },
+            { "Variable": too_far, "IsPresent": true, "Next": RECORD_TOO_FAR_AHEAD },
             { "And": [present(&payload, false), present(&expires, false)], "Next": SET_INITIAL_STATUS },
             { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS_WITH_EXPIRY },
             { "And": [present(&expires, false), payload_text.clone()], "Next": SET_INITIAL_STATUS_WITH_PAYLOAD },
@@ -193,6 +212,33 @@ fn reject_input(table: &str, with_expiry: bool) -> Value {
         "ResultPath": null,
         "Retry": retry(),
         "Next": INVALID_INPUT
+    })
+}
+
+fn record_too_far_ahead(table: &str, with_expiry: bool) -> Value {
+    let mut item = json!({
+        ATTR_ID: { "S.$": "$$.Execution.Name" },
+        ATTR_START_ACTION_AT: { "S.$": format!("$.{INPUT_START_TIMESTAMP}") },
+        ATTR_PROCESS_STATUS: { "S": "FAILED" },
+        ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
+        ATTR_ERROR: { "S": ERROR_TOO_FAR_AHEAD }
+    });
+    if with_expiry {
+        item[ATTR_EXPIRES_AT] = expires_at();
+    }
+    json!({
+        "Type": "Task",
+        "Comment": "Record at once as FAILED a job AWS would time out uncatchably after a year",
+        "Resource": PUT_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#id)",
+            "ExpressionAttributeNames": { "#id": ATTR_ID }
+        },
+        "ResultPath": null,
+        "Retry": retry(),
+        "Next": TOO_FAR_AHEAD
     })
 }
 
@@ -438,6 +484,8 @@ mod tests {
         let mut writes: Vec<(&str, bool, bool)> = FIRST_WRITES.to_vec();
         writes.push((REJECT_INPUT, false, false));
         writes.push((REJECT_INPUT_WITH_EXPIRY, false, true));
+        writes.push((RECORD_TOO_FAR_AHEAD, false, false));
+        writes.push((RECORD_TOO_FAR_AHEAD_WITH_EXPIRY, false, true));
         for (name, payload, expiry) in writes {
             let item = &states[name]["Parameters"]["Item"];
             assert_eq!(item.get(ATTR_PAYLOAD).is_some(), payload, "{name}");
@@ -471,15 +519,20 @@ mod tests {
             .as_array()
             .unwrap()
             .clone();
-        let fields = ["$.StartTimestamp", "$.Payload", "$.ExpiresAt"];
+        let fields = [
+            "$.StartTimestamp",
+            "$.Payload",
+            "$.ExpiresAt",
+            "$.TooFarAhead",
+        ];
         // Each world: which fields are present. A rule is safe if, in every world not matched
         // by an earlier rule, each type test is on a present field.
-        for world in 0..8u8 {
+        for world in 0..16u8 {
             let present =
                 |f: &str| world & (1 << fields.iter().position(|x| *x == f).unwrap()) != 0;
             for rule in &rules {
                 let (safe, matched) = eval(rule, &present);
-                assert!(safe, "rule {rule} tests a missing field when {world:03b}");
+                assert!(safe, "rule {rule} tests a missing field when {world:04b}");
                 if matched == Some(true) {
                     break;
                 }
