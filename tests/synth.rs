@@ -82,11 +82,23 @@ fn cfn_lint_also_passes_the_no_auth_variant() {
 
 #[test]
 fn statelint_accepts_the_state_machine() {
-    for definition in [repo_root().join(STATE_MACHINE), {
-        let dir = std::env::temp_dir().join(unique_name("resolved-asl"));
-        std::fs::write(&dir, waitable::core::asl::resolved("jobs-table", "aws")).unwrap();
-        dir
-    }] {
+    for definition in [
+        repo_root().join(STATE_MACHINE),
+        {
+            let dir = std::env::temp_dir().join(unique_name("resolved-asl"));
+            std::fs::write(&dir, waitable::core::asl::resolved("jobs-table", "aws")).unwrap();
+            dir
+        },
+        {
+            let dir = std::env::temp_dir().join(unique_name("reconcile-asl"));
+            std::fs::write(
+                &dir,
+                waitable::core::reconcile::resolved("jobs-table", "aws"),
+            )
+            .unwrap();
+            dir
+        },
+    ] {
         let out = Command::new(venv_bin("statelint"))
             .arg(&definition)
             .output()
@@ -341,5 +353,48 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         let result: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(result["statesEntered"][1], first_write, "{input}: {result}");
         assert_eq!(result["status"], status, "{input}: {result}");
+    }
+}
+
+/// The reconcile state machine, on the local interpreter, given the event EventBridge sends:
+/// each abnormal ending routes to its write (which here finds no STARTED row, as for a job
+/// that recorded its own end, and so succeeds without changing anything).
+#[test]
+fn the_reconcile_routes_each_ending_and_leaves_recorded_jobs_alone() {
+    let definition = std::env::temp_dir().join(unique_name("reconcile-run"));
+    std::fs::write(
+        &definition,
+        waitable::core::reconcile::resolved("jobs", "aws"),
+    )
+    .unwrap();
+    for (status, state) in [
+        ("TIMED_OUT", Some("RecordTimedOut")),
+        ("ABORTED", Some("RecordAborted")),
+        ("FAILED", Some("RecordFailed")),
+        ("SUCCEEDED", None),
+    ] {
+        let event = serde_json::json!({
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": { "name": "job-1", "status": status }
+        });
+        let out = run_ok(
+            waitable_bare()
+                .args(["local", "exec", "--table", "jobs=Id", "--definition"])
+                .arg(&definition)
+                .args(["--input", &event.to_string()]),
+        );
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["status"], "SUCCEEDED", "{status}: {result}");
+        let entered: Vec<&str> = result["statesEntered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        match state {
+            Some(s) => assert_eq!(entered, ["Route", s, "Done"], "{status}"),
+            None => assert_eq!(entered, ["Route", "Done"], "{status}"),
+        }
     }
 }

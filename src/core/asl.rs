@@ -169,7 +169,7 @@ fn validate_input() -> Value {
     })
 }
 
-fn retry() -> Value {
+pub(crate) fn retry() -> Value {
     json!([{
         "ErrorEquals": TRANSIENT_ERRORS,
         "IntervalSeconds": RETRY_INTERVAL_SECONDS,
