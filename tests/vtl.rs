@@ -645,3 +645,47 @@ fn submit_request_flags_a_start_more_than_a_year_ahead() {
         );
     }
 }
+
+/// The local target adds to a POST's input what the deployed API's template adds, through
+/// `api::post_input_extras`: the two agree for every case.
+#[test]
+fn the_local_targets_extras_are_the_templates() {
+    let now = epoch("2026-11-30T10:00:00Z");
+    let year = waitable::core::time::MAX_AHEAD.num_seconds();
+    let stamp = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut starts: Vec<String> = [now, now + 3600, now + year, now + year + 1, now - 30]
+        .iter()
+        .map(|s| stamp(*s))
+        .collect();
+    starts.extend(["2027-01-01T00:00:00.250Z", "soon", "2030-01-01"].map(String::from));
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for days in [90, 0, 7] {
+        for start in &starts {
+            let mut case =
+                submit_request(&submit_template(days), &json!({ "StartTimestamp": start }));
+            case["context"]["requestTimeEpoch"] = json!(now * 1000 + 500);
+            cases.push(case);
+            expected.push(api::post_input_extras(start, now, days));
+        }
+    }
+    for (r, want) in render_all(&cases).iter().zip(expected) {
+        let req = parse(r).unwrap();
+        let input: Value = serde_json::from_str(req["input"].as_str().unwrap()).unwrap();
+        let got: Vec<(String, Value)> = input
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k != "StartTimestamp")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let want: Vec<(String, Value)> =
+            want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        assert_eq!(got, want, "{input}");
+    }
+}

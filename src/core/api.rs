@@ -102,6 +102,37 @@ pub fn submit_request_template() -> String {
     )
 }
 
+/// What [`submit_request_template`] adds to the execution input, worked out the same way in
+/// Rust for the local target's POST /: `ExpiresAt`, and `TooFarAhead` for a start more than
+/// [`MAX_AHEAD`] after `now_epoch_seconds` (whose expiry then counts from now).
+pub fn post_input_extras(
+    start_timestamp: &str,
+    now_epoch_seconds: i64,
+    retention_days: u32,
+) -> Vec<(&'static str, Value)> {
+    let mut extras = Vec::new();
+    let start = super::timestamp::matches_pattern(start_timestamp)
+        .then(|| chrono::DateTime::parse_from_rfc3339(start_timestamp).ok())
+        .flatten()
+        .map(|t| t.timestamp());
+    let mut expires = None;
+    if let Some(start) = start {
+        let too_far = start - now_epoch_seconds > MAX_AHEAD.num_seconds();
+        let base = if too_far { now_epoch_seconds } else { start };
+        expires = Some(super::retention::expires_at(base, retention_days));
+        if too_far {
+            extras.push((INPUT_TOO_FAR_AHEAD, Value::Bool(true)));
+        }
+    }
+    if retention_days == 0 {
+        expires = Some(KEEP_FOREVER.to_string());
+    }
+    if let Some(e) = expires {
+        extras.insert(0, (INPUT_EXPIRES_AT, Value::String(e)));
+    }
+    extras
+}
+
 /// Field of POST /'s answer that says whether a retry of the same request is safe.
 pub const ANSWER_IDEMPOTENT: &str = "idempotent";
 /// Field of POST /'s answer that explains [`ANSWER_IDEMPOTENT`] when it is false.
