@@ -128,6 +128,9 @@ pub struct DeployArgs {
     /// A template parameter, KEY=VALUE (repeatable), e.g. StageName=dev.
     #[arg(long = "parameter", value_name = "KEY=VALUE")]
     pub parameters: Vec<String>,
+    /// Deploy even when the change set replaces the jobs table (its jobs are lost).
+    #[arg(long)]
+    pub allow_replace: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }
@@ -208,6 +211,10 @@ pub struct LocalExecArgs {
     /// The execution name ($$.Execution.Name).
     #[arg(long, default_value = "local-exec")]
     pub name: String,
+    /// The execution's ARN (`arn:aws:states:REGION:ACCOUNT:execution:MACHINE:NAME`), which
+    /// also gives its name and its state machine's name and ARN in the context object.
+    #[arg(long, value_name = "ARN", conflicts_with = "name")]
+    pub execution_arn: Option<String>,
     /// The execution's start time (RFC 3339; default: now).
     #[arg(long, value_name = "TIME")]
     pub start: Option<String>,

@@ -246,6 +246,48 @@ fn destroy_removes_the_stack_and_its_table() {
 }
 
 #[test]
+fn destroy_turns_off_the_tables_deletion_protection_after_confirming() {
+    let stack = unique_name("destroy-protected");
+    let (outputs, _) = deploy_json(&stack, &[]);
+    let table = outputs["TableName"].as_str().unwrap().to_string();
+    let protection = |on: Option<bool>| {
+        block_on(async {
+            if let Some(on) = on {
+                ddb()
+                    .update_table()
+                    .table_name(&table)
+                    .deletion_protection_enabled(on)
+                    .send()
+                    .await
+                    .unwrap();
+            }
+            ddb()
+                .describe_table()
+                .table_name(&table)
+                .send()
+                .await
+                .ok()
+                .map(|t| t.table().unwrap().deletion_protection_enabled() == Some(true))
+        })
+    };
+    assert_eq!(protection(Some(true)), Some(true));
+
+    // Refused confirmation: nothing changes, the table stays protected.
+    let out = waitable(&stack, &["destroy"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert_eq!(protection(None), Some(true));
+
+    let out = run_ok(&mut waitable(&stack, &["destroy", "--yes"]));
+    assert!(
+        stderr(&out).contains(&format!("turned off deletion protection of table {table}")),
+        "{}",
+        describe(&out)
+    );
+    assert_eq!(stack_status(&stack), None);
+    assert_eq!(protection(None), None, "the table is gone");
+}
+
+#[test]
 fn destroy_of_a_missing_stack_says_so_and_exits_0() {
     let stack = unique_name("destroy-missing");
     let out = run_ok(&mut waitable(&stack, &["destroy", "--yes"]));

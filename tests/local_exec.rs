@@ -96,6 +96,13 @@ fn bad_input_is_a_usage_error() {
         vec!["--input", "{not json"],
         vec!["--table", "nokey"],
         vec!["--start", "tomorrow"],
+        vec!["--execution-arn", "arn:aws:states:r:1:stateMachine:m"],
+        vec![
+            "--name",
+            "a",
+            "--execution-arn",
+            "arn:aws:states:r:1:execution:m:a",
+        ],
     ] {
         let out = waitable_bare()
             .args(["local", "exec", "--definition"])
@@ -106,4 +113,144 @@ fn bad_input_is_a_usage_error() {
         assert_eq!(out.status.code(), Some(2), "{args:?}: {}", describe(&out));
         assert!(out.stdout.is_empty());
     }
+}
+
+// ---- As strict as AWS (issue 10, items 12-15) ------------------------------------------------
+
+fn one_state(state: Value) -> Value {
+    json!({"StartAt": "S", "States": {"S": state}})
+}
+
+#[test]
+fn a_missing_parameter_path_is_an_uncatchable_runtime_error() {
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+              "Parameters": {"TableName": "jobs", "Key": {"pk": {"S.$": "$.nope"}}},
+              "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": true},
+        "Caught": {"Type": "Succeed"}
+    }});
+    let got = exec(&def, &json!({}), &["--table", "jobs=pk"]);
+    assert_eq!(got["status"], "FAILED", "{got}");
+    assert_eq!(got["error"], "States.Runtime");
+    assert!(got["cause"].as_str().unwrap().contains("$.nope"), "{got}");
+    assert_eq!(got["statesEntered"], json!(["T"]));
+}
+
+#[test]
+fn fail_paths_that_find_nothing_are_runtime_errors_and_a_bare_fail_has_no_error() {
+    let got = exec(
+        &one_state(json!({"Type": "Fail", "Error": "E", "CausePath": "$.nope"})),
+        &json!({}),
+        &[],
+    );
+    assert_eq!(got["error"], "States.Runtime", "{got}");
+    let got = exec(&one_state(json!({"Type": "Fail"})), &json!({}), &[]);
+    assert_eq!(got, json!({"status": "FAILED", "statesEntered": ["S"]}));
+}
+
+#[test]
+fn a_wait_over_2_pow_31_seconds_fails_at_once() {
+    let def = one_state(json!({"Type": "Wait", "TimestampPath": "$.at", "End": true}));
+    let start = ["--start", "2023-12-13T07:09:17.500Z"];
+    // 24,856 days ahead is over 2^31 s; 300 days is not.
+    let got = exec(&def, &json!({"at": "2092-01-01T07:09:17.000Z"}), &start);
+    assert_eq!(got["error"], "States.Runtime", "{got}");
+    let got = exec(&def, &json!({"at": "2024-10-08T07:09:17.000Z"}), &start);
+    assert_eq!(got["status"], "SUCCEEDED", "{got}");
+}
+
+#[test]
+fn an_execution_stops_after_one_year() {
+    let def = json!({"StartAt": "W", "States": {
+        "W": {"Type": "Wait", "Seconds": 34560000, "Next": "P"},
+        "P": {"Type": "Pass", "End": true}
+    }});
+    let got = exec(&def, &json!({}), &[]);
+    assert_eq!(got["error"], "States.Timeout", "{got}");
+    assert_eq!(got["statesEntered"], json!(["W"]));
+}
+
+#[test]
+fn state_data_over_256_kib_is_data_limit_exceeded() {
+    let big = "a".repeat(256 * 1024);
+    let got = exec(
+        &one_state(json!({"Type": "Pass", "Result": {"Arg1": big}, "End": true})),
+        &json!({}),
+        &[],
+    );
+    assert_eq!(got["error"], "States.DataLimitExceeded", "{got}");
+}
+
+#[test]
+fn context_paths_select_the_context_object_with_its_aws_fields() {
+    let arn = "arn:aws:states:eu-west-1:123456789012:execution:machine:run-9";
+    let got = exec(
+        &one_state(json!({"Type": "Pass", "OutputPath": "$$", "End": true})),
+        &json!({"x": 1}),
+        &["--execution-arn", arn, "--start", "2030-01-01T00:00:00Z"],
+    );
+    let ctx = &got["output"];
+    assert_eq!(
+        ctx["Execution"],
+        json!({"Id": arn, "Input": {"x": 1}, "StartTime": "2030-01-01T00:00:00.000Z",
+               "Name": "run-9", "RoleArn": ctx["Execution"]["RoleArn"], "RedriveCount": 0})
+    );
+    assert_eq!(
+        ctx["StateMachine"],
+        json!({"Id": "arn:aws:states:eu-west-1:123456789012:stateMachine:machine", "Name": "machine"})
+    );
+    assert_eq!(
+        ctx["State"],
+        json!({"Name": "S", "EnteredTime": "2030-01-01T00:00:00.000Z"})
+    );
+    let got = exec(
+        &one_state(json!({"Type": "Pass", "InputPath": "$$.Execution.Input", "End": true})),
+        &json!({"x": 1}),
+        &[],
+    );
+    assert_eq!(got["output"], json!({"x": 1}));
+}
+
+#[test]
+fn expressions_given_by_path_are_accepted_and_updated_new_returns_the_change() {
+    let def = json!({"StartAt": "U", "States": {
+        "U": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+              "Parameters": {"TableName": "jobs", "Key": {"id": {"S": "a"}},
+                             "UpdateExpression.$": "$.expr",
+                             "ExpressionAttributeValues": {":r": {"S": "new"}},
+                             "ReturnValues": "UPDATED_NEW"},
+              "End": true}
+    }});
+    let got = exec(&def, &json!({"expr": "set S=:r"}), &["--table", "jobs=id"]);
+    assert_eq!(
+        got["output"],
+        json!({"Attributes": {"S": {"S": "new"}}}),
+        "{got}"
+    );
+}
+
+#[test]
+fn dynamodb_validation_errors_have_the_name_aws_gives_them() {
+    let def = json!({"StartAt": "P", "States": {
+        "P": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:putItem",
+              "Parameters": {"TableName.$": "$.table", "Item.$": "$.item"}, "End": true}
+    }});
+    let item = json!({"id": {"S": "a"}});
+    for input in [
+        json!({"table": "/bad-name", "item": item}),
+        json!({"table": "jobs", "item": null}),
+        json!({"table": "jobs", "item": {"other": {"S": "a"}}}),
+    ] {
+        let got = exec(&def, &input, &["--table", "jobs=id"]);
+        assert_eq!(
+            got["error"], "DynamoDB.AmazonDynamoDBException",
+            "{input}: {got}"
+        );
+    }
+    let got = exec(
+        &def,
+        &json!({"table": "other", "item": item}),
+        &["--table", "jobs=id"],
+    );
+    assert_eq!(got["error"], "DynamoDB.ResourceNotFoundException", "{got}");
 }

@@ -10,5 +10,6 @@ mod deploy;
 mod jobs;
 mod local;
 mod local_exec;
+mod local_hardening;
 mod synth;
 mod vtl;

@@ -5,6 +5,7 @@
 use aws_sdk_cloudformation::types::Stack;
 use serde_json::Value;
 
+use super::api_deployment::redeploy;
 use super::change_set::{
     ChangeSetOutcome, create_change_set, delete_change_set, discard_review_stack,
     wait_for_change_set,
@@ -41,6 +42,8 @@ pub struct PendingChangeSet {
     /// False when the change set creates the stack.
     pub update: bool,
     pub changes: Vec<ResourceChange>,
+    /// Replaced resources the API's integrations reference: the stage is redeployed after.
+    pub replaced_api_references: Vec<String>,
 }
 
 /// Makes the change set that would bring the stack to `template`; changes nothing else
@@ -84,10 +87,11 @@ pub async fn plan(
         // Some endpoints refuse an empty change set outright instead of failing it.
         return up_to_date(ctx, existing.as_ref()).await;
     };
-    let pending = |changes| PendingChangeSet {
+    let pending = |changes: Vec<ResourceChange>| PendingChangeSet {
         arn: change_set.arn.clone(),
         stack_id: change_set.stack_id.clone(),
         update: existing.is_some(),
+        replaced_api_references: changeset::replaced_api_references(template, &changes),
         changes,
     };
     match wait_for_change_set(ctx, &change_set.arn).await? {
@@ -114,8 +118,13 @@ pub async fn discard(ctx: &StackCtx<'_>, pending: &PendingChangeSet) {
     }
 }
 
-/// Executes the change set and follows the stack to the end; returns its outputs.
-pub async fn apply(ctx: &StackCtx<'_>, pending: &PendingChangeSet) -> Result<StackOutputs> {
+/// Executes the change set and follows the stack to the end, redeploys the API's stage when
+/// the update replaced something its integrations reference, and returns the outputs.
+pub async fn apply(
+    ctx: &StackCtx<'_>,
+    apigw: &aws_sdk_apigateway::Client,
+    pending: &PendingChangeSet,
+) -> Result<StackOutputs> {
     let baseline = newest_event_id(ctx.cfn, &pending.stack_id).await?;
     ctx.cfn
         .execute_change_set()
@@ -142,10 +151,13 @@ pub async fn apply(ctx: &StackCtx<'_>, pending: &PendingChangeSet) -> Result<Sta
             ctx.name
         )));
     };
-    match classify(status_of(&stack)) {
-        StatusClass::Complete => stack_outputs(ctx.cfn, &stack).await,
-        _ => Err(failure(ctx, &stack, &watched.events, verb).await),
+    if classify(status_of(&stack)) != StatusClass::Complete {
+        return Err(failure(ctx, &stack, &watched.events, verb).await);
     }
+    if pending.update && !pending.replaced_api_references.is_empty() {
+        redeploy(ctx, apigw, &stack, &pending.replaced_api_references).await?;
+    }
+    stack_outputs(ctx.cfn, &stack).await
 }
 
 async fn up_to_date(ctx: &StackCtx<'_>, existing: Option<&Stack>) -> Result<Planned> {

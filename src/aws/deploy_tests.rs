@@ -9,7 +9,8 @@ use aws_sdk_cloudformation::operation::list_stack_resources::ListStackResourcesO
 use aws_sdk_cloudformation::types::{
     ChangeSetStatus, ChangeSetType, ResourceStatus, StackResourceSummary,
 };
-use aws_smithy_mocks::mock;
+use aws_smithy_mocks::{Rule, mock};
+use serde_json::Value;
 
 use super::*;
 use crate::aws::mocks::*;
@@ -17,6 +18,14 @@ use crate::poll::Schedule;
 
 /// Plans and applies as a deploy with `--yes` does.
 async fn run_deploy(cfn: &Client) -> Result<StackOutputs> {
+    deploy_with(cfn, &apigw_client(&[]), &template()).await
+}
+
+async fn deploy_with(
+    cfn: &Client,
+    apigw: &aws_sdk_apigateway::Client,
+    template: &Value,
+) -> Result<StackOutputs> {
     let ui = ui();
     let ctx = StackCtx {
         cfn,
@@ -24,10 +33,108 @@ async fn run_deploy(cfn: &Client) -> Result<StackOutputs> {
         ui: &ui,
         schedule: &Schedule::TINY,
     };
-    match plan(&ctx, &template(), &[]).await? {
+    match plan(&ctx, template, &[]).await? {
         Planned::UpToDate(outputs) => Ok(outputs),
-        Planned::Review(pending) => apply(&ctx, &pending).await,
+        Planned::Review(pending) => apply(&ctx, apigw, &pending).await,
     }
+}
+
+/// An update whose change set does `action` to the jobs table with this `Replacement`, seen
+/// through to UPDATE_COMPLETE.
+fn update_rules(replacement: &'static str) -> Vec<Rule> {
+    let describe = mock!(Client::describe_stacks)
+        .sequence()
+        .output(|| stacks(stack(OLD_ID, "UPDATE_COMPLETE")))
+        .output(|| stacks(stack(OLD_ID, "UPDATE_IN_PROGRESS")))
+        .output(|| stacks(stack(OLD_ID, "UPDATE_COMPLETE")))
+        .repeatedly()
+        .build();
+    let evs = mock!(Client::describe_stack_events)
+        .sequence()
+        .output(|| events(&[("o1", NAME, STACK, "UPDATE_COMPLETE", None)]))
+        .output(|| {
+            events(&[
+                ("o3", NAME, STACK, "UPDATE_COMPLETE", None),
+                ("o2", NAME, STACK, "UPDATE_IN_PROGRESS", None),
+                ("o1", NAME, STACK, "UPDATE_COMPLETE", None),
+            ])
+        })
+        .repeatedly()
+        .build();
+    let ready = mock!(Client::describe_change_set).then_output(move || {
+        DescribeChangeSetOutput::builder()
+            .status(ChangeSetStatus::CreateComplete)
+            .changes(
+                aws_sdk_cloudformation::types::Change::builder()
+                    .resource_change(
+                        aws_sdk_cloudformation::types::ResourceChange::builder()
+                            .action(aws_sdk_cloudformation::types::ChangeAction::Modify)
+                            .logical_resource_id("JobsTable")
+                            .resource_type(TABLE)
+                            .replacement(aws_sdk_cloudformation::types::Replacement::from(
+                                replacement,
+                            ))
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build()
+    });
+    let api = mock!(Client::describe_stack_resource)
+        .match_requests(|r| r.logical_resource_id() == Some("Api"))
+        .then_output(|| {
+            aws_sdk_cloudformation::operation::describe_stack_resource::DescribeStackResourceOutput::builder()
+                .stack_resource_detail(
+                    aws_sdk_cloudformation::types::StackResourceDetail::builder()
+                        .logical_resource_id("Api")
+                        .physical_resource_id("api123")
+                        .resource_type("AWS::ApiGateway::RestApi")
+                        .last_updated_timestamp(aws_smithy_types::DateTime::from_secs(0))
+                        .resource_status(ResourceStatus::UpdateComplete)
+                        .build(),
+                )
+                .build()
+        });
+    vec![
+        describe,
+        evs,
+        created_change_set(OLD_ID),
+        ready,
+        executed(),
+        api,
+    ]
+}
+
+fn created_deployment() -> Rule {
+    mock!(aws_sdk_apigateway::Client::create_deployment)
+        .match_requests(|r| r.rest_api_id() == Some("api123") && r.stage_name() == Some("prod"))
+        .then_output(|| {
+            aws_sdk_apigateway::operation::create_deployment::CreateDeploymentOutput::builder()
+                .id("dep-2")
+                .build()
+        })
+}
+
+#[tokio::test]
+async fn an_update_that_replaces_the_table_redeploys_the_stage() {
+    let rules = update_rules("True");
+    let cfn = client(&rules.iter().collect::<Vec<_>>());
+    let created = created_deployment();
+    let apigw = apigw_client(&[&created]);
+    let t = crate::core::template::template(Default::default());
+    deploy_with(&cfn, &apigw, &t).await.unwrap();
+    assert_eq!(created.num_calls(), 1, "the stage gets a new deployment");
+}
+
+#[tokio::test]
+async fn an_update_that_keeps_the_table_leaves_the_stage_alone() {
+    let rules = update_rules("False");
+    let cfn = client(&rules.iter().collect::<Vec<_>>());
+    let created = created_deployment();
+    let apigw = apigw_client(&[&created]);
+    let t = crate::core::template::template(Default::default());
+    deploy_with(&cfn, &apigw, &t).await.unwrap();
+    assert_eq!(created.num_calls(), 0);
 }
 
 #[tokio::test]

@@ -15,8 +15,8 @@ use aws_sdk_cloudformation::operation::describe_stacks::{
 };
 use aws_sdk_cloudformation::operation::execute_change_set::ExecuteChangeSetOutput;
 use aws_sdk_cloudformation::types::{
-    Change, ChangeAction, ChangeSetStatus, Output, ResourceChange as SdkChange, ResourceStatus,
-    Stack, StackEvent, StackStatus,
+    Change, ChangeAction, ChangeSetStatus, Output, Parameter, ResourceChange as SdkChange,
+    ResourceStatus, Stack, StackEvent, StackStatus,
 };
 use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock};
 use aws_smithy_types::error::ErrorMetadata;
@@ -60,7 +60,13 @@ pub(super) fn stack(id: &str, status: &str) -> Stack {
     let mut b = Stack::builder()
         .stack_id(id)
         .stack_name(NAME)
-        .stack_status(StackStatus::from(status));
+        .stack_status(StackStatus::from(status))
+        .parameters(
+            Parameter::builder()
+                .parameter_key("StageName")
+                .parameter_value("prod")
+                .build(),
+        );
     if status.ends_with("COMPLETE") && !status.contains("ROLLBACK") {
         for (k, v) in [
             (
@@ -186,4 +192,21 @@ pub(super) fn sfn_outputs() -> StackOutputs {
         state_machine_arn: "arn:sm".into(),
         table_name: "t".into(),
     }
+}
+
+pub(super) fn apigw_client(rules: &[&Rule]) -> aws_sdk_apigateway::Client {
+    let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+    for rule in rules {
+        interceptor = interceptor.with_rule(rule);
+    }
+    let conf = aws_sdk_apigateway::Config::builder()
+        .behavior_version(aws_sdk_apigateway::config::BehaviorVersion::latest())
+        .region(aws_sdk_apigateway::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_apigateway::config::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .http_client(create_mock_http_client())
+        .interceptor(interceptor)
+        .build();
+    aws_sdk_apigateway::Client::from_conf(conf)
 }

@@ -4,6 +4,7 @@
 //! that call them.
 
 pub mod api_check;
+mod api_deployment;
 mod change_set;
 mod delete;
 pub mod deploy;
@@ -15,6 +16,7 @@ mod mocks;
 pub mod progress;
 pub mod sdk;
 pub mod stack_outputs;
+mod table_protection;
 pub mod waiting_jobs;
 mod watch;
 
@@ -101,7 +103,7 @@ impl Backend for AwsBackend {
     }
 
     async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs> {
-        deploy::apply(&self.stack(), &pending).await
+        deploy::apply(&self.stack(), &self.apigw, &pending).await
     }
 
     async fn discard(&self, pending: Self::Pending) {
@@ -155,8 +157,13 @@ impl Backend for AwsBackend {
         // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
         let cancelled_jobs = match stack_outputs::stack_outputs(&self.cfn, &existing).await {
             Ok(outputs) => {
-                let cancelled =
-                    waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs).await?;
+                let cancelled = waiting_jobs::cancel_waiting_jobs(
+                    &self.sfn,
+                    &self.ddb,
+                    &outputs,
+                    &self.schedule,
+                )
+                .await?;
                 // The template protects the table from deletion; destroy was confirmed, so lift
                 // it. Should this fail, the delete below fails on the table and says why.
                 if let Err(err) = self
@@ -182,6 +189,8 @@ impl Backend for AwsBackend {
                 if cancelled_jobs == 1 { "" } else { "s" }
             ));
         }
+        let stack_id = describe::id_of(&existing)?;
+        table_protection::unprotect_table(&self.stack(), &self.ddb, &stack_id).await?;
         delete::delete_and_wait(&self.stack(), &existing).await?;
         Ok(DestroyReport {
             existed: true,

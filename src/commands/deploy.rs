@@ -44,6 +44,12 @@ pub async fn run<B: Backend>(
         DeployPlan::Apply(pending) => backend.apply(pending).await?,
         DeployPlan::Review { changes, pending } => {
             show_changes(config, &changes);
+            if let Some(table) = changeset::table_replacement(&changes)
+                && !args.allow_replace
+            {
+                backend.discard(pending).await;
+                return Err(Error::failed(changeset::table_replacement_refusal(table)));
+            }
             let question = format!("execute this change set on stack {name}");
             match ui.confirm(&question, "--yes") {
                 Ok(true) => backend.apply(pending).await?,
@@ -231,6 +237,7 @@ mod tests {
 
     fn args() -> DeployArgs {
         DeployArgs {
+            allow_replace: false,
             parameters: vec![],
             stack: crate::cli::StackArgs { no_auth: false },
         }
@@ -316,6 +323,60 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(backend.calls(), ["plan", "apply local"]);
+    }
+
+    fn replacing_the_table() -> DeployPlan<&'static str> {
+        DeployPlan::Review {
+            changes: vec![ResourceChange {
+                action: changeset::Action::Modify,
+                logical_id: crate::core::ids::JOBS_TABLE.into(),
+                resource_type: "AWS::DynamoDB::Table".into(),
+                replacement: Some("True".into()),
+            }],
+            pending: "cs-2",
+        }
+    }
+
+    #[tokio::test]
+    async fn a_change_set_replacing_the_table_is_refused_and_discarded() {
+        let backend = Recorder {
+            plan: Some(replacing_the_table()),
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        let err = run(
+            &backend,
+            &args(),
+            &config(crate::output::Ui::silent()),
+            &mut out,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        let msg = err.to_string();
+        assert_eq!(msg.lines().count(), 1, "{msg}");
+        assert!(msg.contains("replace the jobs table JobsTable"), "{msg}");
+        assert!(msg.contains("--allow-replace"), "{msg}");
+        assert_eq!(backend.calls(), ["plan", "discard cs-2"]);
+        assert!(out.is_empty());
+
+        let backend = Recorder {
+            plan: Some(replacing_the_table()),
+            ..Default::default()
+        };
+        let allowed = DeployArgs {
+            allow_replace: true,
+            ..args()
+        };
+        run(
+            &backend,
+            &allowed,
+            &config(crate::output::Ui::silent()),
+            &mut Vec::new(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(backend.calls(), ["plan", "apply cs-2"]);
     }
 
     #[test]

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::cli::LocalExecArgs;
+use crate::core::arn;
 use crate::local::asl::exec::{Clock, End, run_to_end};
 use crate::local::asl::tables::MemoryTables;
 use crate::local::asl::{ExecutionInfo, parse_text};
@@ -37,6 +38,7 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
             .ok_or_else(|| Error::usage(format!("--table {spec:?} is not NAME=KEY")))?;
         tables.create(name, key);
     }
+    let identity = identity(args)?;
     let result = match parse_text(&text) {
         Err(e) => json!({
             "status": "INVALID_DEFINITION",
@@ -46,17 +48,9 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
         }),
         Ok(machine) => {
             let info = ExecutionInfo {
-                arn: format!(
-                    "arn:aws:states:local:000000000000:execution:{STATE_MACHINE}:{}",
-                    args.name
-                ),
-                name: args.name.clone(),
                 input,
                 start_ms: start.timestamp_millis(),
-                state_machine_arn: format!(
-                    "arn:aws:states:local:000000000000:stateMachine:{STATE_MACHINE}"
-                ),
-                state_machine_name: STATE_MACHINE.into(),
+                ..identity
             };
             let clock = if args.virtual_clock {
                 Clock::Virtual
@@ -68,7 +62,14 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
             let mut result = match outcome.end {
                 End::Succeeded(output) => json!({"status": "SUCCEEDED", "output": output}),
                 End::Failed { error, cause } => {
-                    json!({"status": "FAILED", "error": error, "cause": cause})
+                    // A Fail state without Error (or Cause) fails with none, as on AWS.
+                    let mut failed = json!({"status": "FAILED"});
+                    for (key, text) in [("error", error), ("cause", cause)] {
+                        if !text.is_empty() {
+                            failed[key] = json!(text);
+                        }
+                    }
+                    failed
                 }
             };
             result["statesEntered"] = json!(outcome.states_entered);
@@ -76,6 +77,50 @@ pub fn run(args: &LocalExecArgs, out: &mut impl std::io::Write) -> Result<()> {
         }
     };
     writeln!(out, "{result}").map_err(|e| Error::failed(format!("writing the result: {e}")))
+}
+
+/// The execution's and its state machine's names and ARNs, from `--execution-arn` or
+/// `--name` (input and start are filled in later).
+fn identity(args: &LocalExecArgs) -> Result<ExecutionInfo> {
+    let (state_machine_arn, machine, name) = match &args.execution_arn {
+        None => (
+            arn::local_state_machine_arn(STATE_MACHINE),
+            STATE_MACHINE.to_string(),
+            args.name.clone(),
+        ),
+        Some(text) => {
+            let parts: Vec<&str> = text.split(':').collect();
+            match parts.as_slice() {
+                [
+                    "arn",
+                    partition,
+                    "states",
+                    region,
+                    account,
+                    "execution",
+                    machine,
+                    name,
+                ] if !machine.is_empty() && !name.is_empty() => (
+                    arn::state_machine_arn(partition, region, account, machine),
+                    machine.to_string(),
+                    name.to_string(),
+                ),
+                _ => {
+                    return Err(Error::usage(format!(
+                        "--execution-arn {text:?} is not arn:PARTITION:states:REGION:ACCOUNT:execution:MACHINE:NAME"
+                    )));
+                }
+            }
+        }
+    };
+    Ok(ExecutionInfo {
+        arn: arn::execution_arn(&state_machine_arn, &name).expect("built as a state machine ARN"),
+        name,
+        input: Value::Null,
+        start_ms: 0,
+        state_machine_arn,
+        state_machine_name: machine,
+    })
 }
 
 /// A number in [0, 1) for Retry's full jitter.

@@ -10,8 +10,16 @@ use crate::local::{LocalBackend, host};
 pub async fn run(args: &LocalRunArgs, config: &Config) -> Result<()> {
     let backend = LocalBackend::open(&config.stack_name, config.ui)?;
     let dir = backend.dir();
+    // The asked port first: if it is taken, nothing is written.
+    let listen = match host::bind(args.port).await? {
+        Some(listener) => host::Listen::Bound(listener),
+        None => host::Listen::Port(0),
+    };
     if !dir.exists() {
-        backend.prepare(&template::template(template::StackOptions::default()))?;
+        let _lock = dir.lock_deploy()?;
+        if !dir.exists() {
+            backend.prepare(&template::template(template::StackOptions::default()))?;
+        }
     }
-    host::run(&dir, args.port, &config.ui).await
+    host::run(&dir, listen, &config.ui).await
 }

@@ -182,7 +182,9 @@ pub fn error_response_template() -> String {
     )
 }
 
-/// GET /status -> Scan, one page. `limit` is 1..=1000 (anything else means the default);
+/// GET /status -> Scan, one page. `limit` is 1..=1000, absent or empty meaning
+/// [`DEFAULT_PAGE_SIZE`]; anything else becomes `Limit: 0`, which DynamoDB refuses with 400
+/// ValidationException, as the local target answers;
 /// `nextToken` is what GET /status returned: base64url without padding of the last key
 /// (`core::page_token`), which needs no percent-encoding, so it comes back unchanged whether or
 /// not the client encodes query values. Base64 padding is put back before decoding. A token
@@ -192,7 +194,7 @@ pub fn status_request_template() -> String {
     let key = json_escaped("$key");
     format!(
         r##"#set($limit = "$!input.params('limit')")
-#if(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "{DEFAULT_PAGE_SIZE}")#end
+#if($limit == "")#set($limit = "{DEFAULT_PAGE_SIZE}")#elseif(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "0")#end
 #set($token = "$!input.params('nextToken')")
 #set($key = "")
 #if($token.matches("^[A-Za-z0-9_-]+$") && $token.length() % 4 != 1)

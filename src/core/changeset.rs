@@ -1,7 +1,11 @@
 //! What goes into a change set and how its changes read: the capabilities a template needs,
 //! the parameter values to send, and one line per resource change. Pure.
 
+use std::collections::BTreeSet;
+
 use serde_json::Value;
+
+use crate::core::{ids, intrinsics};
 
 /// What CloudFormation will do to one resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +77,51 @@ pub fn render(changes: &[ResourceChange]) -> Vec<String> {
                 c.logical_id, c.resource_type
             )
         })
+        .collect()
+}
+
+/// True when the change replaces its resource, or may (`Conditional`): a new physical
+/// resource, the old one deleted with whatever it held.
+pub fn replaces(change: &ResourceChange) -> bool {
+    change.action == Action::Modify
+        && matches!(change.replacement.as_deref(), Some("True" | "Conditional"))
+}
+
+/// The change that would replace the jobs table (and lose every job in it), if any.
+pub fn table_replacement(changes: &[ResourceChange]) -> Option<&ResourceChange> {
+    changes
+        .iter()
+        .find(|c| c.logical_id == ids::JOBS_TABLE && replaces(c))
+}
+
+/// The one-line reason a deploy is refused when it would replace the jobs table.
+pub fn table_replacement_refusal(change: &ResourceChange) -> String {
+    let verb = if change.replacement.as_deref() == Some("True") {
+        "would"
+    } else {
+        "may"
+    };
+    format!(
+        "refusing to deploy: the change set {verb} replace the jobs table {} ({}), deleting every job in it; pass --allow-replace to replace it anyway",
+        change.logical_id, change.resource_type
+    )
+}
+
+/// The replaced resources the API's methods reference (the table, the state machine, the
+/// API's role, the API's own parts). A stage serves the deployment it was given, so after an
+/// update that replaced any of them the stage needs a new deployment.
+pub fn replaced_api_references(template: &Value, changes: &[ResourceChange]) -> Vec<String> {
+    let referenced: BTreeSet<String> = template["Resources"]
+        .as_object()
+        .into_iter()
+        .flat_map(|r| r.values())
+        .filter(|r| r["Type"] == "AWS::ApiGateway::Method")
+        .flat_map(|method| intrinsics::references(&method["Properties"]))
+        .collect();
+    changes
+        .iter()
+        .filter(|c| replaces(c) && referenced.contains(&c.logical_id))
+        .map(|c| c.logical_id.clone())
         .collect()
 }
 
@@ -178,6 +227,46 @@ mod tests {
             resource_type: ty.into(),
             replacement: replacement.map(Into::into),
         }
+    }
+
+    #[test]
+    fn a_table_replacement_is_found_and_named() {
+        let table = |r: Option<&str>| change("Modify", "JobsTable", "AWS::DynamoDB::Table", r);
+        assert!(table_replacement(&[table(Some("False"))]).is_none());
+        assert!(table_replacement(&[change("Add", "JobsTable", "x", None)]).is_none());
+        assert!(
+            table_replacement(&[change("Modify", "Other", "x", Some("True"))]).is_none(),
+            "only the jobs table"
+        );
+        let changes = [table(Some("True"))];
+        let found = table_replacement(&changes).unwrap();
+        assert_eq!(
+            table_replacement_refusal(found),
+            "refusing to deploy: the change set would replace the jobs table JobsTable (AWS::DynamoDB::Table), deleting every job in it; pass --allow-replace to replace it anyway"
+        );
+        let changes = [table(Some("Conditional"))];
+        let found = table_replacement(&changes).unwrap();
+        assert!(table_replacement_refusal(found).contains(" may replace "));
+    }
+
+    #[test]
+    fn replacing_what_the_api_methods_reference_calls_for_a_new_deployment() {
+        let t = crate::core::template::template(Default::default());
+        for id in [
+            ids::JOBS_TABLE,
+            ids::STATE_MACHINE,
+            ids::API_ROLE,
+            ids::JOB_MODEL,
+            ids::REQUEST_VALIDATOR,
+            ids::STATUS_RESOURCE,
+        ] {
+            let replaced = [change("Modify", id, "x", Some("True"))];
+            assert_eq!(replaced_api_references(&t, &replaced), [id], "{id}");
+            let modified = [change("Modify", id, "x", Some("False"))];
+            assert!(replaced_api_references(&t, &modified).is_empty(), "{id}");
+        }
+        let unrelated = [change("Modify", ids::STATE_MACHINE_ROLE, "x", Some("True"))];
+        assert!(replaced_api_references(&t, &unrelated).is_empty());
     }
 
     #[test]

@@ -5,21 +5,21 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::asl;
-use super::client;
+use super::client::{self, CallError};
+use super::definition::definition_from_template;
 use super::engine::state_machine_arn;
 use super::process::{self, EngineState};
 use super::protocol::{
-    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, JobsPage, ReloadRequest,
+    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage, ReloadRequest,
     SubmitRequest,
 };
-use super::state::{self, EngineFile, StackDir, StackFile};
+use super::state::{self, StackDir, StackFile};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
-use crate::core::arn;
-use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
+use crate::core::ids::JOBS_TABLE;
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
@@ -83,25 +83,62 @@ impl LocalBackend {
         ))
     }
 
-    /// The running engine, or a clear error.
-    async fn engine(&self) -> Result<EngineFile> {
+    fn not_answering(&self) -> Error {
+        let dir = self.dir();
+        let pid = dir
+            .read_engine()
+            .map(|e| format!(" (pid {})", e.pid))
+            .unwrap_or_default();
+        Error::failed(format!(
+            "the local engine of stack {}{pid} did not answer within {} s: it is paused (resume it with `kill -CONT <pid>`), stuck or overloaded; log: {}",
+            self.stack_name,
+            client::TIMEOUT.as_secs(),
+            dir.log_file().display()
+        ))
+    }
+
+    /// An engine holds the database but does not answer on its socket (the socket was removed).
+    fn unreachable(&self) -> Error {
+        let dir = self.dir();
+        let pid = dir
+            .read_engine()
+            .map(|e| format!(" (pid {})", e.pid))
+            .unwrap_or_default();
+        Error::failed(format!(
+            "an engine{pid} holds the database of stack {} but cannot be reached: its control socket {} is gone; stop that process, then run the command again",
+            self.stack_name,
+            dir.socket_file().display()
+        ))
+    }
+
+    /// The running engine (asked over its socket), or a clear error.
+    async fn engine(&self) -> Result<Health> {
         match process::probe(&self.dir()).await {
             EngineState::Running(e) => Ok(e),
+            EngineState::NotAnswering => Err(self.not_answering()),
+            EngineState::Dead if store::in_use(&self.dir().db_file()) => Err(self.unreachable()),
             EngineState::Dead => Err(self.dead()),
             EngineState::NotDeployed => Err(self.not_deployed()),
         }
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
-        let e = self.engine().await?;
-        client::call(e.port, method, path, body)
+    /// One call to the engine (bounded by [`client::TIMEOUT`]).
+    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        client::call(&self.dir().socket_file(), method, path, body)
             .await
-            .map_err(|err| {
-                Error::Failed(err.context(format!(
+            .map_err(|err| match err {
+                CallError::NoAnswer => self.not_answering(),
+                CallError::NotListening(_) => self.dead(),
+                CallError::Other(e) => Error::Failed(e.context(format!(
                     "talking to the local engine of stack {}",
                     self.stack_name
-                )))
+                ))),
             })
+    }
+
+    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        self.engine().await?;
+        self.send(method, path, body).await
     }
 
     /// Checks the template's state machine and writes the stack file the engine runs from.
@@ -116,7 +153,20 @@ impl LocalBackend {
             ))
         })?;
         let dir = self.dir();
-        let previous_port = dir.read_stack().ok().and_then(|s| s.port);
+        let previous = dir.read_stack().ok();
+        let previous_port = previous.as_ref().and_then(|s| s.port);
+        if previous.is_some() && !dir.db_file().exists() {
+            return Err(Error::failed(format!(
+                "the database of stack {} ({}) is missing: it was deleted or moved, and its jobs with it. Put the file back (from a backup), or `waitable destroy --target local --stack-name {}` then deploy again to start it empty",
+                self.stack_name,
+                dir.db_file().display(),
+                self.stack_name
+            )));
+        }
+        if previous.is_none() {
+            dir.create()?;
+            store::create(&dir.db_file())?;
+        }
         dir.write_stack(&StackFile {
             stack: self.stack_name.clone(),
             table_name: table,
@@ -143,85 +193,31 @@ fn failure(status: u16, body: &Value) -> Error {
     }
 }
 
-/// The state machine definition from the synthesised template, its `Fn::Sub` variables
-/// resolved for this machine.
-pub fn definition_from_template(
-    template: &Value,
-    stack: &str,
-    table: &str,
-) -> std::result::Result<String, String> {
-    let def = &template["Resources"][STATE_MACHINE]["Properties"]["DefinitionString"];
-    let (text, vars) = match def {
-        Value::String(s) => (s.as_str(), None),
-        Value::Object(o) => match o.get("Fn::Sub") {
-            Some(Value::String(s)) => (s.as_str(), None),
-            Some(Value::Array(parts)) => (
-                parts
-                    .first()
-                    .and_then(Value::as_str)
-                    .ok_or("Fn::Sub needs a text")?,
-                parts.get(1).and_then(Value::as_object),
-            ),
-            _ => return Err("DefinitionString must be a string or an Fn::Sub".into()),
-        },
-        _ => {
-            return Err(format!(
-                "the template has no Resources.{STATE_MACHINE}.Properties.DefinitionString"
-            ));
-        }
-    };
-    let mut values: Vec<(String, String)> = vec![
-        ("AWS::Partition".into(), arn::LOCAL_PARTITION.into()),
-        ("AWS::Region".into(), arn::LOCAL_REGION.into()),
-        ("AWS::AccountId".into(), arn::LOCAL_ACCOUNT.into()),
-        ("AWS::StackName".into(), stack.into()),
-    ];
-    for (name, v) in vars.into_iter().flatten() {
-        let value = if v == &json!({ "Ref": JOBS_TABLE }) || name == TABLE_NAME_VAR {
-            table.to_string()
-        } else if let Some(s) = v.as_str() {
-            s.to_string()
-        } else {
-            return Err(format!(
-                "Fn::Sub variable {name} ({v}) cannot be resolved locally"
-            ));
-        };
-        values.push((name.clone(), value));
-    }
-    let pairs: Vec<(&str, &str)> = values
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let resolved = crate::core::intrinsics::substitute(text, &pairs);
-    if let Some(left) = crate::core::intrinsics::sub_variables(&resolved).first() {
-        return Err(format!(
-            "Fn::Sub variable {left} cannot be resolved locally"
-        ));
-    }
-    Ok(resolved)
-}
-
 impl LocalBackend {
     /// Creates or updates the local stack and returns its outputs (a local deploy asks
     /// nothing: it loses nothing).
     pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
         let dir = self.dir();
+        // One deploy of a stack at a time: a second one waits, then finds the engine running.
+        let lock = dir.lock_deploy()?;
         let previous_port = dir.read_stack().ok().and_then(|s| s.port);
         let definition = self.prepare(&request.template)?;
         let engine = match process::probe(&dir).await {
             EngineState::Running(e) => {
-                let (status, body) = client::call(
-                    e.port,
-                    "POST",
-                    protocol::RELOAD,
-                    Some(&serde_json::to_value(ReloadRequest { definition })?),
-                )
-                .await?;
+                let (status, body) = self
+                    .send(
+                        "POST",
+                        protocol::RELOAD,
+                        Some(&serde_json::to_value(ReloadRequest { definition })?),
+                    )
+                    .await?;
                 if status != 200 {
                     return Err(failure(status, &body));
                 }
                 e
             }
+            EngineState::NotAnswering => return Err(self.not_answering()),
+            EngineState::Dead if store::in_use(&dir.db_file()) => return Err(self.unreachable()),
             EngineState::Dead | EngineState::NotDeployed => {
                 if previous_port.is_some() {
                     self.ui.info(format!(
@@ -242,9 +238,16 @@ impl LocalBackend {
                     e.pid,
                     dir.log_file().display()
                 ));
+                if let Some(old) = previous_port.filter(|p| *p != e.port) {
+                    self.ui.warn(format!(
+                        "the stack's port {old} is taken by another program: its ApiUrl changed from http://127.0.0.1:{old} to http://127.0.0.1:{} (free port {old} and deploy again after stopping the engine to get it back)",
+                        e.port
+                    ));
+                }
                 e
             }
         };
+        drop(lock);
         Ok(self.outputs_for(engine.port))
     }
 }
@@ -339,8 +342,10 @@ impl Backend for LocalBackend {
                     cancelled_jobs: 0,
                 });
             }
+            EngineState::NotAnswering => return Err(self.not_answering()),
+            EngineState::Dead if store::in_use(&dir.db_file()) => return Err(self.unreachable()),
             EngineState::Running(e) => {
-                let (status, body) = client::call(e.port, "POST", protocol::DESTROY, None).await?;
+                let (status, body) = self.send("POST", protocol::DESTROY, None).await?;
                 if status != 200 {
                     return Err(failure(status, &body));
                 }
@@ -369,15 +374,9 @@ impl Backend for LocalBackend {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use serde_json::json;
 
-    #[test]
-    fn the_definition_comes_out_of_the_synthesised_template() {
-        let t = crate::core::template::template(Default::default());
-        let def = definition_from_template(&t, "s", "s-JobsTable").unwrap();
-        assert_eq!(def, crate::core::asl::resolved("s-JobsTable", "aws"));
-        assert!(asl::parse_text(&def).is_ok());
-    }
+    use super::*;
 
     #[test]
     fn deploy_refuses_what_the_interpreter_cannot_run_before_anything_starts() {
@@ -399,17 +398,5 @@ mod tests {
             .prepare(&crate::core::template::template(Default::default()))
             .unwrap();
         assert!(backend.dir().read_stack().is_ok());
-    }
-
-    #[test]
-    fn unresolvable_templates_are_refused() {
-        let t = json!({"Resources": {"StateMachine": {"Properties": {"DefinitionString":
-            {"Fn::Sub": ["${Other}", {"Other": {"Fn::GetAtt": ["X", "Arn"]}}]}}}}});
-        assert!(
-            definition_from_template(&t, "s", "t")
-                .unwrap_err()
-                .contains("Other")
-        );
-        assert!(definition_from_template(&json!({}), "s", "t").is_err());
     }
 }

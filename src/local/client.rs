@@ -1,25 +1,40 @@
-//! A minimal HTTP/1.1 client for talking to the engine on 127.0.0.1 (one request per
-//! connection; the engine is local, so no TLS, proxies or redirects).
+//! A minimal HTTP/1.1 client for the CLI's side of the engine: one request per connection
+//! over the engine's control socket in the stack's directory (no TCP, TLS, proxies or
+//! redirects). Every call is bounded by [`TIMEOUT`].
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde_json::Value;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// The longest any call to the engine may take, connecting included.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a call got no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum CallError {
+    /// Nothing listens on the socket: no engine runs.
+    #[error("no engine listens on {0}")]
+    NotListening(String),
+    /// Connected, but no answer in time (the engine is paused, stuck or overloaded).
+    #[error("the engine did not answer within {} s", TIMEOUT.as_secs())]
+    NoAnswer,
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
 
 /// Sends one request; returns the status code and the body parsed as JSON.
 pub async fn call(
-    port: u16,
+    socket: &Path,
     method: &str,
     path: &str,
     body: Option<&Value>,
-) -> anyhow::Result<(u16, Value)> {
-    let (status, bytes) = tokio::time::timeout(TIMEOUT, raw(port, method, path, body))
+) -> Result<(u16, Value), CallError> {
+    let (status, bytes) = tokio::time::timeout(TIMEOUT, raw(socket, method, path, body))
         .await
-        .context("the local engine did not answer in time")??;
+        .map_err(|_| CallError::NoAnswer)??;
     let value = serde_json::from_slice(&bytes).with_context(|| {
         format!(
             "the local engine answered {status} with a body that is not JSON: {}",
@@ -29,23 +44,40 @@ pub async fn call(
     Ok((status, value))
 }
 
+#[cfg(unix)]
 async fn raw(
-    port: u16,
+    socket: &Path,
     method: &str,
     path: &str,
     body: Option<&Value>,
-) -> anyhow::Result<(u16, Vec<u8>)> {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).await?;
+) -> Result<(u16, Vec<u8>), CallError> {
+    let mut stream = tokio::net::UnixStream::connect(socket)
+        .await
+        .map_err(|_| CallError::NotListening(socket.display().to_string()))?;
     let payload = body.map(|b| b.to_string()).unwrap_or_default();
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         payload.len()
     );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(payload.as_bytes()).await?;
     let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    parse_response(&response)
+    async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(payload.as_bytes()).await?;
+        stream.read_to_end(&mut response).await
+    }
+    .await
+    .context("talking to the local engine")?;
+    Ok(parse_response(&response)?)
+}
+
+#[cfg(not(unix))]
+async fn raw(
+    socket: &Path,
+    _method: &str,
+    _path: &str,
+    _body: Option<&Value>,
+) -> Result<(u16, Vec<u8>), CallError> {
+    Err(CallError::NotListening(socket.display().to_string()))
 }
 
 /// Splits a response into status and body (Content-Length or chunked).

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{Method, StatusCode, Uri, header};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -15,6 +16,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::engine::{Command, EngineError, Handle, Page, submission};
+use super::guard;
 use super::protocol::{
     self, Accepted, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage,
     ReloadRequest, SeedAnswer, StartExecution,
@@ -22,15 +24,17 @@ use super::protocol::{
 use super::records;
 use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
-/// API Gateway's payload limit.
-const BODY_LIMIT: usize = 10 * 1024 * 1024;
-/// Seeding writes many records at once (tests, migrations).
+/// The largest body `POST /` takes: the contract's limit on an execution's input (Step
+/// Functions takes at most 256 KiB), so a job the local target accepts also fits on AWS.
+pub const MAX_BODY_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
+/// Seeding writes many records at once (tests, migrations); only on the control socket.
 const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 #[derive(Clone)]
 struct App {
     engine: Handle,
-    health: Health,
+    /// What the control socket's health route answers (none on the public port).
+    health: Option<Health>,
     shutdown: std::sync::Arc<tokio::sync::Notify>,
 }
 
@@ -66,7 +70,7 @@ impl From<EngineError> for ApiError {
             EngineError::UnsupportedDefinition(_) => {
                 (StatusCode::BAD_REQUEST, "UnsupportedDefinition")
             }
-            EngineError::CommitFailed | EngineError::Internal(_) => {
+            EngineError::CommitFailed(_) | EngineError::Internal(_) => {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
             }
             EngineError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "EngineStopped"),
@@ -87,7 +91,29 @@ fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "BadRequestBody", message)
 }
 
-pub fn router(
+/// The public API on the TCP port: only the documented contract (`POST /`, `GET /status`),
+/// and no request a browser sends from another origin.
+pub fn public_router(engine: Handle, port: u16) -> Router {
+    Router::new()
+        .route(protocol::SUBMIT, post(submit_public))
+        .route(protocol::STATUS, get(status_public))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::map_response(json_errors))
+        .layer(middleware::from_fn(move |req, next| {
+            guard::same_origin_only(port, req, next)
+        }))
+        .with_state(App {
+            engine,
+            health: None,
+            shutdown: Default::default(),
+        })
+}
+
+/// Every route, for the control socket (the CLI and the tests): whoever can open the
+/// stack's directory controls the stack.
+pub fn private_router(
     engine: Handle,
     health: Health,
     shutdown: std::sync::Arc<tokio::sync::Notify>,
@@ -107,19 +133,64 @@ pub fn router(
         .route(protocol::RELOAD, post(reload))
         .route(protocol::DESTROY, post(destroy))
         .route(protocol::HISTORY, get(history))
-        .fallback(|| async {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "NotFound",
-                "no such route: POST / and GET /status are served here",
-            )
-        })
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::map_response(json_errors))
         .with_state(App {
             engine,
-            health,
+            health: Some(health),
             shutdown,
         })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "NotFound",
+        "no such route: POST / and GET /status are served here",
+    )
+}
+
+async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "MethodNotAllowed",
+        format!(
+            "{method} {} is not served: POST / and GET /status are",
+            uri.path()
+        ),
+    )
+}
+
+/// Error answers that axum makes itself (a body over the limit: 413 in text) become JSON
+/// like every other error.
+async fn json_errors(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (name, message) = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        (
+            "PayloadTooLarge",
+            format!(
+                "the request body is over {MAX_BODY_BYTES} bytes, the contract's limit on a job's input (Step Functions takes at most 256 KiB of state data)"
+            ),
+        )
+    } else {
+        let text = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        (
+            "BadRequest",
+            String::from_utf8_lossy(&text).trim().to_string(),
+        )
+    };
+    ApiError::new(status, name, message).into_response()
 }
 
 async fn submit_body(app: &App, body: &[u8]) -> Result<crate::core::job::Submitted, ApiError> {
@@ -127,12 +198,7 @@ async fn submit_body(app: &App, body: &[u8]) -> Result<crate::core::job::Submitt
     let (name, input) = submission(&job);
     Ok(app
         .engine
-        .ask(|reply| Command::Submit {
-            name,
-            input,
-            check_name: true,
-            reply,
-        })
+        .ask(|reply| Command::Submit { name, input, reply })
         .await?)
 }
 
@@ -153,13 +219,25 @@ async fn submit_private(
     Ok(Json(submit_body(&app, &body).await?))
 }
 
+/// `limit`: absent (or empty) means the default page; anything but a whole number from 1 to
+/// 1000 written plainly (the API's pattern `^([1-9][0-9]{0,2}|1000)$`) is a 400, as on AWS.
+fn page_limit(limit: Option<&str>) -> Result<usize, ApiError> {
+    let Some(text) = limit.filter(|l| !l.is_empty()) else {
+        return Ok(DEFAULT_PAGE_SIZE as usize);
+    };
+    let plain = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
+    match text.parse::<u32>() {
+        Ok(n) if plain && (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n as usize),
+        _ => Err(ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "ValidationException",
+            format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}, not {text:?}"),
+        )),
+    }
+}
+
 fn page_args(q: &HashMap<String, String>) -> Result<(Option<String>, usize), ApiError> {
-    // As the mapping template: a limit outside 1..=1000 means the default.
-    let limit = q
-        .get("limit")
-        .and_then(|l| l.parse::<u32>().ok())
-        .filter(|l| (1..=MAX_PAGE_SIZE).contains(l))
-        .unwrap_or(DEFAULT_PAGE_SIZE) as usize;
+    let limit = page_limit(q.get("limit").map(String::as_str))?;
     let after = match q.get("nextToken").filter(|t| !t.is_empty()) {
         None => None,
         Some(t) => Some(records::decode_token(t).ok_or_else(|| {
@@ -211,8 +289,8 @@ async fn jobs(
     }))
 }
 
-async fn health_check(State(app): State<App>) -> Json<Health> {
-    Json(app.health.clone())
+async fn health_check(State(app): State<App>) -> Answer<Option<Health>> {
+    ok(app.health.clone())
 }
 
 /// A JSON body of type `T`, or a 400 naming what is wrong.
@@ -236,7 +314,6 @@ async fn start_raw(State(app): State<App>, body: Bytes) -> Answer<crate::core::j
         .ask(|reply| Command::Submit {
             name: v.name,
             input,
-            check_name: false,
             reply,
         })
         .await?;
@@ -278,7 +355,7 @@ async fn reload(State(app): State<App>, body: Bytes) -> Answer {
 /// Cancels every waiting job, then the engine stops and the server shuts down.
 async fn destroy(State(app): State<App>) -> Answer<DestroyAnswer> {
     let cancelled_jobs = app.engine.ask(|reply| Command::Destroy { reply }).await?;
-    app.shutdown.notify_one();
+    app.shutdown.notify_waiters();
     ok(DestroyAnswer { cancelled_jobs })
 }
 
@@ -288,4 +365,32 @@ async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {
         .ask(|reply| Command::History { name, reply })
         .await?;
     ok(json!(events))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_follows_the_apis_pattern() {
+        assert_eq!(page_limit(None).unwrap(), DEFAULT_PAGE_SIZE as usize);
+        assert_eq!(page_limit(Some("")).unwrap(), DEFAULT_PAGE_SIZE as usize);
+        for (text, n) in [("1", 1), ("999", 999), ("1000", 1000)] {
+            assert_eq!(page_limit(Some(text)).unwrap(), n);
+        }
+        for bad in [
+            "0",
+            "-1",
+            "1001",
+            "abc",
+            "01",
+            "+5",
+            " 5",
+            "1e2",
+            "99999999999",
+        ] {
+            let err = page_limit(Some(bad)).unwrap_err();
+            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{bad}");
+        }
+    }
 }

@@ -1,6 +1,6 @@
 //! The engine as a background process: started detached by deploy (the same binary run as
 //! `local run`, in its own process group, output to a log file in the state directory),
-//! found again through its pid/port file and lock by later commands.
+//! found again by later commands by asking it over its control socket.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -8,54 +8,45 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use super::client;
+use super::client::{self, CallError};
 use super::host::TIED_ENV;
 use super::protocol::{self, Health};
-use super::state::{EngineFile, HOME_ENV, StackDir};
+use super::state::{HOME_ENV, StackDir};
+use super::store;
 use crate::poll::{Schedule, Step, poll_within};
 use crate::{Error, Result};
 
 const START_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Where a stack's engine stands.
+/// Where a stack's engine stands, as the engine itself answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EngineState {
     /// No stack was deployed here.
     NotDeployed,
-    /// Deployed, but no engine holds the lock: it died (or the machine restarted).
+    /// Deployed, but no engine answers on its socket: it stopped or died (or the machine
+    /// restarted).
     Dead,
-    Running(EngineFile),
+    /// Something holds the socket but did not answer in time (a paused or stuck engine).
+    NotAnswering,
+    Running(Health),
 }
 
-/// Finds the stack's engine.
+/// Asks the stack's engine whether it runs (at most [`client::TIMEOUT`]).
 pub async fn probe(dir: &StackDir) -> EngineState {
     if !dir.exists() {
         return EngineState::NotDeployed;
     }
-    // The engine writes its pid/port file just after taking the lock: give a starting one a moment.
-    let found = poll_within(
-        &Schedule::every(Duration::from_millis(100)),
-        Duration::from_secs(5),
-        async || {
-            if !dir.engine_alive() {
-                return Ok(Step::Done(EngineState::Dead));
-            }
-            if let Some(e) = dir.read_engine()
-                && healthy(e.port, e.pid).await
-            {
-                return Ok(Step::Done(EngineState::Running(e)));
-            }
-            Ok(Step::Pending)
-        },
-    )
-    .await;
-    found.ok().flatten().unwrap_or(EngineState::Dead)
+    health(dir).await
 }
 
-async fn healthy(port: u16, pid: u32) -> bool {
-    match client::call(port, "GET", protocol::HEALTH, None).await {
-        Ok((200, v)) => serde_json::from_value::<Health>(v).is_ok_and(|h| h.pid == pid),
-        _ => false,
+async fn health(dir: &StackDir) -> EngineState {
+    match client::call(&dir.socket_file(), "GET", protocol::HEALTH, None).await {
+        Ok((200, v)) => match serde_json::from_value::<Health>(v) {
+            Ok(h) => EngineState::Running(h),
+            Err(_) => EngineState::NotAnswering,
+        },
+        Err(CallError::NotListening(_)) => EngineState::Dead,
+        Ok(_) | Err(_) => EngineState::NotAnswering,
     }
 }
 
@@ -70,7 +61,7 @@ pub async fn start(
     stack: &str,
     dir: &StackDir,
     tied: bool,
-) -> Result<EngineFile> {
+) -> Result<Health> {
     let exe = match exe {
         Some(e) => e.to_path_buf(),
         None => std::env::current_exe().context("finding the waitable executable")?,
@@ -109,8 +100,8 @@ pub async fn start(
                     log_tail(&dir.log_file())
                 )));
             }
-            Ok(match dir.read_engine() {
-                Some(e) if e.pid == pid && healthy(e.port, pid).await => Step::Done(e),
+            Ok(match health(dir).await {
+                EngineState::Running(h) if h.pid == pid => Step::Done(h),
                 _ => Step::Pending,
             })
         },
@@ -135,13 +126,13 @@ pub fn log_tail(path: &Path) -> String {
     lines[lines.len().saturating_sub(5)..].join("\n")
 }
 
-/// Waits until no engine holds the stack's lock (after destroy asked it to stop).
+/// Waits until no engine holds the stack's database (after destroy asked it to stop).
 pub async fn wait_stopped(dir: &StackDir, timeout: Duration) -> bool {
     let stopped = poll_within(
         &Schedule::every(Duration::from_millis(25)),
         timeout,
         async || {
-            Ok(if dir.engine_alive() {
+            Ok(if store::in_use(&dir.db_file()) {
                 Step::Pending
             } else {
                 Step::Done(())

@@ -35,7 +35,8 @@ pub struct StackFile {
     pub port: Option<u16>,
 }
 
-/// What a running engine wrote: how to reach it.
+/// What a running engine writes for people and tools to read (its pid and public port). The
+/// CLI does not trust it: it asks the engine over its socket (see `process::probe`).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct EngineFile {
     pub pid: u32,
@@ -61,8 +62,9 @@ impl StackDir {
     pub fn engine_file(&self) -> PathBuf {
         self.root.join("engine.json")
     }
-    pub fn lock_file(&self) -> PathBuf {
-        self.root.join("engine.lock")
+    /// The engine's control socket (mode 0600): the private routes are served only here.
+    pub fn socket_file(&self) -> PathBuf {
+        self.root.join("engine.sock")
     }
     pub fn log_file(&self) -> PathBuf {
         self.root.join("engine.log")
@@ -80,8 +82,7 @@ impl StackDir {
     }
 
     pub fn write_stack(&self, s: &StackFile) -> anyhow::Result<()> {
-        std::fs::create_dir_all(&self.root)
-            .with_context(|| format!("creating {}", self.root.display()))?;
+        self.create()?;
         write_json(&self.stack_file(), s)
     }
 
@@ -89,47 +90,33 @@ impl StackDir {
         read_json(&self.engine_file()).ok()
     }
 
-    /// True while an engine holds this stack's lock (it is released when the process dies,
-    /// however it dies).
-    pub fn engine_alive(&self) -> bool {
-        let Ok(f) = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(self.lock_file())
-        else {
-            return false;
-        };
-        match f.try_lock() {
-            Ok(()) => {
-                let _ = f.unlock();
-                false
-            }
-            Err(_) => true,
-        }
-    }
-
-    /// Takes the engine lock for this process's lifetime; fails if another engine has it.
-    pub fn lock_engine(&self) -> Result<File> {
-        std::fs::create_dir_all(&self.root)?;
+    /// Takes this stack's deploy lock, waiting for another deploy of it to finish first (two
+    /// deploys at once: the second finds the first one's engine running and reloads it).
+    /// Held until the returned file is dropped.
+    pub fn lock_deploy(&self) -> anyhow::Result<File> {
+        self.create()?;
+        let path = self.root.join("deploy.lock");
         let f = File::options()
             .create(true)
             .truncate(false)
             .write(true)
-            .open(self.lock_file())?;
-        match f.try_lock() {
-            Ok(()) => Ok(f),
-            Err(_) => {
-                let at = self
-                    .read_engine()
-                    .map(|e| format!(" (pid {}, http://127.0.0.1:{})", e.pid, e.port))
-                    .unwrap_or_default();
-                Err(Error::failed(format!(
-                    "the engine of stack {} is already running{at}",
-                    self.root.file_name().unwrap_or_default().to_string_lossy()
-                )))
-            }
-        }
+            .open(&path)
+            .with_context(|| format!("opening {}", path.display()))?;
+        f.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(f)
+    }
+
+    /// Creates the directory, readable by its owner only: whoever can read it controls the
+    /// stack (its engine socket lives here).
+    pub fn create(&self) -> anyhow::Result<()> {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+        builder
+            .create(&self.root)
+            .with_context(|| format!("creating {}", self.root.display()))
     }
 }
 
@@ -139,11 +126,54 @@ fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> anyhow::Result<T> {
     serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
 }
 
-/// Writes through a temporary sibling and a rename, so readers never see half a file.
+/// Writes through a temporary sibling of its own (unique, so writers at once do not clash) and
+/// a rename, so readers never see half a file.
 pub fn write_json<T: Serialize>(path: &Path, value: &T) -> anyhow::Result<()> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, serde_json::to_vec_pretty(value)?)
-        .with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("writing a temporary file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, &serde_json::to_vec_pretty(value)?)
+        .with_context(|| format!("writing {}", tmp.path().display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("writing {}", path.display()))?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn writers_at_once_never_clash_and_the_directory_is_private() {
+        let home = tempfile::tempdir().unwrap();
+        let dir = StackDir::new(home.path(), "s");
+        let file = |n: u16| StackFile {
+            stack: "s".into(),
+            table_name: "t".into(),
+            definition: "{}".into(),
+            port: Some(n),
+        };
+        std::thread::scope(|scope| {
+            for n in 0..16 {
+                let dir = &dir;
+                scope.spawn(move || {
+                    for _ in 0..20 {
+                        dir.write_stack(&file(n)).unwrap();
+                    }
+                });
+            }
+        });
+        assert!(dir.read_stack().unwrap().port.is_some());
+        let names: Vec<_> = std::fs::read_dir(&dir.root)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["stack.json"], "no temporary file is left");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&dir.root).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+    }
 }

@@ -50,15 +50,98 @@ pub const SUCCEEDED: &str = "SUCCEEDED";
 pub const FAILED: &str = "FAILED";
 pub const ABORTED: &str = "ABORTED";
 
-/// Opens (and creates) the database with write-ahead logging: a `kill -9` loses nothing that
-/// was committed.
-pub fn open(path: &Path) -> anyhow::Result<Connection> {
-    let conn = Connection::open(path).with_context(|| format!("opening {}", path.display()))?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+/// Why the engine could not open its database.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The file is not there (deleted or moved): it is never silently replaced by an empty one.
+    #[error("the database {0} is missing")]
+    Missing(String),
+    /// Another engine holds it.
+    #[error("the database {0} is in use by another engine")]
+    InUse(String),
+    /// SQLite refused it (not a database, malformed, an I/O error).
+    #[error("the database {path} is damaged: {cause}")]
+    Damaged { path: String, cause: String },
+}
+
+/// Creates a new stack's database (deploy, the first time).
+pub fn create(path: &Path) -> anyhow::Result<()> {
+    let conn = Connection::open(path).with_context(|| format!("creating {}", path.display()))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.execute_batch(SCHEMA).context("creating the schema")?;
+    Ok(())
+}
+
+/// Opens the stack's existing database for its one engine, with write-ahead logging (a
+/// `kill -9` loses nothing that was committed) and an exclusive lock on the database file held
+/// as long as the connection lives: exactly one engine per stack, whatever happens to the
+/// other files of its directory. The lock goes when the process goes, however it goes.
+pub fn open(path: &Path) -> Result<Connection, OpenError> {
+    let shown = path.display().to_string();
+    if !path.exists() {
+        return Err(OpenError::Missing(shown));
+    }
+    let damaged = |cause: String| OpenError::Damaged {
+        path: shown.clone(),
+        cause,
+    };
+    let classify = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked) => {
+            OpenError::InUse(shown.clone())
+        }
+        _ => damaged(e.to_string()),
+    };
+    let flags =
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(classify)?;
+    conn.busy_timeout(std::time::Duration::ZERO)
+        .map_err(classify)?;
+    conn.pragma_update(None, "locking_mode", "EXCLUSIVE")
+        .map_err(classify)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(classify)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")
+        .map_err(classify)?;
+    // Takes the lock now, not at the first write.
+    conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
+        .map_err(classify)?;
+    let check: String = conn
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(classify)?;
+    if check != "ok" {
+        return Err(damaged(check));
+    }
+    conn.execute_batch(SCHEMA).map_err(classify)?;
     Ok(conn)
+}
+
+/// A failed write, with its cause, and when the file itself is at fault, the way out.
+pub fn explain(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DatabaseCorrupt | NotADatabase | SystemIoFailure | CannotOpen | ReadOnly) => format!(
+            "{e} (the database file is damaged or gone: stop the engine, then restore the file from a backup, or destroy the stack and deploy it again)"
+        ),
+        Some(DiskFull) => format!("{e} (free some disk space)"),
+        _ => e.to_string(),
+    }
+}
+
+/// True while an engine holds the database (see [`open`]); false when there is none.
+pub fn in_use(path: &Path) -> bool {
+    let Ok(conn) = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
+    else {
+        return false;
+    };
+    let _ = conn.busy_timeout(std::time::Duration::ZERO);
+    matches!(
+        conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r
+            .get::<_, i64>(0))
+            .map_err(|e| e.sqlite_error_code()),
+        Err(Some(
+            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+        ))
+    )
 }
 
 /// Opens an existing database for reading only (destroy with no engine, tests).
@@ -278,4 +361,38 @@ pub fn history(c: &Connection, execution: &str) -> anyhow::Result<Vec<(String, O
         .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_engine_per_database_and_nothing_is_silently_recreated() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("db");
+        assert!(matches!(open(&db), Err(OpenError::Missing(_))));
+        assert!(!db.exists(), "a missing database is not created");
+        create(&db).unwrap();
+        assert!(!in_use(&db));
+        let first = open(&db).unwrap();
+        assert!(in_use(&db));
+        assert!(matches!(open(&db), Err(OpenError::InUse(_))));
+        drop(first);
+        assert!(!in_use(&db));
+        let again = open(&db).unwrap();
+        drop(again);
+        std::fs::write(
+            &db,
+            "this is not a database, it is a text file of some length",
+        )
+        .unwrap();
+        let _ = std::fs::remove_file(dir.path().join("db-wal"));
+        match open(&db) {
+            Err(OpenError::Damaged { cause, .. }) => {
+                assert!(cause.contains("not a database"), "{cause}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }

@@ -1,14 +1,16 @@
 //! Choice rules, parsed once at deploy into a typed tree ([`Rule`]) and evaluated against each
 //! state input: the comparison operators, the type tests, and And/Or/Not.
 
-use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use super::path::Path;
+use crate::core::timestamp::parse_states;
+/// The States timestamp grammar Choice and Wait use: core's, under the name callers know.
+pub use crate::core::timestamp::parse_states as parse_timestamp;
 
 /// What a comparison compares as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub enum Compared {
     String,
     Numeric,
     Timestamp,
@@ -47,7 +49,7 @@ pub enum Operand {
 pub enum Test {
     IsPresent(bool),
     Is(TypeTest, bool),
-    Compare(Kind, Order, Operand),
+    Compare(Compared, Order, Operand),
     /// `StringMatches` with its pattern (`*` wildcards, `\*` and `\\` literals).
     Matches(String),
 }
@@ -59,12 +61,6 @@ pub enum Rule {
     Or(Vec<Rule>),
     Not(Box<Rule>),
     Test { variable: Path, test: Test },
-}
-
-/// A timestamp as the States language accepts it: RFC 3339 with an uppercase `T`, and an
-/// uppercase `Z` or a numeric offset.
-pub fn parse_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    crate::core::timestamp::parse_states(text)
 }
 
 /// The operator of a comparison rule (the one key besides Variable/Next/Comment).
@@ -98,12 +94,12 @@ fn type_test(name: &str) -> Option<TypeTest> {
 }
 
 /// `StringLessThanEquals` -> (String, LessThanEquals); None for anything else.
-fn comparison(name: &str) -> Option<(Kind, Order)> {
+fn comparison(name: &str) -> Option<(Compared, Order)> {
     let (kind, rest) = [
-        ("String", Kind::String),
-        ("Numeric", Kind::Numeric),
-        ("Timestamp", Kind::Timestamp),
-        ("Boolean", Kind::Boolean),
+        ("String", Compared::String),
+        ("Numeric", Compared::Numeric),
+        ("Timestamp", Compared::Timestamp),
+        ("Boolean", Compared::Boolean),
     ]
     .into_iter()
     .find_map(|(prefix, kind)| name.strip_prefix(prefix).map(|rest| (kind, rest)))?;
@@ -115,7 +111,7 @@ fn comparison(name: &str) -> Option<(Kind, Order)> {
         "GreaterThanEquals" => Order::GreaterThanEquals,
         _ => return None,
     };
-    (kind != Kind::Boolean || order == Order::Equals).then_some((kind, order))
+    (kind != Compared::Boolean || order == Order::Equals).then_some((kind, order))
 }
 
 fn flag(op: &str, arg: &Value) -> Result<bool, String> {
@@ -238,7 +234,7 @@ pub fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
                 TypeTest::Numeric => var.is_number(),
                 TypeTest::String => var.is_string(),
                 TypeTest::Boolean => var.is_boolean(),
-                TypeTest::Timestamp => var.as_str().and_then(parse_timestamp).is_some(),
+                TypeTest::Timestamp => var.as_str().and_then(parse_states).is_some(),
             };
             is == *expect
         }
@@ -254,25 +250,25 @@ pub fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
     })
 }
 
-fn compare(kind: Kind, order: Order, left: &Value, right: &Value) -> bool {
+fn compare(kind: Compared, order: Order, left: &Value, right: &Value) -> bool {
     use std::cmp::Ordering::*;
     let ord = match kind {
-        Kind::String => match (left.as_str(), right.as_str()) {
+        Compared::String => match (left.as_str(), right.as_str()) {
             (Some(l), Some(r)) => l.cmp(r),
             _ => return false,
         },
-        Kind::Numeric => match (left.as_f64(), right.as_f64()) {
+        Compared::Numeric => match (left.as_f64(), right.as_f64()) {
             (Some(l), Some(r)) => l.partial_cmp(&r).unwrap_or(Less),
             _ => return false,
         },
-        Kind::Timestamp => match (
-            left.as_str().and_then(parse_timestamp),
-            right.as_str().and_then(parse_timestamp),
+        Compared::Timestamp => match (
+            left.as_str().and_then(parse_states),
+            right.as_str().and_then(parse_states),
         ) {
             (Some(l), Some(r)) => l.cmp(&r),
             _ => return false,
         },
-        Kind::Boolean => return left.is_boolean() && left == right,
+        Compared::Boolean => return left.is_boolean() && left == right,
     };
     match order {
         Order::Equals => ord == Equal,
@@ -464,7 +460,7 @@ mod tests {
                 Rule::Test {
                     variable: path("$.a"),
                     test: Test::Compare(
-                        Kind::Numeric,
+                        Compared::Numeric,
                         Order::GreaterThan,
                         Operand::Path(path("$.b"))
                     ),
@@ -516,14 +512,31 @@ mod tests {
         );
     }
 
+    /// The timestamp forms AWS's recorded Wait and Choice states took or refused, checked
+    /// against core's one States timestamp grammar (which Choice and Wait use).
     #[test]
-    fn timestamps_follow_the_states_profile() {
-        assert!(parse_timestamp("2030-01-01T00:00:00Z").is_some());
-        assert!(parse_timestamp("2030-01-01T00:00:00.123Z").is_some());
-        assert!(parse_timestamp("2030-01-01t00:00:00Z").is_none());
-        assert!(parse_timestamp("2030-01-01T00:00:00z").is_none());
-        assert!(parse_timestamp("2030-01-01").is_none());
-        assert!(parse_timestamp("not a time").is_none());
+    fn the_states_timestamp_grammar_matches_what_aws_recorded() {
+        for ok in [
+            "2016-03-14T01:59:00Z",
+            "2023-12-13T07:09:46.000000Z",
+            "2023-12-13T07:10:01.00Z",
+            "2016-03-05T21:29:29.243167252Z",
+        ] {
+            assert!(parse_states(ok).is_some(), "{ok}");
+        }
+        for refused in [
+            "2016-12-05T21:29:29",
+            "2023-12-13T07:10:32.000000",
+            "2016-12-05 21:29:29Z",
+            "2016-13-05T21:29:29Z",
+            "2016-12-05T25:29:29Z",
+            "05-12-2016T21:29:29Z",
+            "2023-02-24 12:15:56.832957",
+            "",
+            " ",
+        ] {
+            assert!(parse_states(refused).is_none(), "{refused}");
+        }
     }
 
     #[test]

@@ -21,29 +21,66 @@ pub fn iso_millis(ms: i64) -> String {
         .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The context object (`$$`) while state `state`, entered at `entered_ms`, runs.
+/// The context object (`$$`) while state `state`, entered at `entered_ms`, runs, as AWS
+/// shows it: `Execution.RedriveCount` is always there (executions are never redriven here);
+/// `State.RetryCount` only while the state is being retried.
 pub(super) fn context(
     exec: &ExecutionInfo,
     state: &str,
     entered_ms: i64,
     retry_count: u32,
 ) -> Value {
+    let mut state = json!({
+        "Name": state,
+        "EnteredTime": iso_millis(entered_ms),
+    });
+    if retry_count > 0 {
+        state["RetryCount"] = json!(retry_count);
+    }
     json!({
         "Execution": {
             "Id": exec.arn,
-            "Name": exec.name,
             "Input": exec.input,
             "StartTime": iso_millis(exec.start_ms),
-            "RoleArn": "arn:aws:iam::000000000000:role/waitable-local"
-        },
-        "State": {
-            "Name": state,
-            "EnteredTime": iso_millis(entered_ms),
-            "RetryCount": retry_count
+            "Name": exec.name,
+            "RoleArn": "arn:aws:iam::000000000000:role/waitable-local",
+            "RedriveCount": 0
         },
         "StateMachine": {
             "Id": exec.state_machine_arn,
             "Name": exec.state_machine_name
-        }
+        },
+        "State": state
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn info() -> ExecutionInfo {
+        ExecutionInfo {
+            name: "n".into(),
+            arn: "arn:e".into(),
+            input: json!({"a": 1}),
+            start_ms: 0,
+            state_machine_arn: "arn:sm".into(),
+            state_machine_name: "sm".into(),
+        }
+    }
+
+    #[test]
+    fn the_context_object_has_redrive_count_and_no_retry_count_outside_retries() {
+        let ctx = context(&info(), "S", 1000, 0);
+        assert_eq!(ctx["Execution"]["RedriveCount"], json!(0));
+        assert_eq!(ctx["Execution"]["Input"], json!({"a": 1}));
+        assert_eq!(
+            ctx["State"],
+            json!({"Name": "S", "EnteredTime": "1970-01-01T00:00:01.000Z"})
+        );
+        assert_eq!(
+            context(&info(), "S", 1000, 2)["State"]["RetryCount"],
+            json!(2)
+        );
+    }
 }

@@ -1,5 +1,6 @@
 //! A state's data flow: InputPath/OutputPath selection, Parameters/ResultSelector templates,
-//! and ResultPath placement.
+//! and ResultPath placement. A path that finds nothing is `States.Runtime` (uncatchable), as
+//! on AWS.
 
 use serde_json::{Map, Value, json};
 
@@ -7,16 +8,33 @@ use super::fault::{Fault, runtime};
 use super::model::{Place, Select};
 use super::path::Path;
 
-pub(super) fn select(sel: &Select, value: &Value, field: &str) -> Result<Value, Fault> {
+/// The value at `p`: in the context object for `$$...`, else in `data`.
+pub(super) fn lookup<'a>(p: &Path, data: &'a Value, ctx: &'a Value) -> Option<&'a Value> {
+    p.get(if p.context { ctx } else { data })
+}
+
+/// The `States.Runtime` fault of a path that found nothing (AWS's wording).
+pub(super) fn not_found(p: &Path, field: &str, data: &Value) -> Fault {
+    runtime(format!(
+        "The JSONPath '{}' specified for the field '{field}' could not be found in the input '{data}'",
+        p.render()
+    ))
+}
+
+/// InputPath/OutputPath: the whole `value`, an empty object (null), or the value at a path
+/// (`$$` selects the context object).
+pub(super) fn select(
+    sel: &Select,
+    value: &Value,
+    ctx: &Value,
+    field: &str,
+) -> Result<Value, Fault> {
     match sel {
         Select::All => Ok(value.clone()),
         Select::Nothing => Ok(json!({})),
-        Select::At(p) => p.get(value).cloned().ok_or_else(|| {
-            runtime(format!(
-                "Invalid path for {field}: the state's data has no value at {}",
-                p.render()
-            ))
-        }),
+        Select::At(p) => lookup(p, value, ctx)
+            .cloned()
+            .ok_or_else(|| not_found(p, field, value)),
     }
 }
 
@@ -30,12 +48,7 @@ pub fn fill(template: &Value, input: &Value, ctx: &Value) -> Result<Value, Fault
                 if let Some(key) = k.strip_suffix(".$") {
                     let text = v.as_str().unwrap_or_default();
                     let p = Path::parse(text).map_err(runtime)?;
-                    let found = p.get(if p.context { ctx } else { input }).ok_or_else(|| {
-                        Fault::new(
-                            "States.ParameterPathFailure",
-                            format!("The JSONPath {text} specified for the field {k} could not be found in the input"),
-                        )
-                    })?;
+                    let found = lookup(&p, input, ctx).ok_or_else(|| not_found(&p, k, input))?;
                     out.insert(key.to_string(), found.clone());
                 } else {
                     out.insert(k.clone(), fill(v, input, ctx)?);

@@ -10,6 +10,7 @@ mod data;
 pub mod exec;
 mod fault;
 mod fields;
+pub mod limits;
 pub mod model;
 pub mod parse;
 pub mod path;

@@ -9,6 +9,7 @@ use super::choice;
 use super::fields::{
     Res, allowed, catchers, path_field, place, retriers, select, string_field, unsupported,
 };
+use super::limits;
 use super::model::{Kind, Machine, Place, Select, State, Unsupported, WaitFor};
 use super::path::Path;
 use super::task_check::{check_dynamo_parameters, check_template, dynamo_op};
@@ -210,26 +211,36 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
                     "a Wait needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
                 ));
             }
-            let wait =
-                match specs[0] {
-                    "Seconds" => WaitFor::Seconds(obj["Seconds"].as_u64().ok_or_else(|| {
-                        unsupported(name, "Seconds must be a non-negative integer")
-                    })?),
-                    "Timestamp" => {
-                        let t = string_field(name, obj, "Timestamp")?.unwrap_or_default();
-                        if choice::parse_timestamp(&t).is_none() {
-                            return Err(unsupported(
+            let wait = match specs[0] {
+                "Seconds" => WaitFor::Seconds(
+                    obj["Seconds"]
+                        .as_u64()
+                        .filter(|s| *s <= limits::MAX_WAIT_SECONDS_FIELD)
+                        .ok_or_else(|| {
+                            unsupported(
                                 name,
-                                format!("Timestamp {t:?} is not an RFC 3339 timestamp"),
-                            ));
-                        }
-                        WaitFor::Timestamp(t)
+                                format!(
+                                    "Seconds must be an integer from 0 to {}",
+                                    limits::MAX_WAIT_SECONDS_FIELD
+                                ),
+                            )
+                        })?,
+                ),
+                "Timestamp" => {
+                    let t = string_field(name, obj, "Timestamp")?.unwrap_or_default();
+                    if crate::core::timestamp::parse_states(&t).is_none() {
+                        return Err(unsupported(
+                            name,
+                            format!("Timestamp {t:?} is not an RFC 3339 timestamp"),
+                        ));
                     }
-                    "SecondsPath" => {
-                        WaitFor::SecondsPath(path_field(name, obj, "SecondsPath")?.unwrap())
-                    }
-                    _ => WaitFor::TimestampPath(path_field(name, obj, "TimestampPath")?.unwrap()),
-                };
+                    WaitFor::Timestamp(t)
+                }
+                "SecondsPath" => {
+                    WaitFor::SecondsPath(path_field(name, obj, "SecondsPath")?.unwrap())
+                }
+                _ => WaitFor::TimestampPath(path_field(name, obj, "TimestampPath")?.unwrap()),
+            };
             state.kind = Kind::Wait(wait);
             flow(&mut state)?;
         }
@@ -263,6 +274,16 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
         }
         "Fail" => {
             allowed(name, obj, &["Error", "Cause", "ErrorPath", "CausePath"])?;
+            // "You can specify either Error or ErrorPath, but not both" (and Cause likewise):
+            // "Fail workflow state", AWS Step Functions Developer Guide.
+            for (fixed, path) in [("Error", "ErrorPath"), ("Cause", "CausePath")] {
+                if obj.contains_key(fixed) && obj.contains_key(path) {
+                    return Err(unsupported(
+                        name,
+                        format!("a Fail state cannot have both {fixed} and {path}"),
+                    ));
+                }
+            }
             state.kind = Kind::Fail {
                 error: string_field(name, obj, "Error")?,
                 cause: string_field(name, obj, "Cause")?,
@@ -365,6 +386,45 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("TimeoutSeconds"), "{err}");
+    }
+
+    #[test]
+    fn expressions_given_by_path_are_checked_at_run_time_only() {
+        let task = |params: Value| {
+            one_state(
+                json!({"Type": "Task", "Resource": "arn:aws:states:::dynamodb:updateItem",
+                             "Parameters": params, "End": true}),
+            )
+        };
+        task(
+            json!({"TableName": "t", "Key.$": "$.k", "UpdateExpression.$": "$.u",
+                    "ConditionExpression.$": "$.c"}),
+        )
+        .unwrap();
+        let err = task(json!({"TableName": "t", "UpdateExpression": "$.u"})).unwrap_err();
+        assert!(err.to_string().contains("UpdateExpression"), "{err}");
+    }
+
+    #[test]
+    fn a_fail_state_has_error_or_error_path_not_both() {
+        let fail = |extra: Value| {
+            let mut s = json!({"Type": "Fail"});
+            s.as_object_mut()
+                .unwrap()
+                .extend(extra.as_object().unwrap().clone());
+            one_state(s)
+        };
+        assert!(fail(json!({"Error": "E", "CausePath": "$.c"})).is_ok());
+        assert!(fail(json!({"Error": "E", "ErrorPath": "$.e"})).is_err());
+        assert!(fail(json!({"Cause": "C", "CausePath": "$.c"})).is_err());
+    }
+
+    #[test]
+    fn wait_seconds_are_at_most_99999999() {
+        let wait = |secs: u64| one_state(json!({"Type": "Wait", "Seconds": secs, "End": true}));
+        assert!(wait(99_999_999).is_ok());
+        let err = wait(100_000_000).unwrap_err();
+        assert!(err.to_string().contains("0 to 99999999"), "{err}");
     }
 
     #[test]

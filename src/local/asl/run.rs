@@ -10,9 +10,10 @@ use serde_json::{Value, json};
 use super::choice;
 use super::context::context;
 pub use super::context::{ExecutionInfo, iso_millis};
-use super::data::{fill, place, select};
+use super::data::{fill, lookup, not_found, place, select};
 pub use super::fault::Fault;
 use super::fault::runtime;
+use super::limits;
 use super::model::{Catcher, DynamoOp, Kind, Machine, Retrier, State, WaitFor};
 use super::path::Path;
 
@@ -72,32 +73,66 @@ enum Flow {
     Fail { error: String, cause: String },
 }
 
-fn wait_until(wait: &WaitFor, effective: &Value, entered_ms: i64) -> Result<i64, Fault> {
+/// When a Wait state entered at `entered_ms` ends. A wait over [`limits::MAX_WAIT_MS`] fails
+/// at once with `States.Runtime`, as on AWS.
+fn wait_until(
+    wait: &WaitFor,
+    effective: &Value,
+    ctx: &Value,
+    entered_ms: i64,
+) -> Result<i64, Fault> {
+    // "Step Functions considers the time value up to seconds and truncates milliseconds"
+    // ("Wait workflow state", AWS Step Functions Developer Guide).
     let timestamp = |text: Option<&str>, what: &str| {
-        text.and_then(choice::parse_timestamp)
-            .map(|t| t.timestamp_millis())
+        text.and_then(crate::core::timestamp::parse_states)
+            .map(|t| t.timestamp() * 1000)
             .ok_or_else(|| runtime(format!("The {what} is not a valid timestamp: {text:?}")))
     };
-    match wait {
-        WaitFor::Seconds(s) => Ok(entered_ms.saturating_add(*s as i64 * 1000)),
-        WaitFor::Timestamp(t) => timestamp(Some(t), "Timestamp"),
-        WaitFor::SecondsPath(p) => p
-            .get(effective)
-            .and_then(Value::as_u64)
-            .map(|s| entered_ms.saturating_add(s as i64 * 1000))
-            .ok_or_else(|| {
+    let after = |secs: u64| entered_ms.saturating_add((secs as i64).saturating_mul(1000));
+    let until = match wait {
+        WaitFor::Seconds(s) => after(*s),
+        WaitFor::Timestamp(t) => timestamp(Some(t), "Timestamp")?,
+        WaitFor::SecondsPath(p) => {
+            let v =
+                lookup(p, effective, ctx).ok_or_else(|| not_found(p, "SecondsPath", effective))?;
+            after(v.as_u64().ok_or_else(|| {
                 runtime(format!(
-                    "SecondsPath {} is not a non-negative integer",
+                    "The value at SecondsPath {} is not a non-negative integer: {v}",
                     p.render()
                 ))
-            }),
-        WaitFor::TimestampPath(p) => {
-            let v = p.get(effective).ok_or_else(|| {
-                runtime(format!("TimestampPath {} is not in the input", p.render()))
-            })?;
-            timestamp(v.as_str(), "value at TimestampPath")
+            })?)
         }
+        WaitFor::TimestampPath(p) => {
+            let v = lookup(p, effective, ctx)
+                .ok_or_else(|| not_found(p, "TimestampPath", effective))?;
+            timestamp(v.as_str(), "value at TimestampPath")?
+        }
+    };
+    if until.saturating_sub(entered_ms) > limits::MAX_WAIT_MS {
+        return Err(runtime("Wait state delay is too long."));
     }
+    Ok(until)
+}
+
+/// The string at a Fail state's ErrorPath/CausePath, or its fixed Error/Cause. A path that
+/// finds nothing, or no string, is `States.Runtime`.
+fn fail_field(
+    path: &Option<Path>,
+    fixed: &Option<String>,
+    field: &str,
+    raw: &Value,
+    ctx: &Value,
+) -> Result<String, Fault> {
+    let Some(p) = path else {
+        return Ok(fixed.clone().unwrap_or_default());
+    };
+    let v = lookup(p, raw, ctx).ok_or_else(|| not_found(p, field, raw))?;
+    v.as_str().map(str::to_string).ok_or_else(|| {
+        runtime(format!(
+            "The JSONPath '{}' specified for the field '{field}' does not resolve to a string: {v}",
+            p.render()
+        ))
+    })
 }
 
 fn work(
@@ -115,20 +150,12 @@ fn work(
         cause_path,
     } = &st.kind
     {
-        let from = |p: &Option<Path>, fixed: &Option<String>| {
-            p.as_ref()
-                .and_then(|p| p.get(if p.context { ctx } else { raw }))
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .or_else(|| fixed.clone())
-                .unwrap_or_default()
-        };
         return Ok(Flow::Fail {
-            error: from(error_path, error),
-            cause: from(cause_path, cause),
+            error: fail_field(error_path, error, "ErrorPath", raw, ctx)?,
+            cause: fail_field(cause_path, cause, "CausePath", raw, ctx)?,
         });
     }
-    let effective = select(&st.input_path, raw, "InputPath")?;
+    let effective = select(&st.input_path, raw, ctx, "InputPath")?;
     let parameters = |input: &Value| match &st.parameters {
         Some(t) => fill(t, input, ctx),
         None => Ok(input.clone()),
@@ -139,9 +166,11 @@ fn work(
                 Some(r) => r.clone(),
                 None => parameters(&effective)?,
             };
+            limits::check_size(&cur.state, &r)?;
             select(
                 &st.output_path,
                 &place(&st.result_path, raw, r)?,
+                ctx,
                 "OutputPath",
             )?
         }
@@ -151,20 +180,22 @@ fn work(
             if let Some(sel) = &st.result_selector {
                 result = fill(sel, &result, ctx)?;
             }
+            limits::check_size(&cur.state, &result)?;
             select(
                 &st.output_path,
                 &place(&st.result_path, raw, result)?,
+                ctx,
                 "OutputPath",
             )?
         }
         Kind::Wait(wait) => {
             if !cur.waited {
-                let until = wait_until(wait, &effective, cur.entered_ms)?;
+                let until = wait_until(wait, &effective, ctx, cur.entered_ms)?;
                 if until > now_ms {
                     return Ok(Flow::Sleep(until));
                 }
             }
-            select(&st.output_path, &effective, "OutputPath")?
+            select(&st.output_path, &effective, ctx, "OutputPath")?
         }
         Kind::Choice { choices, default } => {
             let mut chosen = None;
@@ -185,13 +216,13 @@ fn work(
             })?;
             return Ok(Flow::Go {
                 next: Some(next),
-                output: select(&st.output_path, &effective, "OutputPath")?,
+                output: select(&st.output_path, &effective, ctx, "OutputPath")?,
             });
         }
         Kind::Succeed => {
             return Ok(Flow::Go {
                 next: None,
-                output: select(&st.output_path, &effective, "OutputPath")?,
+                output: select(&st.output_path, &effective, ctx, "OutputPath")?,
             });
         }
         Kind::Fail { .. } => unreachable!("handled above"),
@@ -265,8 +296,22 @@ pub fn step(
             cause: format!("the state machine has no state {:?}", cur.state),
         };
     };
+    // Past one year after its start, an execution stops (Step Functions' maximum duration);
+    // a longer sleep is cut short to end just after that moment.
+    let deadline = exec.start_ms.saturating_add(limits::MAX_EXECUTION_MS);
+    if now_ms > deadline {
+        return Step::Failed {
+            error: "States.Timeout".into(),
+            cause: "The execution reached the maximum duration of a standard execution (one year)"
+                .into(),
+        };
+    }
     let ctx = context(exec, &cur.state, cur.entered_ms, cur.retries.iter().sum());
-    match work(st, &cur, &ctx, now_ms, tasks) {
+    let flow = work(st, &cur, &ctx, now_ms, tasks).and_then(|flow| match &flow {
+        Flow::Go { output, .. } => limits::check_size(&cur.state, output).map(|()| flow),
+        _ => Ok(flow),
+    });
+    let step = match flow {
         Ok(Flow::Go {
             next: Some(n),
             output,
@@ -281,6 +326,13 @@ pub fn step(
         },
         Ok(Flow::Fail { error, cause }) => Step::Failed { error, cause },
         Err(fault) => recover(st, cur, fault, now_ms, rand),
+    };
+    match step {
+        Step::Sleep { cursor, until_ms } => Step::Sleep {
+            cursor,
+            until_ms: until_ms.min(deadline + 1),
+        },
+        other => other,
     }
 }
 

@@ -70,8 +70,12 @@ pub(super) fn check_dynamo_parameters(
     let params = params
         .and_then(Value::as_object)
         .ok_or_else(|| unsupported(name, "a DynamoDB task needs Parameters"))?;
-    for (key, v) in params {
-        let key = key.trim_end_matches(".$");
+    for (field, v) in params {
+        // `Field.$` takes its value from a path at run time: only literal values are checked here.
+        let (key, literal) = match field.strip_suffix(".$") {
+            Some(key) => (key, false),
+            None => (field.as_str(), true),
+        };
         if !matches!(
             key,
             "TableName"
@@ -90,7 +94,7 @@ pub(super) fn check_dynamo_parameters(
                 format!("DynamoDB parameter {key} is not supported by the local engine"),
             ));
         }
-        if let Some(text) = v.as_str() {
+        if let Some(text) = v.as_str().filter(|_| literal) {
             let checked = match key {
                 "ConditionExpression" => ddb::parse_condition(text).map(|_| ()),
                 "UpdateExpression" if *op == DynamoOp::UpdateItem => {

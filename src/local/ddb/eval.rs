@@ -142,15 +142,39 @@ fn check_condition(params: &Map<String, Value>, scope: &Scope, current: Option<&
     }
 }
 
-fn returned(params: &Map<String, Value>, old: Option<&Item>, new: Option<&Item>) -> Res<Value> {
+/// The task's result per ReturnValues; `updated` names the attributes an update touched
+/// (what UPDATED_OLD and UPDATED_NEW return).
+fn returned(
+    params: &Map<String, Value>,
+    old: Option<&Item>,
+    new: Option<&Item>,
+    updated: &[String],
+) -> Res<Value> {
     let which = params
         .get("ReturnValues")
         .and_then(Value::as_str)
         .unwrap_or("NONE");
+    let only_updated = |item: Option<&Item>| -> Option<Item> {
+        let picked: Item = item?
+            .iter()
+            .filter(|(k, _)| updated.contains(k))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        (!picked.is_empty()).then_some(picked)
+    };
+    let (old_updated, new_updated);
     let attrs = match which {
         "NONE" => None,
         "ALL_OLD" => old,
         "ALL_NEW" => new,
+        "UPDATED_OLD" if new.is_some() => {
+            old_updated = only_updated(old);
+            old_updated.as_ref()
+        }
+        "UPDATED_NEW" if new.is_some() => {
+            new_updated = only_updated(new);
+            new_updated.as_ref()
+        }
         other => {
             return Err(DdbError::validation(format!(
                 "ReturnValues {other} is not supported by the local engine"
@@ -207,12 +231,12 @@ pub fn apply(
         Op::PutItem => {
             let item = item_from(params.get("Item"), "Item")?;
             check_condition(params, &scope, current)?;
-            let result = returned(params, current, None)?;
+            let result = returned(params, current, None, &[])?;
             Ok((Some(Write::Put(key, item)), result))
         }
         Op::DeleteItem => {
             check_condition(params, &scope, current)?;
-            let result = returned(params, current, None)?;
+            let result = returned(params, current, None, &[])?;
             Ok((current.map(|_| Write::Delete(key)), result))
         }
         Op::UpdateItem => {
@@ -229,9 +253,11 @@ pub fn apply(
                 m
             });
             let before = item.clone();
+            let mut updated = Vec::new();
             for action in &actions {
                 let (Action::Set(a, _) | Action::Remove(a)) = action;
                 let name = scope.name(a)?;
+                updated.push(name.clone());
                 if name == key_attr {
                     return Err(DdbError::validation(format!(
                         "Cannot update attribute {key_attr}. This attribute is part of the key"
@@ -261,7 +287,7 @@ pub fn apply(
                     }
                 }
             }
-            let result = returned(params, current, Some(&item))?;
+            let result = returned(params, current, Some(&item), &updated)?;
             Ok((Some(Write::Put(key, item)), result))
         }
     }
@@ -333,6 +359,43 @@ mod tests {
             r,
             json!({"Attributes": {"Id": {"S": "n"}, "a": {"N": "1"}, "b": {"BOOL": true}}})
         );
+    }
+
+    #[test]
+    fn updated_old_and_new_return_only_the_touched_attributes() {
+        let params = |which: &str| {
+            json!({
+                "Key": {"Id": {"S": "j"}},
+                "UpdateExpression": "set ProcessStatus = :s, Extra = :e",
+                "ExpressionAttributeValues": {":s": {"S": "DONE"}, ":e": {"N": "1"}},
+                "ReturnValues": which
+            })
+        };
+        let current = Some(job("STARTED"));
+        let (_, r) = apply(
+            Op::UpdateItem,
+            &params("UPDATED_NEW"),
+            "Id",
+            current.as_ref(),
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            json!({"Attributes": {"ProcessStatus": {"S": "DONE"}, "Extra": {"N": "1"}}})
+        );
+        let (_, r) = apply(
+            Op::UpdateItem,
+            &params("UPDATED_OLD"),
+            "Id",
+            current.as_ref(),
+        )
+        .unwrap();
+        assert_eq!(
+            r,
+            json!({"Attributes": {"ProcessStatus": {"S": "STARTED"}}})
+        );
+        let (_, r) = apply(Op::UpdateItem, &params("UPDATED_OLD"), "Id", None).unwrap();
+        assert_eq!(r, json!({}));
     }
 
     #[test]

@@ -33,8 +33,8 @@ pub enum EngineError {
     #[error("{0}")]
     UnsupportedDefinition(String),
     /// The transaction holding the answer did not commit: nothing of it was kept.
-    #[error("the database commit failed")]
-    CommitFailed,
+    #[error("the database commit failed: {0}")]
+    CommitFailed(String),
     /// The engine thread is gone or going.
     #[error("the engine is stopping")]
     Stopped,
@@ -59,12 +59,11 @@ pub struct Page {
 }
 
 pub enum Command {
-    /// Start the job's execution (idempotent on Id and input). POST / checks the name;
-    /// the private raw endpoint does not (tests drive the FAILED path that way).
+    /// Start the job's execution (idempotent on Id and input). The name always follows the
+    /// Id rule; the input is checked by the state machine (the private raw route sends any).
     Submit {
         name: String,
         input: Value,
-        check_name: bool,
         reply: Reply<Submitted>,
     },
     Cancel {

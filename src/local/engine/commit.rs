@@ -96,7 +96,7 @@ impl Engine {
     /// Handles a batch of commands in one transaction (group commit); replies after commit.
     /// Returns false when the engine must stop.
     fn handle(&mut self, batch: Vec<Command>) -> bool {
-        let mut replies: Vec<Box<dyn FnOnce(bool)>> = Vec::new();
+        let mut replies: Vec<Delivery> = Vec::new();
         let mut keep_running = true;
         let tx = match self.conn.transaction() {
             Ok(tx) => tx,
@@ -108,12 +108,7 @@ impl Engine {
         let now = now_ms();
         for cmd in batch {
             match cmd {
-                Command::Submit {
-                    name,
-                    input,
-                    check_name,
-                    reply,
-                } => {
+                Command::Submit { name, input, reply } => {
                     let r = with_savepoint(&tx, |c| {
                         submit(
                             c,
@@ -123,7 +118,6 @@ impl Engine {
                             &name,
                             input,
                             now,
-                            check_name,
                         )
                     });
                     replies.push(deliver(reply, r));
@@ -185,15 +179,13 @@ impl Engine {
                 Command::Stop => keep_running = false,
             }
         }
-        let committed = match tx.commit() {
-            Ok(()) => true,
-            Err(err) => {
-                eprintln!("engine: commit failed: {err:#}");
-                false
-            }
-        };
+        let committed = tx.commit().map_err(|err| {
+            let cause = store::explain(&err);
+            eprintln!("engine: commit failed: {cause}");
+            cause
+        });
         for r in replies {
-            r(committed);
+            r(committed.clone());
         }
         keep_running
     }
@@ -237,12 +229,14 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
     }
 }
 
-fn deliver<T: 'static>(reply: Reply<T>, r: Result<T, EngineError>) -> Box<dyn FnOnce(bool)> {
+/// A reply waiting for the commit's outcome (the commit's error, if it failed).
+type Delivery = Box<dyn FnOnce(Result<(), String>)>;
+
+fn deliver<T: 'static>(reply: Reply<T>, r: Result<T, EngineError>) -> Delivery {
     Box::new(move |committed| {
-        let r = if committed {
-            r
-        } else {
-            Err(EngineError::CommitFailed)
+        let r = match committed {
+            Ok(()) => r,
+            Err(cause) => Err(EngineError::CommitFailed(cause)),
         };
         let _ = reply.send(r);
     })
@@ -271,4 +265,20 @@ fn id_of(item: &Item) -> String {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_commit_names_its_cause() {
+        let (reply, mut rx) = tokio::sync::oneshot::channel::<Result<u8, EngineError>>();
+        deliver(reply, Ok(1))(Err("database disk image is malformed".into()));
+        let err = rx.try_recv().unwrap().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the database commit failed: database disk image is malformed"
+        );
+    }
 }

@@ -42,7 +42,6 @@ fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<
 
 /// Starts the execution `name` on definition `current` (idempotent on name and input) and
 /// runs its first states now, so the job is recorded before the caller hears back.
-#[allow(clippy::too_many_arguments)]
 pub(super) fn submit(
     c: &Connection,
     names: &StackNames,
@@ -51,9 +50,8 @@ pub(super) fn submit(
     name: &str,
     input: Value,
     now: i64,
-    check_name: bool,
 ) -> Result<Submitted, EngineError> {
-    if check_name && !is_valid_id(name) {
+    if !is_valid_id(name) {
         return Err(EngineError::InvalidName(name.into()));
     }
     let arn = names.execution_arn(name);

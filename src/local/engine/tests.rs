@@ -23,6 +23,9 @@ fn start(db: &std::path::Path) -> Running {
 }
 
 fn start_with(db: &std::path::Path, definition: &str) -> Running {
+    if !db.exists() {
+        store::create(db).unwrap();
+    }
     let conn = store::open(db).unwrap();
     let engine = Engine::new(conn, StackNames::new("s", "jobs"), definition).unwrap();
     let (tx, rx) = mpsc::channel();
@@ -50,7 +53,6 @@ impl Running {
         self.ask(|reply| Command::Submit {
             name: id.into(),
             input,
-            check_name: true,
             reply,
         })
     }
@@ -70,21 +72,25 @@ impl Running {
     }
 }
 
-const FUTURE: &str = "2099-01-01T00:00:00Z";
+/// Due in 300 days: far enough never to come during a test, and within Step Functions' one-year
+/// limit on an execution (a wait past it fails, as on AWS).
+static FUTURE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    crate::core::time::format_utc(chrono::Utc::now() + chrono::Duration::days(300))
+});
 const PAST: &str = "2001-01-01T00:00:00Z";
 
 #[test]
 fn submit_records_started_and_is_idempotent() {
     let dir = tempfile::tempdir().unwrap();
     let e = start(&dir.path().join("db"));
-    let first = e.submit("a", FUTURE).unwrap();
+    let first = e.submit("a", &FUTURE).unwrap();
     assert!(!first.already_submitted);
     assert_eq!(
         first.execution_arn,
         "arn:aws:states:local:000000000000:execution:s:a"
     );
     assert_eq!(e.job("a").unwrap().process_status, "STARTED");
-    assert!(e.submit("a", FUTURE).unwrap().already_submitted);
+    assert!(e.submit("a", &FUTURE).unwrap().already_submitted);
     let err = e.submit("a", "2098-01-01T00:00:00Z").unwrap_err();
     assert!(matches!(err, EngineError::AlreadyExists { .. }), "{err}");
     e.stop();
@@ -124,7 +130,7 @@ fn an_overdue_job_completes_and_history_shows_one_final_write() {
 fn cancel_only_a_started_job() {
     let dir = tempfile::tempdir().unwrap();
     let e = start(&dir.path().join("db"));
-    e.submit("w", FUTURE).unwrap();
+    e.submit("w", &FUTURE).unwrap();
     let rec = e
         .ask(|reply| Command::Cancel {
             id: "w".into(),
@@ -160,7 +166,6 @@ fn bad_input_is_recorded_as_failed() {
     e.ask(|reply| Command::Submit {
         name: "bad".into(),
         input,
-        check_name: false,
         reply,
     })
     .unwrap();
@@ -177,7 +182,7 @@ fn a_restarted_engine_resumes_waiting_executions() {
     let e = start(&db);
     // Due in the past from the second engine's point of view: written as a future wait by
     // hand-editing the due time (no sleeping in tests).
-    e.submit("r", FUTURE).unwrap();
+    e.submit("r", &FUTURE).unwrap();
     e.stop();
     let conn = store::open(&db).unwrap();
     conn.execute("UPDATE executions SET due_ms = 0 WHERE name = 'r'", [])
@@ -210,8 +215,8 @@ fn a_restarted_engine_resumes_waiting_executions() {
 fn destroy_cancels_every_waiting_job() {
     let dir = tempfile::tempdir().unwrap();
     let e = start(&dir.path().join("db"));
-    e.submit("x", FUTURE).unwrap();
-    e.submit("y", FUTURE).unwrap();
+    e.submit("x", &FUTURE).unwrap();
+    e.submit("y", &FUTURE).unwrap();
     let n = e.ask(|reply| Command::Destroy { reply }).unwrap();
     assert_eq!(n, 2);
     e.thread.join().unwrap();
@@ -227,7 +232,7 @@ fn an_execution_that_fails_uncaught_leaves_no_job_started() {
     def["States"]["WaitUntil"] =
         json!({"Type": "Fail", "Error": "States.Runtime", "Cause": "simulated"});
     let e = start_with(&dir.path().join("db"), &def.to_string());
-    e.submit("a", FUTURE).unwrap();
+    e.submit("a", &FUTURE).unwrap();
     let job = e.job("a").unwrap();
     let (status, error) = crate::core::reconcile::outcome("FAILED").unwrap();
     assert_eq!(job.process_status, status.as_str());

@@ -148,7 +148,8 @@ fn path_failures_have_their_error_names() {
     ) else {
         panic!()
     };
-    assert_eq!(error, "States.ParameterPathFailure");
+    // AWS: a `.$` path that finds nothing is States.Runtime, not States.ParameterPathFailure.
+    assert_eq!(error, "States.Runtime");
     let Step::Failed { error, .. } = single(
         json!({"Type": "Pass", "InputPath": "$.nope", "End": true}),
         json!({}),
@@ -173,6 +174,8 @@ fn wait_forms() {
         (json!({"SecondsPath": "$.secs"}), T0 + 30_000),
         (json!({"Timestamp": iso_millis(T0 + 60_000)}), T0 + 60_000),
         (json!({"TimestampPath": "$.at"}), T0 + 90_000),
+        // AWS truncates a Wait timestamp's milliseconds.
+        (json!({"Timestamp": iso_millis(T0 + 60_999)}), T0 + 60_000),
     ] {
         let mut state = json!({"Type": "Wait", "End": true});
         state
@@ -359,7 +362,7 @@ fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
         &mut table,
     );
     assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.Timeout"));
-    // Parameters path failure is caught by States.ALL, with the error in the input by default.
+    // A Parameters path that finds nothing is States.Runtime: States.ALL does not catch it.
     let (end, visited, _) = run_all(
         task_def(
             json!([]),
@@ -368,8 +371,8 @@ fn uncaught_errors_fail_the_execution_and_states_all_skips_runtime() {
         json!({}),
         &mut Table::default(),
     );
-    assert_eq!(visited, ["T", "Caught"]);
-    assert!(matches!(end, Step::Succeeded(ref v) if v["Error"] == "States.ParameterPathFailure"));
+    assert_eq!(visited, ["T"]);
+    assert!(matches!(end, Step::Failed { ref error, .. } if error == "States.Runtime"));
 }
 
 // ---- The generated definition, end to end --------------------------------------------------
@@ -385,7 +388,7 @@ fn record(table: &Table, id: &str) -> Value {
 #[test]
 fn generated_definition_completes_a_job() {
     let mut table = Table::default();
-    let at = "2030-01-01T00:00:00Z";
+    let at = "2027-06-01T00:00:00Z";
     let (end, visited, sleeps) = run_all(generated(), json!({"StartTimestamp": at}), &mut table);
     assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
     assert_eq!(
@@ -412,7 +415,7 @@ fn generated_definition_completes_a_job() {
 #[test]
 fn generated_definition_keeps_a_payload_given_as_text() {
     let mut table = Table::default();
-    let input = json!({"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": "{\"k\":[1]}"});
+    let input = json!({"StartTimestamp": "2027-06-01T00:00:00Z", "Payload": "{\"k\":[1]}"});
     let (_, visited, _) = run_all(generated(), input, &mut table);
     assert_eq!(visited[1], "SetInitialStatusWithPayload");
     assert_eq!(
@@ -449,7 +452,7 @@ fn generated_definition_marks_failed_when_the_final_write_fails() {
     let mut faults = vec![Fault::task("DynamoDB.InternalServerErrorException", "oops"); 6];
     // The first call (SetInitialStatus) must succeed.
     let m = parse(&generated()).unwrap();
-    let input = json!({"StartTimestamp": "2030-01-01T00:00:00Z"});
+    let input = json!({"StartTimestamp": "2027-06-01T00:00:00Z"});
     let info = exec(&input);
     let mut now = T0;
     let mut cur = Cursor::enter(&m.start_at, input, now);
@@ -486,7 +489,7 @@ fn generated_definition_marks_failed_when_the_final_write_fails() {
 fn generated_definition_leaves_a_cancelled_job_cancelled() {
     let mut table = Table::default();
     let m = parse(&generated()).unwrap();
-    let input = json!({"StartTimestamp": "2030-01-01T00:00:00Z"});
+    let input = json!({"StartTimestamp": "2027-06-01T00:00:00Z"});
     let info = exec(&input);
     let mut cur = Cursor::enter(&m.start_at, input, T0);
     let mut rand = || 0.0;
@@ -518,4 +521,177 @@ fn generated_definition_leaves_a_cancelled_job_cancelled() {
         record(&table, "job-1")["ProcessStatus"],
         json!({"S": "CANCELLED"})
     );
+}
+
+// ---- As strict as AWS (issue 10, items 13-15) -------------------------------------------------
+
+fn failed(step: Step) -> (String, String) {
+    match step {
+        Step::Failed { error, cause } => (error, cause),
+        other => panic!("expected a failure, got {other:?}"),
+    }
+}
+
+#[test]
+fn fail_paths_that_find_nothing_are_runtime_errors() {
+    let fail = |state: Value| failed(single(state, json!({"e": "E", "n": 1})));
+    assert_eq!(
+        fail(json!({"Type": "Fail", "ErrorPath": "$.e", "CausePath": "$$.State.Name"})),
+        ("E".into(), "S".into())
+    );
+    assert_eq!(
+        fail(json!({"Type": "Fail", "ErrorPath": "$.nope"})).0,
+        "States.Runtime"
+    );
+    let (error, cause) = fail(json!({"Type": "Fail", "Error": "E", "CausePath": "$.nope"}));
+    assert_eq!(error, "States.Runtime");
+    assert!(
+        cause.contains("'$.nope'") && cause.contains("CausePath"),
+        "{cause}"
+    );
+    assert_eq!(
+        fail(json!({"Type": "Fail", "ErrorPath": "$.n"})).0,
+        "States.Runtime"
+    );
+    // Neither Error nor ErrorPath: the execution fails without an error name.
+    assert_eq!(
+        fail(json!({"Type": "Fail"})),
+        (String::new(), String::new())
+    );
+}
+
+#[test]
+fn a_wait_over_2_pow_31_seconds_fails_at_once() {
+    let limit = 1_u64 << 31;
+    let wait = json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "SecondsPath": "$.s", "End": true}}});
+    let (end, _, sleeps) = run_all(
+        wait.clone(),
+        json!({ "s": limit + 1 }),
+        &mut Table::default(),
+    );
+    assert!(sleeps.is_empty(), "{sleeps:?}");
+    let (error, cause) = failed(end);
+    assert_eq!(error, "States.Runtime");
+    assert!(cause.contains("too long"), "{cause}");
+    // Exactly 2^31 seconds is a wait (then the one-year limit ends the execution).
+    let (_, _, sleeps) = run_all(wait, json!({ "s": limit }), &mut Table::default());
+    assert_eq!(sleeps.len(), 1);
+    // A timestamp as far ahead is refused the same way.
+    let far = iso_millis(T0 + (limit as i64 + 1) * 1000);
+    let (error, _) = failed(single(
+        json!({"Type": "Wait", "Timestamp": far, "End": true}),
+        json!({}),
+    ));
+    assert_eq!(error, "States.Runtime");
+}
+
+#[test]
+fn an_execution_stops_one_year_after_its_start() {
+    let year = super::limits::MAX_EXECUTION_MS;
+    let (end, visited, sleeps) = run_all(
+        json!({"StartAt": "W", "States": {
+            "W": {"Type": "Wait", "Seconds": 400 * 24 * 3600, "Next": "After"},
+            "After": {"Type": "Pass", "End": true}
+        }}),
+        json!({}),
+        &mut Table::default(),
+    );
+    assert_eq!(sleeps, [T0 + year + 1]);
+    assert_eq!(visited, ["W"]);
+    assert_eq!(failed(end).0, "States.Timeout");
+    // A wait that ends within the year goes on.
+    let (end, _, _) = run_all(
+        json!({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 364 * 24 * 3600, "End": true}}}),
+        json!({}),
+        &mut Table::default(),
+    );
+    assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
+}
+
+#[test]
+fn state_data_over_256_kib_is_data_limit_exceeded_and_uncaught() {
+    let big = "x".repeat(super::limits::MAX_STATE_DATA_BYTES);
+    let (error, _) = failed(single(
+        json!({"Type": "Pass", "Result": {"big": big}, "ResultPath": null, "End": true}),
+        json!({}),
+    ));
+    assert_eq!(error, "States.DataLimitExceeded");
+    // An input that grows past the limit by its result.
+    let half = "x".repeat(super::limits::MAX_STATE_DATA_BYTES / 2 + 10);
+    let (error, _) = failed(single(
+        json!({"Type": "Pass", "Result": half, "ResultPath": "$.b", "End": true}),
+        json!({ "a": half }),
+    ));
+    assert_eq!(error, "States.DataLimitExceeded");
+    // A task's result over the limit is not caught by States.ALL.
+    let mut table = Table::default();
+    table.items.insert(
+        "a".into(),
+        json!({"Id": {"S": "a"}, "ProcessStatus": {"S": big}})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    let (end, visited, _) = run_all(
+        task_def(
+            json!([{"ErrorEquals": ["States.ALL"]}]),
+            json!([{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]),
+        ),
+        json!({"id": "a"}),
+        &mut table,
+    );
+    assert_eq!(visited, ["T"]);
+    assert_eq!(failed(end).0, "States.DataLimitExceeded");
+}
+
+#[test]
+fn context_paths_select_the_context_object() {
+    let out = single(
+        json!({"Type": "Pass", "InputPath": "$$.Execution.Input", "End": true}),
+        json!({"x": 1}),
+    );
+    assert_eq!(out, Step::Succeeded(json!({"x": 1})));
+    let Step::Succeeded(out) = single(
+        json!({"Type": "Pass", "OutputPath": "$$", "End": true}),
+        json!({"x": 1}),
+    ) else {
+        panic!()
+    };
+    assert_eq!(out["Execution"]["Name"], "job-1");
+    assert_eq!(out["Execution"]["RedriveCount"], 0);
+    assert_eq!(
+        out["State"],
+        json!({"Name": "S", "EnteredTime": iso_millis(T0)})
+    );
+    let out = single(
+        json!({"Type": "Wait", "SecondsPath": "$$.Execution.Input.s", "End": true}),
+        json!({"s": 5}),
+    );
+    assert_eq!(out, Step::Succeeded(json!({"s": 5})));
+}
+
+#[test]
+fn retry_count_appears_only_while_retrying() {
+    let mut table = Table {
+        fail_next: vec![Fault::task("DynamoDB.ThrottlingException", "slow down")],
+        ..Table::default()
+    };
+    table.items.insert(
+        "a".into(),
+        json!({"Id": {"S": "a"}}).as_object().unwrap().clone(),
+    );
+    let def = json!({"StartAt": "T", "States": {
+        "T": {"Type": "Task", "Resource": "arn:aws:states:::dynamodb:getItem",
+              "Parameters": {"TableName": "t", "Key": {"Id": {"S.$": "$.id"}},
+                             "ExpressionAttributeValues.$": "$$.State"},
+              "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1}], "End": true}
+    }});
+    let (end, _, _) = run_all(def, json!({"id": "a"}), &mut table);
+    assert!(matches!(end, Step::Succeeded(_)), "{end:?}");
+    let state = |i: usize| table.calls[i].1["ExpressionAttributeValues"].clone();
+    assert_eq!(
+        state(0),
+        json!({"Name": "T", "EnteredTime": iso_millis(T0)})
+    );
+    assert_eq!(state(1)["RetryCount"], 1);
 }

@@ -1,0 +1,91 @@
+//! The state machine definition a local stack runs: taken out of the synthesised template,
+//! its `Fn::Sub` variables resolved for this machine.
+
+use serde_json::{Value, json};
+
+use crate::core::arn;
+use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
+
+/// The state machine definition from the synthesised template, its `Fn::Sub` variables
+/// resolved for this machine.
+pub fn definition_from_template(
+    template: &Value,
+    stack: &str,
+    table: &str,
+) -> std::result::Result<String, String> {
+    let def = &template["Resources"][STATE_MACHINE]["Properties"]["DefinitionString"];
+    let (text, vars) = match def {
+        Value::String(s) => (s.as_str(), None),
+        Value::Object(o) => match o.get("Fn::Sub") {
+            Some(Value::String(s)) => (s.as_str(), None),
+            Some(Value::Array(parts)) => (
+                parts
+                    .first()
+                    .and_then(Value::as_str)
+                    .ok_or("Fn::Sub needs a text")?,
+                parts.get(1).and_then(Value::as_object),
+            ),
+            _ => return Err("DefinitionString must be a string or an Fn::Sub".into()),
+        },
+        _ => {
+            return Err(format!(
+                "the template has no Resources.{STATE_MACHINE}.Properties.DefinitionString"
+            ));
+        }
+    };
+    let mut values: Vec<(String, String)> = vec![
+        ("AWS::Partition".into(), arn::LOCAL_PARTITION.into()),
+        ("AWS::Region".into(), arn::LOCAL_REGION.into()),
+        ("AWS::AccountId".into(), arn::LOCAL_ACCOUNT.into()),
+        ("AWS::StackName".into(), stack.into()),
+    ];
+    for (name, v) in vars.into_iter().flatten() {
+        let value = if v == &json!({ "Ref": JOBS_TABLE }) || name == TABLE_NAME_VAR {
+            table.to_string()
+        } else if let Some(s) = v.as_str() {
+            s.to_string()
+        } else {
+            return Err(format!(
+                "Fn::Sub variable {name} ({v}) cannot be resolved locally"
+            ));
+        };
+        values.push((name.clone(), value));
+    }
+    let pairs: Vec<(&str, &str)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let resolved = crate::core::intrinsics::substitute(text, &pairs);
+    if let Some(left) = crate::core::intrinsics::sub_variables(&resolved).first() {
+        return Err(format!(
+            "Fn::Sub variable {left} cannot be resolved locally"
+        ));
+    }
+    Ok(resolved)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::local::asl;
+
+    #[test]
+    fn the_definition_comes_out_of_the_synthesised_template() {
+        let t = crate::core::template::template(Default::default());
+        let def = definition_from_template(&t, "s", "s-JobsTable").unwrap();
+        assert_eq!(def, crate::core::asl::resolved("s-JobsTable", "aws"));
+        assert!(asl::parse_text(&def).is_ok());
+    }
+
+    #[test]
+    fn unresolvable_templates_are_refused() {
+        let t = json!({"Resources": {"StateMachine": {"Properties": {"DefinitionString":
+            {"Fn::Sub": ["${Other}", {"Other": {"Fn::GetAtt": ["X", "Arn"]}}]}}}}});
+        assert!(
+            definition_from_template(&t, "s", "t")
+                .unwrap_err()
+                .contains("Other")
+        );
+        assert!(definition_from_template(&json!({}), "s", "t").is_err());
+    }
+}
