@@ -293,7 +293,10 @@ fn checkov_is_not_a_rubber_stamp() {
 fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
     let definition = std::env::temp_dir().join(unique_name("routes-asl"));
     std::fs::write(&definition, waitable::core::asl::resolved("jobs", "aws")).unwrap();
-    let at = "2030-01-01T00:00:00Z";
+    // Due within the one-year limit the interpreter applies, as AWS does.
+    let at = &(chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     let cases = [
         (
             serde_json::json!({"StartTimestamp": at}),

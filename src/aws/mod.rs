@@ -157,29 +157,8 @@ impl Backend for AwsBackend {
         // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
         let cancelled_jobs = match stack_outputs::stack_outputs(&self.cfn, &existing).await {
             Ok(outputs) => {
-                let cancelled = waiting_jobs::cancel_waiting_jobs(
-                    &self.sfn,
-                    &self.ddb,
-                    &outputs,
-                    &self.schedule,
-                )
-                .await?;
-                // The template protects the table from deletion; destroy was confirmed, so lift
-                // it. Should this fail, the delete below fails on the table and says why.
-                if let Err(err) = self
-                    .ddb
-                    .update_table()
-                    .table_name(&outputs.table_name)
-                    .deletion_protection_enabled(false)
-                    .send()
-                    .await
-                {
-                    self.ui.warn(format!(
-                        "could not turn off the table's deletion protection: {}",
-                        sdk::describe(&err)
-                    ));
-                }
-                cancelled
+                waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs, &self.schedule)
+                    .await?
             }
             Err(_) => 0,
         };

@@ -150,9 +150,11 @@ pub(super) fn drive(
                 return store::save_execution(c, &exec);
             }
             Step::Failed { error, cause } => {
+                // Past the one-year limit the execution timed out (TIMED_OUT on AWS).
+                let timed_out = now > exec.start_ms.saturating_add(asl::limits::MAX_EXECUTION_MS);
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
-                reconcile_row(c, name, FAILED, now)?;
+                reconcile_row(c, name, if timed_out { "TIMED_OUT" } else { FAILED }, now)?;
                 return store::save_execution(c, &exec);
             }
         }
