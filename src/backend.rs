@@ -114,6 +114,11 @@ pub trait Backend {
     /// The outputs of the deployed stack; a clear error when there is no stack.
     async fn outputs(&self) -> Result<StackOutputs>;
 
+    /// Jobs per second `submit --file` sends when `--rate` is not given.
+    fn default_rate(&self) -> u32 {
+        crate::core::limits::START_EXECUTION_RATE_LARGE
+    }
+
     /// Starts one job. Idempotent: the same Id with the same input returns the same job with
     /// `already_submitted` set; the same Id with another input is an error.
     async fn submit(&self, job: &JobRequest) -> Result<Submitted>;

@@ -141,7 +141,7 @@ pub struct SubmitArgs {
     #[arg(long, required_unless_present = "file")]
     pub at: Option<String>,
     /// The job's Id (becomes the execution name); generated when omitted.
-    #[arg(long, conflicts_with = "file")]
+    #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]
     pub id: Option<String>,
     /// JSON to attach to the job.
     #[arg(long, conflicts_with_all = ["payload_file", "file"])]
@@ -152,15 +152,16 @@ pub struct SubmitArgs {
     /// Submit many jobs from a JSON Lines file: {"at": ..., "id"?: ..., "payload"?: ...} per line.
     #[arg(long, conflicts_with = "at")]
     pub file: Option<PathBuf>,
-    /// Client-side rate limit for --file, in jobs per second.
-    #[arg(long, default_value_t = 300)]
-    pub rate: u32,
+    /// Client-side rate limit for --file, in jobs per second [default: the region's
+    /// StartExecution quota: 300 in us-east-1, us-west-2 and eu-west-1, 150 elsewhere].
+    #[arg(long)]
+    pub rate: Option<u32>,
 }
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Show only this job.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub id: Option<String>,
     /// Show only jobs in this status (repeatable): STARTED, COMPLETED, FAILED, CANCELLED.
     #[arg(long = "status")]
@@ -176,6 +177,7 @@ pub struct StatusArgs {
 #[derive(Debug, Args)]
 pub struct CancelArgs {
     /// The job's Id.
+    #[arg(allow_hyphen_values = true)]
     pub id: String,
 }
 

@@ -490,3 +490,47 @@ pub fn non_object_payloads_are_refused_before_sending(env: &dyn StackEnv) {
     }
     assert_eq!(all_jobs(env), before, "a refused payload reached the table");
 }
+
+/// A payload comes back byte for byte as it was sent: big and precise numbers, exponents,
+/// escapes, unicode and spacing (issue 10, item 4).
+pub fn payloads_round_trip_byte_for_byte(env: &dyn StackEnv) {
+    let payloads = [
+        r#"{"n":12345678901234567890123}"#,
+        r#"{"x": 123456789.123456789, "y": 1e2, "z": -0.0}"#,
+        r#"{"s":"\u00e9 é \"q\" \\ \/","k" : [ 1 , 2.50 ]}"#,
+    ];
+    for (i, payload) in payloads.iter().enumerate() {
+        let id = unique_name(&format!("bytes{i}"));
+        submit_json(env, &["--at", "+1h", "--id", &id, "--payload", payload]);
+        wait_for(env, &id, GRACE, "recorded", |_| true);
+        let text = ok_stdout(env, &["status", "--id", &id, "--output", "json"]);
+        assert!(
+            text.contains(&format!("\"Payload\":{payload}")),
+            "payload {payload} did not come back byte for byte: {text}"
+        );
+    }
+}
+
+/// One depth limit, enforced at submit (exit 2, nothing sent); any accepted payload reads
+/// back through `status` (issue 10, item 3).
+pub fn deep_payloads_read_back_or_are_refused(env: &dyn StackEnv) {
+    use waitable::core::limits::MAX_PAYLOAD_DEPTH;
+    let nested = |n: usize| format!("{}{{}}{}", "{\"a\":".repeat(n - 1), "}".repeat(n - 1));
+    let deepest = nested(MAX_PAYLOAD_DEPTH);
+    let id = unique_name("deep");
+    submit_json(env, &["--at", "+1h", "--id", &id, "--payload", &deepest]);
+    wait_for(env, &id, GRACE, "recorded", |_| true);
+    let text = ok_stdout(env, &["status", "--output", "json"]);
+    assert!(text.contains(&deepest), "the deepest payload reads back");
+    ok_stdout(env, &["status"]);
+
+    let before = all_jobs(env);
+    for depth in [MAX_PAYLOAD_DEPTH + 1, 124, 127, 200] {
+        let out = output(env, &["submit", "--at", "+1h", "--payload", &nested(depth)]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{depth}: {}", describe(&out));
+        assert!(stderr.contains("levels deep"), "{depth}: {stderr}");
+        assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    }
+    assert_eq!(all_jobs(env).len(), before.len(), "nothing was sent");
+}

@@ -276,6 +276,16 @@ fn non_object_payloads_are_refused_before_sending() {
 }
 
 #[test]
+fn payloads_round_trip_byte_for_byte() {
+    behaviour::payloads_round_trip_byte_for_byte(&AwsEnv::new("jobs-bytes"));
+}
+
+#[test]
+fn deep_payloads_read_back_or_are_refused() {
+    behaviour::deep_payloads_read_back_or_are_refused(&AwsEnv::new("jobs-deep"));
+}
+
+#[test]
 fn failed_path_is_recorded() {
     behaviour::failed_path_is_recorded(&AwsEnv::new("jobs-failed"));
 }

@@ -468,6 +468,7 @@ fn demo_runs_and_exits_zero() {
 fn deploy_detaches_an_engine_that_destroy_stops() {
     use waitable::backend::{Backend, DeployRequest, JobQuery};
     use waitable::core::job::JobRequest;
+    use waitable::core::payload::Payload;
     use waitable::local::LocalBackend;
 
     let home = tempfile::tempdir().unwrap();
@@ -523,7 +524,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         let job = JobRequest {
             id: "kept".into(),
             at: "2030-01-01T00:00:00Z".into(),
-            payload: Some(json!({"a": [1, "x"]})),
+            payload: Some(Payload::parse(r#"{"a": [1, "x"]}"#).unwrap()),
         };
         let first = backend.submit(&job).await.unwrap();
         assert!(!first.already_submitted);
@@ -565,7 +566,10 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
             .await
             .unwrap();
         assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].payload, Some(json!({"a": [1, "x"]})));
+        assert_eq!(
+            jobs[0].payload.as_ref().map(Payload::as_str),
+            Some(r#"{"a": [1, "x"]}"#)
+        );
 
         let cancelled = backend.cancel("kept").await.unwrap();
         assert_eq!(cancelled.job.process_status, "CANCELLED");
@@ -577,6 +581,42 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         assert!(!dir.exists());
         assert!(!backend.destroy().await.unwrap().existed);
     });
+}
+
+/// POST / keeps the payload byte for byte, and refuses a payload deeper than the contract's
+/// limit with a message about the payload (not "the body"), at any depth (issue 10, items 3-4).
+#[test]
+fn http_post_keeps_payload_bytes_and_names_the_depth_limit() {
+    let env = LocalEnv::new();
+    let payload = r#"{"n":12345678901234567890123, "f": 1e2, "p": 123456789.123456789}"#;
+    let body = format!(
+        r#"{{"StartTimestamp": "{}", "Id": "http-bytes", "Payload": {payload}}}"#,
+        due_in(3600)
+    );
+    let (code, answer) = http_with(env.port, "POST", "/", &[], body.clone());
+    assert_eq!(code, 200, "{answer}");
+    let out =
+        harness::run_ok(
+            env.waitable()
+                .args(["status", "--id", "http-bytes", "--output", "json"]),
+        );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("\"Payload\":{payload}")), "{text}");
+
+    let nested = |n: usize| format!("{}{{}}{}", "{\"a\":".repeat(n - 1), "}".repeat(n - 1));
+    for depth in [waitable::core::limits::MAX_PAYLOAD_DEPTH + 1, 127, 300] {
+        let body = format!(
+            r#"{{"StartTimestamp": "{}", "Payload": {}}}"#,
+            due_in(3600),
+            nested(depth)
+        );
+        let (code, answer) = http_with(env.port, "POST", "/", &[], body.clone());
+        assert_eq!(code, 400, "{depth}: {answer}");
+        assert!(
+            answer.to_string().contains("levels deep"),
+            "{depth}: {answer}"
+        );
+    }
 }
 
 // The behaviour suite (tests/behaviour.rs) on the local target: the same scenarios and
@@ -600,6 +640,14 @@ fn behaviour_payload_key_order_is_the_same_job() {
 #[test]
 fn behaviour_non_object_payloads_are_refused_before_sending() {
     crate::behaviour::non_object_payloads_are_refused_before_sending(&LocalEnv::new());
+}
+#[test]
+fn behaviour_payloads_round_trip_byte_for_byte() {
+    crate::behaviour::payloads_round_trip_byte_for_byte(&LocalEnv::new());
+}
+#[test]
+fn behaviour_deep_payloads_read_back_or_are_refused() {
+    crate::behaviour::deep_payloads_read_back_or_are_refused(&LocalEnv::new());
 }
 #[test]
 fn behaviour_failed_path_is_recorded() {

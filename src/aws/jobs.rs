@@ -14,6 +14,7 @@ use crate::core::job::{
     ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobRequest, JobStatus, Submitted,
     same_job_text,
 };
+use crate::core::outputs::StackOutputs;
 use crate::core::record::{StringAttributes, record_from_item};
 use crate::{Error, Result};
 
@@ -32,24 +33,36 @@ fn submit_retries() -> aws_sdk_sfn::config::Builder {
 
 /// Starts `job` as an execution of `state_machine_arn` named after the job's Id.
 ///
-/// Idempotent: when an execution with this name exists, its input decides: the same input
-/// means the job was already submitted (`already_submitted`), another input is an error.
+/// Idempotent. The job's row is read first (a consistent GetItem): Step Functions forgets an
+/// execution's name 90 days after it closes, the row does not, so a reused Id is answered from
+/// the row (the same job: `already_submitted`; another: an error) and never starts an
+/// execution whose first write would fail. Otherwise StartExecution is the one Step Functions
+/// call (its quota is 20 times DescribeExecution's); only when it answers
+/// ExecutionAlreadyExists is the existing execution's input compared.
 pub async fn submit(
     sfn: &aws_sdk_sfn::Client,
-    state_machine_arn: &str,
+    ddb: &aws_sdk_dynamodb::Client,
+    stack: &StackOutputs,
     job: &JobRequest,
 ) -> Result<Submitted> {
+    let state_machine_arn = &stack.state_machine_arn;
     let arn = execution_arn(state_machine_arn, &job.id).ok_or_else(|| {
         Error::failed(format!(
             "the stack's StateMachineArn {state_machine_arn:?} is not a state machine ARN"
         ))
     })?;
-    let input = job.execution_input().to_string();
-    // Looking first tells a resubmit apart from a new job (StartExecution answers both alike
-    // while the execution runs).
-    if let Some(existing) = existing_input(sfn, &arn).await? {
-        return compare(job, arn, &existing, &input);
+    if let Some(row) = get_job(ddb, &stack.table_name, &job.id).await? {
+        return if row.records(job) {
+            Ok(Submitted {
+                job_id: job.id.clone(),
+                execution_arn: arn,
+                already_submitted: true,
+            })
+        } else {
+            Err(different(job, &arn))
+        };
     }
+    let input = job.execution_input().to_string();
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine_arn)
@@ -70,7 +83,6 @@ pub async fn submit(
                 .as_service_error()
                 .is_some_and(|e| e.is_execution_already_exists()) =>
         {
-            // Someone started it between our look and our start (or it has closed).
             let existing = existing_input(sfn, &arn)
                 .await?
                 .ok_or_else(|| failed(&format!("starting job {}", job.id), &err))?;
@@ -78,6 +90,13 @@ pub async fn submit(
         }
         Err(err) => Err(failed(&format!("starting job {}", job.id), &err)),
     }
+}
+
+fn different(job: &JobRequest, arn: &str) -> Error {
+    Error::failed(format!(
+        "job {} was already submitted with a different time or payload (execution {arn}); use another --id",
+        job.id
+    ))
 }
 
 fn compare(job: &JobRequest, arn: String, existing: &str, input: &str) -> Result<Submitted> {
@@ -88,10 +107,7 @@ fn compare(job: &JobRequest, arn: String, existing: &str, input: &str) -> Result
             already_submitted: true,
         })
     } else {
-        Err(Error::failed(format!(
-            "job {} was already submitted with a different time or payload (execution {arn}); use another --id",
-            job.id
-        )))
+        Err(different(job, &arn))
     }
 }
 
@@ -367,28 +383,101 @@ mod tests {
         let numeric_id = HashMap::from([("Id".to_string(), AttributeValue::N("1".into()))]);
         assert_eq!(record_from_item(&numeric_id), None);
     }
+
+    #[test]
+    fn generated_payloads_read_back_byte_for_byte_from_sdk_items() {
+        use crate::core::payload::{Payload, generate::Gen};
+        for seed in 0..500 {
+            let Ok(p) = Payload::parse(&Gen::new(seed).payload()) else {
+                continue;
+            };
+            let item = HashMap::from([
+                ("Id".to_string(), s("a")),
+                ("Payload".to_string(), s(p.as_str())),
+            ]);
+            let record = record_from_item(&item).unwrap();
+            assert_eq!(record.payload.as_ref(), Some(&p), "seed {seed}");
+            let json = serde_json::to_string(&record).unwrap();
+            assert!(
+                json.ends_with(&format!("\"Payload\":{}}}", p.as_str())),
+                "seed {seed}"
+            );
+        }
+    }
 }
 
 #[cfg(test)]
 mod mocked {
-    //! Error paths moto cannot produce (throttling, a race on the execution name).
+    //! Error paths moto cannot produce (throttling, a race on the execution name, an Id whose
+    //! execution Step Functions has forgotten), and how many calls a submit makes.
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_dynamodb::operation::get_item::GetItemOutput;
     use aws_sdk_sfn::Client;
     use aws_sdk_sfn::operation::describe_execution::DescribeExecutionOutput;
     use aws_sdk_sfn::operation::start_execution::StartExecutionOutput;
     use aws_sdk_sfn::types::ExecutionStatus;
-    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+    use aws_smithy_mocks::{
+        MockResponseInterceptor, Rule, RuleMode, create_mock_http_client, mock, mock_client,
+    };
 
     use super::*;
+    use crate::core::payload::Payload;
 
     const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:M";
     const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:M:job-1";
 
-    fn job(payload: serde_json::Value) -> JobRequest {
+    fn stack() -> StackOutputs {
+        StackOutputs {
+            api_url: "https://x".into(),
+            state_machine_arn: MACHINE.into(),
+            table_name: "T".into(),
+        }
+    }
+
+    fn job(payload: &str) -> JobRequest {
         JobRequest {
             id: "job-1".into(),
             at: "2030-01-01T00:00:00Z".into(),
-            payload: Some(payload),
+            payload: Some(Payload::parse(payload).unwrap()),
         }
+    }
+
+    fn ddb(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
+        let mut interceptor = MockResponseInterceptor::new().rule_mode(RuleMode::MatchAny);
+        for rule in rules {
+            interceptor = interceptor.with_rule(rule);
+        }
+        let conf = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("a", "b", None, None, "test"))
+            .http_client(create_mock_http_client())
+            .interceptor(interceptor)
+            .build();
+        aws_sdk_dynamodb::Client::from_conf(conf)
+    }
+
+    /// The jobs table holds no row for the job.
+    fn no_row() -> Rule {
+        mock!(aws_sdk_dynamodb::Client::get_item).then_output(|| GetItemOutput::builder().build())
+    }
+
+    /// The jobs table holds this row.
+    fn row(at: &str, payload: &str) -> Rule {
+        let item = HashMap::from([
+            ("Id".to_string(), AttributeValue::S("job-1".into())),
+            ("StartActionAt".to_string(), AttributeValue::S(at.into())),
+            (
+                "ProcessStatus".to_string(),
+                AttributeValue::S("COMPLETED".into()),
+            ),
+            ("Payload".to_string(), AttributeValue::S(payload.into())),
+        ]);
+        mock!(aws_sdk_dynamodb::Client::get_item).then_output(move || {
+            GetItemOutput::builder()
+                .set_item(Some(item.clone()))
+                .build()
+        })
     }
 
     fn error_body(code: &str) -> Option<String> {
@@ -414,12 +503,45 @@ mod mocked {
             .unwrap()
     }
 
+    #[test]
+    fn the_default_rate_is_the_regions_start_execution_quota() {
+        use crate::backend::Backend;
+        let sdk = |region: &'static str| {
+            aws_types::SdkConfig::builder()
+                .behavior_version(BehaviorVersion::latest())
+                .region(Region::new(region))
+                .build()
+        };
+        assert_eq!(
+            super::super::AwsBackend::new("s", &sdk("us-west-2")).default_rate(),
+            300
+        );
+        assert_eq!(
+            super::super::AwsBackend::new("s", &sdk("eu-north-1")).default_rate(),
+            150
+        );
+    }
+
+    #[tokio::test]
+    async fn a_new_job_is_one_start_execution_and_no_describe() {
+        let describe = mock!(Client::describe_execution)
+            .then_http_response(|| panic!("a new job must not be described"));
+        let start = mock!(Client::start_execution)
+            .match_requests(|r| r.name() == Some("job-1"))
+            .then_output(started);
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &start]);
+        let get = no_row();
+        let s = submit(&sfn, &ddb(&[&get]), &stack(), &job(r#"{"a":1}"#))
+            .await
+            .unwrap();
+        assert_eq!(start.num_calls(), 1);
+        assert_eq!(describe.num_calls(), 0);
+        assert_eq!(get.num_calls(), 1);
+        assert!(!s.already_submitted);
+    }
+
     #[tokio::test]
     async fn throttled_start_is_retried_into_one_job() {
-        let not_there = mock!(Client::describe_execution)
-            .sequence()
-            .http_status(400, error_body("ExecutionDoesNotExist"))
-            .build();
         let throttled_then_ok = mock!(Client::start_execution)
             .match_requests(|r| r.name() == Some("job-1"))
             .sequence()
@@ -427,12 +549,8 @@ mod mocked {
             .times(2)
             .output(started)
             .build();
-        let sfn = mock_client!(
-            aws_sdk_sfn,
-            RuleMode::MatchAny,
-            [&not_there, &throttled_then_ok]
-        );
-        let s = submit(&sfn, MACHINE, &job(serde_json::json!({"a": 1})))
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&throttled_then_ok]);
+        let s = submit(&sfn, &ddb(&[&no_row()]), &stack(), &job(r#"{"a":1}"#))
             .await
             .unwrap();
         assert_eq!(throttled_then_ok.num_calls(), 3, "two throttles, one start");
@@ -442,30 +560,61 @@ mod mocked {
 
     #[tokio::test]
     async fn a_name_taken_meanwhile_is_compared_by_input() {
-        let same = job(serde_json::json!({"a": 1}));
+        let same = job(r#"{"a":1,"b":2}"#);
         let input = same.execution_input().to_string();
-        let describe = mock!(Client::describe_execution)
-            .sequence()
-            .http_status(400, error_body("ExecutionDoesNotExist"))
-            .output(move || described(input.clone()))
-            .repeatedly()
-            .build();
-        let taken = mock!(Client::start_execution)
-            .sequence()
-            .http_status(400, error_body("ExecutionAlreadyExists"))
-            .repeatedly()
-            .build();
+        let describe =
+            mock!(Client::describe_execution).then_output(move || described(input.clone()));
+        let taken = mock!(Client::start_execution).then_http_response(|| {
+            aws_smithy_runtime_api::http::Response::new(
+                aws_smithy_runtime_api::http::StatusCode::try_from(400).unwrap(),
+                aws_smithy_types::body::SdkBody::from(
+                    error_body("ExecutionAlreadyExists").unwrap(),
+                ),
+            )
+        });
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &taken]);
-        let s = submit(&sfn, MACHINE, &same).await.unwrap();
+        let get = no_row();
+        let table = ddb(&[&get]);
+        // The same payload, its keys in another order.
+        let s = submit(&sfn, &table, &stack(), &job(r#"{ "b": 2, "a": 1 }"#))
+            .await
+            .unwrap();
         assert!(s.already_submitted);
         assert_eq!(s.execution_arn, EXECUTION);
 
         // Already there with another payload: refused, and nothing is started.
-        let err = submit(&sfn, MACHINE, &job(serde_json::json!({"a": 2})))
+        let err = submit(&sfn, &table, &stack(), &job(r#"{"a":2,"b":2}"#))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("different"), "{err}");
         assert_eq!(err.exit_code(), 1);
-        assert_eq!(taken.num_calls(), 1);
+        assert_eq!(describe.num_calls(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_id_reused_after_step_functions_forgot_it_is_answered_from_the_row() {
+        // Step Functions would start a new execution (the name is free again after 90 days);
+        // the row says the job exists.
+        let start = mock!(Client::start_execution).then_output(started);
+        let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&start]);
+
+        let same = row("2030-01-01T00:00:00Z", r#"{"b":2,"a":1}"#);
+        let s = submit(&sfn, &ddb(&[&same]), &stack(), &job(r#"{"a":1,"b":2}"#))
+            .await
+            .unwrap();
+        assert!(s.already_submitted, "the same job: exit 0");
+
+        let other_time = row("2030-01-02T00:00:00Z", r#"{"a":1,"b":2}"#);
+        let err = submit(
+            &sfn,
+            &ddb(&[&other_time]),
+            &stack(),
+            &job(r#"{"a":1,"b":2}"#),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 1, "{err}");
+        assert!(err.to_string().contains("different"), "{err}");
+        assert_eq!(start.num_calls(), 0, "no execution was started");
     }
 }

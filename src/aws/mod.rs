@@ -90,6 +90,11 @@ impl Backend for AwsBackend {
 
     const DEPLOY_ASKS: bool = true;
 
+    /// The region's StartExecution quota.
+    fn default_rate(&self) -> u32 {
+        crate::core::limits::start_execution_rate(self.sfn.config().region().map(|r| r.as_ref()))
+    }
+
     async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>> {
         Ok(
             match deploy::plan(&self.stack(), &request.template, &request.parameters).await? {
@@ -116,7 +121,7 @@ impl Backend for AwsBackend {
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
         let stack = self.cached_outputs().await?;
-        jobs::submit(&self.sfn, &stack.state_machine_arn, job).await
+        jobs::submit(&self.sfn, &self.ddb, stack, job).await
     }
 
     async fn jobs(

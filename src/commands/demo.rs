@@ -75,7 +75,12 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<Vec<JobRecord>> {
         let job = JobRequest {
             id: format!("demo-job-{}", i + 1),
             at,
-            payload: Some(json!({ "message": format!("hello from job {}", i + 1) })),
+            payload: Some(
+                crate::core::payload::Payload::from_value(
+                    &json!({ "message": format!("hello from job {}", i + 1) }),
+                )
+                .expect("an object"),
+            ),
         };
         backend.submit(&job).await?;
     }

@@ -34,6 +34,9 @@ pub fn style() -> Style {
 }
 
 fn query_from_args(args: &StatusArgs) -> Result<JobQuery> {
+    if args.limit == Some(0) {
+        return Err(Error::usage("--limit must be at least 1"));
+    }
     if let Some(id) = &args.id {
         validate_id(id).map_err(Error::usage)?;
     }
@@ -301,5 +304,12 @@ mod tests {
                 .exit_code(),
             2
         );
+        let zero = StatusArgs {
+            limit: Some(0),
+            ..args(None, &[])
+        };
+        let err = query_from_args(&zero).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 }

@@ -9,6 +9,8 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::payload::{Payload, same_json};
+
 pub const ATTR_ID: &str = "Id";
 pub const ATTR_START_ACTION_AT: &str = "StartActionAt";
 pub const ATTR_PROCESS_STATUS: &str = "ProcessStatus";
@@ -91,7 +93,7 @@ pub struct JobRecord {
     )]
     pub last_updated: Option<String>,
     #[serde(rename = "Payload", default, skip_serializing_if = "Option::is_none")]
-    pub payload: Option<Value>,
+    pub payload: Option<Payload>,
     #[serde(rename = "Error", default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
@@ -100,6 +102,18 @@ impl JobRecord {
     pub fn status(&self) -> Option<JobStatus> {
         self.process_status.parse().ok()
     }
+
+    /// The idempotency rule on a stored row: it records `request` when its StartActionAt is
+    /// the request's time and its payload is the same JSON ([`same_json`]).
+    pub fn records(&self, request: &JobRequest) -> bool {
+        self.id == request.id
+            && self.start_action_at == request.at
+            && match (&self.payload, &request.payload) {
+                (Some(a), Some(b)) => same_json(a.as_str(), b.as_str()),
+                (None, None) => true,
+                _ => false,
+            }
+    }
 }
 
 /// A validated request to start one job: `at` is already normalised (UTC, `Z`, whole seconds).
@@ -107,16 +121,13 @@ impl JobRecord {
 pub struct JobRequest {
     pub id: String,
     pub at: String,
-    pub payload: Option<Value>,
+    pub payload: Option<Payload>,
 }
 
 impl JobRequest {
     /// The execution input this job starts with (see [`execution_input`]).
     pub fn execution_input(&self) -> Value {
-        execution_input(
-            &self.at,
-            self.payload.as_ref().map(Value::to_string).as_deref(),
-        )
+        execution_input(&self.at, self.payload.as_ref().map(Payload::as_str))
     }
 }
 
@@ -134,17 +145,15 @@ pub fn execution_input(at: &str, payload_text: Option<&str>) -> Value {
 }
 
 /// The idempotency rule: two execution inputs are the same job when they are equal as JSON,
-/// with a string `Payload` compared as the JSON it holds. So key order and spacing inside the
-/// payload do not matter (`{"a":1,"b":2}` is `{"b":2,"a":1}`); the time and values do.
+/// with a string `Payload` compared as the JSON it holds ([`same_json`]). So key order and
+/// spacing inside the payload do not matter (`{"a":1,"b":2}` is `{"b":2,"a":1}`); the time and
+/// the values do.
 pub fn same_job(a: &Value, b: &Value) -> bool {
-    fn payload_value(input: &Value) -> Option<Value> {
-        match input.get(INPUT_PAYLOAD)? {
-            Value::String(text) => {
-                Some(serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.clone())))
-            }
-            other => Some(other.clone()),
-        }
-    }
+    let payload_text = |input: &Value| match input.get(INPUT_PAYLOAD) {
+        None => None,
+        Some(Value::String(text)) => Some(text.clone()),
+        Some(other) => Some(other.to_string()),
+    };
     let rest = |input: &Value| match input {
         Value::Object(m) => Value::Object(
             m.iter()
@@ -155,7 +164,11 @@ pub fn same_job(a: &Value, b: &Value) -> bool {
         other => other.clone(),
     };
     // serde_json's maps compare as maps: the order of keys does not count.
-    rest(a) == rest(b) && payload_value(a) == payload_value(b)
+    rest(a) == rest(b)
+        && match (payload_text(a), payload_text(b)) {
+            (Some(x), Some(y)) => same_json(&x, &y),
+            (x, y) => x == y,
+        }
 }
 
 /// [`same_job`] on execution inputs as text (what DescribeExecution gives back); text that is
@@ -231,7 +244,7 @@ mod tests {
             req.execution_input(),
             serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z"})
         );
-        req.payload = Some(serde_json::json!({"k": [1]}));
+        req.payload = Some(Payload::parse(r#"{"k":[1]}"#).unwrap());
         assert_eq!(
             req.execution_input().to_string(),
             r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}"}"#

@@ -20,6 +20,7 @@ pub mod render;
 pub mod resolve;
 pub mod retention;
 pub mod stack_status;
+pub mod state_size;
 pub mod submit_input;
 pub mod template;
 pub mod time;

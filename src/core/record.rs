@@ -8,6 +8,7 @@ use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
     ATTR_START_ACTION_AT, JobRecord,
 };
+use super::payload::Payload;
 
 /// The string (`S`) attributes of a stored item.
 pub trait StringAttributes {
@@ -22,12 +23,6 @@ impl StringAttributes for serde_json::Map<String, Value> {
     }
 }
 
-/// A stored Payload (JSON text) as the record gives it back: parsed, or the text itself when
-/// it is not JSON (a row written by something else).
-pub fn payload_from_stored(text: &str) -> Value {
-    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_string()))
-}
-
 /// A row of the jobs table as a [`JobRecord`]; None for an item without a string Id (it is
 /// not a job: the table's key is the Id). A missing StartActionAt or ProcessStatus reads as
 /// empty text (a job rejected by the machine's input check has no StartActionAt).
@@ -38,7 +33,7 @@ pub fn record_from_item(item: &impl StringAttributes) -> Option<JobRecord> {
         start_action_at: text(ATTR_START_ACTION_AT).unwrap_or_default(),
         process_status: text(ATTR_PROCESS_STATUS).unwrap_or_default(),
         last_updated: text(ATTR_LAST_UPDATED),
-        payload: item.string(ATTR_PAYLOAD).map(payload_from_stored),
+        payload: item.string(ATTR_PAYLOAD).map(Payload::from_stored),
         error: text(ATTR_ERROR),
     })
 }
@@ -47,9 +42,8 @@ pub fn record_from_item(item: &impl StringAttributes) -> Option<JobRecord> {
 pub(crate) mod table {
     //! The record cases every target's mapping is checked against (see `aws/jobs.rs` and
     //! `local/records.rs`).
-    use serde_json::{Value, json};
-
     use crate::core::job::JobRecord;
+    use crate::core::payload::Payload;
 
     /// The string attributes of a stored item.
     pub type Attrs = Vec<(&'static str, &'static str)>;
@@ -75,7 +69,7 @@ pub(crate) mod table {
                 ],
                 Some(JobRecord {
                     last_updated: Some("2029-12-31T00:00:00.100Z".into()),
-                    payload: Some(json!({"k": [1]})),
+                    payload: Some(Payload::from_stored(r#"{"k":[1]}"#)),
                     ..record("a", "2030-01-01T00:00:00Z", "STARTED")
                 }),
             ),
@@ -88,8 +82,22 @@ pub(crate) mod table {
                 ],
                 Some(JobRecord {
                     error: Some("InvalidStartTimestamp".into()),
-                    payload: Some(Value::String("not json".into())),
+                    payload: Some(Payload::from_stored("not json")),
                     ..record("b", "", "FAILED")
+                }),
+            ),
+            // Numbers as written, byte for byte.
+            (
+                vec![
+                    ("Id", "n"),
+                    ("ProcessStatus", "COMPLETED"),
+                    ("Payload", r#"{"n": 12345678901234567890123, "f": 1e2}"#),
+                ],
+                Some(JobRecord {
+                    payload: Some(Payload::from_stored(
+                        r#"{"n": 12345678901234567890123, "f": 1e2}"#,
+                    )),
+                    ..record("n", "", "COMPLETED")
                 }),
             ),
             (

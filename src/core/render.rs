@@ -103,6 +103,11 @@ pub fn jobs_table(
     writeln!(out, "{}", summary_line(jobs))
 }
 
+/// `1 job`, `3 jobs`.
+pub fn count_jobs(n: usize) -> String {
+    format!("{n} job{}", if n == 1 { "" } else { "s" })
+}
+
 /// `3 jobs: 1 STARTED, 2 COMPLETED` (statuses in lifecycle order, unknown ones last).
 pub fn summary_line(jobs: &[JobRecord]) -> String {
     let mut counts: BTreeMap<(usize, &str), usize> = BTreeMap::new();
@@ -117,8 +122,7 @@ pub fn summary_line(jobs: &[JobRecord]) -> String {
         .iter()
         .map(|((_, status), n)| format!("{n} {status}"))
         .collect();
-    let noun = if jobs.len() == 1 { "job" } else { "jobs" };
-    format!("{} {noun}: {}", jobs.len(), parts.join(", "))
+    format!("{}: {}", count_jobs(jobs.len()), parts.join(", "))
 }
 
 /// A JSON array written one already-serialised element at a time, one per line, so
@@ -209,8 +213,8 @@ impl BatchReport {
     /// `500 jobs: 498 submitted, 2 already submitted, 0 failed`.
     pub fn summary(&self) -> String {
         format!(
-            "{} jobs: {} submitted, {} already submitted, {} failed",
-            self.total(),
+            "{}: {} submitted, {} already submitted, {} failed",
+            count_jobs(self.total()),
             self.submitted,
             self.already_submitted,
             self.failed.len()
@@ -233,7 +237,6 @@ pub fn batch_table(out: &mut impl Write, report: &BatchReport, style: &Style) ->
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
 
     use super::*;
 
@@ -259,7 +262,8 @@ mod tests {
         let mut failed = job("job-c", "2026-03-01T11:00:00Z", "FAILED");
         failed.error = Some("States.TaskFailed".into());
         let mut with_payload = job("job-a", "2026-03-01T12:04:00Z", "STARTED");
-        with_payload.payload = Some(json!({"email": "a@example.com"}));
+        with_payload.payload =
+            Some(crate::core::payload::Payload::parse(r#"{"email":"a@example.com"}"#).unwrap());
         let mut jobs = vec![
             with_payload,
             job("job-b", "2026-03-01T09:00:00Z", "COMPLETED"),
@@ -358,6 +362,14 @@ mod tests {
         assert_eq!(
             report.summary(),
             "5 jobs: 3 submitted, 1 already submitted, 1 failed"
+        );
+        let one = BatchReport {
+            submitted: 1,
+            ..Default::default()
+        };
+        assert_eq!(
+            one.summary(),
+            "1 job: 1 submitted, 0 already submitted, 0 failed"
         );
     }
 }

@@ -4,7 +4,7 @@
 //! `IsTimestamp` only `%Y-%m-%dT%H:%M:%SZ`, so every accepted form is normalised to exactly
 //! that, in whole seconds (a fraction is rounded up so a job never runs early).
 
-use chrono::{DateTime, Duration, SubsecRound, Timelike, Utc};
+use chrono::{DateTime, Duration, Utc};
 
 pub use super::timestamp::{WIRE_FORMAT, format_utc};
 
@@ -52,12 +52,13 @@ pub fn normalise_at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
     parse_at(text, now).map(format_utc)
 }
 
+/// The first whole second at or after `at`. A leap second (`23:59:60.5`, which chrono keeps
+/// as 23:59:59 with 1.5 s of nanoseconds) counts as the first second of the next minute, so
+/// the result is never before the time asked for.
 fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
-    if at.nanosecond() == 0 {
-        at
-    } else {
-        at.trunc_subsecs(0) + Duration::seconds(1)
-    }
+    let nanos = i64::from(at.timestamp_subsec_nanos());
+    let whole = at.timestamp() + (nanos + 999_999_999) / 1_000_000_000;
+    DateTime::from_timestamp(whole, 0).unwrap_or(at)
 }
 
 /// `90s`, `15m`, `2h`, `3d` (after the `+`).
@@ -187,6 +188,23 @@ mod tests {
         assert_eq!(
             at("2026-03-01T12:30:00.000Z").unwrap(),
             "2026-03-01T12:30:00Z"
+        );
+    }
+
+    #[test]
+    fn a_fraction_of_a_leap_second_never_rounds_down() {
+        let n = "2030-06-30T23:00:00Z".parse().unwrap();
+        assert_eq!(
+            normalise_at("2030-06-30T23:59:60.5Z", n).unwrap(),
+            "2030-07-01T00:00:01Z"
+        );
+        assert_eq!(
+            normalise_at("2030-06-30T23:59:60Z", n).unwrap(),
+            "2030-07-01T00:00:00Z"
+        );
+        assert_eq!(
+            normalise_at("2030-06-30T23:59:59.5Z", n).unwrap(),
+            "2030-07-01T00:00:00Z"
         );
     }
 

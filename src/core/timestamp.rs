@@ -3,14 +3,15 @@
 //! the States language's own timestamp form, which the local Choice evaluation uses.
 //!
 //! Step Functions' Wait and Choice states take RFC 3339 with an uppercase `T` and an uppercase
-//! `Z` ("Wait workflow state", AWS Step Functions Developer Guide). The CLI always sends
-//! [`WIRE_FORMAT`] (see `time.rs`), which is a subset of both.
+//! `Z`, and a Wait "considers the time value up to seconds and truncates milliseconds" ("Wait
+//! workflow state", AWS Step Functions Developer Guide). A fraction would make a job fire up
+//! to a second early, so the wire grammar is whole seconds only: the CLI rounds any fraction up
+//! before sending ([`WIRE_FORMAT`], see `time.rs`); the API and the local engine refuse one.
 
 use chrono::{DateTime, Utc};
 
-/// The API model's pattern for `StartTimestamp`: UTC with an uppercase `T` and `Z`.
-pub const TIMESTAMP_PATTERN: &str =
-    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?Z$";
+/// The API model's pattern for `StartTimestamp`: UTC in whole seconds, uppercase `T` and `Z`.
+pub const TIMESTAMP_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
 
 /// The one timestamp format the CLI sends (whole seconds, UTC, `Z`).
 pub const WIRE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -20,10 +21,10 @@ pub fn matches_pattern(ts: &str) -> bool {
     let b = ts.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| r.clone().all(|i| b.get(i).is_some_and(u8::is_ascii_digit));
-    if b.len() < 20 || !b.ends_with(b"Z") {
+    if b.len() != 20 || b[19] != b'Z' {
         return false;
     }
-    let fixed = digits(0..4)
+    digits(0..4)
         && b[4] == b'-'
         && digits(5..7)
         && b[7] == b'-'
@@ -33,11 +34,7 @@ pub fn matches_pattern(ts: &str) -> bool {
         && b[13] == b':'
         && digits(14..16)
         && b[16] == b':'
-        && digits(17..19);
-    let frac = &b[19..b.len() - 1];
-    fixed
-        && (frac.is_empty()
-            || (frac.len() >= 2 && frac[0] == b'.' && frac[1..].iter().all(u8::is_ascii_digit)))
+        && digits(17..19)
 }
 
 /// A wire timestamp: matches the pattern and is a real time (no 2030-02-30).
@@ -74,8 +71,9 @@ mod tests {
     /// (text, a valid wire timestamp?)
     pub const CASES: &[(&str, bool)] = &[
         ("2030-01-01T00:00:00Z", true),
-        ("2030-01-01T00:00:00.123Z", true),
-        ("2030-01-01T00:00:00.5Z", true),
+        ("2030-12-31T23:59:60Z", true),
+        ("2030-01-01T00:00:00.123Z", false),
+        ("2030-01-01T00:00:00.5Z", false),
         ("2030-01-01T00:00:00.Z", false),
         ("2030-01-01T00:00:00z", false),
         ("2030-01-01t00:00:00Z", false),

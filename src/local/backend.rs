@@ -126,19 +126,39 @@ impl LocalBackend {
     async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
         client::call(&self.dir().socket_file(), method, path, body)
             .await
-            .map_err(|err| match err {
-                CallError::NoAnswer => self.not_answering(),
-                CallError::NotListening(_) => self.dead(),
-                CallError::Other(e) => Error::Failed(e.context(format!(
-                    "talking to the local engine of stack {}",
-                    self.stack_name
-                ))),
-            })
+            .map_err(|err| self.call_failed(err))
     }
 
-    async fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+    fn call_failed(&self, err: CallError) -> Error {
+        match err {
+            CallError::NoAnswer => self.not_answering(),
+            CallError::NotListening(_) => self.dead(),
+            CallError::Other(e) => Error::Failed(e.context(format!(
+                "talking to the local engine of stack {}",
+                self.stack_name
+            ))),
+        }
+    }
+
+    /// One call with a typed body and answer, read straight from the bytes: payloads are kept
+    /// byte for byte (no detour through `Value`, which would rewrite numbers).
+    async fn call_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<T> {
         self.engine().await?;
-        self.send(method, path, body).await
+        let text = body.map(serde_json::to_string).transpose()?;
+        let (status, bytes) = client::call_text(&self.dir().socket_file(), method, path, text)
+            .await
+            .map_err(|err| self.call_failed(err))?;
+        if status != 200 {
+            let body: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            return Err(failure(status, &body));
+        }
+        Ok(serde_json::from_slice(&bytes)?)
     }
 
     /// Checks the template's state machine and writes the stack file the engine runs from.
@@ -273,18 +293,13 @@ impl Backend for LocalBackend {
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
-        let body = serde_json::to_value(SubmitRequest {
+        let body = SubmitRequest {
             id: job.id.clone(),
             start_timestamp: job.at.clone(),
             payload: job.payload.clone(),
-        })?;
-        let (status, answer) = self
-            .call("POST", protocol::SUBMIT_PRIVATE, Some(&body))
-            .await?;
-        if status != 200 {
-            return Err(failure(status, &answer));
-        }
-        Ok(serde_json::from_value(answer)?)
+        };
+        self.call_typed("POST", protocol::SUBMIT_PRIVATE, Some(&body))
+            .await
     }
 
     async fn jobs(
@@ -295,11 +310,7 @@ impl Backend for LocalBackend {
         let mut token: Option<String> = None;
         loop {
             let path = protocol::jobs_path(PAGE, token.as_deref());
-            let (status, body) = self.call("GET", &path, None).await?;
-            if status != 200 {
-                return Err(failure(status, &body));
-            }
-            let page: JobsPage = serde_json::from_value(body)?;
+            let page: JobsPage = self.call_typed("GET", &path, None::<&()>).await?;
             for job in page.items {
                 if query.matches(&job) {
                     sink(job)?;
@@ -313,17 +324,13 @@ impl Backend for LocalBackend {
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
-        let (status, body) = self
-            .call(
+        let answer: CancelAnswer = self
+            .call_typed(
                 "POST",
                 protocol::CANCEL,
-                Some(&serde_json::to_value(CancelRequest { id: id.into() })?),
+                Some(&CancelRequest { id: id.into() }),
             )
             .await?;
-        if status != 200 {
-            return Err(failure(status, &body));
-        }
-        let answer: CancelAnswer = serde_json::from_value(body)?;
         Ok(Cancelled {
             job_id: id.into(),
             job: answer.job,

@@ -32,9 +32,7 @@ pub async fn call(
     path: &str,
     body: Option<&Value>,
 ) -> Result<(u16, Value), CallError> {
-    let (status, bytes) = tokio::time::timeout(TIMEOUT, raw(socket, method, path, body))
-        .await
-        .map_err(|_| CallError::NoAnswer)??;
+    let (status, bytes) = call_text(socket, method, path, body.map(Value::to_string)).await?;
     let value = serde_json::from_slice(&bytes).with_context(|| {
         format!(
             "the local engine answered {status} with a body that is not JSON: {}",
@@ -44,17 +42,30 @@ pub async fn call(
     Ok((status, value))
 }
 
+/// Sends one request with a body given as JSON text; returns the status code and the body's
+/// bytes (for answers read with a typed parser, such as payloads kept byte for byte).
+pub async fn call_text(
+    socket: &Path,
+    method: &str,
+    path: &str,
+    body: Option<String>,
+) -> Result<(u16, Vec<u8>), CallError> {
+    tokio::time::timeout(TIMEOUT, raw(socket, method, path, body))
+        .await
+        .map_err(|_| CallError::NoAnswer)?
+}
+
 #[cfg(unix)]
 async fn raw(
     socket: &Path,
     method: &str,
     path: &str,
-    body: Option<&Value>,
+    body: Option<String>,
 ) -> Result<(u16, Vec<u8>), CallError> {
     let mut stream = tokio::net::UnixStream::connect(socket)
         .await
         .map_err(|_| CallError::NotListening(socket.display().to_string()))?;
-    let payload = body.map(|b| b.to_string()).unwrap_or_default();
+    let payload = body.unwrap_or_default();
     let head = format!(
         "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
         payload.len()
@@ -75,7 +86,7 @@ async fn raw(
     socket: &Path,
     _method: &str,
     _path: &str,
-    _body: Option<&Value>,
+    _body: Option<String>,
 ) -> Result<(u16, Vec<u8>), CallError> {
     Err(CallError::NotListening(socket.display().to_string()))
 }

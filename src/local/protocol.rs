@@ -58,8 +58,9 @@ pub struct Health {
 pub struct SubmitRequest {
     pub id: String,
     pub start_timestamp: String,
+    /// The payload's JSON text, sent as it is (byte for byte).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payload: Option<Value>,
+    pub payload: Option<crate::core::payload::Payload>,
 }
 
 /// What [`SUBMIT`] answers.

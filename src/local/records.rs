@@ -2,6 +2,9 @@
 //! mapping), seed records as items, and the POST / body checked like the API Gateway model
 //! (`crate::core::api::job_request_schema`) with the contract's rules.
 
+use std::collections::HashMap;
+
+use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
 
 use super::ddb::Item;
@@ -10,7 +13,8 @@ use crate::core::job::{
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, execution_input,
 };
 use crate::core::job_id::is_valid_id;
-use crate::core::payload::check_payload;
+use crate::core::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH};
+use crate::core::payload::{Payload, nesting_depth};
 use crate::core::record::{StringAttributes, record_from_item};
 use crate::core::timestamp::matches_pattern;
 
@@ -67,7 +71,8 @@ pub fn status_entry(item: &Item) -> Value {
 pub struct JobBody {
     pub id: Option<String>,
     pub start_timestamp: String,
-    pub payload: Option<Value>,
+    /// The Payload's JSON text, exactly as sent.
+    pub payload: Option<Payload>,
 }
 
 impl JobBody {
@@ -76,15 +81,26 @@ impl JobBody {
     pub fn execution_input(&self) -> Value {
         execution_input(
             &self.start_timestamp,
-            self.payload.as_ref().map(Value::to_string).as_deref(),
+            self.payload.as_ref().map(Payload::as_str),
         )
     }
 }
 
 pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
-    let v: Value =
-        serde_json::from_slice(body).map_err(|e| format!("the body is not valid JSON: {e}"))?;
-    let obj = v.as_object().ok_or("the body must be a JSON object")?;
+    let text = std::str::from_utf8(body).map_err(|_| "the body is not UTF-8 text")?;
+    // Measured before parsing: the Payload is one level inside the body.
+    let depth = nesting_depth(text);
+    if depth > MAX_PAYLOAD_DEPTH + 1 {
+        return Err(format!(
+            "Payload: the payload is nested {} levels deep, more than the limit of {MAX_PAYLOAD_DEPTH}",
+            depth - 1
+        ));
+    }
+    serde_json::from_str::<serde::de::IgnoredAny>(text)
+        .map_err(|e| format!("the body is not valid JSON: {e}"))?;
+    // Raw members: the Payload is kept as the exact text sent.
+    let obj: HashMap<String, Box<RawValue>> =
+        serde_json::from_str(text).map_err(|_| "the body must be a JSON object")?;
     for key in obj.keys() {
         if ![INPUT_START_TIMESTAMP, INPUT_ID, INPUT_PAYLOAD].contains(&key.as_str()) {
             return Err(format!(
@@ -92,34 +108,37 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
             ));
         }
     }
+    let string = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
     let start_timestamp = obj
         .get(INPUT_START_TIMESTAMP)
-        .ok_or("StartTimestamp is required")?
-        .as_str()
+        .ok_or("StartTimestamp is required")
+        .map(|raw| string(raw))?
         .filter(|t| matches_pattern(t))
-        .ok_or("StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z")?
-        .to_string();
+        .ok_or("StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z")?;
     let id = match obj.get(INPUT_ID) {
         None => None,
-        Some(v) => Some(
-            v.as_str()
+        Some(raw) => Some(
+            string(raw)
                 .filter(|id| is_valid_id(id))
-                .ok_or("Id must be 1 to 80 letters, digits, '-' or '_'")?
-                .to_string(),
+                .ok_or("Id must be 1 to 80 letters, digits, '-' or '_'")?,
         ),
     };
     let payload = match obj.get(INPUT_PAYLOAD) {
         None => None,
-        Some(p) => {
-            check_payload(p).map_err(|e| format!("Payload: {e}"))?;
-            Some(p.clone())
-        }
+        Some(raw) => Some(Payload::parse(raw.get()).map_err(|e| format!("Payload: {e}"))?),
     };
-    Ok(JobBody {
+    let body = JobBody {
         id,
         start_timestamp,
         payload,
-    })
+    };
+    let size = body.execution_input().to_string().len();
+    if size > MAX_INPUT_BYTES {
+        return Err(format!(
+            "Payload: too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES}"
+        ));
+    }
+    Ok(body)
 }
 
 /// The page token of GET /status: the same form as the deployed API's (`core::page_token`).
@@ -143,17 +162,18 @@ mod tests {
             json!({"StartTimestamp": "2030-01-01T00:00:00Z"})
         );
         let full = parse_job_body(
-            br#"{"StartTimestamp": "2030-01-01T00:00:00.5Z", "Id": "a-1", "Payload": {"k": "v\"'"}}"#,
+            br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "a-1", "Payload": {"k": "v\"'"}}"#,
         )
         .unwrap();
         assert_eq!(full.id.as_deref(), Some("a-1"));
-        assert_eq!(full.execution_input()["Payload"], json!(r#"{"k":"v\"'"}"#));
+        assert_eq!(full.execution_input()["Payload"], json!(r#"{"k": "v\"'"}"#));
         for bad in [
             &br#"{}"#[..],
             br#"not json"#,
             br#"[1]"#,
             br#"{"StartTimestamp": "2030-01-01T00:00:00+01:00"}"#,
             br#"{"StartTimestamp": "tomorrow"}"#,
+            br#"{"StartTimestamp": "2030-01-01T00:00:00.5Z"}"#,
             br#"{"StartTimestamp": 5}"#,
             br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "a b"}"#,
             br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": "text"}"#,
@@ -176,7 +196,7 @@ mod tests {
         .unwrap();
         assert_eq!(id, "x");
         let rec = job_from_item(&item).unwrap();
-        assert_eq!(rec.payload, Some(json!({"a": 1})));
+        assert_eq!(rec.payload, Some(Payload::from_stored(r#"{"a":1}"#)));
         assert_eq!(rec.error, None);
         assert_eq!(
             status_entry(&item),
@@ -205,6 +225,21 @@ mod tests {
         for (text, valid) in PAYLOADS {
             assert_eq!(check(body(None, ok_ts, Some(text))), *valid, "{text}");
         }
+    }
+
+    #[test]
+    fn the_input_size_limit_is_the_contracts() {
+        let body = |fill: usize| {
+            format!(
+                r#"{{"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": {{"x":"{}"}}}}"#,
+                "x".repeat(fill)
+            )
+        };
+        let empty = parse_job_body(body(0).as_bytes()).unwrap();
+        let fill = MAX_INPUT_BYTES - empty.execution_input().to_string().len();
+        assert!(parse_job_body(body(fill).as_bytes()).is_ok());
+        let err = parse_job_body(body(fill + 1).as_bytes()).unwrap_err();
+        assert!(err.contains("too large"), "{err}");
     }
 
     #[test]

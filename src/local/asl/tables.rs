@@ -43,56 +43,12 @@ fn to_fault(e: ddb::DdbError) -> Fault {
     Fault::task(&e.states_error(), e.message)
 }
 
-/// DynamoDB checks a request's members before it looks for the table: the table name (3 to
-/// 255 of `[a-zA-Z0-9_.-]`), and the member the operation needs (`Item` for putItem, `Key`
-/// otherwise) present. A refusal is a `ValidationException`.
-pub fn check_request(op: &Op, params: &Value) -> Result<(), ddb::DdbError> {
-    let invalid = |detail: String| ddb::DdbError {
-        code: "ValidationException",
-        message: format!("1 validation error detected: {detail}"),
-    };
-    let member = match op {
-        Op::PutItem => ("Item", "item"),
-        _ => ("Key", "key"),
-    };
-    for (field, wire) in [("TableName", "tableName"), member] {
-        if params.get(field).is_none_or(Value::is_null) {
-            return Err(invalid(format!(
-                "Value null at '{wire}' failed to satisfy constraint: Member must not be null"
-            )));
-        }
-    }
-    let name = params["TableName"].as_str().unwrap_or_default();
-    let constraint = if !(3..=255).contains(&name.len()) {
-        Some("Member must have length between 3 and 255")
-    } else if !name
-        .chars()
-        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
-    {
-        Some("Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+")
-    } else {
-        None
-    };
-    match constraint {
-        Some(c) => Err(invalid(format!(
-            "Value '{name}' at 'tableName' failed to satisfy constraint: {c}"
-        ))),
-        None => Ok(()),
-    }
-}
-
 impl Tasks for MemoryTables {
     fn call(&mut self, op: &Op, params: &Value) -> Result<Value, Fault> {
-        check_request(op, params).map_err(to_fault)?;
+        ddb::check_request(op, params).map_err(to_fault)?;
         let name = params.get("TableName").and_then(Value::as_str);
         let Some(table) = name.and_then(|n| self.tables.get_mut(n)) else {
-            return Err(Fault::task(
-                "DynamoDB.ResourceNotFoundException",
-                format!(
-                    "Requested resource not found (Service: DynamoDb, Status Code: 400): table {} does not exist",
-                    name.unwrap_or_default()
-                ),
-            ));
+            return Err(to_fault(ddb::table_not_found(name.unwrap_or_default())));
         };
         let key = ddb::target_key(*op, params, &table.key).map_err(to_fault)?;
         let (write, result) =

@@ -9,10 +9,12 @@
 
 mod eval;
 mod expr;
+mod request;
 mod value;
 
 pub use eval::{apply, target_key};
 pub use expr::{Action, Attr, Cond, Operand, SetValue, parse_condition, parse_update};
+pub use request::{check_request, table_not_found};
 pub use value::{Item, check_value};
 
 /// A DynamoDB error, by its service code (`ConditionalCheckFailedException`, ...).

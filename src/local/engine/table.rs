@@ -23,14 +23,10 @@ pub(super) struct TableTasks<'a> {
 impl asl::Tasks for TableTasks<'_> {
     fn call(&mut self, op: &ddb::Op, params: &Value) -> Result<Value, Fault> {
         let to_fault = |e: ddb::DdbError| Fault::task(&e.states_error(), e.message);
-        if params.get("TableName").and_then(Value::as_str) != Some(self.table) {
-            return Err(Fault::task(
-                "DynamoDB.ResourceNotFoundException",
-                format!(
-                    "Requested resource not found: table {} does not exist here",
-                    params["TableName"]
-                ),
-            ));
+        ddb::check_request(op, params).map_err(to_fault)?;
+        let name = params.get("TableName").and_then(Value::as_str);
+        if name != Some(self.table) {
+            return Err(to_fault(ddb::table_not_found(name.unwrap_or_default())));
         }
         let key = ddb::target_key(*op, params, ATTR_ID).map_err(to_fault)?;
         let io = |r: anyhow::Result<()>, failure: &mut Option<anyhow::Error>| {
