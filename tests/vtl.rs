@@ -546,9 +546,9 @@ fn submit_request_carries_the_cores_expiry() {
     let stamps = [
         "1970-01-01T00:00:00Z",
         "2000-02-29T12:34:56Z",
-        "2024-02-29T23:59:59.999Z",
+        "2024-02-29T23:59:59Z",
         "2026-11-30T10:00:00Z",
-        "2027-01-01T00:00:00.5Z",
+        "2027-01-01T00:00:00Z",
         "2027-03-01T00:00:00Z",
         "2038-01-19T03:14:08Z",
         "2100-03-01T00:00:00Z",
@@ -567,7 +567,12 @@ fn submit_request_carries_the_cores_expiry() {
         }
     }
     // Timestamps the API model refuses get no expiry (the state machine rejects them anyway).
-    for bad in ["soon", "2030-01-01", "2030-01-01T00:00:00+01:00"] {
+    for bad in [
+        "soon",
+        "2030-01-01",
+        "2030-01-01T00:00:00+01:00",
+        "2030-01-01T00:00:00.5Z",
+    ] {
         cases.push(submit_request(
             &submit_template(90),
             &json!({ "StartTimestamp": bad }),

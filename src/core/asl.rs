@@ -1,8 +1,9 @@
 //! The state machine, built as Amazon States Language data.
 //!
 //! ```text
-//! ValidateInput ─(bad StartTimestamp)─> RejectInput[WithExpiry] ─> InvalidInput (Fail)
-//!      │ (with/without Payload, with/without ExpiresAt)
+//! ValidateInput ─(bad StartTimestamp)─> RejectInput ─> InvalidInput (Fail)
+//!      │ ─(TooFarAhead)─> RecordTooFarAhead ─> TooFarAhead (Fail)
+//!      │ (with/without Payload; with ExpiresAt through ChooseFirstWriteWithExpiry)
 //!      v
 //! SetInitialStatus[WithPayload][AndExpiry] ─> WaitUntil ─> SetFinalStatus (End)
 //!                                                  │ any error
@@ -17,9 +18,8 @@
 //! The first write also stores `ExpiresAt`, the table's TTL attribute, when the input has one
 //! (see `core::retention`: the API and the CLI work it out at submit; JSONPath has no clock).
 //! A row without one is kept forever. It is stored with the row's first write, not the last,
-//! so a malformed value fails before any row exists and can never strand one STARTED. Each
-//! optional field doubles the first-write states rather than adding a state to every job's
-//! path: a job costs the same transitions with or without them.
+//! so a malformed value fails before any row exists and can never strand one STARTED. An input
+//! without one (the CLI's) keeps its path; one with it takes one more Choice.
 
 use serde_json::{Value, json};
 
@@ -33,9 +33,8 @@ use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
 
 pub const VALIDATE_INPUT: &str = "ValidateInput";
 pub const REJECT_INPUT: &str = "RejectInput";
-pub const REJECT_INPUT_WITH_EXPIRY: &str = "RejectInputWithExpiry";
 pub const RECORD_TOO_FAR_AHEAD: &str = "RecordTooFarAhead";
-pub const RECORD_TOO_FAR_AHEAD_WITH_EXPIRY: &str = "RecordTooFarAheadWithExpiry";
+pub const CHOOSE_FIRST_WRITE_WITH_EXPIRY: &str = "ChooseFirstWriteWithExpiry";
 pub const TOO_FAR_AHEAD: &str = "TooFarAhead";
 pub const INVALID_INPUT: &str = "InvalidInput";
 pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
@@ -95,14 +94,13 @@ pub fn definition() -> Value {
         "States": {
             VALIDATE_INPUT: validate_input(),
             REJECT_INPUT: reject_input(&table, false),
-            REJECT_INPUT_WITH_EXPIRY: reject_input(&table, true),
+            CHOOSE_FIRST_WRITE_WITH_EXPIRY: choose_first_write_with_expiry(),
             INVALID_INPUT: {
                 "Type": "Fail",
                 "Error": ERROR_INVALID_TIMESTAMP,
                 "Cause": "StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z"
             },
-            RECORD_TOO_FAR_AHEAD: record_too_far_ahead(&table, false),
-            RECORD_TOO_FAR_AHEAD_WITH_EXPIRY: record_too_far_ahead(&table, true),
+            RECORD_TOO_FAR_AHEAD: record_too_far_ahead(&table, true),
             TOO_FAR_AHEAD: {
                 "Type": "Fail",
                 "Error": ERROR_TOO_FAR_AHEAD,
@@ -143,26 +141,33 @@ fn validate_input() -> Value {
     let payload = format!("$.{INPUT_PAYLOAD}");
     let expires = format!("$.{INPUT_EXPIRES_AT}");
     let too_far = format!("$.{INPUT_TOO_FAR_AHEAD}");
-    let present = |path: &str, yes: bool| json!({ "Variable": path, "IsPresent": yes });
-    let not_timestamp = json!({ "Not": { "Variable": ts, "IsTimestamp": true } });
-    let payload_text = json!({ "Variable": payload, "IsString": true });
     // Rules are tried in order and the first match wins, so each type test only ever sees a
     // field the rules before it proved present: no reliance on how a missing field compares.
-    // `And` only combines such tests with IsPresent.
+    // An input with an ExpiresAt (the API's) takes one more Choice; the CLI's path is unchanged.
     json!({
         "Type": "Choice",
         "Comment": "Check the timestamp before the first write: a Wait state given a bad one fails uncatchably",
         "Choices": [
-            { "And": [present(&ts, false), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
-            { "And": [not_timestamp.clone(), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": REJECT_INPUT },
-            { "And": [present(&too_far, true), present(&expires, true)], "Next": RECORD_TOO_FAR_AHEAD_WITH_EXPIRY },
-            { "Variable": too_far, "IsPresent": true, "Next": RECORD_TOO_FAR_AHEAD },
-            { "And": [present(&payload, false), present(&expires, false)], "Next": SET_INITIAL_STATUS },
+            // `Not IsPresent false`, not `IsPresent true`: moto's executor fails the latter on a
+            // missing field (AWS takes either).
+            { "Not": { "Variable": too_far, "IsPresent": false }, "Next": RECORD_TOO_FAR_AHEAD },
+            { "Not": { "Variable": expires, "IsPresent": false }, "Next": CHOOSE_FIRST_WRITE_WITH_EXPIRY },
+            { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS },
+            { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD }
+        ],
+        "Default": SET_INITIAL_STATUS
+    })
+}
+
+/// The first write of an input that carries an ExpiresAt, with or without its Payload.
+fn choose_first_write_with_expiry() -> Value {
+    let payload = format!("$.{INPUT_PAYLOAD}");
+    json!({
+        "Type": "Choice",
+        "Choices": [
             { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS_WITH_EXPIRY },
-            { "And": [present(&expires, false), payload_text.clone()], "Next": SET_INITIAL_STATUS_WITH_PAYLOAD },
-            { "Variable": expires, "IsPresent": false, "Next": SET_INITIAL_STATUS },
             { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD_AND_EXPIRY }
         ],
         "Default": SET_INITIAL_STATUS_WITH_EXPIRY
@@ -433,7 +438,7 @@ mod tests {
                 // write instead, so the Wait cannot fail on it.
                 Some("Wait") => {
                     assert_eq!(
-                        states[VALIDATE_INPUT]["Choices"][3]["Not"]["IsTimestamp"],
+                        states[VALIDATE_INPUT]["Choices"][1]["Not"]["IsTimestamp"],
                         json!(true)
                     )
                 }
@@ -483,9 +488,7 @@ mod tests {
         let states = states();
         let mut writes: Vec<(&str, bool, bool)> = FIRST_WRITES.to_vec();
         writes.push((REJECT_INPUT, false, false));
-        writes.push((REJECT_INPUT_WITH_EXPIRY, false, true));
-        writes.push((RECORD_TOO_FAR_AHEAD, false, false));
-        writes.push((RECORD_TOO_FAR_AHEAD_WITH_EXPIRY, false, true));
+        writes.push((RECORD_TOO_FAR_AHEAD, false, true));
         for (name, payload, expiry) in writes {
             let item = &states[name]["Parameters"]["Item"];
             assert_eq!(item.get(ATTR_PAYLOAD).is_some(), payload, "{name}");
