@@ -325,7 +325,7 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         ),
         (
             serde_json::json!({"ExpiresAt": "1"}),
-            "RejectInputWithExpiry",
+            "RejectInput",
             "FAILED",
         ),
         (
@@ -335,7 +335,7 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         ),
         (
             serde_json::json!({"StartTimestamp": at, "TooFarAhead": true, "ExpiresAt": "1"}),
-            "RecordTooFarAheadWithExpiry",
+            "RecordTooFarAhead",
             "FAILED",
         ),
     ];
