@@ -75,16 +75,15 @@ struct Deployed {
     role_arn: String,
 }
 
-/// Deploys the stack `name` on moto with `waitable deploy --yes`: the one place tests deploy.
-fn deploy_stack(name: &str) -> Deployed {
-    let out = crate::harness::run_ok(crate::harness::waitable_on_moto().args([
-        "--stack-name",
-        name,
-        "--output",
-        "json",
-        "deploy",
-        "--yes",
-    ]));
+/// Deploys the stack `name` on moto with `waitable deploy --yes` and `--parameter`s: the one
+/// place tests deploy.
+fn deploy_stack(name: &str, parameters: &[&str]) -> Deployed {
+    let mut cmd = crate::harness::waitable_on_moto();
+    cmd.args(["--stack-name", name, "--output", "json", "deploy", "--yes"]);
+    for p in parameters {
+        cmd.args(["--parameter", p]);
+    }
+    let out = crate::harness::run_ok(&mut cmd);
     let outputs: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("deploy prints its outputs as JSON");
     let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
@@ -119,9 +118,14 @@ pub struct AwsEnv {
 
 impl AwsEnv {
     pub fn new(prefix: &str) -> Self {
+        Self::with_parameters(prefix, &[])
+    }
+
+    /// A stack deployed with `--parameter KEY=VALUE` for each of `parameters`.
+    pub fn with_parameters(prefix: &str, parameters: &[&str]) -> Self {
         enable_moto_executions();
         let stack = unique_name(prefix);
-        let deployed = deploy_stack(&stack);
+        let deployed = deploy_stack(&stack, parameters);
         let sfn = aws_sdk_sfn::Client::new(sdk_config());
         let ddb = aws_sdk_dynamodb::Client::new(sdk_config());
         let name = deployed
@@ -169,6 +173,32 @@ impl AwsEnv {
                 .expect("describe-execution");
             out.status().as_str().to_string()
         })
+    }
+
+    /// The job's row as stored (all attributes), once its first write happened.
+    fn row(&self, id: &str) -> HashMap<String, AttributeValue> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let item = runtime().block_on(async {
+                self.ddb
+                    .get_item()
+                    .table_name(&self.table_name)
+                    .key("Id", AttributeValue::S(id.into()))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .expect("get-item")
+                    .item
+            });
+            if let Some(item) = item {
+                return item;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "job {id} has no row after 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
     }
 
     fn execution_count(&self) -> usize {
@@ -487,4 +517,55 @@ fn wait_until_started(env: &AwsEnv, ids: &[&str]) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("jobs {ids:?} never showed up STARTED");
+}
+
+/// A job the CLI submits (one by one and in a batch) is kept RetentionDays after its
+/// StartTimestamp: its row's TTL attribute, as the API's POST template would set it; with
+/// `RetentionDays=0` it is kept forever.
+#[test]
+fn cli_submitted_jobs_expire_after_the_stacks_retention() {
+    use waitable::core::retention::{KEEP_FOREVER, expires_at};
+    for (parameters, days) in [(&[][..], 90), (&["RetentionDays=0"][..], 0)] {
+        let env = AwsEnv::with_parameters("jobs-ttl", parameters);
+        let at = (chrono::Utc::now() + chrono::Duration::hours(2))
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string();
+        let epoch = chrono::DateTime::parse_from_rfc3339(&at)
+            .unwrap()
+            .timestamp();
+        crate::harness::run_ok(
+            env.waitable()
+                .args(["submit", "--at", &at, "--id", "ttl-one"]),
+        );
+        let batch = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(
+            batch.path(),
+            format!("{{\"at\": \"{at}\", \"id\": \"ttl-batch\"}}\n"),
+        )
+        .unwrap();
+        crate::harness::run_ok(env.waitable().args([
+            "submit",
+            "--file",
+            batch.path().to_str().unwrap(),
+        ]));
+        let expected = expires_at(epoch, days);
+        if days == 0 {
+            assert_eq!(expected, KEEP_FOREVER);
+        } else {
+            assert_eq!(expected, (epoch + 90 * 86_400).to_string());
+        }
+        for id in ["ttl-one", "ttl-batch"] {
+            let row = env.row(id);
+            assert_eq!(
+                row.get("StartActionAt").and_then(|v| v.as_s().ok()),
+                Some(&at),
+                "{id}: {row:?}"
+            );
+            assert_eq!(
+                row.get("ExpiresAt").and_then(|v| v.as_n().ok()),
+                Some(&expected),
+                "{id} on RetentionDays={days}: {row:?}"
+            );
+        }
+    }
 }

@@ -268,7 +268,8 @@ fn statuses(env: &LocalEnv) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// Every job ran each state's write exactly once and its execution succeeded once.
+/// Every job ran each state's write exactly once and its execution succeeded once (POST /
+/// sends an `ExpiresAt`, so the first write is the one that stores it).
 fn assert_exactly_once(env: &LocalEnv, id: &str) {
     let history = env.history(id);
     let count = |event: &str, state: Option<&str>| {
@@ -279,7 +280,10 @@ fn assert_exactly_once(env: &LocalEnv, id: &str) {
     };
     assert_eq!(count("ExecutionStarted", None), 1, "{id}: {history:?}");
     assert_eq!(
-        count("TaskSucceeded", Some("SetInitialStatus")),
+        count(
+            "TaskSucceeded",
+            Some(waitable::core::asl::SET_INITIAL_STATUS_WITH_EXPIRY)
+        ),
         1,
         "{id}: {history:?}"
     );
@@ -545,11 +549,12 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
                 .success()
         );
         let wait_dead = Instant::now();
-        while std::path::Path::new(&format!("/proc/{pid}")).exists()
-            && std::fs::read_to_string(format!("/proc/{pid}/stat"))
-                .is_ok_and(|s| !s.contains(") Z "))
-            && wait_dead.elapsed() < Duration::from_secs(10)
-        {
+        let dead = || {
+            !std::path::Path::new(&format!("/proc/{pid}")).exists()
+                || std::fs::read_to_string(format!("/proc/{pid}/stat"))
+                    .is_ok_and(|s| s.contains(") Z "))
+        };
+        while !dead() && wait_dead.elapsed() < Duration::from_secs(10) {
             std::thread::sleep(Duration::from_millis(20));
         }
         let err = backend.outputs().await.unwrap_err();
@@ -617,6 +622,99 @@ fn http_post_keeps_payload_bytes_and_names_the_depth_limit() {
             "{depth}: {answer}"
         );
     }
+}
+
+/// The `ExpiresAt` each job's row holds, once written: read from the stack's database while
+/// the engine (which locks it) is stopped, then the engine is started again.
+fn expires_at_of(env: &mut LocalEnv, ids: &[&str]) -> Vec<String> {
+    for id in ids {
+        wait_for("the job's row", Duration::from_secs(20), || {
+            let out = harness::run_ok(
+                env.waitable()
+                    .args(["status", "--id", id, "--output", "json"]),
+            );
+            let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+            (!rows.as_array().unwrap().is_empty()).then_some(())
+        });
+    }
+    env.stop_engine();
+    let conn = waitable::local::store::open_read_only(&env.dir().join("waitable.db")).unwrap();
+    let expiries = ids
+        .iter()
+        .map(|id| {
+            let item = waitable::local::store::get_item(&conn, id)
+                .unwrap()
+                .unwrap();
+            let n = item["ExpiresAt"]["N"].as_str();
+            n.unwrap_or_else(|| panic!("{id}: {item:?}")).to_string()
+        })
+        .collect();
+    drop(conn);
+    env.start_engine();
+    expiries
+}
+
+/// A job's row expires at its StartTimestamp plus RetentionDays, the same whether the CLI or
+/// POST / submitted it; a deploy with another RetentionDays applies to new jobs, and a job
+/// resubmitted after it is still the same job (ExpiresAt is derived, not compared).
+#[test]
+fn cli_and_post_store_the_same_expiry_from_the_stacks_retention() {
+    use waitable::core::retention::{DEFAULT_RETENTION_DAYS, KEEP_FOREVER, expires_at};
+    let mut env = LocalEnv::new();
+    let at = due_in(3600);
+    let epoch = chrono::DateTime::parse_from_rfc3339(&at)
+        .unwrap()
+        .timestamp();
+    let cli_submit = |env: &LocalEnv, id: &str| {
+        let out = harness::run_ok(
+            env.waitable()
+                .args(["submit", "--at", &at, "--id", id, "--output", "json"]),
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    cli_submit(&env, "ttl-cli");
+    submit(&env, "ttl-post", &at);
+    let expected = expires_at(epoch, DEFAULT_RETENTION_DAYS);
+    assert_eq!(
+        expires_at_of(&mut env, &["ttl-cli", "ttl-post"]),
+        [expected.as_str(), expected.as_str()]
+    );
+
+    harness::run_ok(
+        env.waitable()
+            .args(["deploy", "--parameter", "RetentionDays=0"]),
+    );
+    cli_submit(&env, "ttl-forever");
+    submit(&env, "ttl-forever-post", &at);
+    // Read with the engine restarted from the stack file: the retention was kept there.
+    assert_eq!(
+        expires_at_of(&mut env, &["ttl-forever", "ttl-forever-post"]),
+        [KEEP_FOREVER, KEEP_FOREVER]
+    );
+    submit(&env, "ttl-after-restart", &at);
+    assert_eq!(
+        expires_at_of(&mut env, &["ttl-after-restart"]),
+        [KEEP_FOREVER]
+    );
+
+    // The same jobs again, now with another expiry in their input: already submitted, through
+    // the CLI and through POST /, and the rows are kept as they were.
+    for id in ["ttl-cli", "ttl-post"] {
+        let answer = cli_submit(&env, id);
+        assert_eq!(answer["alreadySubmitted"], true, "{id}: {answer}");
+        submit(&env, id, &at);
+    }
+    assert_eq!(
+        expires_at_of(&mut env, &["ttl-cli", "ttl-post"]),
+        [expected.as_str(), expected.as_str()]
+    );
+
+    let out = env
+        .waitable()
+        .args(["deploy", "--parameter", "RetentionDays=3651"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", harness::describe(&out));
 }
 
 // The behaviour suite (tests/behaviour.rs) on the local target: the same scenarios and

@@ -100,8 +100,10 @@ impl Drop for Deployed {
 fn kill9(pid: u32) {
     harness::run_ok(Command::new("kill").args(["-9", &pid.to_string()]));
     wait_for("the engine to die", Duration::from_secs(10), || {
-        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-        (stat.is_empty() || stat.contains(") Z ")).then_some(())
+        let gone = !Path::new(&format!("/proc/{pid}")).exists();
+        let zombie =
+            std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.contains(") Z "));
+        (gone || zombie).then_some(())
     });
 }
 
@@ -379,9 +381,18 @@ fn a_taken_port_at_restart_is_said_out_loud() {
     let stack = Deployed::new();
     let out = stack.deploy();
     assert!(out.status.success(), "{}", harness::describe(&out));
-    let (pid, port) = stack.engine().unwrap();
+    let (pid, _) = stack.engine().unwrap();
     kill9(pid);
-    let _taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    // Another program takes the stack's port while the engine is down. (Binding the dead
+    // engine's own port races with every connection this test process opens meanwhile, so
+    // the stack's recorded port is pointed at one held here instead.)
+    let taken = std::net::TcpListener::bind(("127.0.0.1", 0)).unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let stack_file = stack.dir().join("stack.json");
+    let mut recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(&stack_file).unwrap()).unwrap();
+    recorded["port"] = json!(port);
+    std::fs::write(&stack_file, recorded.to_string()).unwrap();
     let out = stack.deploy();
     assert!(out.status.success(), "{}", harness::describe(&out));
     let text = stderr(&out);

@@ -31,7 +31,8 @@ fn submit_retries() -> aws_sdk_sfn::config::Builder {
         .retry_config(RetryConfig::standard().with_max_attempts(SUBMIT_MAX_ATTEMPTS))
 }
 
-/// Starts `job` as an execution of `state_machine_arn` named after the job's Id.
+/// Starts `job` as an execution of `state_machine_arn` named after the job's Id, its input
+/// carrying the `ExpiresAt` of a stack that keeps finished jobs `retention_days`.
 ///
 /// Idempotent. The job's row is read first (a consistent GetItem): Step Functions forgets an
 /// execution's name 90 days after it closes, the row does not, so a reused Id is answered from
@@ -43,6 +44,7 @@ pub async fn submit(
     sfn: &aws_sdk_sfn::Client,
     ddb: &aws_sdk_dynamodb::Client,
     stack: &StackOutputs,
+    retention_days: u32,
     job: &JobRequest,
 ) -> Result<Submitted> {
     let state_machine_arn = &stack.state_machine_arn;
@@ -62,7 +64,7 @@ pub async fn submit(
             Err(different(job, &arn))
         };
     }
-    let input = job.execution_input().to_string();
+    let input = job.execution_input(retention_days).to_string();
     let started = sfn
         .start_execution()
         .state_machine_arn(state_machine_arn)
@@ -531,7 +533,7 @@ mod mocked {
             .then_output(started);
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &start]);
         let get = no_row();
-        let s = submit(&sfn, &ddb(&[&get]), &stack(), &job(r#"{"a":1}"#))
+        let s = submit(&sfn, &ddb(&[&get]), &stack(), 90, &job(r#"{"a":1}"#))
             .await
             .unwrap();
         assert_eq!(start.num_calls(), 1);
@@ -550,7 +552,7 @@ mod mocked {
             .output(started)
             .build();
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&throttled_then_ok]);
-        let s = submit(&sfn, &ddb(&[&no_row()]), &stack(), &job(r#"{"a":1}"#))
+        let s = submit(&sfn, &ddb(&[&no_row()]), &stack(), 90, &job(r#"{"a":1}"#))
             .await
             .unwrap();
         assert_eq!(throttled_then_ok.num_calls(), 3, "two throttles, one start");
@@ -561,7 +563,8 @@ mod mocked {
     #[tokio::test]
     async fn a_name_taken_meanwhile_is_compared_by_input() {
         let same = job(r#"{"a":1,"b":2}"#);
-        let input = same.execution_input().to_string();
+        // Started through the API while RetentionDays was 30: ExpiresAt differs, the job does not.
+        let input = same.execution_input(30).to_string();
         let describe =
             mock!(Client::describe_execution).then_output(move || described(input.clone()));
         let taken = mock!(Client::start_execution).then_http_response(|| {
@@ -576,14 +579,14 @@ mod mocked {
         let get = no_row();
         let table = ddb(&[&get]);
         // The same payload, its keys in another order.
-        let s = submit(&sfn, &table, &stack(), &job(r#"{ "b": 2, "a": 1 }"#))
+        let s = submit(&sfn, &table, &stack(), 90, &job(r#"{ "b": 2, "a": 1 }"#))
             .await
             .unwrap();
         assert!(s.already_submitted);
         assert_eq!(s.execution_arn, EXECUTION);
 
         // Already there with another payload: refused, and nothing is started.
-        let err = submit(&sfn, &table, &stack(), &job(r#"{"a":2,"b":2}"#))
+        let err = submit(&sfn, &table, &stack(), 90, &job(r#"{"a":2,"b":2}"#))
             .await
             .unwrap_err();
         assert!(err.to_string().contains("different"), "{err}");
@@ -599,7 +602,7 @@ mod mocked {
         let sfn = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&start]);
 
         let same = row("2030-01-01T00:00:00Z", r#"{"b":2,"a":1}"#);
-        let s = submit(&sfn, &ddb(&[&same]), &stack(), &job(r#"{"a":1,"b":2}"#))
+        let s = submit(&sfn, &ddb(&[&same]), &stack(), 90, &job(r#"{"a":1,"b":2}"#))
             .await
             .unwrap();
         assert!(s.already_submitted, "the same job: exit 0");
@@ -609,6 +612,7 @@ mod mocked {
             &sfn,
             &ddb(&[&other_time]),
             &stack(),
+            90,
             &job(r#"{"a":1,"b":2}"#),
         )
         .await

@@ -41,8 +41,9 @@ pub struct AwsBackend {
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
     pub schedule: poll::Schedule,
-    /// The stack's outputs, looked up once per run (a batch submit needs them 2,000 times).
-    outputs_cache: tokio::sync::OnceCell<StackOutputs>,
+    /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
+    /// needs them 2,000 times).
+    outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
 }
 
 impl AwsBackend {
@@ -79,9 +80,16 @@ impl AwsBackend {
         }
     }
 
+    /// The stack's outputs and `RetentionDays`, fetched on first use.
+    async fn cached_stack(&self) -> Result<&(StackOutputs, u32)> {
+        self.outputs_cache
+            .get_or_try_init(|| stack_outputs::outputs_and_retention(&self.cfn, &self.stack_name))
+            .await
+    }
+
     /// The stack's outputs, fetched on first use.
     async fn cached_outputs(&self) -> Result<&StackOutputs> {
-        self.outputs_cache.get_or_try_init(|| self.outputs()).await
+        Ok(&self.cached_stack().await?.0)
     }
 }
 
@@ -120,8 +128,8 @@ impl Backend for AwsBackend {
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
-        let stack = self.cached_outputs().await?;
-        jobs::submit(&self.sfn, &self.ddb, stack, job).await
+        let (stack, retention_days) = self.cached_stack().await?;
+        jobs::submit(&self.sfn, &self.ddb, stack, *retention_days, job).await
     }
 
     async fn jobs(

@@ -1,5 +1,6 @@
 //! A stack's outputs (`ApiUrl`, `StateMachineArn`, `TableName`): as CloudFormation reports
-//! them, or worked out from the deployed template and resources when it reports none.
+//! them, or worked out from the deployed template and resources when it reports none; and its
+//! `RetentionDays` parameter, which every submit's `ExpiresAt` follows.
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::Stack;
@@ -8,7 +9,7 @@ use serde_json::Value;
 use super::describe::{describe, id_of};
 use super::sdk;
 use crate::core::outputs::StackOutputs;
-use crate::core::{ids, resolve};
+use crate::core::{ids, resolve, retention};
 use crate::{Error, Result};
 
 /// The stack's outputs under the documented keys, as CloudFormation reports them.
@@ -102,12 +103,40 @@ async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, Str
     Ok(resolve::outputs(&template, &names))
 }
 
+/// The stack's `RetentionDays` as DescribeStacks reports its parameters; the default when it
+/// has none (a stack deployed before the parameter existed).
+pub fn retention_days_of(stack: &Stack) -> Result<u32> {
+    let value = stack
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(ids::PARAM_RETENTION_DAYS))
+        .and_then(|p| p.parameter_value());
+    retention::retention_days(value).map_err(|e| {
+        Error::failed(format!(
+            "stack {}: {e}",
+            stack.stack_name().unwrap_or_default()
+        ))
+    })
+}
+
+async fn deployed(cfn: &Client, name: &str) -> Result<Stack> {
+    describe(cfn, name).await?.ok_or_else(|| {
+        Error::failed(format!(
+            "stack {name} does not exist: run `waitable deploy --stack-name {name}` first"
+        ))
+    })
+}
+
 /// The outputs of the deployed stack; a clear error when there is none.
 pub async fn outputs(cfn: &Client, name: &str) -> Result<StackOutputs> {
-    match describe(cfn, name).await? {
-        Some(stack) => stack_outputs(cfn, &stack).await,
-        None => Err(Error::failed(format!(
-            "stack {name} does not exist: run `waitable deploy --stack-name {name}` first"
-        ))),
-    }
+    stack_outputs(cfn, &deployed(cfn, name).await?).await
+}
+
+/// The outputs and the `RetentionDays` of the deployed stack, from one DescribeStacks.
+pub async fn outputs_and_retention(cfn: &Client, name: &str) -> Result<(StackOutputs, u32)> {
+    let stack = deployed(cfn, name).await?;
+    Ok((
+        stack_outputs(cfn, &stack).await?,
+        retention_days_of(&stack)?,
+    ))
 }

@@ -10,6 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::payload::{Payload, same_json};
+use super::retention::{self, INPUT_EXPIRES_AT};
+use super::timestamp::parse_wire;
 
 pub const ATTR_ID: &str = "Id";
 pub const ATTR_START_ACTION_AT: &str = "StartActionAt";
@@ -125,29 +127,47 @@ pub struct JobRequest {
 }
 
 impl JobRequest {
-    /// The execution input this job starts with (see [`execution_input`]).
-    pub fn execution_input(&self) -> Value {
-        execution_input(&self.at, self.payload.as_ref().map(Payload::as_str))
+    /// The execution input this job starts with on a stack that keeps finished jobs
+    /// `retention_days` (see [`execution_input`]).
+    pub fn execution_input(&self, retention_days: u32) -> Value {
+        execution_input(
+            &self.at,
+            self.payload.as_ref().map(Payload::as_str),
+            retention_days,
+        )
     }
 }
 
 /// The execution input, exactly as the HTTP contract's POST body maps it (the one builder:
-/// the CLI and the local HTTP layer both use it). The Payload travels as JSON text (a string):
-/// the state machine stores `$.Payload` as a DynamoDB S attribute, and only a string Payload
-/// takes the `SetInitialStatusWithPayload` branch.
-pub fn execution_input(at: &str, payload_text: Option<&str>) -> Value {
+/// the CLI on both targets and the local HTTP layer use it). The Payload travels as JSON text
+/// (a string): the state machine stores `$.Payload` as a DynamoDB S attribute, and only a
+/// string Payload takes the `SetInitialStatusWithPayload` branch. `ExpiresAt` is the TTL
+/// ([`retention::expires_at`] of the StartTimestamp), as the API's POST template works it out;
+/// a StartTimestamp that is not a wire timestamp gets none (the state machine refuses it).
+pub fn execution_input(at: &str, payload_text: Option<&str>, retention_days: u32) -> Value {
     let mut input = Map::new();
     input.insert(INPUT_START_TIMESTAMP.into(), at.into());
     if let Some(text) = payload_text {
         input.insert(INPUT_PAYLOAD.into(), text.into());
     }
+    if let Some(start) = parse_wire(at) {
+        input.insert(
+            INPUT_EXPIRES_AT.into(),
+            retention::expires_at(start.timestamp(), retention_days).into(),
+        );
+    }
     Value::Object(input)
 }
+
+/// The retention to measure an input's size with: the longest `ExpiresAt` (keep forever).
+pub const LONGEST_EXPIRY: u32 = 0;
 
 /// The idempotency rule: two execution inputs are the same job when they are equal as JSON,
 /// with a string `Payload` compared as the JSON it holds ([`same_json`]). So key order and
 /// spacing inside the payload do not matter (`{"a":1,"b":2}` is `{"b":2,"a":1}`); the time and
-/// the values do.
+/// the values do. `ExpiresAt` is not compared: it is derived from the time and the stack's
+/// retention, so a job sent through the API and then the CLI, or again after `RetentionDays`
+/// changed, is the same job.
 pub fn same_job(a: &Value, b: &Value) -> bool {
     let payload_text = |input: &Value| match input.get(INPUT_PAYLOAD) {
         None => None,
@@ -157,7 +177,7 @@ pub fn same_job(a: &Value, b: &Value) -> bool {
     let rest = |input: &Value| match input {
         Value::Object(m) => Value::Object(
             m.iter()
-                .filter(|(k, _)| k.as_str() != INPUT_PAYLOAD)
+                .filter(|(k, _)| k.as_str() != INPUT_PAYLOAD && k.as_str() != INPUT_EXPIRES_AT)
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -240,15 +260,55 @@ mod tests {
             at: "2026-01-01T00:00:00Z".into(),
             payload: None,
         };
+        // 2026-01-01T00:00:00Z is 1767225600; plus 90 days.
         assert_eq!(
-            req.execution_input(),
-            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z"})
+            req.execution_input(90),
+            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z", "ExpiresAt": "1775001600"})
+        );
+        assert_eq!(
+            req.execution_input(0)["ExpiresAt"],
+            crate::core::retention::KEEP_FOREVER
         );
         req.payload = Some(Payload::parse(r#"{"k":[1]}"#).unwrap());
         assert_eq!(
-            req.execution_input().to_string(),
-            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}"}"#
+            req.execution_input(1).to_string(),
+            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}","ExpiresAt":"1767312000"}"#
         );
+        // Not a wire timestamp: no expiry (ValidateInput records it FAILED without one).
+        assert!(
+            execution_input("2026-01-01", None, 90)
+                .get("ExpiresAt")
+                .is_none()
+        );
+        // The size check measures with the longest expiry.
+        for days in [1, 90, crate::core::retention::MAX_RETENTION_DAYS] {
+            assert!(
+                req.execution_input(days).to_string().len()
+                    <= req.execution_input(LONGEST_EXPIRY).to_string().len()
+            );
+        }
+    }
+
+    #[test]
+    fn same_job_ignores_the_derived_expiry() {
+        let at = "2026-01-01T00:00:00Z";
+        let payload = Some(r#"{"a":1}"#);
+        let cli = execution_input(at, payload, 90);
+        // Through the API (the POST template adds ExpiresAt), after RetentionDays changed,
+        // or started without one: the same job.
+        for other in [
+            execution_input(at, payload, 30),
+            execution_input(at, payload, 0),
+            serde_json::json!({"StartTimestamp": at, "Payload": r#"{"a":1}"#}),
+        ] {
+            assert!(same_job(&cli, &other), "{other}");
+            assert!(same_job(&other, &cli), "{other}");
+        }
+        assert!(!same_job(
+            &cli,
+            &execution_input("2026-01-01T00:00:01Z", payload, 90)
+        ));
+        assert!(!same_job(&cli, &execution_input(at, None, 90)));
     }
 
     #[test]
@@ -275,7 +335,7 @@ mod tests {
             assert_eq!(same_job_text(b, a), same, "{b}");
         }
         assert!(same_job_text("not json", "not json"));
-        let nested = |p: &str| execution_input("2026-01-01T00:00:00Z", Some(p));
+        let nested = |p: &str| execution_input("2026-01-01T00:00:00Z", Some(p), 90);
         assert!(same_job(
             &nested(r#"{"x":{"a":1,"b":[1,2]}}"#),
             &nested(r#"{"x":{"b":[1,2],"a":1}}"#)

@@ -520,7 +520,7 @@ mod properties {
             };
             ok += 1;
             assert_eq!(p.as_str(), text, "seed {seed}");
-            let input = execution_input("2030-01-01T00:00:00Z", Some(p.as_str())).to_string();
+            let input = execution_input("2030-01-01T00:00:00Z", Some(p.as_str()), 90).to_string();
             let input: Value = serde_json::from_str(&input).unwrap();
             let stored = input["Payload"].as_str().unwrap();
             assert_eq!(stored, text, "seed {seed}");

@@ -3,6 +3,7 @@
 //! Nothing here reads a clock or the environment: `now` and the colour decision are passed in,
 //! so the output is the same in tests as on a terminal.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
 
@@ -52,12 +53,33 @@ fn new_table(style: &Style) -> Table {
     table
 }
 
-/// A stored time as `2030-01-01T09:00:00Z (in 4m)`; text that is not a time is shown as it is.
+/// Stored text as it may reach a terminal: control characters (C0, DEL, C1: escape sequences,
+/// bells, carriage returns) and the bidirectional overrides are shown escaped (`\u{1b}`, `\n`),
+/// so a stored string can neither drive the terminal nor disguise what it shows.
+pub fn printable(text: &str) -> Cow<'_, str> {
+    let unsafe_char =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(unsafe_char) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A stored time as `2030-01-01T09:00:00Z (in 4m)`; text that is not a time is shown as it is
+/// (made [`printable`]).
 fn time_cell(text: &str, style: &Style, hint: bool) -> String {
     match parse_stored(text) {
         Some(t) if hint => format!("{} ({})", format_utc(t), relative_hint(t, style.now)),
         Some(t) => format_utc(t),
-        None => text.to_string(),
+        None => printable(text).into_owned(),
     }
 }
 
@@ -80,12 +102,12 @@ pub fn jobs_table(
     }
     table.set_header(header);
     for job in jobs {
-        let mut status = Cell::new(&job.process_status);
+        let mut status = Cell::new(printable(&job.process_status));
         if let Some(color) = status_color(job.status()) {
             status = status.fg(color);
         }
         let mut row = vec![
-            Cell::new(&job.id),
+            Cell::new(printable(&job.id)),
             Cell::new(time_cell(&job.start_action_at, style, true)),
             status,
             Cell::new(time_cell(
@@ -95,7 +117,7 @@ pub fn jobs_table(
             )),
         ];
         if with_errors {
-            row.push(Cell::new(job.error.as_deref().unwrap_or("")));
+            row.push(Cell::new(printable(job.error.as_deref().unwrap_or(""))));
         }
         table.add_row(row);
     }
@@ -120,7 +142,7 @@ pub fn summary_line(jobs: &[JobRecord]) -> String {
     }
     let parts: Vec<String> = counts
         .iter()
-        .map(|((_, status), n)| format!("{n} {status}"))
+        .map(|((_, status), n)| format!("{n} {}", printable(status)))
         .collect();
     format!("{}: {}", count_jobs(jobs.len()), parts.join(", "))
 }
@@ -228,7 +250,11 @@ pub fn batch_table(out: &mut impl Write, report: &BatchReport, style: &Style) ->
         let mut table = new_table(style);
         table.set_header(vec!["Line", "Id", "Error"]);
         for f in &report.failed {
-            table.add_row(vec![f.line.to_string(), f.job_id.clone(), f.error.clone()]);
+            table.add_row(vec![
+                f.line.to_string(),
+                printable(&f.job_id).into_owned(),
+                printable(&f.error).into_owned(),
+            ]);
         }
         writeln!(out, "{table}")?;
     }
@@ -370,6 +396,41 @@ mod tests {
         assert_eq!(
             one.summary(),
             "1 job: 1 submitted, 0 already submitted, 0 failed"
+        );
+    }
+
+    #[test]
+    fn stored_control_characters_cannot_reach_the_terminal() {
+        // The reproductions: an SGR colour and an OSC window title with a bell.
+        let mut hostile = job(
+            "x\u{1b}]0;pwned\u{7}",
+            "2026-03-01T09:00:00Z",
+            "STARTED\u{1b}[31mRED",
+        );
+        hostile.error = Some("a\rb\u{202e}c\u{9b}".into());
+        let text = render(|o| jobs_table(o, &[hostile], &style(false), NO_JOBS));
+        assert!(
+            !text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+            "{text:?}"
+        );
+        assert!(text.contains("STARTED\\u{1b}[31mRED"), "{text}");
+        assert!(text.contains("x\\u{1b}]0;pwned\\u{7}"), "{text}");
+        assert!(text.contains("a\\rb\\u{202e}c\\u{9b}"), "{text}");
+        assert_eq!(printable("plain: ünïcode ✓"), "plain: ünïcode ✓");
+        let report = BatchReport {
+            failed: vec![BatchFailure {
+                line: 1,
+                job_id: "\u{1b}[2J".into(),
+                error: "bad\u{7}".into(),
+            }],
+            ..Default::default()
+        };
+        let text = render(|o| batch_table(o, &report, &style(false)));
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{7}'),
+            "{text:?}"
         );
     }
 }

@@ -29,9 +29,37 @@ pub fn expires_at(start_epoch_seconds: i64, retention_days: u32) -> String {
     (start_epoch_seconds + i64::from(retention_days) * SECONDS_PER_DAY).to_string()
 }
 
+/// The `RetentionDays` a stack was deployed with: its parameter's value, or the default when
+/// the stack has none (deployed before the parameter existed, or given no value). A value
+/// outside 0..=[`MAX_RETENTION_DAYS`] is refused, as CloudFormation refuses it.
+pub fn retention_days(value: Option<&str>) -> Result<u32, String> {
+    let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(DEFAULT_RETENTION_DAYS);
+    };
+    text.parse::<u32>()
+        .ok()
+        .filter(|days| *days <= MAX_RETENTION_DAYS)
+        .ok_or_else(|| {
+            format!(
+                "RetentionDays must be a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, not {text:?}"
+            )
+        })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_parameter_defaults_to_90_days_and_is_checked() {
+        assert_eq!(retention_days(None), Ok(DEFAULT_RETENTION_DAYS));
+        assert_eq!(retention_days(Some("")), Ok(DEFAULT_RETENTION_DAYS));
+        assert_eq!(retention_days(Some("0")), Ok(0));
+        assert_eq!(retention_days(Some("3650")), Ok(MAX_RETENTION_DAYS));
+        for bad in ["3651", "-1", "1.5", "ninety"] {
+            assert!(retention_days(Some(bad)).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn adds_whole_days_to_the_start_and_zero_keeps_forever() {

@@ -96,15 +96,15 @@ fn lookup(path: &str, input: &Value, worst: &Worst) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::core::job::execution_input;
+    use crate::core::job::{LONGEST_EXPIRY, execution_input};
     use crate::core::limits::{MAX_INPUT_BYTES, STATE_DATA_BYTES};
 
     /// An execution input of exactly `size` bytes, its payload `{"x":"xxx..."}`.
     fn input_of(size: usize) -> Value {
-        let empty = execution_input("2030-01-01T00:00:00Z", Some(r#"{"x":""}"#));
+        let empty = execution_input("2030-01-01T00:00:00Z", Some(r#"{"x":""}"#), LONGEST_EXPIRY);
         let fill = size - empty.to_string().len();
         let payload = format!(r#"{{"x":"{}"}}"#, "x".repeat(fill));
-        let input = execution_input("2030-01-01T00:00:00Z", Some(&payload));
+        let input = execution_input("2030-01-01T00:00:00Z", Some(&payload), LONGEST_EXPIRY);
         assert_eq!(input.to_string().len(), size);
         input
     }

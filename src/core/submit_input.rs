@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
-use super::job::{JobRequest, same_job};
+use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
 use super::job_id::validate_id;
 use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
 use super::payload::{Payload, nesting_depth};
@@ -31,7 +31,8 @@ pub fn job_request(
         None => new_id(),
     };
     let request = JobRequest { id, at, payload };
-    let size = request.execution_input().to_string().len();
+    // Measured with the longest ExpiresAt, whatever the stack's retention.
+    let size = request.execution_input(LONGEST_EXPIRY).to_string().len();
     if size > MAX_INPUT_BYTES {
         return Err(format!(
             "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
@@ -128,7 +129,10 @@ pub fn parse_batch(
 }
 
 fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
-    same_job(&first.request.execution_input(), &request.execution_input())
+    same_job(
+        &first.request.execution_input(LONGEST_EXPIRY),
+        &request.execution_input(LONGEST_EXPIRY),
+    )
 }
 
 #[cfg(test)]
@@ -168,9 +172,10 @@ mod tests {
 
     #[test]
     fn input_over_256_kb_is_refused_just_at_the_limit() {
-        let overhead = json!({"StartTimestamp": "2026-03-01T12:00:00Z", "Payload": "{\"x\":\"\"}"})
-            .to_string()
-            .len();
+        let overhead = json!({"StartTimestamp": "2026-03-01T12:00:00Z", "Payload": "{\"x\":\"\"}",
+            "ExpiresAt": crate::core::retention::KEEP_FOREVER})
+        .to_string()
+        .len();
         let fits = "x".repeat(MAX_INPUT_BYTES - overhead);
         assert!(
             job_request(

@@ -19,9 +19,10 @@ use super::protocol::{
 use super::state::{self, StackDir, StackFile};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
-use crate::core::ids::JOBS_TABLE;
+use crate::core::ids::{JOBS_TABLE, PARAM_RETENTION_DAYS};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
+use crate::core::retention;
 use crate::output::Ui;
 use crate::{Error, Result};
 
@@ -163,7 +164,23 @@ impl LocalBackend {
 
     /// Checks the template's state machine and writes the stack file the engine runs from.
     /// Anything the interpreter cannot run is refused here, before anything starts.
-    pub fn prepare(&self, template: &Value) -> Result<String> {
+    pub fn prepare(&self, template: &Value) -> Result<StackFile> {
+        self.prepare_with(template, &[])
+    }
+
+    /// [`LocalBackend::prepare`] with the deploy's `--parameter`s. The local stack uses one:
+    /// `RetentionDays` (each job's `ExpiresAt`); when it is not given, the stack keeps the
+    /// value it had, as CloudFormation does.
+    pub fn prepare_with(
+        &self,
+        template: &Value,
+        parameters: &[(String, String)],
+    ) -> Result<StackFile> {
+        let given = parameters
+            .iter()
+            .find(|(k, _)| k == PARAM_RETENTION_DAYS)
+            .map(|(_, v)| retention::retention_days(Some(v)).map_err(Error::usage))
+            .transpose()?;
         let table = self.table_name();
         let definition = definition_from_template(template, &self.stack_name, &table)
             .map_err(|e| Error::usage(format!("cannot deploy locally: {e}")))?;
@@ -187,13 +204,18 @@ impl LocalBackend {
             dir.create()?;
             store::create(&dir.db_file())?;
         }
-        dir.write_stack(&StackFile {
+        let retention_days = given
+            .or(previous.as_ref().map(|s| s.retention_days))
+            .unwrap_or(retention::DEFAULT_RETENTION_DAYS);
+        let file = StackFile {
             stack: self.stack_name.clone(),
             table_name: table,
-            definition: definition.clone(),
+            definition,
             port: previous_port,
-        })?;
-        Ok(definition)
+            retention_days,
+        };
+        dir.write_stack(&file)?;
+        Ok(file)
     }
 
     fn outputs_for(&self, port: u16) -> StackOutputs {
@@ -221,14 +243,21 @@ impl LocalBackend {
         // One deploy of a stack at a time: a second one waits, then finds the engine running.
         let lock = dir.lock_deploy()?;
         let previous_port = dir.read_stack().ok().and_then(|s| s.port);
-        let definition = self.prepare(&request.template)?;
+        let StackFile {
+            definition,
+            retention_days,
+            ..
+        } = self.prepare_with(&request.template, &request.parameters)?;
         let engine = match process::probe(&dir).await {
             EngineState::Running(e) => {
                 let (status, body) = self
                     .send(
                         "POST",
                         protocol::RELOAD,
-                        Some(&serde_json::to_value(ReloadRequest { definition })?),
+                        Some(&serde_json::to_value(ReloadRequest {
+                            definition,
+                            retention_days,
+                        })?),
                     )
                     .await?;
                 if status != 200 {

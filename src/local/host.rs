@@ -72,8 +72,10 @@ pub async fn run(dir: &StackDir, listen: Listen, ui: &Ui) -> Result<()> {
         port,
     };
     let handle = Handle { tx: tx.clone() };
-    let public = http::public_router(handle.clone(), port);
-    let private = http::private_router(handle, health, shutdown.clone());
+    let retention_days: http::Retention = Default::default();
+    retention_days.store(stack.retention_days, std::sync::atomic::Ordering::Relaxed);
+    let public = http::public_router(handle.clone(), retention_days.clone(), port);
+    let private = http::private_router(handle, retention_days, health, shutdown.clone());
     let how_to_stop = if ui.interactive {
         "; Ctrl-C stops it"
     } else {

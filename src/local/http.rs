@@ -30,9 +30,13 @@ pub const MAX_BODY_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
 /// Seeding writes many records at once (tests, migrations); only on the control socket.
 const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
+/// The stack's `RetentionDays`, shared by both routers; a deploy (reload) changes it.
+pub type Retention = std::sync::Arc<std::sync::atomic::AtomicU32>;
+
 #[derive(Clone)]
 struct App {
     engine: Handle,
+    retention_days: Retention,
     /// What the control socket's health route answers (none on the public port).
     health: Option<Health>,
     shutdown: std::sync::Arc<tokio::sync::Notify>,
@@ -93,7 +97,7 @@ fn bad_request(message: impl Into<String>) -> ApiError {
 
 /// The public API on the TCP port: only the documented contract (`POST /`, `GET /status`),
 /// and no request a browser sends from another origin.
-pub fn public_router(engine: Handle, port: u16) -> Router {
+pub fn public_router(engine: Handle, retention_days: Retention, port: u16) -> Router {
     Router::new()
         .route(protocol::SUBMIT, post(submit_public))
         .route(protocol::STATUS, get(status_public))
@@ -106,6 +110,7 @@ pub fn public_router(engine: Handle, port: u16) -> Router {
         }))
         .with_state(App {
             engine,
+            retention_days,
             health: None,
             shutdown: Default::default(),
         })
@@ -115,6 +120,7 @@ pub fn public_router(engine: Handle, port: u16) -> Router {
 /// stack's directory controls the stack.
 pub fn private_router(
     engine: Handle,
+    retention_days: Retention,
     health: Health,
     shutdown: std::sync::Arc<tokio::sync::Notify>,
 ) -> Router {
@@ -139,6 +145,7 @@ pub fn private_router(
         .layer(middleware::map_response(json_errors))
         .with_state(App {
             engine,
+            retention_days,
             health: Some(health),
             shutdown,
         })
@@ -195,7 +202,10 @@ async fn json_errors(response: Response) -> Response {
 
 async fn submit_body(app: &App, body: &[u8]) -> Result<crate::core::job::Submitted, ApiError> {
     let job = records::parse_job_body(body).map_err(bad_request)?;
-    let (name, input) = submission(&job);
+    let retention_days = app
+        .retention_days
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let (name, input) = submission(&job, retention_days);
     Ok(app
         .engine
         .ask(|reply| Command::Submit { name, input, reply })
@@ -349,6 +359,8 @@ async fn reload(State(app): State<App>, body: Bytes) -> Answer {
             reply,
         })
         .await?;
+    app.retention_days
+        .store(v.retention_days, std::sync::atomic::Ordering::Relaxed);
     ok(json!({}))
 }
 

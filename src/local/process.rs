@@ -36,17 +36,33 @@ pub async fn probe(dir: &StackDir) -> EngineState {
     if !dir.exists() {
         return EngineState::NotDeployed;
     }
-    health(dir).await
+    // A connection dropped without an answer is an engine going away (or a moment of
+    // overload): look again for a second before saying it does not answer.
+    let found = poll_within(
+        &Schedule::every(Duration::from_millis(100)),
+        Duration::from_secs(1),
+        async || {
+            Ok(match health(dir).await {
+                Some(state) => Step::Done(state),
+                None => Step::Pending,
+            })
+        },
+    )
+    .await;
+    found.ok().flatten().unwrap_or(EngineState::NotAnswering)
 }
 
-async fn health(dir: &StackDir) -> EngineState {
+/// One health call: None when the connection broke without an answer.
+async fn health(dir: &StackDir) -> Option<EngineState> {
     match client::call(&dir.socket_file(), "GET", protocol::HEALTH, None).await {
-        Ok((200, v)) => match serde_json::from_value::<Health>(v) {
+        Ok((200, v)) => Some(match serde_json::from_value::<Health>(v) {
             Ok(h) => EngineState::Running(h),
             Err(_) => EngineState::NotAnswering,
-        },
-        Err(CallError::NotListening(_)) => EngineState::Dead,
-        Ok(_) | Err(_) => EngineState::NotAnswering,
+        }),
+        Ok(_) => Some(EngineState::NotAnswering),
+        Err(CallError::NotListening(_)) => Some(EngineState::Dead),
+        Err(CallError::NoAnswer) => Some(EngineState::NotAnswering),
+        Err(CallError::Other(_)) => None,
     }
 }
 
@@ -101,7 +117,7 @@ pub async fn start(
                 )));
             }
             Ok(match health(dir).await {
-                EngineState::Running(h) if h.pid == pid => Step::Done(h),
+                Some(EngineState::Running(h)) if h.pid == pid => Step::Done(h),
                 _ => Step::Pending,
             })
         },

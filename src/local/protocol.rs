@@ -107,6 +107,9 @@ pub struct SeedAnswer {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReloadRequest {
     pub definition: String,
+    /// The stack's `RetentionDays`: the `ExpiresAt` of jobs submitted from now on.
+    #[serde(rename = "retentionDays")]
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -10,7 +10,7 @@ use serde_json::{Map, Value, json};
 use super::ddb::Item;
 use crate::core::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
-    INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, execution_input,
+    INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, LONGEST_EXPIRY, execution_input,
 };
 use crate::core::job_id::is_valid_id;
 use crate::core::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH};
@@ -77,11 +77,12 @@ pub struct JobBody {
 
 impl JobBody {
     /// The execution input, as the POST mapping template builds it: the Payload travels as
-    /// JSON text.
-    pub fn execution_input(&self) -> Value {
+    /// JSON text, and `ExpiresAt` follows the stack's `retention_days`.
+    pub fn execution_input(&self, retention_days: u32) -> Value {
         execution_input(
             &self.start_timestamp,
             self.payload.as_ref().map(Payload::as_str),
+            retention_days,
         )
     }
 }
@@ -132,7 +133,7 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
         start_timestamp,
         payload,
     };
-    let size = body.execution_input().to_string().len();
+    let size = body.execution_input(LONGEST_EXPIRY).to_string().len();
     if size > MAX_INPUT_BYTES {
         return Err(format!(
             "Payload: too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES}"
@@ -158,15 +159,18 @@ mod tests {
     fn bodies_are_checked_like_the_api_model() {
         let ok = parse_job_body(br#"{"StartTimestamp": "2030-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(
-            ok.execution_input(),
-            json!({"StartTimestamp": "2030-01-01T00:00:00Z"})
+            ok.execution_input(0),
+            json!({"StartTimestamp": "2030-01-01T00:00:00Z", "ExpiresAt": "99999999999"})
         );
         let full = parse_job_body(
             br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "a-1", "Payload": {"k": "v\"'"}}"#,
         )
         .unwrap();
         assert_eq!(full.id.as_deref(), Some("a-1"));
-        assert_eq!(full.execution_input()["Payload"], json!(r#"{"k": "v\"'"}"#));
+        assert_eq!(
+            full.execution_input(90)["Payload"],
+            json!(r#"{"k": "v\"'"}"#)
+        );
         for bad in [
             &br#"{}"#[..],
             br#"not json"#,
@@ -236,7 +240,7 @@ mod tests {
             )
         };
         let empty = parse_job_body(body(0).as_bytes()).unwrap();
-        let fill = MAX_INPUT_BYTES - empty.execution_input().to_string().len();
+        let fill = MAX_INPUT_BYTES - empty.execution_input(LONGEST_EXPIRY).to_string().len();
         assert!(parse_job_body(body(fill).as_bytes()).is_ok());
         let err = parse_job_body(body(fill + 1).as_bytes()).unwrap_err();
         assert!(err.contains("too large"), "{err}");

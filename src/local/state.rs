@@ -33,6 +33,13 @@ pub struct StackFile {
     /// The port the API was last served on (kept across restarts so ApiUrl stays the same).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub port: Option<u16>,
+    /// The `RetentionDays` parameter the stack was deployed with (every job's `ExpiresAt`).
+    #[serde(rename = "retentionDays", default = "default_retention_days")]
+    pub retention_days: u32,
+}
+
+fn default_retention_days() -> u32 {
+    crate::core::retention::DEFAULT_RETENTION_DAYS
 }
 
 /// What a running engine writes for people and tools to read (its pid and public port). The
@@ -152,6 +159,7 @@ mod tests {
             table_name: "t".into(),
             definition: "{}".into(),
             port: Some(n),
+            retention_days: 90,
         };
         std::thread::scope(|scope| {
             for n in 0..16 {

@@ -96,13 +96,13 @@ pub enum Command {
     Stop,
 }
 
-/// Submit body -> execution (name, input).
-pub fn submission(body: &JobBody) -> (String, Value) {
+/// Submit body -> execution (name, input), on a stack that keeps finished jobs `retention_days`.
+pub fn submission(body: &JobBody, retention_days: u32) -> (String, Value) {
     let name = body
         .id
         .clone()
         .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    (name, body.execution_input())
+    (name, body.execution_input(retention_days))
 }
 
 /// A handle for sending commands and awaiting their replies.
