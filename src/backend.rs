@@ -81,6 +81,23 @@ pub struct DestroyReport {
     pub cancelled_jobs: usize,
 }
 
+/// What checking the deployed API found (a failure is an error, exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiCheck {
+    Ok,
+    /// The check could not run here, and why (one line).
+    Skipped(String),
+}
+
+impl std::fmt::Display for ApiCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ApiCheck::Ok => f.write_str("API check: ok"),
+            ApiCheck::Skipped(why) => write!(f, "API check skipped: {why}"),
+        }
+    }
+}
+
 /// One target's implementation of the user-visible operations.
 ///
 /// Implementations take their clients (SDK clients, a database handle) at construction;
@@ -135,4 +152,10 @@ pub trait Backend {
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
     /// asked the user already.
     async fn destroy(&self) -> Result<DestroyReport>;
+
+    /// Checks the live API of the deployed stack (`deploy` ends with it, `check` runs it).
+    /// `None`: this target has nothing to check this way.
+    async fn check_api(&self, _outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
+        Ok(None)
+    }
 }

@@ -97,6 +97,8 @@ pub enum Command {
     Destroy,
     /// Print the messages in the stack's delivery queue, then delete them.
     Receive(ReceiveArgs),
+    /// Check the deployed API from inside API Gateway (TestInvokeMethod), as deploy does.
+    Check,
     /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
     Demo,
     /// The local engine.

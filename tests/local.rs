@@ -293,7 +293,8 @@ fn assert_exactly_once(env: &LocalEnv, id: &str) {
         "{id}: {history:?}"
     );
     assert_eq!(count("ExecutionSucceeded", None), 1, "{id}: {history:?}");
-    assert_eq!(history.len(), 8, "{id}: {history:?}");
+    // 9 entries: the input's ExpiresAt takes one Choice more (ChooseFirstWriteWithExpiry).
+    assert_eq!(history.len(), 9, "{id}: {history:?}");
 }
 
 #[test]

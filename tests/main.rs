@@ -4,6 +4,7 @@
 mod harness;
 
 mod behaviour;
+mod check;
 mod cli;
 mod deploy;
 mod jobs;

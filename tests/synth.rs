@@ -82,11 +82,23 @@ fn cfn_lint_also_passes_the_no_auth_variant() {
 
 #[test]
 fn statelint_accepts_the_state_machine() {
-    for definition in [repo_root().join(STATE_MACHINE), {
-        let dir = std::env::temp_dir().join(unique_name("resolved-asl"));
-        std::fs::write(&dir, waitable::core::asl::resolved("jobs-table", "aws")).unwrap();
-        dir
-    }] {
+    for definition in [
+        repo_root().join(STATE_MACHINE),
+        {
+            let dir = std::env::temp_dir().join(unique_name("resolved-asl"));
+            std::fs::write(&dir, waitable::core::asl::resolved("jobs-table", "aws")).unwrap();
+            dir
+        },
+        {
+            let dir = std::env::temp_dir().join(unique_name("reconcile-asl"));
+            std::fs::write(
+                &dir,
+                waitable::core::reconcile::resolved("jobs-table", "aws"),
+            )
+            .unwrap();
+            dir
+        },
+    ] {
         let out = Command::new(venv_bin("statelint"))
             .arg(&definition)
             .output()
@@ -272,4 +284,260 @@ fn checkov_is_not_a_rubber_stamp() {
         .map(|f| f["check_id"].as_str().unwrap())
         .collect();
     assert_eq!(failed, ["CKV_AWS_119"]);
+}
+
+/// The generated state machine, run by the local interpreter (`waitable local exec`), sends
+/// each kind of input to the right first write: with or without Payload and ExpiresAt, a bad
+/// timestamp, and a start the API flagged as more than a year ahead.
+#[test]
+fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
+    let definition = std::env::temp_dir().join(unique_name("routes-asl"));
+    std::fs::write(&definition, waitable::core::asl::resolved("jobs", "aws")).unwrap();
+    // Due within the one-year limit the interpreter applies, as AWS does.
+    let at = &(chrono::Utc::now() + chrono::Duration::days(1))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let cases = [
+        (
+            serde_json::json!({"StartTimestamp": at}),
+            "SetInitialStatus",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}"}),
+            "SetInitialStatusWithPayload",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "ExpiresAt": "1"}),
+            "SetInitialStatusWithExpiry",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}", "ExpiresAt": "1"}),
+            "SetInitialStatusWithPayloadAndExpiry",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": "soon"}),
+            "RejectInput",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"ExpiresAt": "1"}),
+            "RejectInput",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "TooFarAhead": true}),
+            "RecordTooFarAhead",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "TooFarAhead": true, "ExpiresAt": "1"}),
+            "RecordTooFarAhead",
+            "FAILED",
+        ),
+    ];
+    for (input, first_write, status) in cases {
+        let out = run_ok(
+            waitable_bare()
+                .args([
+                    "local",
+                    "exec",
+                    "--virtual-clock",
+                    "--table",
+                    "jobs=Id",
+                    "--definition",
+                ])
+                .arg(&definition)
+                .args(["--input", &input.to_string()]),
+        );
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        let entered = result["statesEntered"].as_array().unwrap();
+        // The first write comes right after the Choice (or two) that picked it.
+        let first = entered
+            .iter()
+            .find(|s| {
+                !s.as_str().unwrap().starts_with("Validate")
+                    && !s.as_str().unwrap().starts_with("Choose")
+            })
+            .unwrap();
+        assert_eq!(first, first_write, "{input}: {result}");
+        assert_eq!(result["status"], status, "{input}: {result}");
+    }
+}
+
+/// The reconcile state machine, on the local interpreter, given the event EventBridge sends:
+/// each abnormal ending routes to its write (which here finds no STARTED row, as for a job
+/// that recorded its own end, and so succeeds without changing anything).
+#[test]
+fn the_reconcile_routes_each_ending_and_leaves_recorded_jobs_alone() {
+    let definition = std::env::temp_dir().join(unique_name("reconcile-run"));
+    std::fs::write(
+        &definition,
+        waitable::core::reconcile::resolved("jobs", "aws"),
+    )
+    .unwrap();
+    for (status, state) in [
+        ("TIMED_OUT", Some("RecordTimedOut")),
+        ("ABORTED", Some("RecordAborted")),
+        ("FAILED", Some("RecordFailed")),
+        ("SUCCEEDED", None),
+    ] {
+        let event = serde_json::json!({
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": { "name": "job-1", "status": status }
+        });
+        let out = run_ok(
+            waitable_bare()
+                .args(["local", "exec", "--table", "jobs=Id", "--definition"])
+                .arg(&definition)
+                .args(["--input", &event.to_string()]),
+        );
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["status"], "SUCCEEDED", "{status}: {result}");
+        let entered: Vec<&str> = result["statesEntered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap())
+            .collect();
+        match state {
+            Some(s) => assert_eq!(entered, ["Route", s, "Done"], "{status}"),
+            None => assert_eq!(entered, ["Route", "Done"], "{status}"),
+        }
+    }
+}
+
+/// The reconcile on moto, started with the event EventBridge would send (moto does not send
+/// Step Functions status events): a job still STARTED after its execution timed out becomes
+/// FAILED with the reason, an aborted one CANCELLED, and a job already finished keeps its end.
+#[test]
+fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
+    // moto runs state machines only when told to (as tests/jobs.rs does; idempotent).
+    let out = Command::new(venv_bin("python"))
+        .arg("-c")
+        .arg("import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/moto-api/config', data=b'{\"stepfunctions\":{\"execute_state_machine\":true}}', headers={'Content-Type': 'application/json'}))")
+        .arg(moto_url())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", describe(&out));
+    let stack = unique_name("reconcile");
+    let out = run_ok(crate::harness::waitable_on_moto().args([
+        "--stack-name",
+        &stack,
+        "deploy",
+        "--yes",
+        "--output",
+        "json",
+    ]));
+    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let table = outputs["TableName"].as_str().unwrap().to_string();
+    let aws = |args: &[&str]| -> Value {
+        let mut cmd = Command::new(venv_bin("aws"));
+        crate::harness::scrub(&mut cmd)
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .args(["--endpoint-url", &moto_url(), "--output", "json"])
+            .args(args);
+        let out = run_ok(&mut cmd);
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    // Executions run in moto's executing backend, which does not see state machines made by
+    // CloudFormation: make the reconcile there from the same definition and the stack's role.
+    let role = aws(&[
+        "cloudformation",
+        "describe-stack-resource",
+        "--stack-name",
+        &stack,
+        "--logical-resource-id",
+        "ReconcileRole",
+    ])["StackResourceDetail"]["PhysicalResourceId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let reconcile = aws(&[
+        "stepfunctions",
+        "create-state-machine",
+        "--name",
+        &stack,
+        "--role-arn",
+        &format!("arn:aws:iam::123456789012:role/{role}"),
+        "--definition",
+        &waitable::core::reconcile::resolved(&table, "aws"),
+    ])["stateMachineArn"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cases = [
+        ("timed-out", "STARTED", "TIMED_OUT", "FAILED"),
+        ("aborted", "STARTED", "ABORTED", "CANCELLED"),
+        ("finished", "COMPLETED", "FAILED", "COMPLETED"),
+    ];
+    for (id, before, ending, _) in cases {
+        let item = serde_json::json!({"Id": {"S": id}, "ProcessStatus": {"S": before}});
+        aws(&[
+            "dynamodb",
+            "put-item",
+            "--table-name",
+            &table,
+            "--item",
+            &item.to_string(),
+        ]);
+        let event = serde_json::json!({
+            "source": "aws.states",
+            "detail-type": "Step Functions Execution Status Change",
+            "detail": { "name": id, "status": ending }
+        });
+        let started = aws(&[
+            "stepfunctions",
+            "start-execution",
+            "--state-machine-arn",
+            &reconcile,
+            "--name",
+            id,
+            "--input",
+            &event.to_string(),
+        ]);
+        let arn = started["executionArn"].as_str().unwrap().to_string();
+        let mut status = String::new();
+        for _ in 0..100 {
+            status = aws(&[
+                "stepfunctions",
+                "describe-execution",
+                "--execution-arn",
+                &arn,
+            ])["status"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            if status != "RUNNING" {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert_eq!(status, "SUCCEEDED", "{id}");
+    }
+    for (id, _, ending, after) in cases {
+        let key = serde_json::json!({"Id": {"S": id}});
+        let got = aws(&[
+            "dynamodb",
+            "get-item",
+            "--table-name",
+            &table,
+            "--key",
+            &key.to_string(),
+        ]);
+        assert_eq!(got["Item"]["ProcessStatus"]["S"], after, "{id}: {got}");
+        if after != "COMPLETED" {
+            let (_, error) = waitable::core::reconcile::outcome(ending).unwrap();
+            assert_eq!(got["Item"]["Error"]["S"], error, "{id}");
+        } else {
+            assert!(got["Item"].get("Error").is_none(), "{id}: {got}");
+        }
+    }
+    run_ok(crate::harness::waitable_on_moto().args(["--stack-name", &stack, "destroy", "--yes"]));
 }

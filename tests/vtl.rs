@@ -138,7 +138,7 @@ fn check_submit(rendered: &Result<String, String>, body: &Value) -> Result<(), S
     let keys: Vec<&String> = input.as_object().unwrap().keys().collect();
     if keys
         .iter()
-        .any(|k| !["StartTimestamp", "Payload", "ExpiresAt"].contains(&k.as_str()))
+        .any(|k| !["StartTimestamp", "Payload", "ExpiresAt", "TooFarAhead"].contains(&k.as_str()))
     {
         return Err(format!("injected keys: {keys:?}"));
     }
@@ -303,11 +303,13 @@ fn status_request_validates_limit_and_carries_the_token() {
         ("", 100),
         ("5", 5),
         ("1000", 1000),
-        ("1001", 100),
-        ("0", 100),
-        ("5, \"x\": 1", 100),
-        ("-1", 100),
-        ("1e3", 100),
+        // Anything else: a Limit DynamoDB refuses (400 ValidationException), as locally.
+        ("1001", 0),
+        ("0", 0),
+        ("5, \"x\": 1", 0),
+        ("-1", 0),
+        ("1e3", 0),
+        ("abc", 0),
     ];
     let mut cases: Vec<Value> = limits
         .iter()
@@ -544,9 +546,9 @@ fn submit_request_carries_the_cores_expiry() {
     let stamps = [
         "1970-01-01T00:00:00Z",
         "2000-02-29T12:34:56Z",
-        "2024-02-29T23:59:59.999Z",
+        "2024-02-29T23:59:59Z",
         "2026-11-30T10:00:00Z",
-        "2027-01-01T00:00:00.5Z",
+        "2027-01-01T00:00:00Z",
         "2027-03-01T00:00:00Z",
         "2038-01-19T03:14:08Z",
         "2100-03-01T00:00:00Z",
@@ -557,15 +559,20 @@ fn submit_request_carries_the_cores_expiry() {
     let mut expected = Vec::new();
     for days in [90, 1, 3650, 0] {
         for ts in stamps {
-            cases.push(submit_request(
-                &submit_template(days),
-                &json!({ "StartTimestamp": ts }),
-            ));
+            let mut case = submit_request(&submit_template(days), &json!({ "StartTimestamp": ts }));
+            // Submitted a day before it is due.
+            case["context"]["requestTimeEpoch"] = json!((epoch(ts) - 86_400) * 1000);
+            cases.push(case);
             expected.push(retention::expires_at(epoch(ts), days));
         }
     }
     // Timestamps the API model refuses get no expiry (the state machine rejects them anyway).
-    for bad in ["soon", "2030-01-01", "2030-01-01T00:00:00+01:00"] {
+    for bad in [
+        "soon",
+        "2030-01-01",
+        "2030-01-01T00:00:00+01:00",
+        "2030-01-01T00:00:00.5Z",
+    ] {
         cases.push(submit_request(
             &submit_template(90),
             &json!({ "StartTimestamp": bad }),
@@ -598,4 +605,94 @@ fn submit_answer_says_whether_a_retry_is_safe() {
     assert_eq!(without["jobId"], REQUEST_ID);
     assert_eq!(without[api::ANSWER_IDEMPOTENT], false);
     assert_eq!(without[api::ANSWER_NOTE], api::NOT_IDEMPOTENT_NOTE);
+}
+
+/// More than a year ahead of the request: the input says so (the state machine then records
+/// the job FAILED at once), and its expiry counts from the request, not from the far start.
+#[test]
+fn submit_request_flags_a_start_more_than_a_year_ahead() {
+    let now = epoch("2026-11-30T10:00:00Z");
+    let year = waitable::core::time::MAX_AHEAD.num_seconds();
+    let stamp = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let cases_at = [
+        (now + year, false),
+        (now + year + 1, true),
+        (now + 10 * year, true),
+        (now, false),
+    ];
+    let cases: Vec<Value> = cases_at
+        .iter()
+        .map(|(at, _)| {
+            let mut case = submit_request(
+                &submit_template(90),
+                &json!({ "StartTimestamp": stamp(*at) }),
+            );
+            case["context"]["requestTimeEpoch"] = json!(now * 1000 + 999);
+            case
+        })
+        .collect();
+    for ((at, too_far), r) in cases_at.iter().zip(render_all(&cases)) {
+        let req = parse(&r).unwrap();
+        let input: Value = serde_json::from_str(req["input"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            input.get("TooFarAhead") == Some(&json!(true)),
+            *too_far,
+            "{input}"
+        );
+        let base = if *too_far { now } else { *at };
+        assert_eq!(
+            input["ExpiresAt"],
+            retention::expires_at(base, 90),
+            "{input}"
+        );
+    }
+}
+
+/// The local target adds to a POST's input what the deployed API's template adds, through
+/// `api::post_input_extras`: the two agree for every case.
+#[test]
+fn the_local_targets_extras_are_the_templates() {
+    let now = epoch("2026-11-30T10:00:00Z");
+    let year = waitable::core::time::MAX_AHEAD.num_seconds();
+    let stamp = |secs: i64| {
+        chrono::DateTime::from_timestamp(secs, 0)
+            .unwrap()
+            .format("%Y-%m-%dT%H:%M:%SZ")
+            .to_string()
+    };
+    let mut starts: Vec<String> = [now, now + 3600, now + year, now + year + 1, now - 30]
+        .iter()
+        .map(|s| stamp(*s))
+        .collect();
+    starts.extend(["2027-01-01T00:00:00.250Z", "soon", "2030-01-01"].map(String::from));
+    let mut cases = Vec::new();
+    let mut expected = Vec::new();
+    for days in [90, 0, 7] {
+        for start in &starts {
+            let mut case =
+                submit_request(&submit_template(days), &json!({ "StartTimestamp": start }));
+            case["context"]["requestTimeEpoch"] = json!(now * 1000 + 500);
+            cases.push(case);
+            expected.push(api::post_input_extras(start, now, days));
+        }
+    }
+    for (r, want) in render_all(&cases).iter().zip(expected) {
+        let req = parse(r).unwrap();
+        let input: Value = serde_json::from_str(req["input"].as_str().unwrap()).unwrap();
+        let got: Vec<(String, Value)> = input
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, _)| *k != "StartTimestamp")
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let want: Vec<(String, Value)> =
+            want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        assert_eq!(got, want, "{input}");
+    }
 }

@@ -3,6 +3,7 @@
 //! Clients are built once from one `SdkConfig` and passed by reference into the functions
 //! that call them.
 
+pub mod api_check;
 mod api_deployment;
 mod change_set;
 mod delete;
@@ -22,7 +23,9 @@ pub mod waiting_jobs;
 mod watch;
 
 use crate::Result;
-use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::backend::{
+    ApiCheck, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+};
 use crate::core::job::{JobRecord, JobRequest, Submitted};
 use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
@@ -206,5 +209,11 @@ impl Backend for AwsBackend {
             existed: true,
             cancelled_jobs,
         })
+    }
+
+    async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
+        api_check::check(&self.apigw, &outputs.api_url)
+            .await
+            .map(Some)
     }
 }

@@ -76,7 +76,12 @@ pub async fn run<B: Backend>(
             }
         }
     };
-    write_outputs(&outputs, config.json(), out)
+    write_outputs(&outputs, config.json(), out)?;
+    // The stack is there whatever the check finds; a failing API still exits 1.
+    if let Some(check) = backend.check_api(&outputs).await? {
+        ui.info(check.to_string());
+    }
+    Ok(())
 }
 
 /// The change set, one line per resource, on stderr.

@@ -2,6 +2,7 @@
 //! through core's renderers to writers passed in.
 
 pub mod cancel;
+pub mod check;
 pub mod demo;
 pub mod deploy;
 pub mod destroy;
@@ -66,6 +67,7 @@ async fn on_stack<B: Backend>(
         Command::Status(args) => status::run(backend, &args, config, out).await,
         Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
         Command::Destroy => destroy::run(backend, config, out).await,
+        Command::Check => check::run(backend, config, out).await,
         Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {
             unreachable!("handled by dispatch")
         }

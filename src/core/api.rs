@@ -9,6 +9,7 @@
 
 use serde_json::{Value, json};
 
+use super::asl::INPUT_TOO_FAR_AHEAD;
 use super::ids::{RETENTION_DAYS_VAR, STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
@@ -16,6 +17,7 @@ use super::job::{
 };
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
 use super::status_index::{self, STATUS_PARAM};
+use super::time::MAX_AHEAD;
 
 pub use super::job_id::ID_PATTERN;
 pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
@@ -53,13 +55,16 @@ pub fn json_escaped(expr: &str) -> String {
 ///
 /// The input carries `ExpiresAt` (see `core::retention`): the StartTimestamp in epoch seconds
 /// plus `${RetentionDays}` days, worked out with days-from-civil integer arithmetic (VTL has no
-/// date functions). The Payload travels as JSON text inside the input (escaped twice: once as
+/// date functions). A StartTimestamp more than [`MAX_AHEAD`] after the request (Step Functions
+/// ends every execution after a year, uncatchably) adds `TooFarAhead: true`, and the state
+/// machine records the job FAILED at once; its expiry then counts from the request. The Payload travels as JSON text inside the input (escaped twice: once as
 /// a string in the input, once as the input in the body).
 pub fn submit_request_template() -> String {
     let id = json_escaped("$id");
     let timestamp = json_escaped(&format!("$input.json('$.{INPUT_START_TIMESTAMP}')"));
     let payload_text = json_escaped(&format!("$input.json('$.{INPUT_PAYLOAD}')"));
     let payload = json_escaped(&payload_text);
+    let max_ahead = MAX_AHEAD.num_seconds();
     let digits = |from: usize, to: usize, base: u32| {
         format!("($util.parseJson(\"1$ts.substring({from},{to})\") - {base})")
     };
@@ -75,22 +80,58 @@ pub fn submit_request_template() -> String {
 #set($payload = "$!input.path('$.{INPUT_PAYLOAD}')")
 #set($ts = "$!input.path('$.{INPUT_START_TIMESTAMP}')")
 #set($expires = "")
-#if(${{{RETENTION_DAYS_VAR}}} == 0)#set($expires = "{KEEP_FOREVER}")
-#elseif($ts.matches("^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}T[0-9]{{2}}:[0-9]{{2}}:[0-9]{{2}}(\.[0-9]+)?Z$"))
+#set($tooFar = false)
+#if($ts.matches("{TIMESTAMP_PATTERN}"))
 #set($y = {year})#set($m = {month})
 #if($m > 2)#set($m = $m - 3)#else#set($m = $m + 9)#set($y = $y - 1)#end
 #set($yoe = $y % 400)
 #set($doe = $yoe * 365 + $yoe / 4 - $yoe / 100 + (153 * $m + 2) / 5 + {day} - 1)
-#set($days = ($y - $yoe) / 400 * 146097 + $doe - 719468 + ${{{RETENTION_DAYS_VAR}}})
-#set($expires = $days * 86400 + {hour} * 3600 + {minute} * 60 + {second})
+#set($days = ($y - $yoe) / 400 * 146097 + $doe - 719468)
+#set($start = $days * 86400 + {hour} * 3600 + {minute} * 60 + {second})
+#set($now = $context.requestTimeEpoch / 1000)
+#set($base = $start)
+#if($start - $now > {max_ahead})#set($tooFar = true)#set($base = $now)#end
+#set($expires = $base + ${{{RETENTION_DAYS_VAR}}} * 86400)
 #end
+#if(${{{RETENTION_DAYS_VAR}}} == 0)#set($expires = "{KEEP_FOREVER}")#end
 {{
   "stateMachineArn": "${{{STATE_MACHINE_ARN_VAR}}}",
   "name": "{id}",
-  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end#if("$expires" != ""), \"{INPUT_EXPIRES_AT}\": \"$expires\"#end}}"
+  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end#if("$expires" != ""), \"{INPUT_EXPIRES_AT}\": \"$expires\"#end#if($tooFar), \"{INPUT_TOO_FAR_AHEAD}\": true#end}}"
 }}
 "###
     )
+}
+
+/// What [`submit_request_template`] adds to the execution input, worked out the same way in
+/// Rust for the local target's POST /: `ExpiresAt`, and `TooFarAhead` for a start more than
+/// [`MAX_AHEAD`] after `now_epoch_seconds` (whose expiry then counts from now).
+pub fn post_input_extras(
+    start_timestamp: &str,
+    now_epoch_seconds: i64,
+    retention_days: u32,
+) -> Vec<(&'static str, Value)> {
+    let mut extras = Vec::new();
+    let start = super::timestamp::matches_pattern(start_timestamp)
+        .then(|| chrono::DateTime::parse_from_rfc3339(start_timestamp).ok())
+        .flatten()
+        .map(|t| t.timestamp());
+    let mut expires = None;
+    if let Some(start) = start {
+        let too_far = start - now_epoch_seconds > MAX_AHEAD.num_seconds();
+        let base = if too_far { now_epoch_seconds } else { start };
+        expires = Some(super::retention::expires_at(base, retention_days));
+        if too_far {
+            extras.push((INPUT_TOO_FAR_AHEAD, Value::Bool(true)));
+        }
+    }
+    if retention_days == 0 {
+        expires = Some(KEEP_FOREVER.to_string());
+    }
+    if let Some(e) = expires {
+        extras.insert(0, (INPUT_EXPIRES_AT, Value::String(e)));
+    }
+    extras
 }
 
 /// Field of POST /'s answer that says whether a retry of the same request is safe.
@@ -143,7 +184,9 @@ pub fn error_response_template() -> String {
 }
 
 /// GET /status -> Scan, one page; with `?status=S`, a Query on the status index instead
-/// (`super::status_index`). `limit` is 1..=1000 (anything else means the default);
+/// (`super::status_index`). `limit` is 1..=1000, absent or empty meaning
+/// [`DEFAULT_PAGE_SIZE`]; anything else becomes `Limit: 0`, which DynamoDB refuses with 400
+/// ValidationException, as the local target answers;
 /// `nextToken` is what GET /status returned: base64url without padding of the last key
 /// (`core::page_token`; a Query's key is `Id SPACE StartActionAt`), which needs no
 /// percent-encoding, so it comes back unchanged whether or not the client encodes query values.
@@ -154,7 +197,7 @@ pub fn status_request_template() -> String {
     let query = status_index::query_request_body(TABLE_NAME_VAR, json_escaped);
     format!(
         r##"#set($limit = "$!input.params('limit')")
-#if(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "{DEFAULT_PAGE_SIZE}")#end
+#if($limit == "")#set($limit = "{DEFAULT_PAGE_SIZE}")#elseif(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "0")#end
 #set($token = "$!input.params('nextToken')")
 #set($key = "")
 #if($token.matches("^[A-Za-z0-9_-]+$") && $token.length() % 4 != 1)

@@ -1,8 +1,9 @@
 //! The state machine, built as Amazon States Language data.
 //!
 //! ```text
-//! ValidateInput ─(bad StartTimestamp)─> RejectInput[WithExpiry] ─> InvalidInput (Fail)
-//!      │ (with/without Payload, with/without ExpiresAt)
+//! ValidateInput ─(bad StartTimestamp)─> RejectInput ─> InvalidInput (Fail)
+//!      │ ─(TooFarAhead)─> RecordTooFarAhead ─> TooFarAhead (Fail)
+//!      │ (with/without Payload; with ExpiresAt through ChooseFirstWriteWithExpiry)
 //!      v
 //! SetInitialStatus[WithPayload][AndExpiry] ─> WaitUntil ─> SetFinalStatus (End)
 //!                                                  │ any error
@@ -17,9 +18,8 @@
 //! The first write also stores `ExpiresAt`, the table's TTL attribute, when the input has one
 //! (see `core::retention`: the API and the CLI work it out at submit; JSONPath has no clock).
 //! A row without one is kept forever. It is stored with the row's first write, not the last,
-//! so a malformed value fails before any row exists and can never strand one STARTED. Each
-//! optional field doubles the first-write states rather than adding a state to every job's
-//! path: a job costs the same transitions with or without them.
+//! so a malformed value fails before any row exists and can never strand one STARTED. An input
+//! without one (the CLI's) keeps its path; one with it takes one more Choice.
 
 use serde_json::{Value, json};
 
@@ -33,11 +33,14 @@ use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
 
 pub const VALIDATE_INPUT: &str = "ValidateInput";
 pub const REJECT_INPUT: &str = "RejectInput";
-/// The same, keeping the rejected StartTimestamp (a non-empty string) as StartActionAt, so
-/// the job is in the status index (`super::status_index`, which needs a StartActionAt).
+/// Which rejection record a present but bad StartTimestamp gets.
+pub const CHOOSE_REJECT_RECORD: &str = "ChooseRejectRecord";
+/// RejectInput keeping the rejected StartTimestamp (a non-empty string) as StartActionAt, so
+/// the job is in the status index (`super::status_index`, whose sort key it is).
 pub const REJECT_INPUT_KEEPING_TIME: &str = "RejectInputKeepingTime";
-pub const REJECT_INPUT_WITH_EXPIRY: &str = "RejectInputWithExpiry";
-pub const REJECT_INPUT_KEEPING_TIME_WITH_EXPIRY: &str = "RejectInputKeepingTimeWithExpiry";
+pub const RECORD_TOO_FAR_AHEAD: &str = "RecordTooFarAhead";
+pub const CHOOSE_FIRST_WRITE_WITH_EXPIRY: &str = "ChooseFirstWriteWithExpiry";
+pub const TOO_FAR_AHEAD: &str = "TooFarAhead";
 pub const INVALID_INPUT: &str = "InvalidInput";
 pub const SET_INITIAL_STATUS: &str = "SetInitialStatus";
 pub const SET_INITIAL_STATUS_WITH_PAYLOAD: &str = "SetInitialStatusWithPayload";
@@ -57,6 +60,12 @@ pub const JOB_FAILED: &str = "JobFailed";
 
 /// Error name of the Fail state reached when the input's timestamp is missing or malformed.
 pub const ERROR_INVALID_TIMESTAMP: &str = "InvalidStartTimestamp";
+/// Input field the API's POST template sets when StartTimestamp is more than a year after the
+/// request (JSONPath has no clock, so the check is made there; see `core::api`).
+pub const INPUT_TOO_FAR_AHEAD: &str = "TooFarAhead";
+/// Error of a job whose StartTimestamp is beyond Step Functions' one-year execution limit.
+pub const ERROR_TOO_FAR_AHEAD: &str = "StartTimestampTooFarAhead";
+
 /// Where a Catch puts the caught error (`{"Error": ..., "Cause": ...}`) in the state's input.
 pub const FAILURE_PATH: &str = "$.Failure";
 
@@ -90,13 +99,19 @@ pub fn definition() -> Value {
         "States": {
             VALIDATE_INPUT: validate_input(),
             REJECT_INPUT: reject_input(&table, false, false),
-            REJECT_INPUT_WITH_EXPIRY: reject_input(&table, false, true),
-            REJECT_INPUT_KEEPING_TIME: reject_input(&table, true, false),
-            REJECT_INPUT_KEEPING_TIME_WITH_EXPIRY: reject_input(&table, true, true),
+            CHOOSE_REJECT_RECORD: choose_reject_record(),
+            REJECT_INPUT_KEEPING_TIME: reject_input(&table, false, true),
+            CHOOSE_FIRST_WRITE_WITH_EXPIRY: choose_first_write_with_expiry(),
             INVALID_INPUT: {
                 "Type": "Fail",
                 "Error": ERROR_INVALID_TIMESTAMP,
                 "Cause": "StartTimestamp must be an RFC 3339 timestamp in UTC, e.g. 2030-01-01T00:00:00Z"
+            },
+            RECORD_TOO_FAR_AHEAD: record_too_far_ahead(&table, true),
+            TOO_FAR_AHEAD: {
+                "Type": "Fail",
+                "Error": ERROR_TOO_FAR_AHEAD,
+                "Cause": "StartTimestamp is more than 365 days after the request: Step Functions ends every execution after a year, so the job could never run"
             },
             SET_INITIAL_STATUS: set_initial_status(&table, false, false),
             SET_INITIAL_STATUS_WITH_PAYLOAD: set_initial_status(&table, true, false),
@@ -132,46 +147,56 @@ fn validate_input() -> Value {
     let ts = format!("$.{INPUT_START_TIMESTAMP}");
     let payload = format!("$.{INPUT_PAYLOAD}");
     let expires = format!("$.{INPUT_EXPIRES_AT}");
-    let present = |path: &str, yes: bool| json!({ "Variable": path, "IsPresent": yes });
-    let not_timestamp = json!({ "Not": { "Variable": ts, "IsTimestamp": true } });
-    let payload_text = json!({ "Variable": payload, "IsString": true });
-    // A rejected StartTimestamp that is non-empty text is kept as StartActionAt, so the job is
-    // in the status index (an index key cannot be empty: DynamoDB would refuse the write).
-    let kept_text = |with_expiry: bool| {
-        let mut rules = vec![
-            json!({ "Variable": ts, "IsString": true }),
-            json!({ "Not": { "Variable": ts, "StringEquals": "" } }),
-            not_timestamp.clone(),
-        ];
-        if with_expiry {
-            rules.push(present(&expires, true));
-        }
-        Value::Array(rules)
-    };
+    let too_far = format!("$.{INPUT_TOO_FAR_AHEAD}");
     // Rules are tried in order and the first match wins, so each type test only ever sees a
     // field the rules before it proved present: no reliance on how a missing field compares.
-    // `And` only combines such tests with IsPresent.
+    // An input with an ExpiresAt (the API's) takes one more Choice; the CLI's path is unchanged.
     json!({
         "Type": "Choice",
         "Comment": "Check the timestamp before the first write: a Wait state given a bad one fails uncatchably",
         "Choices": [
-            { "And": [present(&ts, false), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
-            { "And": kept_text(true), "Next": REJECT_INPUT_KEEPING_TIME_WITH_EXPIRY },
-            { "And": kept_text(false), "Next": REJECT_INPUT_KEEPING_TIME },
-            { "And": [not_timestamp.clone(), present(&expires, true)], "Next": REJECT_INPUT_WITH_EXPIRY },
-            { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": REJECT_INPUT },
-            { "And": [present(&payload, false), present(&expires, false)], "Next": SET_INITIAL_STATUS },
+            { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": CHOOSE_REJECT_RECORD },
+            // `Not IsPresent false`, not `IsPresent true`: moto's executor fails the latter on a
+            // missing field (AWS takes either).
+            { "Not": { "Variable": too_far, "IsPresent": false }, "Next": RECORD_TOO_FAR_AHEAD },
+            { "Not": { "Variable": expires, "IsPresent": false }, "Next": CHOOSE_FIRST_WRITE_WITH_EXPIRY },
+            { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS },
+            { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD }
+        ],
+        "Default": SET_INITIAL_STATUS
+    })
+}
+
+/// A present StartTimestamp that is not a timestamp: non-empty text is kept as StartActionAt
+/// (an index key may not be empty, and DynamoDB would refuse the write); anything else is not.
+/// One rule per test, no `And`: moto's executor fails `And` with IsPresent inside.
+fn choose_reject_record() -> Value {
+    let ts = format!("$.{INPUT_START_TIMESTAMP}");
+    json!({
+        "Type": "Choice",
+        "Choices": [
+            { "Variable": ts, "IsString": false, "Next": REJECT_INPUT },
+            { "Variable": ts, "StringEquals": "", "Next": REJECT_INPUT }
+        ],
+        "Default": REJECT_INPUT_KEEPING_TIME
+    })
+}
+
+/// The first write of an input that carries an ExpiresAt, with or without its Payload.
+fn choose_first_write_with_expiry() -> Value {
+    let payload = format!("$.{INPUT_PAYLOAD}");
+    json!({
+        "Type": "Choice",
+        "Choices": [
             { "Variable": payload, "IsPresent": false, "Next": SET_INITIAL_STATUS_WITH_EXPIRY },
-            { "And": [present(&expires, false), payload_text.clone()], "Next": SET_INITIAL_STATUS_WITH_PAYLOAD },
-            { "Variable": expires, "IsPresent": false, "Next": SET_INITIAL_STATUS },
             { "Variable": payload, "IsString": true, "Next": SET_INITIAL_STATUS_WITH_PAYLOAD_AND_EXPIRY }
         ],
         "Default": SET_INITIAL_STATUS_WITH_EXPIRY
     })
 }
 
-fn retry() -> Value {
+pub(crate) fn retry() -> Value {
     json!([{
         "ErrorEquals": TRANSIENT_ERRORS,
         "IntervalSeconds": RETRY_INTERVAL_SECONDS,
@@ -191,18 +216,18 @@ fn execution_key() -> Value {
     json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
 }
 
-fn reject_input(table: &str, keeping_time: bool, with_expiry: bool) -> Value {
+fn reject_input(table: &str, with_expiry: bool, keep_time: bool) -> Value {
     let mut item = json!({
         ATTR_ID: { "S.$": "$$.Execution.Name" },
         ATTR_PROCESS_STATUS: { "S": "FAILED" },
         ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
         ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
     });
-    if keeping_time {
-        item[ATTR_START_ACTION_AT] = json!({ "S.$": format!("$.{INPUT_START_TIMESTAMP}") });
-    }
     if with_expiry {
         item[ATTR_EXPIRES_AT] = expires_at();
+    }
+    if keep_time {
+        item[ATTR_START_ACTION_AT] = json!({ "S.$": format!("$.{INPUT_START_TIMESTAMP}") });
     }
     json!({
         "Type": "Task",
@@ -217,6 +242,33 @@ fn reject_input(table: &str, keeping_time: bool, with_expiry: bool) -> Value {
         "ResultPath": null,
         "Retry": retry(),
         "Next": INVALID_INPUT
+    })
+}
+
+fn record_too_far_ahead(table: &str, with_expiry: bool) -> Value {
+    let mut item = json!({
+        ATTR_ID: { "S.$": "$$.Execution.Name" },
+        ATTR_START_ACTION_AT: { "S.$": format!("$.{INPUT_START_TIMESTAMP}") },
+        ATTR_PROCESS_STATUS: { "S": "FAILED" },
+        ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
+        ATTR_ERROR: { "S": ERROR_TOO_FAR_AHEAD }
+    });
+    if with_expiry {
+        item[ATTR_EXPIRES_AT] = expires_at();
+    }
+    json!({
+        "Type": "Task",
+        "Comment": "Record at once as FAILED a job AWS would time out uncatchably after a year",
+        "Resource": PUT_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Item": item,
+            "ConditionExpression": "attribute_not_exists(#id)",
+            "ExpressionAttributeNames": { "#id": ATTR_ID }
+        },
+        "ResultPath": null,
+        "Retry": retry(),
+        "Next": TOO_FAR_AHEAD
     })
 }
 
@@ -410,13 +462,9 @@ mod tests {
                 // Wait states cannot carry a Catch; the timestamp is validated before the first
                 // write instead, so the Wait cannot fail on it.
                 Some("Wait") => {
-                    assert!(
-                        states[VALIDATE_INPUT]["Choices"]
-                            .as_array()
-                            .unwrap()
-                            .iter()
-                            .any(|c| c["Not"]["IsTimestamp"] == json!(true)
-                                && c["Next"] == REJECT_INPUT)
+                    assert_eq!(
+                        states[VALIDATE_INPUT]["Choices"][1]["Not"]["IsTimestamp"],
+                        json!(true)
                     )
                 }
                 _ => assert!(
@@ -465,7 +513,7 @@ mod tests {
         let states = states();
         let mut writes: Vec<(&str, bool, bool)> = FIRST_WRITES.to_vec();
         writes.push((REJECT_INPUT, false, false));
-        writes.push((REJECT_INPUT_WITH_EXPIRY, false, true));
+        writes.push((RECORD_TOO_FAR_AHEAD, false, true));
         for (name, payload, expiry) in writes {
             let item = &states[name]["Parameters"]["Item"];
             assert_eq!(item.get(ATTR_PAYLOAD).is_some(), payload, "{name}");
@@ -499,15 +547,20 @@ mod tests {
             .as_array()
             .unwrap()
             .clone();
-        let fields = ["$.StartTimestamp", "$.Payload", "$.ExpiresAt"];
+        let fields = [
+            "$.StartTimestamp",
+            "$.Payload",
+            "$.ExpiresAt",
+            "$.TooFarAhead",
+        ];
         // Each world: which fields are present. A rule is safe if, in every world not matched
         // by an earlier rule, each type test is on a present field.
-        for world in 0..8u8 {
+        for world in 0..16u8 {
             let present =
                 |f: &str| world & (1 << fields.iter().position(|x| *x == f).unwrap()) != 0;
             for rule in &rules {
                 let (safe, matched) = eval(rule, &present);
-                assert!(safe, "rule {rule} tests a missing field when {world:03b}");
+                assert!(safe, "rule {rule} tests a missing field when {world:04b}");
                 if matched == Some(true) {
                     break;
                 }

@@ -36,3 +36,10 @@ pub const PARAM_THROTTLE_BURST: &str = "ThrottleBurstLimit";
 pub const COND_KEEP_JOBS_FOREVER: &str = "KeepJobsForever";
 /// Placeholder in the POST mapping template replaced by the retention in days.
 pub const RETENTION_DAYS_VAR: &str = "RetentionDays";
+
+/// The reconcile: an EventBridge rule on the jobs state machine's abnormal endings starts a
+/// small state machine that moves the job's row out of STARTED (see `core::reconcile`).
+pub const RECONCILE_STATE_MACHINE: &str = "ReconcileStateMachine";
+pub const RECONCILE_ROLE: &str = "ReconcileRole";
+pub const EXECUTION_ENDED_RULE: &str = "ExecutionEndedRule";
+pub const EXECUTION_ENDED_RULE_ROLE: &str = "ExecutionEndedRuleRole";

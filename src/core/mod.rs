@@ -15,6 +15,7 @@ pub mod limits;
 pub mod outputs;
 pub mod page_token;
 pub mod payload;
+pub mod reconcile;
 pub mod record;
 pub mod render;
 pub mod resolve;

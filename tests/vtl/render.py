@@ -113,6 +113,7 @@ def render(case):
         params.setdefault(where, {})
     context = {
         "requestId": "c0ffee00-0000-4000-8000-000000000000",
+        "requestTimeEpoch": 1790000000000,
         "stage": "prod",
         "responseOverride": {"header": {}},
     }

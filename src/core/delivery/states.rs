@@ -73,9 +73,8 @@ pub fn added_states(d: &Deliveries) -> Vec<String> {
 /// What [`splice`] needs to know about the state machine it changes.
 pub struct Hooks<'a> {
     pub table: &'a str,
-    /// The Choice that routes on the payload; its payload-absent rule and default go to
-    /// `AddNullPayload`, which then goes to `no_payload_next`.
-    pub choice: &'a str,
+    /// The payload-less first write: the Choice rules that lead to it go to
+    /// `AddNullPayload` instead, which then goes on to it.
     pub no_payload_next: &'a str,
     /// Other payload-less first writes (target, name of its own AddNullPayload Pass).
     pub more_no_payload: Vec<(String, String)>,
@@ -98,8 +97,10 @@ pub fn splice(states: &mut Map<String, Value>, d: &Deliveries, h: &Hooks) {
     }
     let mut no_payload = vec![(h.no_payload_next.to_string(), ADD_NULL_PAYLOAD.to_string())];
     no_payload.extend(h.more_no_payload.iter().cloned());
+    // Every Choice that leads to a payload-less first write (ValidateInput, and the Choice
+    // that picks the first write of an input with an expiry) goes through its AddNullPayload.
     for (target, pass) in &no_payload {
-        if let Some(choice) = states.get_mut(h.choice) {
+        for choice in states.values_mut().filter(|s| s["Type"] == "Choice") {
             for rule in choice["Choices"].as_array_mut().into_iter().flatten() {
                 if rule["Next"] == target.as_str() {
                     rule["Next"] = pass.as_str().into();
@@ -360,7 +361,6 @@ mod tests {
     fn hooks() -> Hooks<'static> {
         Hooks {
             table: "${TableName}",
-            choice: "V",
             no_payload_next: "S",
             more_no_payload: vec![],
             wait: "W",

@@ -35,7 +35,6 @@ pub fn definition(d: &Deliveries) -> Value {
         d,
         &Hooks {
             table: &table,
-            choice: asl::VALIDATE_INPUT,
             no_payload_next: asl::SET_INITIAL_STATUS,
             more_no_payload,
             wait: asl::WAIT_UNTIL,

@@ -14,6 +14,7 @@ use super::retention::{DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 mod deployment;
 mod http_api;
 mod iam;
+mod reconcile;
 mod storage;
 mod workflow;
 
@@ -45,6 +46,7 @@ pub fn template(options: StackOptions) -> Value {
     let mut resources = Map::new();
     resources.extend(storage::resources());
     resources.extend(workflow::resources());
+    resources.extend(reconcile::resources());
     resources.extend(http_api::resources(options));
     let parameters = parameters();
     let deployment = deployment::deployment();
@@ -225,7 +227,45 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 4);
+        assert_eq!(checked, 6);
+    }
+
+    #[test]
+    fn an_abnormal_ending_of_the_jobs_state_machine_starts_the_reconcile() {
+        let t = t();
+        let rule = &t["Resources"][EXECUTION_ENDED_RULE]["Properties"];
+        let pattern = &rule["EventPattern"];
+        assert_eq!(pattern["source"], json!(["aws.states"]));
+        assert_eq!(
+            pattern["detail-type"],
+            json!(["Step Functions Execution Status Change"])
+        );
+        assert_eq!(
+            pattern["detail"]["stateMachineArn"],
+            json!([r#ref(STATE_MACHINE)])
+        );
+        assert_eq!(
+            pattern["detail"]["status"],
+            json!(["TIMED_OUT", "ABORTED", "FAILED"])
+        );
+        assert_eq!(rule["Targets"][0]["Arn"], r#ref(RECONCILE_STATE_MACHINE));
+        let sm = &t["Resources"][RECONCILE_STATE_MACHINE]["Properties"];
+        let parts = sm["DefinitionString"]["Fn::Sub"].as_array().unwrap();
+        let parsed: Value = serde_json::from_str(parts[0].as_str().unwrap()).unwrap();
+        assert_eq!(parsed, crate::core::reconcile::definition());
+        // The reconcile may only update the table; the rule may only start the reconcile.
+        let role = t["Resources"][RECONCILE_ROLE]["Properties"]["Policies"].to_string();
+        assert!(role.contains("dynamodb:UpdateItem") && !role.contains("PutItem"));
+        let starter = &t["Resources"][EXECUTION_ENDED_RULE_ROLE]["Properties"];
+        assert_eq!(
+            starter["Policies"][0]["PolicyDocument"]["Statement"][0]["Resource"],
+            r#ref(RECONCILE_STATE_MACHINE)
+        );
+        assert!(
+            starter["AssumeRolePolicyDocument"]
+                .to_string()
+                .contains("events.amazonaws.com")
+        );
     }
 
     #[test]

@@ -17,7 +17,7 @@ use super::command::EngineError;
 use super::deliver::Delivery;
 use super::table::TableTasks;
 use crate::core::job::{
-    ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
+    ATTR_ERROR, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
 };
 use crate::core::job_id::is_valid_id;
 
@@ -156,8 +156,11 @@ pub(super) fn drive(
                 return store::save_execution(c, &exec);
             }
             Transition::Failed { error, cause } => {
+                // Past the one-year limit the execution timed out (TIMED_OUT on AWS).
+                let timed_out = now > exec.start_ms.saturating_add(asl::limits::MAX_EXECUTION_MS);
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
+                reconcile_row(c, name, if timed_out { "TIMED_OUT" } else { FAILED }, now)?;
                 return store::save_execution(c, &exec);
             }
         }
@@ -195,8 +198,38 @@ pub(super) fn fail_internally(
         );
         store::save_execution(c, &exec)?;
         store::record(c, name, "ExecutionFailed", None, now)?;
+        reconcile_row(c, name, FAILED, now)?;
     }
     Ok(())
+}
+
+/// What the reconcile does on AWS (`core::reconcile`), in the same transaction: an execution
+/// that ended `execution_status` while its job's row still says STARTED moves the row to the
+/// outcome's status, with its reason. A job that recorded its own end is left as it is.
+fn reconcile_row(
+    c: &Connection,
+    name: &str,
+    execution_status: &str,
+    now: i64,
+) -> anyhow::Result<()> {
+    let Some((status, error)) = crate::core::reconcile::outcome(execution_status) else {
+        return Ok(());
+    };
+    let Some(mut item) = store::get_item(c, name)? else {
+        return Ok(());
+    };
+    let started = records::job_from_item(&item)
+        .is_some_and(|j| j.process_status == JobStatus::Started.as_str());
+    if !started {
+        return Ok(());
+    }
+    item.insert(ATTR_PROCESS_STATUS.into(), json!({ "S": status.as_str() }));
+    item.insert(
+        ATTR_LAST_UPDATED.into(),
+        json!({ "S": asl::run::iso_millis(now) }),
+    );
+    item.insert(ATTR_ERROR.into(), json!({ "S": error }));
+    store::put_item(c, name, &item)
 }
 
 /// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED.

@@ -20,11 +20,15 @@ struct Running {
 }
 
 fn start(db: &std::path::Path) -> Running {
+    start_with(db, &definition())
+}
+
+fn start_with(db: &std::path::Path, definition: &str) -> Running {
     if !db.exists() {
         store::create(db).unwrap();
     }
     let conn = store::open(db).unwrap();
-    let engine = Engine::new(conn, StackNames::new("s", "jobs"), &definition()).unwrap();
+    let engine = Engine::new(conn, StackNames::new("s", "jobs"), definition).unwrap();
     let (tx, rx) = mpsc::channel();
     let thread = std::thread::spawn(move || engine.run(rx, || {}));
     Running {
@@ -218,4 +222,27 @@ fn destroy_cancels_every_waiting_job() {
     let n = e.ask(|reply| Command::Destroy { reply }).unwrap();
     assert_eq!(n, 2);
     e.thread.join().unwrap();
+}
+
+/// An execution that fails where the job's own states cannot record it (here a Fail standing
+/// for an uncatchable States.Runtime after the first write) moves its row out of STARTED, as
+/// the reconcile does on AWS.
+#[test]
+fn an_execution_that_fails_uncaught_leaves_no_job_started() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut def: serde_json::Value = serde_json::from_str(&definition()).unwrap();
+    def["States"]["WaitUntil"] =
+        json!({"Type": "Fail", "Error": "States.Runtime", "Cause": "simulated"});
+    let e = start_with(&dir.path().join("db"), &def.to_string());
+    e.submit("a", &FUTURE).unwrap();
+    let job = e.job("a").unwrap();
+    let (status, error) = crate::core::reconcile::outcome("FAILED").unwrap();
+    assert_eq!(job.process_status, status.as_str());
+    assert_eq!(job.error.as_deref(), Some(error));
+    // A job the state machine recorded itself keeps its own status and error.
+    e.submit("bad", "soon").unwrap();
+    let job = e.job("bad").unwrap();
+    assert_eq!(job.process_status, "FAILED");
+    assert_eq!(job.error.as_deref(), Some("InvalidStartTimestamp"));
+    e.stop();
 }

@@ -1,0 +1,171 @@
+//! The deployed API checked from inside API Gateway with TestInvokeMethod (the console's "Test"
+//! button), so a stack that answers 500 on every call is caught at deploy, not by its first
+//! client. Two calls, neither of which starts a job:
+//! - GET /status?limit=1 must answer 200;
+//! - POST / with `{}` must be refused by the request validator (400, "Invalid request body").
+//!
+//! TestInvokeMethod skips authorization, so it needs no signed client of the API itself.
+//! Emulators without it (moto) give a one-line "skipped", never a failure.
+
+use aws_sdk_apigateway::Client;
+use aws_sdk_apigateway::config::retry::RetryConfig;
+use aws_sdk_apigateway::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_runtime_api::http::Response;
+
+use super::sdk;
+use crate::backend::ApiCheck;
+use crate::{Error, Result};
+
+/// The body POST / is probed with: no StartTimestamp, so the validator refuses it.
+pub const REFUSED_BODY: &str = "{}";
+/// What API Gateway's validator answers for a body that does not match the model.
+pub const VALIDATOR_MESSAGE: &str = "Invalid request body";
+
+/// Runs both probes against the API behind `api_url` (the stack's `ApiUrl` output).
+pub async fn check(apigw: &Client, api_url: &str) -> Result<ApiCheck> {
+    let Some(api_id) = rest_api_id(api_url) else {
+        return Ok(ApiCheck::Skipped(format!(
+            "{api_url} is not an API Gateway URL"
+        )));
+    };
+    let resources = match apigw
+        .get_resources()
+        .rest_api_id(&api_id)
+        .limit(500)
+        .send()
+        .await
+    {
+        Ok(r) => r,
+        Err(err) => return unavailable_or_failed("listing the API's resources", &err),
+    };
+    let id_of = |path: &str| {
+        resources
+            .items()
+            .iter()
+            .find(|r| r.path() == Some(path))
+            .and_then(|r| r.id().map(str::to_string))
+            .ok_or_else(|| {
+                Error::failed(format!("API check failed: the API has no {path} resource"))
+            })
+    };
+    let (root, status) = (id_of("/")?, id_of("/status")?);
+
+    let get = apigw
+        .test_invoke_method()
+        .rest_api_id(&api_id)
+        .resource_id(&status)
+        .http_method("GET")
+        .path_with_query_string("/status?limit=1")
+        .customize()
+        .config_override(no_retries())
+        .send()
+        .await;
+    let get = match get {
+        Ok(out) => out,
+        Err(err) => return unavailable_or_failed("testing GET /status", &err),
+    };
+    if get.status() != 200 {
+        return Err(failure("GET /status", get.status(), get.log()));
+    }
+
+    let post = apigw
+        .test_invoke_method()
+        .rest_api_id(&api_id)
+        .resource_id(&root)
+        .http_method("POST")
+        .headers("Content-Type", "application/json")
+        .body(REFUSED_BODY)
+        .customize()
+        .config_override(no_retries())
+        .send()
+        .await
+        .map_err(|err| sdk::failed("API check: testing POST /", &err))?;
+    let refused =
+        post.status() == 400 && post.body().is_some_and(|b| b.contains(VALIDATOR_MESSAGE));
+    if !refused {
+        return Err(failure(
+            "POST / with a body the validator must refuse",
+            post.status(),
+            post.log(),
+        ));
+    }
+    Ok(ApiCheck::Ok)
+}
+
+/// A probe is asked once: its answer, even a 500, is what the check wants to see (and an
+/// emulator without the operation answers 500 too).
+fn no_retries() -> aws_sdk_apigateway::config::Builder {
+    aws_sdk_apigateway::config::Builder::default().retry_config(RetryConfig::disabled())
+}
+
+/// The REST API id from `https://{id}.execute-api.{region}.{suffix}/{stage}`.
+pub fn rest_api_id(api_url: &str) -> Option<String> {
+    let host = api_url.strip_prefix("https://")?.split('/').next()?;
+    let (id, rest) = host.split_once('.')?;
+    (rest.starts_with("execute-api.") && !id.is_empty()).then(|| id.to_string())
+}
+
+fn failure(what: &str, status: i32, log: Option<&str>) -> Error {
+    let line = log.and_then(telling_line).unwrap_or("(no log)");
+    Error::failed(format!(
+        "API check failed: {what} answered {status}: {line}"
+    ))
+}
+
+/// The line of a TestInvokeMethod log that says what went wrong: the first "Execution failed"
+/// (a configuration error such as a role API Gateway cannot assume), else the first line about
+/// an error or the validator, else the last line.
+pub fn telling_line(log: &str) -> Option<&str> {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    lines
+        .iter()
+        .find(|l| l.contains("Execution failed"))
+        .or_else(|| {
+            lines.iter().find(|l| {
+                let lower = l.to_ascii_lowercase();
+                lower.contains("error") || lower.contains("does not match model")
+            })
+        })
+        .or(lines.last())
+        .copied()
+}
+
+/// An endpoint without the operation (an emulator: 501, "not implemented", or a bare page
+/// without an AWS error code, as moto's 500) or a caller not allowed to test
+/// (AccessDeniedException) is a skip with its reason; any other AWS error fails the check.
+fn unavailable_or_failed<E>(doing: &str, err: &SdkError<E, Response>) -> Result<ApiCheck>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    let raw = err.raw_response();
+    let status = raw.map(|r| r.status().as_u16()).unwrap_or(0);
+    let json = raw
+        .and_then(|r| r.headers().get("content-type"))
+        .is_some_and(|t| t.contains("json"));
+    let code = err.code().unwrap_or_default();
+    let text = format!("{code} {}", err.message().unwrap_or_default()).to_ascii_lowercase();
+    let unavailable = status == 501
+        || (code.is_empty() && !json)
+        || text.contains("not implemented")
+        || code == "AccessDeniedException";
+    if unavailable {
+        let what = if code.is_empty() {
+            format!("HTTP {status} without an AWS error")
+        } else {
+            sdk::describe(err)
+        };
+        Ok(ApiCheck::Skipped(format!(
+            "{doing}: the endpoint does not offer TestInvokeMethod ({what})"
+        )))
+    } else {
+        Err(sdk::failed(&format!("API check: {doing}"), err))
+    }
+}
+
+#[cfg(test)]
+#[path = "api_check_tests.rs"]
+mod tests;

@@ -1,0 +1,52 @@
+//! `waitable check` and the API check that ends `deploy`, on moto. moto has no
+//! TestInvokeMethod, so here the check is skipped on one line (the ok and failing answers are
+//! mocked in `src/aws/api_check_tests.rs`).
+
+use serde_json::Value;
+
+use crate::harness::{describe, run_ok, unique_name, waitable_on_moto};
+
+fn waitable(stack: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = waitable_on_moto();
+    cmd.args(["--stack-name", stack]).args(args);
+    cmd
+}
+
+const SKIPPED: &str =
+    "API check skipped: testing GET /status: the endpoint does not offer TestInvokeMethod";
+
+#[test]
+fn deploy_ends_with_the_api_check_and_check_runs_it_alone() {
+    let stack = unique_name("check");
+    let out = run_ok(&mut waitable(
+        &stack,
+        &["deploy", "--yes", "--output", "json"],
+    ));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let lines: Vec<&str> = err.lines().filter(|l| l.contains("API check")).collect();
+    assert_eq!(lines.len(), 1, "{err}");
+    assert!(lines[0].starts_with(SKIPPED), "{err}");
+    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(outputs["ApiUrl"].is_string(), "outputs still printed first");
+
+    let out = run_ok(&mut waitable(&stack, &["check"]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.starts_with(SKIPPED), "{text}");
+
+    let out = run_ok(&mut waitable(&stack, &["check", "--output", "json"]));
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["apiCheck"], "skipped");
+    assert!(doc["reason"].as_str().unwrap().contains("TestInvokeMethod"));
+
+    run_ok(&mut waitable(&stack, &["destroy", "--yes"]));
+}
+
+#[test]
+fn check_without_a_stack_fails() {
+    let out = waitable(&unique_name("check-none"), &["check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(out.stdout.is_empty());
+}
