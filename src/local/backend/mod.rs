@@ -1,5 +1,8 @@
 //! `impl Backend for LocalBackend`: the user-visible operations on this machine. Every
-//! write goes through the engine's HTTP API (the engine is the one writer).
+//! write goes through the engine's HTTP API (the engine is the one writer). Deploying is in
+//! `deploy.rs`.
+
+mod deploy;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,23 +10,19 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::asl;
 use super::client::{self, CallError};
-use super::definition::definition_from_template;
 use super::engine::state_machine_arn;
 use super::process::{self, EngineState};
 use super::protocol::{
-    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage, ReloadRequest,
-    SubmitRequest,
+    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage, SubmitRequest,
 };
-use super::state::{self, StackDir, StackFile};
+use super::state::{self, StackDir};
 use super::store;
 use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
 use crate::core::delivery;
-use crate::core::ids::{JOBS_TABLE, PARAM_RETENTION_DAYS};
+use crate::core::ids::JOBS_TABLE;
 use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use crate::core::outputs::StackOutputs;
-use crate::core::retention;
 use crate::core::status_index::DueWindow;
 use crate::output::Ui;
 use crate::{Error, Result};
@@ -164,69 +163,6 @@ impl LocalBackend {
         Ok(serde_json::from_slice(&bytes)?)
     }
 
-    /// Checks the template's state machine and writes the stack file the engine runs from.
-    /// Anything the interpreter cannot run is refused here, before anything starts.
-    pub fn prepare(&self, template: &Value) -> Result<StackFile> {
-        self.prepare_with(template, &[])
-    }
-
-    /// [`LocalBackend::prepare`] with the deploy's `--parameter`s: `RetentionDays` (each
-    /// job's `ExpiresAt`; when it is not given, the stack keeps the value it had, as
-    /// CloudFormation does), the delivery retries and the webhook header.
-    pub fn prepare_with(
-        &self,
-        template: &Value,
-        parameters: &[(String, String)],
-    ) -> Result<StackFile> {
-        let template = &delivery::local::for_local(template, parameters, &self.stack_name)
-            .map_err(Error::usage)?;
-        let deliver = delivery::Deliveries::from_template(template).map_err(Error::usage)?;
-        let given = parameters
-            .iter()
-            .find(|(k, _)| k == PARAM_RETENTION_DAYS)
-            .map(|(_, v)| retention::retention_days(Some(v)).map_err(Error::usage))
-            .transpose()?;
-        let table = self.table_name();
-        let definition = definition_from_template(template, &self.stack_name, &table)
-            .map_err(|e| Error::usage(format!("cannot deploy locally: {e}")))?;
-        asl::parse_text(&definition).map_err(|e| {
-            Error::usage(format!(
-                "the local engine cannot run this state machine: {e}"
-            ))
-        })?;
-        let dir = self.dir();
-        let previous = dir.read_stack().ok();
-        let previous_port = previous.as_ref().and_then(|s| s.port);
-        if previous.is_some() && !dir.db_file().exists() {
-            return Err(Error::failed(format!(
-                "the database of stack {} ({}) is missing: it was deleted or moved, and its jobs with it. Put the file back (from a backup), or `waitable destroy --target local --stack-name {}` then deploy again to start it empty",
-                self.stack_name,
-                dir.db_file().display(),
-                self.stack_name
-            )));
-        }
-        if previous.is_none() {
-            dir.create()?;
-            store::create(&dir.db_file())?;
-        }
-        let retention_days = given
-            .or(previous.as_ref().map(|s| s.retention_days))
-            .unwrap_or(retention::DEFAULT_RETENTION_DAYS);
-        let file = StackFile {
-            stack: self.stack_name.clone(),
-            table_name: table,
-            definition,
-            port: previous_port,
-            deliver: deliver.targets.iter().map(delivery::Target::flag).collect(),
-            retention_days,
-        };
-        dir.write_stack(&file)?;
-        if let Some(header) = delivery::local::given_header(parameters) {
-            write_webhook_header(&dir, &header)?;
-        }
-        Ok(file)
-    }
-
     /// Jobs in `status` within `window`, in StartActionAt order, through the status index.
     async fn jobs_by_status(
         &self,
@@ -283,95 +219,11 @@ impl LocalBackend {
     }
 }
 
-/// The webhook's header, where only the engine reads it (mode 0600, like a secret file).
-fn write_webhook_header(dir: &StackDir, header: &(String, String)) -> Result<()> {
-    use std::io::Write;
-    let path = dir.root.join(crate::local::engine::WEBHOOK_HEADER_FILE);
-    let tmp = path.with_extension("tmp");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(&tmp)
-        .map_err(|e| Error::failed(format!("writing {}: {e}", tmp.display())))?;
-    f.write_all(&serde_json::to_vec(header)?)
-        .and_then(|()| std::fs::rename(&tmp, &path))
-        .map_err(|e| Error::failed(format!("writing {}: {e}", path.display())))?;
-    Ok(())
-}
-
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {
     match ErrorBody::deserialize(body) {
         Ok(e) => Error::failed(e.message),
         Err(_) => Error::failed(format!("the local engine answered {status}: {body}")),
-    }
-}
-
-impl LocalBackend {
-    /// Creates or updates the local stack and returns its outputs (a local deploy asks
-    /// nothing: it loses nothing).
-    pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
-        let dir = self.dir();
-        // One deploy of a stack at a time: a second one waits, then finds the engine running.
-        let lock = dir.lock_deploy()?;
-        let previous_port = dir.read_stack().ok().and_then(|s| s.port);
-        let StackFile {
-            definition,
-            retention_days,
-            ..
-        } = self.prepare_with(&request.template, &request.parameters)?;
-        let engine = match process::probe(&dir).await {
-            EngineState::Running(e) => {
-                let (status, body) = self
-                    .send(
-                        "POST",
-                        protocol::RELOAD,
-                        Some(&serde_json::to_value(ReloadRequest {
-                            definition,
-                            retention_days,
-                        })?),
-                    )
-                    .await?;
-                if status != 200 {
-                    return Err(failure(status, &body));
-                }
-                e
-            }
-            EngineState::NotAnswering => return Err(self.not_answering()),
-            EngineState::Dead if store::in_use(&dir.db_file()) => return Err(self.unreachable()),
-            EngineState::Dead | EngineState::NotDeployed => {
-                if previous_port.is_some() {
-                    self.ui.info(format!(
-                        "the local engine of stack {} was not running: starting it again",
-                        self.stack_name
-                    ));
-                }
-                let e = process::start(
-                    self.engine_exe.as_deref(),
-                    &self.home,
-                    &self.stack_name,
-                    &dir,
-                    self.tie_engine,
-                )
-                .await?;
-                self.ui.info(format!(
-                    "local engine started (pid {}, log {})",
-                    e.pid,
-                    dir.log_file().display()
-                ));
-                if let Some(old) = previous_port.filter(|p| *p != e.port) {
-                    self.ui.warn(format!(
-                        "the stack's port {old} is taken by another program: its ApiUrl changed from http://127.0.0.1:{old} to http://127.0.0.1:{} (free port {old} and deploy again after stopping the engine to get it back)",
-                        e.port
-                    ));
-                }
-                e
-            }
-        };
-        drop(lock);
-        Ok(self.outputs_for(engine.port))
     }
 }
 
