@@ -320,6 +320,16 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         ),
         (
             serde_json::json!({"StartTimestamp": "soon"}),
+            "RejectInputKeepingTime",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": 5}),
+            "RejectInput",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": ""}),
             "RejectInput",
             "FAILED",
         ),
