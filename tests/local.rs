@@ -369,15 +369,22 @@ fn curl() -> Command {
 fn the_samples_curl_commands_work_unchanged() {
     let env = LocalEnv::new();
     let url = env.api_url();
+    // Within Step Functions' one-year limit, whenever the test runs.
+    let at = (chrono::Utc::now() + chrono::Duration::days(200))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
     // The sample's POST, byte for byte (curl -d sends it form-encoded; API Gateway ignores that too).
     let out = harness::run_ok(curl().args([
         "-X",
         "POST",
         &url,
         "-d",
-        r#"{"StartTimestamp": "2030-01-01T00:00:00Z"}"#,
+        &format!(r#"{{"StartTimestamp": "{at}"}}"#),
     ]));
     let posted: Value = serde_json::from_slice(&out.stdout).expect("POST / answers JSON");
+    // No Id: a retry would start another job, and the answer says so, as the deployed API's does.
+    assert_eq!(posted["idempotent"], false, "{posted}");
+    assert!(posted["note"].as_str().unwrap().contains("Id"), "{posted}");
     let job_id = posted["jobId"].as_str().expect("jobId").to_string();
     assert!(
         posted["executionArn"]
@@ -387,9 +394,12 @@ fn the_samples_curl_commands_work_unchanged() {
         "{posted}"
     );
     // A payload full of quotes must not break the JSON of GET /status.
-    let tricky = json!({"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "tricky",
+    let tricky = json!({"StartTimestamp": at, "Id": "tricky",
         "Payload": {"note": "she said \"hi\" \\ and left', {}"}});
-    harness::run_ok(curl().args(["-X", "POST", &url, "-d", &tricky.to_string()]));
+    let out = harness::run_ok(curl().args(["-X", "POST", &url, "-d", &tricky.to_string()]));
+    let named: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(named["idempotent"], true, "{named}");
+    assert!(named.get("note").is_none(), "{named}");
     let out = harness::run_ok(curl().arg(format!("{url}/status")));
     let status: Value = serde_json::from_slice(&out.stdout).expect("GET /status is valid JSON");
     let items = status["items"].as_array().unwrap();
@@ -398,7 +408,7 @@ fn the_samples_curl_commands_work_unchanged() {
         .iter()
         .find(|i| i["Id"] == job_id.as_str())
         .expect("the job is listed");
-    assert_eq!(item["StartActionAt"], "2030-01-01T00:00:00Z");
+    assert_eq!(item["StartActionAt"], at.as_str());
     assert_eq!(item["ProcessStatus"], "STARTED");
     assert!(item["LastUpdated"].as_str().unwrap().ends_with('Z'));
     // Bad bodies get a 400 with a JSON error, and nothing is started.
@@ -419,6 +429,31 @@ fn the_samples_curl_commands_work_unchanged() {
         assert!(err["message"].is_string(), "{err}");
     }
     assert_eq!(env.status_items().len(), 2);
+}
+
+/// A start more than a year ahead, sent through POST / (the CLI refuses it before sending), is
+/// recorded FAILED at once, as the deployed API's template and ValidateInput do: AWS would end
+/// the execution after a year, uncatchably, with the row still STARTED.
+#[test]
+fn a_start_more_than_a_year_ahead_through_post_is_failed_at_once() {
+    let env = LocalEnv::new();
+    let at = (chrono::Utc::now() + chrono::Duration::days(400))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    let body = json!({"StartTimestamp": at, "Id": "too-far"});
+    let (code, answer) = http(env.port, "POST", "/", Some(&body));
+    assert_eq!(code, 200, "{answer}");
+    let item = wait_for("the job recorded FAILED", Duration::from_secs(20), || {
+        env.status_items()
+            .into_iter()
+            .find(|i| i["Id"] == "too-far" && i["ProcessStatus"] == "FAILED")
+    });
+    assert_eq!(
+        item["Error"],
+        waitable::core::asl::ERROR_TOO_FAR_AHEAD,
+        "{item}"
+    );
+    assert_eq!(item["StartActionAt"], at.as_str(), "{item}");
 }
 
 #[test]

@@ -22,7 +22,7 @@ use super::protocol::{
     ReloadRequest, SeedAnswer, StartExecution,
 };
 use super::records;
-use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NOT_IDEMPOTENT_NOTE, post_input_extras};
 use crate::core::job::JobStatus;
 use crate::core::status_index::{self, DueWindow};
 
@@ -204,24 +204,45 @@ async fn json_errors(response: Response) -> Response {
     ApiError::new(status, name, message).into_response()
 }
 
-async fn submit_body(app: &App, body: &[u8]) -> Result<crate::core::job::Submitted, ApiError> {
+/// Submits a POST body; also says whether it named its Id (so a retry of it is safe). `api`:
+/// it came through the public `POST /`, whose input gets what the deployed API's template adds;
+/// the CLI's own submissions start the execution directly, as StartExecution does on AWS.
+async fn submit_body(
+    app: &App,
+    body: &[u8],
+    api: bool,
+) -> Result<(crate::core::job::Submitted, bool), ApiError> {
     let job = records::parse_job_body(body).map_err(bad_request)?;
+    let named = job.id.is_some();
     let retention_days = app
         .retention_days
         .load(std::sync::atomic::Ordering::Relaxed);
-    let (name, input) = submission(&job, retention_days);
-    Ok(app
+    let (name, mut input) = submission(&job, retention_days);
+    // What the API's POST template adds (the expiry, and the flag for a start more than a
+    // year ahead, which ValidateInput records FAILED at once): the same function, tested
+    // equal to the template.
+    if api {
+        let now = chrono::Utc::now().timestamp();
+        for (key, value) in post_input_extras(&job.start_timestamp, now, retention_days) {
+            input[key] = value;
+        }
+    }
+    let submitted = app
         .engine
         .ask(|reply| Command::Submit { name, input, reply })
-        .await?)
+        .await?;
+    Ok((submitted, named))
 }
 
 /// POST /: `{"StartTimestamp", "Id"?, "Payload"?}` -> `{"jobId", "executionArn"}`.
 async fn submit_public(State(app): State<App>, body: Bytes) -> Answer<Accepted> {
-    let s = submit_body(&app, &body).await?;
+    // A body without an Id gets a fresh name on each request: a retry could start a second job.
+    let (s, idempotent) = submit_body(&app, &body, true).await?;
     Ok(Json(Accepted {
         job_id: s.job_id,
         execution_arn: s.execution_arn,
+        idempotent,
+        note: (!idempotent).then(|| NOT_IDEMPOTENT_NOTE.to_string()),
     }))
 }
 
@@ -230,7 +251,7 @@ async fn submit_private(
     State(app): State<App>,
     body: Bytes,
 ) -> Answer<crate::core::job::Submitted> {
-    Ok(Json(submit_body(&app, &body).await?))
+    Ok(Json(submit_body(&app, &body, false).await?.0))
 }
 
 /// `limit`: absent (or empty) means the default page; anything but a whole number from 1 to

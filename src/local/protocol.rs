@@ -101,6 +101,11 @@ pub struct SubmitRequest {
 pub struct Accepted {
     pub job_id: String,
     pub execution_arn: String,
+    /// Whether a retry of the same request is safe (it is when the body names an `Id`), as the
+    /// deployed API's answer says (`core::api::ANSWER_IDEMPOTENT`).
+    pub idempotent: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
