@@ -74,6 +74,7 @@ pub struct Cancelled {
 
 /// What `destroy` did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct DestroyReport {
     /// False when there was no stack to delete.
     pub existed: bool,

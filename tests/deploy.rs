@@ -225,7 +225,7 @@ fn destroy_removes_the_stack_and_its_table() {
     ));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["existed"], true);
-    assert_eq!(report["cancelled_jobs"], 0);
+    assert_eq!(report["cancelledJobs"], 0);
     assert!(
         stderr(&out).contains("DELETE_COMPLETE"),
         "{}",

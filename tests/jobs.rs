@@ -491,7 +491,7 @@ fn destroy_cancels_waiting_jobs_then_deletes_the_stack() {
             .args(["--output", "json", "destroy", "--yes"]),
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(report["cancelled_jobs"], 2, "{report}");
+    assert_eq!(report["cancelledJobs"], 2, "{report}");
     for id in ["waiting-1", "waiting-2"] {
         assert_eq!(env.execution_status(id), "ABORTED", "{id}");
     }
