@@ -27,7 +27,7 @@ use super::ids::TABLE_NAME_VAR;
 use super::intrinsics::substitute;
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
-    ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
+    ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobStatus,
 };
 use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
 
@@ -337,28 +337,35 @@ fn set_final_status(table: &str) -> Value {
     })
 }
 
+/// The write that records a job FAILED with `error` (a DynamoDB S value), only while it is
+/// still STARTED (a CANCELLED job is left as it is). MarkFailed and delivery's
+/// MarkDeliveryFailed both use it.
+pub fn fail_if_started(table: &str, error: Value) -> Value {
+    json!({
+        "TableName": table,
+        "Key": execution_key(),
+        "UpdateExpression": "SET #status = :failed, #updated = :now, #error = :error",
+        "ConditionExpression": "#status = :started",
+        "ExpressionAttributeNames": {
+            "#status": ATTR_PROCESS_STATUS,
+            "#updated": ATTR_LAST_UPDATED,
+            "#error": ATTR_ERROR
+        },
+        "ExpressionAttributeValues": {
+            ":failed": { "S": JobStatus::Failed.as_str() },
+            ":started": { "S": JobStatus::Started.as_str() },
+            ":now": { "S.$": "$$.State.EnteredTime" },
+            ":error": error
+        }
+    })
+}
+
 fn mark_failed(table: &str) -> Value {
     json!({
         "Type": "Task",
         "Comment": "Record why the job failed; a CANCELLED job is left as it is",
         "Resource": UPDATE_ITEM,
-        "Parameters": {
-            "TableName": table,
-            "Key": execution_key(),
-            "UpdateExpression": "SET #status = :failed, #updated = :now, #error = :error",
-            "ConditionExpression": "#status = :started",
-            "ExpressionAttributeNames": {
-                "#status": ATTR_PROCESS_STATUS,
-                "#updated": ATTR_LAST_UPDATED,
-                "#error": ATTR_ERROR
-            },
-            "ExpressionAttributeValues": {
-                ":failed": { "S": "FAILED" },
-                ":started": { "S": "STARTED" },
-                ":now": { "S.$": "$$.State.EnteredTime" },
-                ":error": { "S.$": format!("{FAILURE_PATH}.Error") }
-            }
-        },
+        "Parameters": fail_if_started(table, json!({ "S.$": format!("{FAILURE_PATH}.Error") })),
         "ResultPath": null,
         "Retry": retry(),
         "Next": JOB_FAILED

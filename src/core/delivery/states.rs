@@ -22,7 +22,7 @@ use super::{
     CONNECTION_ARN_VAR, Deliveries, EVENT_DETAIL_TYPE, PARAM_ATTEMPTS, PARAM_MAX_DELAY,
     QUEUE_URL_VAR, TOPIC_ARN_VAR, Target,
 };
-use crate::core::job::{ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS};
+use crate::core::job::{ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS};
 
 pub const ADD_NULL_PAYLOAD: &str = "AddNullPayload";
 pub const FIRE_JOB: &str = "FireJob";
@@ -306,23 +306,10 @@ fn mark_delivery_failed(h: &Hooks) -> Value {
         "Type": "Task",
         "Comment": "Retries spent: FAILED with DeliveryFailed: <error>: <cause>",
         "Resource": update_item(),
-        "Parameters": {
-            "TableName": h.table,
-            "Key": key(),
-            "UpdateExpression": "SET #status = :failed, #updated = :now, #error = :error",
-            "ConditionExpression": "#status = :started",
-            "ExpressionAttributeNames": {
-                "#status": ATTR_PROCESS_STATUS,
-                "#updated": ATTR_LAST_UPDATED,
-                "#error": ATTR_ERROR
-            },
-            "ExpressionAttributeValues": {
-                ":failed": { "S": "FAILED" },
-                ":started": { "S": "STARTED" },
-                ":now": { "S.$": "$$.State.EnteredTime" },
-                ":error": { "S.$": format!("States.Format('{DELIVERY_FAILED}: {{}}: {{}}', $.Failure.Error, $.Failure.Cause)") }
-            }
-        },
+        "Parameters": crate::core::asl::fail_if_started(
+            h.table,
+            json!({ "S.$": format!("States.Format('{DELIVERY_FAILED}: {{}}: {{}}', $.Failure.Error, $.Failure.Cause)") }),
+        ),
         "ResultPath": null,
         "Retry": h.write_retry,
         "Catch": [{ "ErrorEquals": [CONDITION_FAILED], "Next": CANCELLED_MEANWHILE }],
