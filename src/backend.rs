@@ -6,10 +6,10 @@
 use serde_json::Value;
 
 use crate::Result;
-use crate::core::changeset::ResourceChange;
-use crate::core::job::{JobRecord, JobRequest, JobStatus, Submitted};
-use crate::core::outputs::StackOutputs;
-use crate::core::status_index::DueWindow;
+use waitable_core::changeset::ResourceChange;
+use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
+use waitable_core::outputs::StackOutputs;
+use waitable_core::status_index::DueWindow;
 
 /// What `deploy` asks a target to make true.
 #[derive(Debug, Clone)]
@@ -56,7 +56,7 @@ impl JobQuery {
             && (self.window.is_open() || self.window.selects(job))
     }
 
-    /// Whether the status index answers this query (`crate::core::status_index`): a status
+    /// Whether the status index answers this query (`waitable_core::status_index`): a status
     /// and no Id. Each status is then read in StartActionAt order.
     pub fn uses_index(&self) -> bool {
         self.id.is_none() && !self.statuses.is_empty()
@@ -129,11 +129,11 @@ pub trait Backend {
 
     /// The delivery targets the deployed stack has (none when there is no stack), so a
     /// deploy without `--deliver` keeps them.
-    async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries>;
+    async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries>;
 
     /// Jobs per second `submit --file` sends when `--rate` is not given.
     fn default_rate(&self) -> u32 {
-        crate::core::limits::START_EXECUTION_RATE_LARGE
+        waitable_core::limits::START_EXECUTION_RATE_LARGE
     }
 
     /// Starts one job. Idempotent: the same Id with the same input returns the same job with

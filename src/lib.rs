@@ -11,7 +11,6 @@ pub mod backend;
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;
-pub mod core;
 pub mod error;
 pub(crate) mod external_sort;
 pub mod local;

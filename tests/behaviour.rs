@@ -387,7 +387,7 @@ pub fn status_pages_through_everything(env: &dyn StackEnv) {
 }
 
 /// The same payload with its keys in another order (and other spacing) is the same job: the
-/// resubmit is "already submitted" (exit 0) on both targets (issue 8, first drift case).
+/// resubmit is "already submitted" (exit 0) on both targets.
 pub fn payload_key_order_is_the_same_job(env: &dyn StackEnv) {
     let id = unique_name("order");
     let first = submit_json(
@@ -439,7 +439,7 @@ pub fn payload_key_order_is_the_same_job(env: &dyn StackEnv) {
 
 /// A payload that is not a JSON object is refused before anything is sent: exit 2, one line,
 /// the table unchanged, on both targets, for `--payload`, `--payload-file` and a batch line
-/// (issue 8, second drift case).
+///
 pub fn non_object_payloads_are_refused_before_sending(env: &dyn StackEnv) {
     let before = all_jobs(env);
     let dir = tempfile::tempdir().unwrap();
@@ -492,7 +492,7 @@ pub fn non_object_payloads_are_refused_before_sending(env: &dyn StackEnv) {
 }
 
 /// A payload comes back byte for byte as it was sent: big and precise numbers, exponents,
-/// escapes, unicode and spacing (issue 10, item 4).
+/// escapes, unicode and spacing.
 pub fn payloads_round_trip_byte_for_byte(env: &dyn StackEnv) {
     let payloads = [
         r#"{"n":12345678901234567890123}"#,
@@ -512,9 +512,9 @@ pub fn payloads_round_trip_byte_for_byte(env: &dyn StackEnv) {
 }
 
 /// One depth limit, enforced at submit (exit 2, nothing sent); any accepted payload reads
-/// back through `status` (issue 10, item 3).
+/// back through `status`.
 pub fn deep_payloads_read_back_or_are_refused(env: &dyn StackEnv) {
-    use waitable::core::limits::MAX_PAYLOAD_DEPTH;
+    use waitable_core::limits::MAX_PAYLOAD_DEPTH;
     let nested = |n: usize| format!("{}{{}}{}", "{\"a\":".repeat(n - 1), "}".repeat(n - 1));
     let deepest = nested(MAX_PAYLOAD_DEPTH);
     let id = unique_name("deep");

@@ -145,7 +145,10 @@ impl AwsEnv {
             let created = sfn
                 .create_state_machine()
                 .name(&name)
-                .definition(waitable::core::asl::resolved(&deployed.table_name, "aws"))
+                .definition(waitable_core::state_machine::resolved(
+                    &deployed.table_name,
+                    "aws",
+                ))
                 .role_arn(&deployed.role_arn)
                 .send()
                 .await
@@ -162,7 +165,7 @@ impl AwsEnv {
     }
 
     fn execution_status(&self, id: &str) -> String {
-        let arn = waitable::core::arn::execution_arn(&self.state_machine_arn, id).unwrap();
+        let arn = waitable_core::arn::execution_arn(&self.state_machine_arn, id).unwrap();
         runtime().block_on(async {
             let out = self
                 .sfn
@@ -354,7 +357,7 @@ fn status_of_an_empty_stack_is_a_friendly_line() {
     let out = crate::harness::run_ok(env.waitable().arg("status"));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        format!("{}\n", waitable::core::render::NO_JOBS)
+        format!("{}\n", waitable_core::render::NO_JOBS)
     );
     let out = crate::harness::run_ok(env.waitable().args(["status", "--output", "json"]));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
@@ -524,7 +527,7 @@ fn wait_until_started(env: &AwsEnv, ids: &[&str]) {
 /// `RetentionDays=0` it is kept forever.
 #[test]
 fn cli_submitted_jobs_expire_after_the_stacks_retention() {
-    use waitable::core::retention::{KEEP_FOREVER, expires_at};
+    use waitable_core::retention::{KEEP_FOREVER, expires_at};
     for (parameters, days) in [(&[][..], 90), (&["RetentionDays=0"][..], 0)] {
         let env = AwsEnv::with_parameters("jobs-ttl", parameters);
         let at = (chrono::Utc::now() + chrono::Duration::hours(2))

@@ -461,7 +461,7 @@ fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>
     );
     let table = outputs["TableName"].as_str().unwrap().to_string();
     let arn = outputs["StateMachineArn"].as_str().unwrap().to_string();
-    let d = waitable::core::delivery::Deliveries::parse(
+    let d = waitable_core::delivery::Deliveries::parse(
         &flags.iter().map(|f| f.to_string()).collect::<Vec<_>>(),
     )
     .unwrap()
@@ -480,8 +480,8 @@ fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>
         vars.push(("DeliveryTopicArn".into(), t));
     }
     let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    let definition = waitable::core::intrinsics::substitute(
-        &waitable::core::delivery::template::definition_text(&d),
+    let definition = waitable_core::cfn_intrinsics::substitute(
+        &waitable_core::delivery::splice::definition_text(&d),
         &pairs,
     );
     let sfn = aws_sdk_sfn::Client::new(sdk_config());

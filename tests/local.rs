@@ -282,7 +282,7 @@ fn assert_exactly_once(env: &LocalEnv, id: &str) {
     assert_eq!(
         count(
             "TaskSucceeded",
-            Some(waitable::core::asl::SET_INITIAL_STATUS_WITH_EXPIRY)
+            Some(waitable_core::state_machine::SET_INITIAL_STATUS_WITH_EXPIRY)
         ),
         1,
         "{id}: {history:?}"
@@ -450,7 +450,7 @@ fn a_start_more_than_a_year_ahead_through_post_is_failed_at_once() {
     });
     assert_eq!(
         item["Error"],
-        waitable::core::asl::ERROR_TOO_FAR_AHEAD,
+        waitable_core::state_machine::ERROR_TOO_FAR_AHEAD,
         "{item}"
     );
     assert_eq!(item["StartActionAt"], at.as_str(), "{item}");
@@ -507,9 +507,9 @@ fn demo_runs_and_exits_zero() {
 #[test]
 fn deploy_detaches_an_engine_that_destroy_stops() {
     use waitable::backend::{Backend, DeployRequest, JobQuery};
-    use waitable::core::job::JobRequest;
-    use waitable::core::payload::Payload;
     use waitable::local::LocalBackend;
+    use waitable_core::job::JobRequest;
+    use waitable_core::payload::Payload;
 
     let home = tempfile::tempdir().unwrap();
     let stack = harness::unique_name("detached");
@@ -524,7 +524,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         .build()
         .unwrap();
     let request = DeployRequest {
-        template: waitable::core::template::template(Default::default()),
+        template: waitable_core::template::template(Default::default()),
         parameters: vec![],
     };
     let dir = home.path().join(&stack);
@@ -625,7 +625,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
 }
 
 /// POST / keeps the payload byte for byte, and refuses a payload deeper than the contract's
-/// limit with a message about the payload (not "the body"), at any depth (issue 10, items 3-4).
+/// limit with a message about the payload (not "the body"), at any depth.
 #[test]
 fn http_post_keeps_payload_bytes_and_names_the_depth_limit() {
     let env = LocalEnv::new();
@@ -645,7 +645,7 @@ fn http_post_keeps_payload_bytes_and_names_the_depth_limit() {
     assert!(text.contains(&format!("\"Payload\":{payload}")), "{text}");
 
     let nested = |n: usize| format!("{}{{}}{}", "{\"a\":".repeat(n - 1), "}".repeat(n - 1));
-    for depth in [waitable::core::limits::MAX_PAYLOAD_DEPTH + 1, 127, 300] {
+    for depth in [waitable_core::limits::MAX_PAYLOAD_DEPTH + 1, 127, 300] {
         let body = format!(
             r#"{{"StartTimestamp": "{}", "Payload": {}}}"#,
             due_in(3600),
@@ -695,7 +695,7 @@ fn expires_at_of(env: &mut LocalEnv, ids: &[&str]) -> Vec<String> {
 /// resubmitted after it is still the same job (ExpiresAt is derived, not compared).
 #[test]
 fn cli_and_post_store_the_same_expiry_from_the_stacks_retention() {
-    use waitable::core::retention::{DEFAULT_RETENTION_DAYS, KEEP_FOREVER, expires_at};
+    use waitable_core::retention::{DEFAULT_RETENTION_DAYS, KEEP_FOREVER, expires_at};
     let mut env = LocalEnv::new();
     let at = due_in(3600);
     let epoch = chrono::DateTime::parse_from_rfc3339(&at)

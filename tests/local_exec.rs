@@ -115,7 +115,7 @@ fn bad_input_is_a_usage_error() {
     }
 }
 
-// ---- As strict as AWS (issue 10, items 12-15) ------------------------------------------------
+// ---- As strict as AWS ---------------------------------------------------------------------------
 
 fn one_state(state: Value) -> Value {
     json!({"StartAt": "S", "States": {"S": state}})

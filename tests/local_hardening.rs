@@ -1,7 +1,7 @@
-//! The local target against a hostile machine (issue 10): who may control the engine, what the
+//! The local target against a hostile machine: who may control the engine, what the
 //! public port answers, and the engine's life (one engine per stack, liveness asked of the
-//! engine, a missing or damaged database, a taken port). Each test is a reproduction from the
-//! issue that failed on the code before the fix.
+//! engine, a missing or damaged database, a taken port). Each test is a reproduction that failed on the
+//! code before the fix.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -107,7 +107,7 @@ fn kill9(pid: u32) {
     });
 }
 
-// ---- Security (issue 10, item 1) -------------------------------------------------------------
+// ---- Security -------------------------------------------------------------------------------
 
 #[test]
 fn a_web_page_cannot_destroy_seed_reload_or_start_anything() {
@@ -120,7 +120,7 @@ fn a_web_page_cannot_destroy_seed_reload_or_start_anything() {
         Some(&json!({"StartTimestamp": at, "Id": "keep"})),
     );
     assert_eq!(code, 200);
-    // The issue's reproduction: a cross-site form POST to the private routes.
+    // Reproduction: a cross-site form POST to the private routes.
     for (method, path) in [
         ("POST", "/_waitable/destroy"),
         ("POST", "/_waitable/seed"),

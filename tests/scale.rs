@@ -1,4 +1,4 @@
-//! The status index (issue "a million jobs"): `GET /status?status=` rendered by a real VTL
+//! The status index at a million jobs: `GET /status?status=` rendered by a real VTL
 //! engine (the Query branch and its page tokens), and `status --status S --due-after A
 //! --due-before B` with the same answers on both targets (moto's GSI Query, the local SQLite
 //! index).
@@ -7,10 +7,10 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use waitable::core::api;
-use waitable::core::intrinsics::substitute;
-use waitable::core::page_token;
-use waitable::core::status_index::{INDEX_NAME, QUERY_TARGET};
+use waitable_core::api;
+use waitable_core::cfn_intrinsics::substitute;
+use waitable_core::page_token;
+use waitable_core::status_index::{INDEX_NAME, QUERY_TARGET};
 
 use crate::harness::{StackEnv, describe, repo_root, unique_name, venv_bin};
 

@@ -86,14 +86,18 @@ fn statelint_accepts_the_state_machine() {
         repo_root().join(STATE_MACHINE),
         {
             let dir = std::env::temp_dir().join(unique_name("resolved-asl"));
-            std::fs::write(&dir, waitable::core::asl::resolved("jobs-table", "aws")).unwrap();
+            std::fs::write(
+                &dir,
+                waitable_core::state_machine::resolved("jobs-table", "aws"),
+            )
+            .unwrap();
             dir
         },
         {
             let dir = std::env::temp_dir().join(unique_name("reconcile-asl"));
             std::fs::write(
                 &dir,
-                waitable::core::reconcile::resolved("jobs-table", "aws"),
+                waitable_core::reconcile_machine::resolved("jobs-table", "aws"),
             )
             .unwrap();
             dir
@@ -258,7 +262,7 @@ fn checkov_finds_nothing_and_every_skip_has_its_reason() {
         .collect();
     assert_eq!(
         skipped,
-        [("CKV_AWS_119", waitable::core::template::CKV_AWS_119_REASON)]
+        [("CKV_AWS_119", waitable_core::template::CKV_AWS_119_REASON)]
     );
 }
 
@@ -292,7 +296,11 @@ fn checkov_is_not_a_rubber_stamp() {
 #[test]
 fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
     let definition = std::env::temp_dir().join(unique_name("routes-asl"));
-    std::fs::write(&definition, waitable::core::asl::resolved("jobs", "aws")).unwrap();
+    std::fs::write(
+        &definition,
+        waitable_core::state_machine::resolved("jobs", "aws"),
+    )
+    .unwrap();
     // Due within the one-year limit the interpreter applies, as AWS does.
     let at = &(chrono::Utc::now() + chrono::Duration::days(1))
         .format("%Y-%m-%dT%H:%M:%SZ")
@@ -386,7 +394,7 @@ fn the_reconcile_routes_each_ending_and_leaves_recorded_jobs_alone() {
     let definition = std::env::temp_dir().join(unique_name("reconcile-run"));
     std::fs::write(
         &definition,
-        waitable::core::reconcile::resolved("jobs", "aws"),
+        waitable_core::reconcile_machine::resolved("jobs", "aws"),
     )
     .unwrap();
     for (status, state) in [
@@ -477,7 +485,7 @@ fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
         "--role-arn",
         &format!("arn:aws:iam::123456789012:role/{role}"),
         "--definition",
-        &waitable::core::reconcile::resolved(&table, "aws"),
+        &waitable_core::reconcile_machine::resolved(&table, "aws"),
     ])["stateMachineArn"]
         .as_str()
         .unwrap()
@@ -543,7 +551,7 @@ fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
         ]);
         assert_eq!(got["Item"]["ProcessStatus"]["S"], after, "{id}: {got}");
         if after != "COMPLETED" {
-            let (_, error) = waitable::core::reconcile::outcome(ending).unwrap();
+            let (_, error) = waitable_core::reconcile_machine::outcome(ending).unwrap();
             assert_eq!(got["Item"]["Error"]["S"], error, "{id}");
         } else {
             assert!(got["Item"].get("Error").is_none(), "{id}: {got}");

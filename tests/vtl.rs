@@ -7,9 +7,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
-use waitable::core::api;
-use waitable::core::intrinsics::substitute;
-use waitable::core::{page_token, retention};
+use waitable_core::api;
+use waitable_core::cfn_intrinsics::substitute;
+use waitable_core::{page_token, retention};
 
 use crate::harness::{repo_root, venv_bin};
 
@@ -612,7 +612,7 @@ fn submit_answer_says_whether_a_retry_is_safe() {
 #[test]
 fn submit_request_flags_a_start_more_than_a_year_ahead() {
     let now = epoch("2026-11-30T10:00:00Z");
-    let year = waitable::core::time::MAX_AHEAD.num_seconds();
+    let year = waitable_core::time_input::MAX_AHEAD.num_seconds();
     let stamp = |secs: i64| {
         chrono::DateTime::from_timestamp(secs, 0)
             .unwrap()
@@ -658,7 +658,7 @@ fn submit_request_flags_a_start_more_than_a_year_ahead() {
 #[test]
 fn the_local_targets_extras_are_the_templates() {
     let now = epoch("2026-11-30T10:00:00Z");
-    let year = waitable::core::time::MAX_AHEAD.num_seconds();
+    let year = waitable_core::time_input::MAX_AHEAD.num_seconds();
     let stamp = |secs: i64| {
         chrono::DateTime::from_timestamp(secs, 0)
             .unwrap()

@@ -6,8 +6,8 @@ use aws_sdk_cloudformation::types::Stack;
 
 use super::describe::{StackCtx, id_of};
 use super::sdk;
-use crate::core::ids;
 use crate::{Error, Result};
+use waitable_core::logical_ids;
 
 /// Creates a deployment of the stack's API on its stage (`StageName`), naming what was
 /// replaced in the deployment's description.
@@ -22,24 +22,24 @@ pub(super) async fn redeploy(
         .cfn
         .describe_stack_resource()
         .stack_name(&stack_id)
-        .logical_resource_id(ids::API)
+        .logical_resource_id(logical_ids::API)
         .send()
         .await
         .map_err(|e| sdk::failed("finding the stack's API", &e))?
         .stack_resource_detail()
         .and_then(|r| r.physical_resource_id())
         .map(str::to_string)
-        .ok_or_else(|| Error::failed(format!("stack {} has no {}", ctx.name, ids::API)))?;
+        .ok_or_else(|| Error::failed(format!("stack {} has no {}", ctx.name, logical_ids::API)))?;
     let stage = stack
         .parameters()
         .iter()
-        .find(|p| p.parameter_key() == Some(ids::PARAM_STAGE_NAME))
+        .find(|p| p.parameter_key() == Some(logical_ids::PARAM_STAGE_NAME))
         .and_then(|p| p.parameter_value())
         .ok_or_else(|| {
             Error::failed(format!(
                 "stack {} has no {} parameter",
                 ctx.name,
-                ids::PARAM_STAGE_NAME
+                logical_ids::PARAM_STAGE_NAME
             ))
         })?;
     apigw

@@ -5,10 +5,10 @@ use aws_sdk_cloudformation::types::{Capability, ChangeSetStatus, ChangeSetType, 
 
 use super::describe::StackCtx;
 use super::sdk;
-use crate::core::changeset::{self, ParamValue, ResourceChange};
-use crate::core::ids;
 use crate::poll::{Step, poll};
 use crate::{Error, Result};
+use waitable_core::changeset::{self, ParamValue, ResourceChange};
+use waitable_core::logical_ids;
 
 pub(super) struct CreatedChangeSet {
     pub arn: String,
@@ -57,7 +57,7 @@ pub(super) async fn create_change_set(
         ))
         .tags(
             Tag::builder()
-                .key(ids::VERSION_TAG)
+                .key(logical_ids::VERSION_TAG)
                 .value(env!("CARGO_PKG_VERSION"))
                 .build(),
         )

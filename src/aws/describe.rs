@@ -8,10 +8,10 @@ use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 
 use super::sdk;
-use crate::core::stack_status::ResourceEvent;
 use crate::output::Ui;
 use crate::poll::{Schedule, Step};
 use crate::{Error, Result};
+use waitable_core::stack_status::ResourceEvent;
 
 /// One stack and what acting on it needs.
 pub struct StackCtx<'a> {
@@ -123,7 +123,7 @@ mod tests {
 
     #[test]
     fn the_sdk_knows_no_stack_status_the_classifier_does_not() {
-        use crate::core::stack_status::ALL_STACK_STATUSES;
+        use waitable_core::stack_status::ALL_STACK_STATUSES;
         for status in StackStatus::values() {
             assert!(ALL_STACK_STATUSES.contains(status), "{status} is new");
         }

@@ -5,7 +5,9 @@ use aws_sdk_cloudformation::types::Stack;
 
 use super::describe::{StackCtx, status_of};
 use crate::Error;
-use crate::core::stack_status::{ResourceEvent, StatusClass, cause_line, classify, failure_causes};
+use waitable_core::stack_status::{
+    ResourceEvent, StatusClass, cause_line, classify, failure_causes,
+};
 
 /// Explains a failed create, update or delete: the first cause first, then the others.
 pub(super) async fn failure(

@@ -9,14 +9,14 @@ use aws_smithy_types::retry::RetryConfig;
 
 use super::sdk::failed;
 use crate::backend::{Cancelled, JobQuery};
-use crate::core::arn::execution_arn;
-use crate::core::job::{
+use crate::{Error, Result};
+use waitable_core::arn::execution_arn;
+use waitable_core::job::{
     ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobRequest, JobStatus, Submitted,
     same_job_text,
 };
-use crate::core::outputs::StackOutputs;
-use crate::core::record::{StringAttributes, record_from_item};
-use crate::{Error, Result};
+use waitable_core::outputs::StackOutputs;
+use waitable_core::record::{StringAttributes, record_from_item};
 
 /// Attempts for a throttled StartExecution/DescribeExecution (the SDK backs off exponentially
 /// with jitter between them). The execution name is fixed before the first attempt, so a
@@ -136,10 +136,17 @@ async fn existing_input(sfn: &aws_sdk_sfn::Client, arn: &str) -> Result<Option<S
 }
 
 /// The SDK's attribute map, read by the contract's item mapping.
-impl StringAttributes for HashMap<String, AttributeValue> {
+struct SdkItem<'a>(&'a HashMap<String, AttributeValue>);
+
+impl StringAttributes for SdkItem<'_> {
     fn string(&self, name: &str) -> Option<&str> {
-        self.get(name)?.as_s().ok().map(String::as_str)
+        self.0.get(name)?.as_s().ok().map(String::as_str)
     }
+}
+
+/// A row of the jobs table as read by the SDK, through the contract's one item mapping.
+pub(crate) fn job_from_sdk_item(item: &HashMap<String, AttributeValue>) -> Option<JobRecord> {
+    record_from_item(&SdkItem(item))
 }
 
 /// One job by Id (a consistent read), or None.
@@ -156,7 +163,7 @@ pub async fn get_job(
         .send()
         .await
         .map_err(|e| failed(&format!("reading job {id} from table {table_name}"), &e))?;
-    Ok(out.item().and_then(record_from_item))
+    Ok(out.item().and_then(job_from_sdk_item))
 }
 
 /// Streams every job matching `query` to `sink`: a parallel scan of `segments` segments,
@@ -218,7 +225,7 @@ pub async fn list_jobs(
     drop(tx);
     while let Some(page) = rx.recv().await {
         for item in page? {
-            if let Some(job) = record_from_item(&item)
+            if let Some(job) = job_from_sdk_item(&item)
                 && query.matches(&job)
             {
                 sink(job)?;
@@ -352,7 +359,7 @@ async fn mark_cancelled(
         Ok(out) => {
             let job = out
                 .attributes()
-                .and_then(record_from_item)
+                .and_then(job_from_sdk_item)
                 .context("the cancelled job came back without attributes")?;
             Ok(Some(job))
         }
@@ -377,18 +384,18 @@ mod tests {
 
     #[test]
     fn items_map_by_the_contract_table() {
-        for (attrs, expected) in crate::core::record::table::cases() {
+        for (attrs, expected) in waitable_core::record::table::cases() {
             let item: HashMap<String, AttributeValue> =
                 attrs.iter().map(|(k, v)| (k.to_string(), s(v))).collect();
-            assert_eq!(record_from_item(&item), expected, "{attrs:?}");
+            assert_eq!(job_from_sdk_item(&item), expected, "{attrs:?}");
         }
         let numeric_id = HashMap::from([("Id".to_string(), AttributeValue::N("1".into()))]);
-        assert_eq!(record_from_item(&numeric_id), None);
+        assert_eq!(job_from_sdk_item(&numeric_id), None);
     }
 
     #[test]
     fn generated_payloads_read_back_byte_for_byte_from_sdk_items() {
-        use crate::core::payload::{Payload, generate::Gen};
+        use waitable_core::payload::{Payload, generate::Gen};
         for seed in 0..500 {
             let Ok(p) = Payload::parse(&Gen::new(seed).payload()) else {
                 continue;
@@ -397,7 +404,7 @@ mod tests {
                 ("Id".to_string(), s("a")),
                 ("Payload".to_string(), s(p.as_str())),
             ]);
-            let record = record_from_item(&item).unwrap();
+            let record = job_from_sdk_item(&item).unwrap();
             assert_eq!(record.payload.as_ref(), Some(&p), "seed {seed}");
             let json = serde_json::to_string(&record).unwrap();
             assert!(
@@ -423,7 +430,7 @@ mod mocked {
     };
 
     use super::*;
-    use crate::core::payload::Payload;
+    use waitable_core::payload::Payload;
 
     const MACHINE: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:M";
     const EXECUTION: &str = "arn:aws:states:us-east-1:123456789012:execution:M:job-1";

@@ -1,5 +1,5 @@
 //! `status --status S [--due-after T] [--due-before T]` on the aws target: a Query on the
-//! status index (`crate::core::status_index`), which reads only the matching items and gives
+//! status index (`waitable_core::status_index`), which reads only the matching items and gives
 //! them in StartActionAt order, page after page. The index does not hold payloads; when they
 //! are wanted, each page's payloads are read by key with BatchGetItem.
 
@@ -8,14 +8,14 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::{AttributeValue, KeysAndAttributes};
 
 use crate::Result;
-use crate::core::job::{ATTR_ID, ATTR_PAYLOAD, JobRecord, JobStatus};
-use crate::core::payload::Payload;
-use crate::core::status_index::{
+use waitable_core::job::{ATTR_ID, ATTR_PAYLOAD, JobRecord, JobStatus};
+use waitable_core::payload::Payload;
+use waitable_core::status_index::{
     BATCH_GET_MAX, DueWindow, INDEX_NAME, key_condition, window_is_empty,
 };
 
+use super::jobs::job_from_sdk_item;
 use super::sdk::failed;
-use crate::core::record::record_from_item;
 
 /// Rounds of BatchGetItem for one page's unprocessed keys before giving up (each round waits
 /// a little longer; DynamoDB returns unprocessed keys when throttled).
@@ -51,7 +51,7 @@ pub async fn query_jobs(
     let mut pages = query.into_paginator().send();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| failed(&format!("querying table {table_name}"), &e))?;
-        let mut jobs: Vec<JobRecord> = page.items().iter().filter_map(record_from_item).collect();
+        let mut jobs: Vec<JobRecord> = page.items().iter().filter_map(job_from_sdk_item).collect();
         if payloads && !jobs.is_empty() {
             let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
             let mut found = read_payloads(ddb, table_name, &ids).await?;
@@ -110,7 +110,7 @@ async fn read_payloads(
             .into_iter()
             .flatten()
         {
-            if let Some(job) = record_from_item(item) {
+            if let Some(job) = job_from_sdk_item(item) {
                 found.insert(job.id, job.payload);
             }
         }

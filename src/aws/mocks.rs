@@ -22,8 +22,8 @@ use aws_smithy_mocks::{MockResponseInterceptor, Rule, RuleMode, create_mock_http
 use aws_smithy_types::error::ErrorMetadata;
 use serde_json::{Value, json};
 
-use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
+use waitable_core::outputs::StackOutputs;
 
 pub(super) const NAME: &str = "mocked";
 pub(super) const OLD_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/mocked/old";

@@ -7,13 +7,13 @@ pub mod api_check;
 mod api_deployment;
 mod change_set;
 mod delete;
-pub mod deploy;
 pub mod describe;
 mod failure;
 pub mod jobs;
 pub mod jobs_index;
 #[cfg(test)]
 mod mocks;
+pub mod plan_apply;
 pub mod progress;
 pub mod receive;
 pub mod sdk;
@@ -26,11 +26,11 @@ use crate::Result;
 use crate::backend::{
     ApiCheck, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
 };
-use crate::core::job::{JobRecord, JobRequest, Submitted};
-use crate::core::outputs::StackOutputs;
 use crate::output::Ui;
 use crate::poll;
 use sdk::AwsConnection;
+use waitable_core::job::{JobRecord, JobRequest, Submitted};
+use waitable_core::outputs::StackOutputs;
 
 /// The AWS clients for one stack.
 pub struct AwsBackend {
@@ -96,20 +96,20 @@ impl AwsBackend {
 }
 
 impl Backend for AwsBackend {
-    type Pending = deploy::PendingChangeSet;
+    type Pending = plan_apply::PendingChangeSet;
 
     const DEPLOY_ASKS: bool = true;
 
     /// The region's StartExecution quota.
     fn default_rate(&self) -> u32 {
-        crate::core::limits::start_execution_rate(self.sfn.config().region().map(|r| r.as_ref()))
+        waitable_core::limits::start_execution_rate(self.sfn.config().region().map(|r| r.as_ref()))
     }
 
     async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>> {
         Ok(
-            match deploy::plan(&self.stack(), &request.template, &request.parameters).await? {
-                deploy::Planned::UpToDate(outputs) => DeployPlan::UpToDate(outputs),
-                deploy::Planned::Review(pending) => DeployPlan::Review {
+            match plan_apply::plan(&self.stack(), &request.template, &request.parameters).await? {
+                plan_apply::Planned::UpToDate(outputs) => DeployPlan::UpToDate(outputs),
+                plan_apply::Planned::Review(pending) => DeployPlan::Review {
                     changes: pending.changes.clone(),
                     pending,
                 },
@@ -118,14 +118,14 @@ impl Backend for AwsBackend {
     }
 
     async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs> {
-        deploy::apply(&self.stack(), &self.apigw, &pending).await
+        plan_apply::apply(&self.stack(), &self.apigw, &pending).await
     }
 
     async fn discard(&self, pending: Self::Pending) {
-        deploy::discard(&self.stack(), &pending).await
+        plan_apply::discard(&self.stack(), &pending).await
     }
 
-    async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries> {
+    async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries> {
         receive::deployed_deliveries(&self.cfn, &self.stack_name).await
     }
 

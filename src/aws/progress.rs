@@ -7,8 +7,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::core::stack_status::{ResourceEvent, StatusClass, classify};
 use crate::output::Ui;
+use waitable_core::stack_status::{ResourceEvent, StatusClass, classify};
 
 /// Shows one stack operation (create, update, delete) as its events arrive.
 pub struct Progress {

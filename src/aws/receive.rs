@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 use aws_sdk_sqs::types::DeleteMessageBatchRequestEntry;
 
 use super::sdk;
-use crate::core::delivery::DELIVERY_QUEUE;
-use crate::core::delivery::received::Received;
 use crate::{Error, Result};
+use waitable_core::delivery::DELIVERY_QUEUE;
+use waitable_core::delivery::received::Received;
 
 /// SQS hands out at most 10 messages per call and long-polls at most 20 s.
 const MAX_PER_CALL: usize = 10;
@@ -113,8 +113,8 @@ pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, handles: &[Strin
 pub async fn deployed_deliveries(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
-) -> Result<crate::core::delivery::Deliveries> {
-    use crate::core::delivery::Deliveries;
+) -> Result<waitable_core::delivery::Deliveries> {
+    use waitable_core::delivery::Deliveries;
     let Some(existing) = super::describe::describe(cfn, stack).await? else {
         return Ok(Deliveries::default());
     };

@@ -147,7 +147,7 @@ where
 pub fn classify_code(code: &str, message: &str, status: u16) -> ErrorKind {
     if THROTTLING_CODES.contains(&code) || status == 429 {
         ErrorKind::Throttled
-    } else if code == "ValidationError" && crate::core::changeset::is_no_change_reason(message) {
+    } else if code == "ValidationError" && waitable_core::changeset::is_no_change_reason(message) {
         ErrorKind::NoChanges
     } else if NOT_FOUND_CODES.contains(&code) || is_missing_stack(code, message) {
         ErrorKind::NotFound

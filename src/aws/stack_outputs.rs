@@ -8,9 +8,9 @@ use serde_json::Value;
 
 use super::describe::{describe, id_of};
 use super::sdk;
-use crate::core::outputs::StackOutputs;
-use crate::core::{ids, resolve, retention};
 use crate::{Error, Result};
+use waitable_core::outputs::StackOutputs;
+use waitable_core::{logical_ids, resolve, retention};
 
 /// The stack's outputs under the documented keys, as CloudFormation reports them.
 pub fn outputs_of(stack: &Stack) -> Result<StackOutputs> {
@@ -35,9 +35,9 @@ fn outputs_from_pairs(stack_name: &str, pairs: &[(String, String)]) -> Result<St
             })
     };
     Ok(StackOutputs {
-        api_url: get(ids::OUTPUT_API_URL)?,
-        state_machine_arn: get(ids::OUTPUT_STATE_MACHINE_ARN)?,
-        table_name: get(ids::OUTPUT_TABLE_NAME)?,
+        api_url: get(logical_ids::OUTPUT_API_URL)?,
+        state_machine_arn: get(logical_ids::OUTPUT_STATE_MACHINE_ARN)?,
+        table_name: get(logical_ids::OUTPUT_TABLE_NAME)?,
     })
 }
 
@@ -109,7 +109,7 @@ pub fn retention_days_of(stack: &Stack) -> Result<u32> {
     let value = stack
         .parameters()
         .iter()
-        .find(|p| p.parameter_key() == Some(ids::PARAM_RETENTION_DAYS))
+        .find(|p| p.parameter_key() == Some(logical_ids::PARAM_RETENTION_DAYS))
         .and_then(|p| p.parameter_value());
     retention::retention_days(value).map_err(|e| {
         Error::failed(format!(

@@ -4,7 +4,7 @@
 use super::describe::StackCtx;
 use super::sdk;
 use crate::Result;
-use crate::core::ids;
+use waitable_core::logical_ids;
 
 /// Turns off deletion protection of the stack's jobs table. Nothing to do when the stack has
 /// no table (a failed create) or the table is not protected.
@@ -17,7 +17,7 @@ pub(super) async fn unprotect_table(
         .cfn
         .describe_stack_resource()
         .stack_name(stack_id)
-        .logical_resource_id(ids::JOBS_TABLE)
+        .logical_resource_id(logical_ids::JOBS_TABLE)
         .send()
         .await
     {

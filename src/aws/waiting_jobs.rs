@@ -3,9 +3,9 @@
 use aws_sdk_sfn::types::ExecutionStatus;
 
 use super::sdk;
-use crate::core::outputs::StackOutputs;
 use crate::poll::{Schedule, Step, poll};
 use crate::{Error, Result};
+use waitable_core::outputs::StackOutputs;
 
 /// ListExecutions' largest page. The call refills at 5/s on AWS, so the fewer pages the better.
 pub const LIST_PAGE: i32 = 1000;

@@ -6,8 +6,8 @@ use aws_sdk_cloudformation::types::Stack;
 use super::describe::{StackCtx, describe_step, events_since, status_of};
 use super::progress::Progress;
 use crate::Result;
-use crate::core::stack_status::{ResourceEvent, classify};
 use crate::poll::{Step, poll};
+use waitable_core::stack_status::{ResourceEvent, classify};
 
 /// How many looks a final status must hold, with no stack event for it, to be believed.
 const FINAL_LOOKS_WITHOUT_EVENT: u32 = 10;

@@ -7,9 +7,9 @@ use anyhow::Context;
 use crate::backend::Backend;
 use crate::cli::CancelArgs;
 use crate::config::Config;
-use crate::core::job_id::validate_id;
-use crate::core::render;
 use crate::{Error, Result};
+use waitable_core::job_id::validate_id;
+use waitable_core::render;
 
 pub async fn run<B: Backend>(
     backend: &B,

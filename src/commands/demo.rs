@@ -12,14 +12,14 @@ use serde_json::json;
 
 use crate::backend::{Backend, DeployRequest, JobQuery};
 use crate::config::Config;
-use crate::core::delivery::received::{self, Received};
-use crate::core::delivery::{self, Deliveries};
-use crate::core::job::{JobRecord, JobRequest, JobStatus};
-use crate::core::template;
 use crate::local::LocalBackend;
 use crate::output::Ui;
 use crate::poll::{Schedule, Step, poll_within, until_interrupted};
 use crate::{Error, Result};
+use waitable_core::delivery::received::{self, Received};
+use waitable_core::delivery::{self, Deliveries};
+use waitable_core::job::{JobRecord, JobRequest, JobStatus};
+use waitable_core::template;
 
 const STACK: &str = "demo";
 const DELAYS: [i64; 3] = [2, 4, 6];
@@ -68,7 +68,7 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Re
     let queue = Deliveries::parse(&["queue".to_string()])
         .map_err(Error::failed)?
         .unwrap_or_default();
-    delivery::template::apply(&mut template, &queue);
+    delivery::splice::apply(&mut template, &queue);
     let request = DeployRequest {
         template,
         parameters: vec![],
@@ -91,7 +91,7 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Re
             id: format!("demo-job-{}", i + 1),
             at,
             payload: Some(
-                crate::core::payload::Payload::from_value(
+                waitable_core::payload::Payload::from_value(
                     &json!({ "message": format!("hello from job {}", i + 1) }),
                 )
                 .expect("an object"),

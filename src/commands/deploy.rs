@@ -10,11 +10,11 @@ use serde_json::Value;
 use crate::backend::{Backend, DeployPlan, DeployRequest};
 use crate::cli::DeployArgs;
 use crate::config::Config;
-use crate::core::changeset::{self, ResourceChange};
-use crate::core::delivery;
-use crate::core::outputs::StackOutputs;
-use crate::core::template::{self, StackOptions};
 use crate::{Error, Result};
+use waitable_core::changeset::{self, ResourceChange};
+use waitable_core::delivery;
+use waitable_core::outputs::StackOutputs;
+use waitable_core::template::{self, StackOptions};
 
 pub async fn run<B: Backend>(
     backend: &B,
@@ -37,7 +37,7 @@ pub async fn run<B: Backend>(
     let mut template = template::template(StackOptions {
         iam_auth: !args.stack.no_auth,
     });
-    delivery::template::apply(&mut template, &deliveries);
+    delivery::splice::apply(&mut template, &deliveries);
     let mut parameters = parse_parameters(&args.parameters, &template)?;
     parameters.extend(header);
     let ui = &config.ui;
@@ -216,7 +216,7 @@ mod tests {
         async fn discard(&self, pending: &'static str) {
             self.log(&format!("discard {pending}"));
         }
-        async fn deliveries(&self) -> Result<crate::core::delivery::Deliveries> {
+        async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries> {
             Ok(Default::default())
         }
 
@@ -225,14 +225,14 @@ mod tests {
         }
         async fn submit(
             &self,
-            _: &crate::core::job::JobRequest,
-        ) -> Result<crate::core::job::Submitted> {
+            _: &waitable_core::job::JobRequest,
+        ) -> Result<waitable_core::job::Submitted> {
             unreachable!()
         }
         async fn jobs(
             &self,
             _: &crate::backend::JobQuery,
-            _: &mut dyn FnMut(crate::core::job::JobRecord) -> Result<()>,
+            _: &mut dyn FnMut(waitable_core::job::JobRecord) -> Result<()>,
         ) -> Result<()> {
             unreachable!()
         }
@@ -352,7 +352,7 @@ mod tests {
         DeployPlan::Review {
             changes: vec![ResourceChange {
                 action: changeset::Action::Modify,
-                logical_id: crate::core::ids::JOBS_TABLE.into(),
+                logical_id: waitable_core::logical_ids::JOBS_TABLE.into(),
                 resource_type: "AWS::DynamoDB::Table".into(),
                 replacement: Some("True".into()),
             }],

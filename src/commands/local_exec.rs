@@ -6,11 +6,11 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::cli::LocalExecArgs;
-use crate::core::arn;
-use crate::local::asl::exec::{Clock, End, run_to_end};
-use crate::local::asl::tables::MemoryTables;
-use crate::local::asl::{ExecutionInfo, parse_text};
 use crate::{Error, Result};
+use waitable_asl::exec::{Clock, End, run_to_end};
+use waitable_asl::tables::MemoryTables;
+use waitable_asl::{ExecutionInfo, parse_text};
+use waitable_core::arn;
 
 /// The state machine the execution belongs to (its name and ARN in the context object).
 const STATE_MACHINE: &str = "local-exec";

@@ -4,8 +4,8 @@
 use crate::Result;
 use crate::cli::LocalRunArgs;
 use crate::config::Config;
-use crate::core::template;
 use crate::local::{LocalBackend, host};
+use waitable_core::template;
 
 pub async fn run(args: &LocalRunArgs, config: &Config) -> Result<()> {
     let backend = LocalBackend::open(&config.stack_name, config.ui)?;

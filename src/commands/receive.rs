@@ -10,8 +10,8 @@ use anyhow::Context;
 
 use crate::cli::ReceiveArgs;
 use crate::config::Config;
-use crate::core::delivery::received::{self, Received};
 use crate::{Error, Result};
+use waitable_core::delivery::received::{self, Received};
 
 /// The stack's queue on one target.
 #[allow(async_fn_in_trait)]

@@ -11,11 +11,11 @@ use anyhow::Context;
 use crate::backend::{Backend, JobQuery};
 use crate::cli::StatusArgs;
 use crate::config::Config;
-use crate::core::job::{JobRecord, JobStatus};
-use crate::core::job_id::validate_id;
-use crate::core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
-use crate::core::status_index::DueWindow;
 use crate::poll::{Schedule, Step, poll, until_interrupted};
+use waitable_core::job::{JobRecord, JobStatus};
+use waitable_core::job_id::validate_id;
+use waitable_core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
+use waitable_core::status_index::DueWindow;
 
 use crate::external_sort::ExternalSort;
 use crate::{Error, Result};

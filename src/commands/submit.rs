@@ -12,10 +12,10 @@ use futures::StreamExt;
 use crate::backend::Backend;
 use crate::cli::SubmitArgs;
 use crate::config::Config;
-use crate::core::job::JobRequest;
-use crate::core::render::{self, BatchFailure, BatchReport};
-use crate::core::submit_input::{BatchJob, job_request, parse_batch};
 use crate::{Error, Result};
+use waitable_core::job::JobRequest;
+use waitable_core::render::{self, BatchFailure, BatchReport};
+use waitable_core::submit_input::{BatchJob, job_request, parse_batch};
 
 /// Submits in flight at once in a batch (the rate limit is what bounds the load).
 const BATCH_CONCURRENCY: usize = 32;

@@ -7,7 +7,7 @@ use anyhow::Context;
 
 use crate::Result;
 use crate::cli::{SynthArgs, TemplateFormat};
-use crate::core::{asl, template};
+use waitable_core::{state_machine, template};
 
 /// Where `synth --out DIR` writes, relative to DIR (the checked-in golden files).
 pub const TEMPLATE_FILE: &str = "templates/waitable.yaml";
@@ -15,8 +15,8 @@ pub const STATE_MACHINE_FILE: &str = "statemachine/waitable.asl.json";
 
 /// The files `synth --out` writes: (relative path, contents).
 pub fn files(options: template::StackOptions) -> Vec<(&'static str, String)> {
-    let mut definition =
-        serde_json::to_string_pretty(&asl::definition()).expect("a JSON value serialises");
+    let mut definition = serde_json::to_string_pretty(&state_machine::definition())
+        .expect("a JSON value serialises");
     definition.push('\n');
     vec![
         (
@@ -38,10 +38,10 @@ pub fn run(args: &SynthArgs, out: &mut impl Write) -> Result<()> {
         Some(dir) => write_files(dir, options),
         None => {
             let mut t = template::template(options);
-            let deliveries = crate::core::delivery::Deliveries::parse(&args.stack.deliver)
+            let deliveries = waitable_core::delivery::Deliveries::parse(&args.stack.deliver)
                 .map_err(crate::Error::usage)?
                 .unwrap_or_default();
-            crate::core::delivery::template::apply(&mut t, &deliveries);
+            waitable_core::delivery::splice::apply(&mut t, &deliveries);
             let text = match args.format {
                 TemplateFormat::Yaml => template::to_yaml(&t),
                 TemplateFormat::Json => template::to_json(&t),

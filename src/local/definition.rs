@@ -3,8 +3,8 @@
 
 use serde_json::{Value, json};
 
-use crate::core::arn;
-use crate::core::ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
+use waitable_core::arn;
+use waitable_core::logical_ids::{JOBS_TABLE, STATE_MACHINE, TABLE_NAME_VAR};
 
 /// The state machine definition from the synthesised template, its `Fn::Sub` variables
 /// resolved for this machine.
@@ -55,8 +55,8 @@ pub fn definition_from_template(
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let resolved = crate::core::intrinsics::substitute(text, &pairs);
-    if let Some(left) = crate::core::intrinsics::sub_variables(&resolved).first() {
+    let resolved = waitable_core::cfn_intrinsics::substitute(text, &pairs);
+    if let Some(left) = waitable_core::cfn_intrinsics::sub_variables(&resolved).first() {
         return Err(format!(
             "Fn::Sub variable {left} cannot be resolved locally"
         ));
@@ -67,13 +67,16 @@ pub fn definition_from_template(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::local::asl;
+    use waitable_asl as asl;
 
     #[test]
     fn the_definition_comes_out_of_the_synthesised_template() {
-        let t = crate::core::template::template(Default::default());
+        let t = waitable_core::template::template(Default::default());
         let def = definition_from_template(&t, "s", "s-JobsTable").unwrap();
-        assert_eq!(def, crate::core::asl::resolved("s-JobsTable", "aws"));
+        assert_eq!(
+            def,
+            waitable_core::state_machine::resolved("s-JobsTable", "aws")
+        );
         assert!(asl::parse_text(&def).is_ok());
     }
 

@@ -17,18 +17,20 @@ use serde_json::{Value, json};
 
 use super::engine::{Command, EngineError, Handle, IndexQuery, Page, submission};
 use super::guard;
+use super::http_contract;
 use super::protocol::{
     self, Accepted, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage,
     ReloadRequest, SeedAnswer, StartExecution,
 };
-use super::records;
-use crate::core::api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NOT_IDEMPOTENT_NOTE, post_input_extras};
-use crate::core::job::JobStatus;
-use crate::core::status_index::{self, DueWindow};
+use waitable_core::api::{
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NOT_IDEMPOTENT_NOTE, post_input_extras,
+};
+use waitable_core::job::JobStatus;
+use waitable_core::status_index::{self, DueWindow};
 
 /// The largest body `POST /` takes: the contract's limit on an execution's input (Step
 /// Functions takes at most 256 KiB), so a job the local target accepts also fits on AWS.
-pub const MAX_BODY_BYTES: usize = crate::core::limits::MAX_INPUT_BYTES;
+pub const MAX_BODY_BYTES: usize = waitable_core::limits::MAX_INPUT_BYTES;
 /// Seeding writes many records at once (tests, migrations); only on the control socket.
 const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
@@ -211,8 +213,8 @@ async fn submit_body(
     app: &App,
     body: &[u8],
     api: bool,
-) -> Result<(crate::core::job::Submitted, bool), ApiError> {
-    let job = records::parse_job_body(body).map_err(bad_request)?;
+) -> Result<(waitable_core::job::Submitted, bool), ApiError> {
+    let job = http_contract::parse_job_body(body).map_err(bad_request)?;
     let named = job.id.is_some();
     let retention_days = app
         .retention_days
@@ -250,7 +252,7 @@ async fn submit_public(State(app): State<App>, body: Bytes) -> Answer<Accepted> 
 async fn submit_private(
     State(app): State<App>,
     body: Bytes,
-) -> Answer<crate::core::job::Submitted> {
+) -> Answer<waitable_core::job::Submitted> {
     Ok(Json(submit_body(&app, &body, false).await?.0))
 }
 
@@ -275,7 +277,7 @@ fn page_args(q: &HashMap<String, String>) -> Result<(Option<String>, usize), Api
     let limit = page_limit(q.get("limit").map(String::as_str))?;
     let after = match q.get("nextToken").filter(|t| !t.is_empty()) {
         None => None,
-        Some(t) => Some(records::decode_token(t).ok_or_else(|| {
+        Some(t) => Some(http_contract::decode_token(t).ok_or_else(|| {
             ApiError::new(
                 StatusCode::BAD_REQUEST,
                 "ValidationException",
@@ -336,7 +338,7 @@ fn with_token(mut body: Value, token: Option<String>) -> Value {
 /// GET /status: `{"items": [{Id, StartActionAt, LastUpdated, ProcessStatus, Error}], "nextToken"?}`.
 async fn status_public(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Answer {
     let p = page(&app, &q, false).await?;
-    let items: Vec<Value> = p.items.iter().map(records::status_entry).collect();
+    let items: Vec<Value> = p.items.iter().map(http_contract::status_entry).collect();
     Ok(Json(with_token(json!({ "items": items }), p.next_token)))
 }
 
@@ -347,7 +349,11 @@ async fn jobs(
 ) -> Answer<JobsPage> {
     let p = page(&app, &q, true).await?;
     Ok(Json(JobsPage {
-        items: p.items.iter().filter_map(records::job_from_item).collect(),
+        items: p
+            .items
+            .iter()
+            .filter_map(http_contract::job_from_item)
+            .collect(),
         next_token: p.next_token,
     }))
 }
@@ -369,7 +375,7 @@ fn ok<T: Serialize>(value: T) -> Answer<T> {
 }
 
 /// An execution with any input, bypassing the API's checks.
-async fn start_raw(State(app): State<App>, body: Bytes) -> Answer<crate::core::job::Submitted> {
+async fn start_raw(State(app): State<App>, body: Bytes) -> Answer<waitable_core::job::Submitted> {
     let v: StartExecution = parse(&body)?;
     let input = v.input.unwrap_or(json!({}));
     let s = app

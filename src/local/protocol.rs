@@ -6,8 +6,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::core::job::{JobRecord, JobStatus};
-use crate::core::status_index::{self, DueWindow};
+use waitable_core::job::{JobRecord, JobStatus};
+use waitable_core::status_index::{self, DueWindow};
 
 /// `POST /`: submit a job (`{"StartTimestamp", "Id"?, "Payload"?}` -> [`Accepted`]).
 pub const SUBMIT: &str = "/";
@@ -15,7 +15,7 @@ pub const SUBMIT: &str = "/";
 pub const STATUS: &str = "/status";
 /// `GET`: which engine answers ([`Health`]).
 pub const HEALTH: &str = "/_waitable/health";
-/// `POST`: the same as `POST /`, answering [`crate::core::job::Submitted`].
+/// `POST`: the same as `POST /`, answering [`waitable_core::job::Submitted`].
 pub const SUBMIT_PRIVATE: &str = "/_waitable/submit";
 /// `POST` [`StartExecution`]: an execution with any input, bypassing the API's checks.
 pub const EXECUTIONS: &str = "/_waitable/executions";
@@ -92,7 +92,7 @@ pub struct SubmitRequest {
     pub start_timestamp: String,
     /// The payload's JSON text, sent as it is (byte for byte).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub payload: Option<crate::core::payload::Payload>,
+    pub payload: Option<waitable_core::payload::Payload>,
 }
 
 /// What [`SUBMIT`] answers.

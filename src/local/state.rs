@@ -42,7 +42,7 @@ pub struct StackFile {
 }
 
 fn default_retention_days() -> u32 {
-    crate::core::retention::DEFAULT_RETENTION_DAYS
+    waitable_core::retention::DEFAULT_RETENTION_DAYS
 }
 
 /// What a running engine writes for people and tools to read (its pid and public port). The

@@ -10,8 +10,8 @@ use anyhow::Context;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde_json::Value;
 
-use super::asl::Cursor;
-use super::ddb::Item;
+use waitable_asl::Cursor;
+use waitable_asl::ddb::Item;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (

@@ -1,4 +1,4 @@
-//! The local store's copy of the status index (`crate::core::status_index`): an SQLite index
+//! The local store's copy of the status index (`waitable_core::status_index`): an SQLite index
 //! on (ProcessStatus, StartActionAt, Id) of the jobs table's items, and the Query that reads
 //! it with the index's semantics (sparse: no status or no StartActionAt means not in it;
 //! StartActionAt order; windows inclusive at both ends).
@@ -8,9 +8,9 @@
 
 use rusqlite::{Connection, params};
 
-use super::ddb::Item;
-use crate::core::job::{ATTR_ID, ATTR_START_ACTION_AT, JobStatus};
-use crate::core::status_index::{
+use waitable_asl::ddb::Item;
+use waitable_core::job::{ATTR_ID, ATTR_START_ACTION_AT, JobStatus};
+use waitable_core::status_index::{
     DueWindow, parse_query_token_text, query_token_text, window_is_empty,
 };
 
@@ -79,7 +79,7 @@ pub fn query(
 }
 
 /// One page of a status query for the HTTP layer: `after` is the previous page's token text
-/// (`Id SPACE StartActionAt`, `crate::core::status_index::query_token_text`); returns the
+/// (`Id SPACE StartActionAt`, `waitable_core::status_index::query_token_text`); returns the
 /// items and the next page's token text, if more follow.
 pub fn page(
     c: &Connection,

@@ -6,10 +6,10 @@ use std::sync::mpsc::Sender;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::super::ddb::Item;
-use super::super::records::JobBody;
-use crate::core::job::{JobRecord, JobStatus, Submitted};
-use crate::core::status_index::DueWindow;
+use super::super::http_contract::JobBody;
+use waitable_asl::ddb::Item;
+use waitable_core::job::{JobRecord, JobStatus, Submitted};
+use waitable_core::status_index::DueWindow;
 
 /// What the engine refuses or fails with.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,7 +79,7 @@ pub enum Command {
         reply: Reply<JobRecord>,
     },
     /// A page of the table by Id, or with `index`, of one status through the status index
-    /// (`after` is then the token text of `crate::core::status_index::query_token_text`).
+    /// (`after` is then the token text of `waitable_core::status_index::query_token_text`).
     Page {
         after: Option<String>,
         limit: usize,

@@ -12,7 +12,7 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 use serde_json::{Value, json};
 
-use super::super::asl::Fault;
+use waitable_asl::Fault;
 
 /// What a received message stays hidden for before another receive may take it again.
 pub const VISIBILITY_MS: i64 = 30_000;
@@ -60,8 +60,8 @@ impl Delivery {
             .build()
             .new_agent();
         Delivery {
-            queue_url: crate::core::delivery::local_queue_url(stack),
-            connection_arn: crate::core::delivery::local_connection_arn(stack),
+            queue_url: waitable_core::delivery::local_queue_url(stack),
+            connection_arn: waitable_core::delivery::local_connection_arn(stack),
             header_file,
             agent,
         }

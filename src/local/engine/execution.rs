@@ -9,17 +9,17 @@ use anyhow::Context;
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
-use super::super::asl::{self, Cursor, ExecutionInfo, Machine, Transition};
-use super::super::records;
+use super::super::http_contract;
 use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
 use super::StackNames;
 use super::command::EngineError;
 use super::deliver::Delivery;
 use super::table::TableTasks;
-use crate::core::job::{
+use waitable_asl::{self as asl, Cursor, ExecutionInfo, Machine, Transition};
+use waitable_core::job::{
     ATTR_ERROR, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
 };
-use crate::core::job_id::is_valid_id;
+use waitable_core::job_id::is_valid_id;
 
 /// Transitions one execution may make in one go before yielding (a Pass loop cannot hang us).
 const MAX_STEPS: usize = 1000;
@@ -203,7 +203,7 @@ pub(super) fn fail_internally(
     Ok(())
 }
 
-/// What the reconcile does on AWS (`core::reconcile`), in the same transaction: an execution
+/// What the reconcile does on AWS (`core::reconcile_machine`), in the same transaction: an execution
 /// that ended `execution_status` while its job's row still says STARTED moves the row to the
 /// outcome's status, with its reason. A job that recorded its own end is left as it is.
 fn reconcile_row(
@@ -212,13 +212,13 @@ fn reconcile_row(
     execution_status: &str,
     now: i64,
 ) -> anyhow::Result<()> {
-    let Some((status, error)) = crate::core::reconcile::outcome(execution_status) else {
+    let Some((status, error)) = waitable_core::reconcile_machine::outcome(execution_status) else {
         return Ok(());
     };
     let Some(mut item) = store::get_item(c, name)? else {
         return Ok(());
     };
-    let started = records::job_from_item(&item)
+    let started = http_contract::job_from_item(&item)
         .is_some_and(|j| j.process_status == JobStatus::Started.as_str());
     if !started {
         return Ok(());
@@ -237,7 +237,7 @@ pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, En
     let mut item = store::get_item(c, id)
         .map_err(EngineError::internal)?
         .ok_or_else(|| EngineError::JobNotFound(id.into()))?;
-    let status = records::job_from_item(&item)
+    let status = http_contract::job_from_item(&item)
         .map(|j| j.process_status)
         .unwrap_or_default();
     if status != JobStatus::Started.as_str() {
@@ -262,6 +262,6 @@ pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, En
         json!({ "S": asl::run::iso_millis(now) }),
     );
     store::put_item(c, id, &item).map_err(EngineError::internal)?;
-    records::job_from_item(&item)
+    http_contract::job_from_item(&item)
         .ok_or_else(|| EngineError::internal(anyhow::anyhow!("a stored job has no Id")))
 }

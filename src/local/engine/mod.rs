@@ -16,14 +16,14 @@
 //! - `table`: the task resources, acting on the jobs table inside the current transaction.
 
 mod command;
-mod commit;
 mod deliver;
 mod execution;
+mod run_loop;
 mod table;
 
 pub use command::{Command, EngineError, Handle, IndexQuery, Page, submission};
-pub use commit::Engine;
 pub use deliver::{QueueMessage, WEBHOOK_HEADER_FILE};
+pub use run_loop::Engine;
 
 /// The stack's fixed names, as the engine's executions see them.
 #[derive(Debug, Clone)]
@@ -43,12 +43,13 @@ impl StackNames {
     }
 
     pub fn execution_arn(&self, name: &str) -> String {
-        crate::core::arn::execution_arn(&self.state_machine_arn, name).expect("a state machine ARN")
+        waitable_core::arn::execution_arn(&self.state_machine_arn, name)
+            .expect("a state machine ARN")
     }
 }
 
 pub fn state_machine_arn(stack: &str) -> String {
-    crate::core::arn::local_state_machine_arn(stack)
+    waitable_core::arn::local_state_machine_arn(stack)
 }
 
 pub fn now_ms() -> i64 {

@@ -4,12 +4,12 @@
 use rusqlite::Connection;
 use serde_json::Value;
 
-use super::super::asl::deliver_task::DeliverOp;
-use super::super::asl::{self, Fault};
-use super::super::ddb;
 use super::super::store;
 use super::deliver::{self, Delivery};
-use crate::core::job::ATTR_ID;
+use waitable_asl::ddb;
+use waitable_asl::deliver_task::DeliverOp;
+use waitable_asl::{self as asl, Fault};
+use waitable_core::job::ATTR_ID;
 
 /// The jobs table as the interpreter's `Tasks`, for one state of one execution.
 pub(super) struct TableTasks<'a> {

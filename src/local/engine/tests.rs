@@ -4,14 +4,14 @@ use std::time::Duration;
 use serde_json::json;
 use tokio::sync::oneshot;
 
-use super::super::asl::Cursor;
-use super::super::{records, store};
+use super::super::{http_contract, store};
 use super::command::Reply;
 use super::*;
-use crate::core::job::{JobRecord, Submitted};
+use waitable_asl::Cursor;
+use waitable_core::job::{JobRecord, Submitted};
 
 fn definition() -> String {
-    crate::core::asl::resolved("jobs", "aws")
+    waitable_core::state_machine::resolved("jobs", "aws")
 }
 
 struct Running {
@@ -69,7 +69,7 @@ impl Running {
             .unwrap();
         page.items
             .iter()
-            .filter_map(records::job_from_item)
+            .filter_map(http_contract::job_from_item)
             .find(|j| j.id == id)
     }
 }
@@ -77,7 +77,7 @@ impl Running {
 /// Due in 300 days: far enough never to come during a test, and within Step Functions' one-year
 /// limit on an execution (a wait past it fails, as on AWS).
 static FUTURE: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    crate::core::time::format_utc(chrono::Utc::now() + chrono::Duration::days(300))
+    waitable_core::time_input::format_utc(chrono::Utc::now() + chrono::Duration::days(300))
 });
 const PAST: &str = "2001-01-01T00:00:00Z";
 
@@ -236,7 +236,7 @@ fn an_execution_that_fails_uncaught_leaves_no_job_started() {
     let e = start_with(&dir.path().join("db"), &def.to_string());
     e.submit("a", &FUTURE).unwrap();
     let job = e.job("a").unwrap();
-    let (status, error) = crate::core::reconcile::outcome("FAILED").unwrap();
+    let (status, error) = waitable_core::reconcile_machine::outcome("FAILED").unwrap();
     assert_eq!(job.process_status, status.as_str());
     assert_eq!(job.error.as_deref(), Some(error));
     // A job the state machine recorded itself keeps its own status and error.

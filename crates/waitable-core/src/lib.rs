@@ -1,0 +1,31 @@
+//! The pure core: no async, no SDK, no files. Everything here is data in, data out.
+
+pub mod api;
+pub mod arn;
+pub mod cfn_intrinsics;
+pub mod changeset;
+#[cfg(any(test, feature = "test-support"))]
+pub mod contract_table;
+pub mod delivery;
+pub mod job;
+pub mod job_id;
+pub mod limits;
+pub mod logical_ids;
+pub mod outputs;
+pub mod page_token;
+pub mod payload;
+pub mod reconcile_machine;
+pub mod record;
+pub mod render;
+pub mod resolve;
+pub mod retention;
+pub mod stack_status;
+pub mod state_machine;
+#[cfg(test)]
+mod state_machine_runs;
+pub mod state_size;
+pub mod status_index;
+pub mod submit_input;
+pub mod template;
+pub mod time_input;
+pub mod timestamp;

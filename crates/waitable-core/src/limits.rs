@@ -1,0 +1,65 @@
+//! The jobs contract's limits, as named numbers in one place. Both targets, the CLI and the
+//! API templates' generator read them from here.
+
+/// Step Functions' limit on every state's data (input, output, task parameters): 256 KiB of
+/// UTF-8; beyond it an execution fails with the uncatchable `States.DataLimitExceeded`.
+pub const STATE_DATA_BYTES: usize = 256 * 1024;
+/// Room kept for what the state machine adds to the execution input: the Catch's
+/// `{"Error", "Cause"}` at `$.Failure` (a Cause runs up to 32,768 characters) and the
+/// DynamoDB parameters around the payload. `state_size.rs` measures the generated machine
+/// against this number.
+pub const STATE_OVERHEAD_BYTES: usize = 40 * 1024;
+/// The largest execution input the contract accepts (UTF-8 bytes of the input JSON), so that
+/// every state's data stays within [`STATE_DATA_BYTES`].
+pub const MAX_INPUT_BYTES: usize = STATE_DATA_BYTES - STATE_OVERHEAD_BYTES;
+/// Longest job Id: Step Functions' execution names are at most 80 characters.
+pub const MAX_ID_LEN: usize = 80;
+/// Default page size of GET /status.
+pub const DEFAULT_PAGE_SIZE: u32 = 100;
+/// Largest page size of GET /status.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Deepest nesting of arrays and objects in a payload (`{}` is 1). Every response that carries
+/// a payload wraps it in at most [`PAYLOAD_WRAP_DEPTH`] more levels, and serde_json (the CLI's
+/// reader) stops at 128: so any accepted payload always reads back.
+pub const MAX_PAYLOAD_DEPTH: usize = 64;
+/// The most levels a response adds around a payload (`{"items": [{"Payload": ...}]}`).
+pub const PAYLOAD_WRAP_DEPTH: usize = 3;
+/// serde_json's recursion limit when reading JSON.
+pub const JSON_READER_DEPTH: usize = 128;
+const _: () = assert!(MAX_PAYLOAD_DEPTH + PAYLOAD_WRAP_DEPTH < JSON_READER_DEPTH);
+
+/// StartExecution's refill rate (jobs per second) in the regions with the larger quota, and
+/// elsewhere ("Quotas related to API action throttling", AWS Step Functions Developer Guide:
+/// 300/s with a bucket of 1300 in US East (N. Virginia), US West (Oregon) and Europe
+/// (Ireland); 150/s with a bucket of 800 in the other regions). DescribeExecution refills at
+/// only 15/s (10/s), which is why a submit never describes first.
+pub const START_EXECUTION_RATE_LARGE: u32 = 300;
+pub const START_EXECUTION_RATE_OTHER: u32 = 150;
+pub const LARGE_QUOTA_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+
+/// The default `submit --file --rate` for a region: its StartExecution refill rate.
+pub fn start_execution_rate(region: Option<&str>) -> u32 {
+    match region {
+        Some(r) if LARGE_QUOTA_REGIONS.contains(&r) => START_EXECUTION_RATE_LARGE,
+        _ => START_EXECUTION_RATE_OTHER,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_state_data_limit_is_the_interpreters() {
+        assert_eq!(STATE_DATA_BYTES, waitable_asl::limits::MAX_STATE_DATA_BYTES);
+    }
+
+    use super::*;
+
+    #[test]
+    fn the_default_rate_follows_the_region() {
+        assert_eq!(start_execution_rate(Some("us-east-1")), 300);
+        assert_eq!(start_execution_rate(Some("eu-west-1")), 300);
+        assert_eq!(start_execution_rate(Some("us-east-2")), 150);
+        assert_eq!(start_execution_rate(Some("ap-southeast-2")), 150);
+        assert_eq!(start_execution_rate(None), 150);
+    }
+}

@@ -1,0 +1,165 @@
+//! No job stays STARTED: when an execution of the jobs state machine ends in a way its own
+//! states cannot record (a timeout, a StopExecution from the console or another tool, an
+//! uncatchable `States.Runtime` or `States.DataLimitExceeded`), its row moves out of STARTED.
+//!
+//! On AWS an EventBridge rule on "Step Functions Execution Status Change" for the jobs state
+//! machine (FAILED, TIMED_OUT, ABORTED) starts the small state machine [`definition`], whose one
+//! write is conditional on the row still being STARTED (a job that recorded its own end is left
+//! as it is). The local engine applies the same [`outcome`] when an execution ends that way.
+//! The event's detail carries the execution's name (the job Id) and status, not its error, so
+//! the reason is named by status.
+
+use serde_json::{Value, json};
+
+use super::cfn_intrinsics::substitute;
+use super::job::{ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobStatus};
+use super::logical_ids::TABLE_NAME_VAR;
+
+/// EventBridge's `detail-type` and `source` of an execution's status change.
+pub const DETAIL_TYPE: &str = "Step Functions Execution Status Change";
+pub const SOURCE: &str = "aws.states";
+
+/// The execution statuses the reconcile handles, each with the job status and error it records.
+pub const OUTCOMES: [(&str, JobStatus, &str); 3] = [
+    (
+        "TIMED_OUT",
+        JobStatus::Failed,
+        "States.Timeout: the execution timed out before the job was recorded finished",
+    ),
+    (
+        "ABORTED",
+        JobStatus::Cancelled,
+        "ExecutionAborted: the execution was stopped outside waitable",
+    ),
+    (
+        "FAILED",
+        JobStatus::Failed,
+        "ExecutionFailed: the execution failed outside the job's own error handling (for example States.Runtime or States.DataLimitExceeded); its history says why",
+    ),
+];
+
+/// What a job's row becomes when its execution ended with `execution_status` while the row
+/// still says STARTED; `None` for an ending the state machine records itself (SUCCEEDED).
+pub fn outcome(execution_status: &str) -> Option<(JobStatus, &'static str)> {
+    OUTCOMES
+        .iter()
+        .find(|(s, _, _)| *s == execution_status)
+        .map(|(_, job, error)| (*job, *error))
+}
+
+const UPDATE_ITEM: &str = "arn:${AWS::Partition}:states:::dynamodb:updateItem";
+
+fn state_name(execution_status: &str) -> String {
+    let camel: String = execution_status
+        .split('_')
+        .map(|w| w[..1].to_string() + &w[1..].to_ascii_lowercase())
+        .collect();
+    format!("Record{camel}")
+}
+
+/// The reconcile state machine, with `${TableName}` where the table name goes. Its input is the
+/// EventBridge event.
+pub fn definition() -> Value {
+    let table = format!("${{{TABLE_NAME_VAR}}}");
+    let mut states = serde_json::Map::new();
+    let choices: Vec<Value> = OUTCOMES
+        .iter()
+        .map(|(s, _, _)| json!({ "Variable": "$.detail.status", "StringEquals": s, "Next": state_name(s) }))
+        .collect();
+    states.insert(
+        "Route".into(),
+        json!({
+            "Type": "Choice",
+            "Comment": "The job status and reason for how the execution ended",
+            "Choices": choices,
+            "Default": "Done"
+        }),
+    );
+    for (status, job, error) in OUTCOMES {
+        states.insert(state_name(status), record(&table, job, error));
+    }
+    states.insert("Done".into(), json!({ "Type": "Succeed" }));
+    json!({
+        "Comment": "waitable: move a job whose execution ended abnormally out of STARTED",
+        "StartAt": "Route",
+        "States": states
+    })
+}
+
+fn record(table: &str, job: JobStatus, error: &str) -> Value {
+    json!({
+        "Type": "Task",
+        "Comment": "Only a row still STARTED changes: a job that recorded its own end keeps it",
+        "Resource": UPDATE_ITEM,
+        "Parameters": {
+            "TableName": table,
+            "Key": { ATTR_ID: { "S.$": "$.detail.name" } },
+            "UpdateExpression": "SET #status = :status, #updated = :now, #error = :error",
+            "ConditionExpression": "#status = :started",
+            "ExpressionAttributeNames": {
+                "#status": ATTR_PROCESS_STATUS,
+                "#updated": ATTR_LAST_UPDATED,
+                "#error": ATTR_ERROR
+            },
+            "ExpressionAttributeValues": {
+                ":status": { "S": job.as_str() },
+                ":started": { "S": JobStatus::Started.as_str() },
+                ":now": { "S.$": "$$.State.EnteredTime" },
+                ":error": { "S": error }
+            }
+        },
+        "ResultPath": null,
+        "Retry": super::state_machine::retry(),
+        "Catch": [{ "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "Done" }],
+        "End": true
+    })
+}
+
+/// The definition as JSON text with its placeholders filled in, as `Fn::Sub` would.
+pub fn resolved(table_name: &str, partition: &str) -> String {
+    let text = serde_json::to_string_pretty(&definition()).expect("a JSON value serialises");
+    substitute(
+        &text,
+        &[(TABLE_NAME_VAR, table_name), ("AWS::Partition", partition)],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_abnormal_ending_leaves_started() {
+        assert_eq!(outcome("TIMED_OUT").unwrap().0, JobStatus::Failed);
+        assert_eq!(outcome("FAILED").unwrap().0, JobStatus::Failed);
+        assert_eq!(outcome("ABORTED").unwrap().0, JobStatus::Cancelled);
+        assert_eq!(outcome("SUCCEEDED"), None);
+        assert_eq!(outcome("RUNNING"), None);
+        assert!(OUTCOMES.iter().all(|(_, _, e)| e.contains(": ")));
+    }
+
+    #[test]
+    fn each_ending_routes_to_a_conditional_write_of_its_outcome() {
+        let d = definition();
+        for (status, job, error) in OUTCOMES {
+            let rule = d["States"]["Route"]["Choices"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["StringEquals"] == status)
+                .unwrap();
+            let task = &d["States"][rule["Next"].as_str().unwrap()];
+            let values = &task["Parameters"]["ExpressionAttributeValues"];
+            assert_eq!(values[":status"]["S"], job.as_str());
+            assert_eq!(values[":error"]["S"], error);
+            assert_eq!(values[":started"]["S"], "STARTED");
+            assert_eq!(
+                task["Parameters"]["ConditionExpression"],
+                "#status = :started"
+            );
+            assert_eq!(task["Parameters"]["Key"]["Id"]["S.$"], "$.detail.name");
+            assert_eq!(task["Catch"][0]["Next"], "Done");
+        }
+        assert!(!resolved("t", "aws").contains("${"));
+    }
+}

@@ -1,0 +1,250 @@
+//! What `submit` checks before anything is sent: the job Id, the payload, the size of the
+//! execution input, and the lines of a `--file` batch.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::value::RawValue;
+
+use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
+use super::job_id::validate_id;
+use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
+use super::payload::{Payload, nesting_depth};
+use super::time_input::normalise_at;
+
+/// Builds a checked request from the payload's JSON text (kept byte for byte). `new_id` makes
+/// an Id when none is given (a UUID v4 in practice).
+pub fn job_request(
+    at: &str,
+    id: Option<&str>,
+    payload: Option<&str>,
+    now: DateTime<Utc>,
+    new_id: impl FnOnce() -> String,
+) -> Result<JobRequest, String> {
+    let at = normalise_at(at, now)?;
+    let payload = payload.map(Payload::parse).transpose()?;
+    let id = match id {
+        Some(id) => {
+            validate_id(id)?;
+            id.to_string()
+        }
+        None => new_id(),
+    };
+    let request = JobRequest { id, at, payload };
+    // Measured with the longest ExpiresAt, whatever the stack's retention.
+    let size = request.execution_input(LONGEST_EXPIRY).to_string().len();
+    if size > MAX_INPUT_BYTES {
+        return Err(format!(
+            "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
+        ));
+    }
+    Ok(request)
+}
+
+/// One job of a `--file` batch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchJob {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub request: JobRequest,
+    /// An earlier line with the same Id and the same input: reported as already submitted,
+    /// never sent twice.
+    pub duplicate_of: Option<usize>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    at: String,
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    payload: Option<Box<RawValue>>,
+}
+
+/// Parses a JSON Lines batch (`{"at": ..., "id"?: ..., "payload"?: ...}` per line; blank
+/// lines are skipped). Every line is checked before anything is sent; an error names its line.
+/// The same Id twice with the same input is marked as a duplicate; with another input it is
+/// an error.
+pub fn parse_batch(
+    text: &str,
+    now: DateTime<Utc>,
+    mut new_id: impl FnMut() -> String,
+) -> Result<Vec<BatchJob>, String> {
+    let mut jobs = Vec::new();
+    // Id -> (line, index in jobs) of its first occurrence.
+    let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() {
+            continue;
+        }
+        // Measured first: a parser's recursion limit would give a less useful message.
+        let depth = nesting_depth(raw);
+        if depth > MAX_PAYLOAD_DEPTH + 1 {
+            return Err(format!(
+                "line {line}: the payload is nested {} levels deep, more than the limit of {MAX_PAYLOAD_DEPTH}",
+                depth - 1
+            ));
+        }
+        let parsed: Line = serde_json::from_str(raw).map_err(|e| {
+            format!(
+                "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}}: {e}"
+            )
+        })?;
+        let request = job_request(
+            &parsed.at,
+            parsed.id.as_deref(),
+            parsed.payload.as_deref().map(RawValue::get),
+            now,
+            &mut new_id,
+        )
+        .map_err(|e| format!("line {line}: {e}"))?;
+        let duplicate_of = match seen.get(&request.id) {
+            Some(&(first_line, first)) => {
+                if jobs_equal(&jobs[first], &request) {
+                    Some(first_line)
+                } else {
+                    return Err(format!(
+                        "line {line}: job Id {:?} is already used on line {first_line} with a different time or payload",
+                        request.id
+                    ));
+                }
+            }
+            None => {
+                seen.insert(request.id.clone(), (line, jobs.len()));
+                None
+            }
+        };
+        jobs.push(BatchJob {
+            line,
+            request,
+            duplicate_of,
+        });
+    }
+    if jobs.is_empty() {
+        return Err("the file holds no jobs".into());
+    }
+    Ok(jobs)
+}
+
+fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
+    same_job(
+        &first.request.execution_input(LONGEST_EXPIRY),
+        &request.execution_input(LONGEST_EXPIRY),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-03-01T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn request_normalises_time_and_generates_an_id() {
+        let r = job_request("+1m", None, None, now(), || "gen".into()).unwrap();
+        assert_eq!(
+            r,
+            JobRequest {
+                id: "gen".into(),
+                at: "2026-03-01T12:01:00Z".into(),
+                payload: None
+            }
+        );
+        let r = job_request("now", Some("mine"), Some("{}"), now(), || {
+            unreachable!("an Id was given")
+        })
+        .unwrap();
+        assert_eq!(r.id, "mine");
+        assert!(job_request("now", Some("bad id"), None, now(), String::new).is_err());
+        assert!(job_request("later", None, None, now(), String::new).is_err());
+        for not_an_object in [r#""text""#, "42", "[1, 2]"] {
+            let err =
+                job_request("now", None, Some(not_an_object), now(), String::new).unwrap_err();
+            assert!(err.contains("JSON object"), "{err}");
+        }
+    }
+
+    #[test]
+    fn input_over_256_kb_is_refused_just_at_the_limit() {
+        let overhead = json!({"StartTimestamp": "2026-03-01T12:00:00Z", "Payload": "{\"x\":\"\"}",
+            "ExpiresAt": crate::retention::KEEP_FOREVER})
+        .to_string()
+        .len();
+        let fits = "x".repeat(MAX_INPUT_BYTES - overhead);
+        assert!(
+            job_request(
+                "now",
+                Some("a"),
+                Some(&json!({"x": fits}).to_string()),
+                now(),
+                String::new
+            )
+            .is_ok()
+        );
+        let over = format!("{fits}x");
+        let err = job_request(
+            "now",
+            Some("a"),
+            Some(&json!({"x": over}).to_string()),
+            now(),
+            String::new,
+        )
+        .unwrap_err();
+        assert!(err.contains("too large"), "{err}");
+    }
+
+    #[test]
+    fn batch_lines_are_parsed_and_checked() {
+        let text = r#"{"at": "+1m", "id": "a", "payload": {"n": 1}}
+
+{"at": "now"}
+{"at": "+1m", "id": "a", "payload": {"n": 1}}
+"#;
+        let mut n = 0;
+        let jobs = parse_batch(text, now(), || {
+            n += 1;
+            format!("gen{n}")
+        })
+        .unwrap();
+        assert_eq!(jobs.len(), 3);
+        assert_eq!(jobs[0].line, 1);
+        assert_eq!(jobs[1].line, 3);
+        assert_eq!(jobs[1].request.id, "gen1");
+        assert_eq!(jobs[2].line, 4);
+        assert_eq!(jobs[2].duplicate_of, Some(1));
+        assert_eq!(jobs[0].duplicate_of, None);
+    }
+
+    #[test]
+    fn batch_errors_name_the_line() {
+        let cases = [
+            ("{\"at\": \"now\"}\nnot json", "line 2:"),
+            (
+                "{\"at\": \"now\"}\n{\"at\": \"now\", \"extra\": 1}",
+                "line 2:",
+            ),
+            ("{\"at\": \"yesterday\"}", "line 1:"),
+            (
+                "{\"at\": \"now\", \"payload\": [1]}",
+                "line 1: the payload must be a JSON object",
+            ),
+            ("{\"id\": \"x\"}", "line 1:"),
+            ("\n\n{\"at\": \"now\", \"id\": \"a b\"}", "line 3:"),
+            (
+                "{\"at\": \"now\", \"id\": \"a\"}\n{\"at\": \"+1h\", \"id\": \"a\"}",
+                "line 2: job Id \"a\" is already used on line 1",
+            ),
+        ];
+        for (text, expected) in cases {
+            let err = parse_batch(text, now(), String::new).unwrap_err();
+            assert!(err.starts_with(expected), "{text:?}: {err}");
+        }
+        assert!(parse_batch("\n \n", now(), String::new).is_err());
+    }
+}

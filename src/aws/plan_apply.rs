@@ -1,0 +1,231 @@
+//! Deploying the stack in two halves with the user's yes between them: [`plan`] settles the
+//! stack (waits for other operations, clears what a failed create left) and makes a change set;
+//! [`apply`] executes it and follows it to the end; [`discard`] removes it unexecuted.
+
+use aws_sdk_cloudformation::types::Stack;
+use serde_json::Value;
+
+use super::api_deployment::redeploy;
+use super::change_set::{
+    ChangeSetOutcome, create_change_set, delete_change_set, discard_review_stack,
+    wait_for_change_set,
+};
+use super::delete::delete_and_wait;
+use super::describe::{StackCtx, describe, id_of, newest_event_id, status_of};
+use super::failure::{failure, update_rollback_failed};
+use super::sdk;
+use super::stack_outputs::stack_outputs;
+use super::watch::watch;
+use crate::{Error, Result};
+use waitable_core::changeset::{self, ResourceChange};
+use waitable_core::outputs::StackOutputs;
+use waitable_core::stack_status::{StatusClass, classify};
+
+/// CloudFormation's limit for a template sent inline (`TemplateBody`).
+const MAX_TEMPLATE_BODY: usize = 51_200;
+
+/// How many times deploy waits for someone else's operation before giving up.
+const MAX_WAITS_FOR_OTHERS: usize = 3;
+
+/// What [`plan`] found.
+pub enum Planned {
+    /// Nothing to change: the stack's outputs as they are.
+    UpToDate(StackOutputs),
+    /// A change set ready to execute.
+    Review(PendingChangeSet),
+}
+
+/// A change set CloudFormation has worked out and nobody has executed yet.
+pub struct PendingChangeSet {
+    pub arn: String,
+    pub stack_id: String,
+    /// False when the change set creates the stack.
+    pub update: bool,
+    pub changes: Vec<ResourceChange>,
+    /// Replaced resources the API's integrations reference: the stage is redeployed after.
+    pub replaced_api_references: Vec<String>,
+}
+
+/// Makes the change set that would bring the stack to `template`; changes nothing else
+/// (beyond clearing a stack an earlier failed create left behind).
+pub async fn plan(
+    ctx: &StackCtx<'_>,
+    template: &Value,
+    parameters: &[(String, String)],
+) -> Result<Planned> {
+    let body = serde_json::to_string(template)?;
+    if body.len() > MAX_TEMPLATE_BODY {
+        return Err(Error::failed(format!(
+            "the template is {} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY}",
+            body.len()
+        )));
+    }
+    let existing = settle_existing(ctx).await?;
+    let previous: Vec<(String, String)> = existing
+        .as_ref()
+        .map(|s| {
+            s.parameters()
+                .iter()
+                .filter_map(|p| {
+                    Some((
+                        p.parameter_key()?.to_string(),
+                        p.parameter_value()?.to_string(),
+                    ))
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let Some(change_set) = create_change_set(
+        ctx,
+        existing.is_some(),
+        &body,
+        &changeset::resolve_parameters(template, parameters, &previous),
+        &changeset::capabilities(template),
+    )
+    .await?
+    else {
+        // Some endpoints refuse an empty change set outright instead of failing it.
+        return up_to_date(ctx, existing.as_ref()).await;
+    };
+    let pending = |changes: Vec<ResourceChange>| PendingChangeSet {
+        arn: change_set.arn.clone(),
+        stack_id: change_set.stack_id.clone(),
+        update: existing.is_some(),
+        replaced_api_references: changeset::replaced_api_references(template, &changes),
+        changes,
+    };
+    match wait_for_change_set(ctx, &change_set.arn).await? {
+        ChangeSetOutcome::Ready(changes) => Ok(Planned::Review(pending(changes))),
+        ChangeSetOutcome::NoChanges => {
+            delete_change_set(ctx, &change_set.arn).await;
+            up_to_date(ctx, existing.as_ref()).await
+        }
+        ChangeSetOutcome::Failed(reason) => {
+            discard(ctx, &pending(Vec::new())).await;
+            Err(Error::failed(format!(
+                "CloudFormation refused the change set for stack {}: {reason}",
+                ctx.name
+            )))
+        }
+    }
+}
+
+/// Removes an unexecuted change set, and the empty stack a create change set made.
+pub async fn discard(ctx: &StackCtx<'_>, pending: &PendingChangeSet) {
+    delete_change_set(ctx, &pending.arn).await;
+    if !pending.update {
+        discard_review_stack(ctx, &pending.stack_id).await;
+    }
+}
+
+/// Executes the change set and follows the stack to the end, redeploys the API's stage when
+/// the update replaced something its integrations reference, and returns the outputs.
+pub async fn apply(
+    ctx: &StackCtx<'_>,
+    apigw: &aws_sdk_apigateway::Client,
+    pending: &PendingChangeSet,
+) -> Result<StackOutputs> {
+    let baseline = newest_event_id(ctx.cfn, &pending.stack_id).await?;
+    ctx.cfn
+        .execute_change_set()
+        .change_set_name(&pending.arn)
+        .send()
+        .await
+        .map_err(|e| sdk::failed("executing the change set", &e))?;
+    let verb = if pending.update {
+        "updating"
+    } else {
+        "creating"
+    };
+    let watched = watch(
+        ctx,
+        &pending.stack_id,
+        baseline,
+        &format!("{verb} stack {}", ctx.name),
+        Some(pending.changes.len()),
+    )
+    .await?;
+    let Some(stack) = watched.stack else {
+        return Err(Error::failed(format!(
+            "stack {} disappeared while {verb} it",
+            ctx.name
+        )));
+    };
+    if classify(status_of(&stack)) != StatusClass::Complete {
+        return Err(failure(ctx, &stack, &watched.events, verb).await);
+    }
+    if pending.update && !pending.replaced_api_references.is_empty() {
+        redeploy(ctx, apigw, &stack, &pending.replaced_api_references).await?;
+    }
+    stack_outputs(ctx.cfn, &stack).await
+}
+
+async fn up_to_date(ctx: &StackCtx<'_>, existing: Option<&Stack>) -> Result<Planned> {
+    let Some(stack) = existing else {
+        return Err(Error::failed(format!(
+            "CloudFormation found nothing to create for the new stack {}",
+            ctx.name
+        )));
+    };
+    Ok(Planned::UpToDate(stack_outputs(ctx.cfn, stack).await?))
+}
+
+/// Looks at the stack as it is now and makes it ready for a change set: waits for someone
+/// else's operation, deletes what an earlier failed create left, refuses states only a person
+/// can fix. Returns the stack to update, or `None` to create one.
+async fn settle_existing(ctx: &StackCtx<'_>) -> Result<Option<Stack>> {
+    for _ in 0..MAX_WAITS_FOR_OTHERS {
+        let Some(stack) = describe(ctx.cfn, ctx.name).await? else {
+            return Ok(None);
+        };
+        let status = status_of(&stack).to_string();
+        match status.as_str() {
+            "ROLLBACK_COMPLETE" | "CREATE_FAILED" | "REVIEW_IN_PROGRESS" => {
+                ctx.ui.info(format!(
+                    "stack {} is {status}, left by an earlier create that did not finish: deleting it and creating it again",
+                    ctx.name
+                ));
+                delete_and_wait(ctx, &stack).await?;
+                return Ok(None);
+            }
+            "UPDATE_ROLLBACK_FAILED" => return Err(update_rollback_failed(ctx, &stack).await),
+            _ => {}
+        }
+        match classify(&status) {
+            StatusClass::InProgress => {
+                ctx.ui.info(format!(
+                    "stack {} is {status} (another operation is running): waiting for it to finish",
+                    ctx.name
+                ));
+                watch(
+                    ctx,
+                    &id_of(&stack)?,
+                    None,
+                    &format!("waiting for {}", ctx.name),
+                    None,
+                )
+                .await?;
+            }
+            StatusClass::Failed => {
+                return Err(Error::failed(format!(
+                    "stack {} is {status}{}: delete it with `waitable destroy --stack-name {}` and deploy again",
+                    ctx.name,
+                    stack
+                        .stack_status_reason()
+                        .map(|r| format!(" ({r})"))
+                        .unwrap_or_default(),
+                    ctx.name
+                )));
+            }
+            StatusClass::Complete | StatusClass::RolledBack => return Ok(Some(stack)),
+        }
+    }
+    Err(Error::failed(format!(
+        "stack {} stayed busy with other operations; try again later",
+        ctx.name
+    )))
+}
+
+#[cfg(test)]
+#[path = "deploy_tests.rs"]
+mod tests;

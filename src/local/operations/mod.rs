@@ -1,0 +1,381 @@
+//! `impl Backend for LocalBackend`: the user-visible operations on this machine. Every
+//! write goes through the engine's HTTP API (the engine is the one writer). Deploying is in
+//! `deploy.rs`.
+
+mod install;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::client::{self, CallError};
+use super::engine::state_machine_arn;
+use super::process::{self, EngineState};
+use super::protocol::{
+    self, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage, SubmitRequest,
+};
+use super::state::{self, StackDir};
+use super::store;
+use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::output::Ui;
+use crate::{Error, Result};
+use waitable_core::delivery;
+use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
+use waitable_core::logical_ids::JOBS_TABLE;
+use waitable_core::outputs::StackOutputs;
+use waitable_core::status_index::DueWindow;
+
+/// The local stack: its state directory and engine.
+pub struct LocalBackend {
+    pub stack_name: String,
+    pub home: PathBuf,
+    pub ui: Ui,
+    /// The binary deploy starts as the background engine (this one, unless a library caller
+    /// such as a test says otherwise).
+    pub engine_exe: Option<PathBuf>,
+    /// Stop the engine deploy starts when this process exits (the demo's throw-away stack).
+    pub tie_engine: bool,
+}
+
+/// Page size the CLI asks the engine for.
+const PAGE: usize = 1000;
+
+impl LocalBackend {
+    /// The stack `stack_name` under `WAITABLE_HOME` or the user's data directory.
+    pub fn open(stack_name: &str, ui: Ui) -> Result<Self> {
+        Ok(Self::with_home(stack_name, state::home()?, ui))
+    }
+
+    /// The stack `stack_name` under `home` (demo and tests use a directory of their own).
+    pub fn with_home(stack_name: &str, home: PathBuf, ui: Ui) -> Self {
+        LocalBackend {
+            stack_name: stack_name.into(),
+            home,
+            ui,
+            engine_exe: None,
+            tie_engine: false,
+        }
+    }
+
+    pub fn dir(&self) -> StackDir {
+        StackDir::new(&self.home, &self.stack_name)
+    }
+
+    fn table_name(&self) -> String {
+        format!("{}-{JOBS_TABLE}", self.stack_name)
+    }
+
+    fn not_deployed(&self) -> Error {
+        Error::failed(format!(
+            "stack {} does not exist on this machine (no local stack in {}): create it with `waitable deploy --target local --stack-name {}`",
+            self.stack_name,
+            self.home.display(),
+            self.stack_name
+        ))
+    }
+
+    fn dead(&self) -> Error {
+        Error::failed(format!(
+            "the local engine of stack {} is not running (it was stopped, crashed, or the machine restarted; log: {}); start it again with `waitable deploy --target local --stack-name {}`: waiting jobs resume where they stood",
+            self.stack_name,
+            self.dir().log_file().display(),
+            self.stack_name
+        ))
+    }
+
+    fn not_answering(&self) -> Error {
+        let dir = self.dir();
+        let pid = dir
+            .read_engine()
+            .map(|e| format!(" (pid {})", e.pid))
+            .unwrap_or_default();
+        Error::failed(format!(
+            "the local engine of stack {}{pid} did not answer within {} s: it is paused (resume it with `kill -CONT <pid>`), stuck or overloaded; log: {}",
+            self.stack_name,
+            client::TIMEOUT.as_secs(),
+            dir.log_file().display()
+        ))
+    }
+
+    /// An engine holds the database but does not answer on its socket (the socket was removed).
+    fn unreachable(&self) -> Error {
+        let dir = self.dir();
+        let pid = dir
+            .read_engine()
+            .map(|e| format!(" (pid {})", e.pid))
+            .unwrap_or_default();
+        Error::failed(format!(
+            "an engine{pid} holds the database of stack {} but cannot be reached: its control socket {} is gone; stop that process, then run the command again",
+            self.stack_name,
+            dir.socket_file().display()
+        ))
+    }
+
+    /// The running engine (asked over its socket), or a clear error.
+    async fn engine(&self) -> Result<Health> {
+        match process::probe(&self.dir()).await {
+            EngineState::Running(e) => Ok(e),
+            EngineState::NotAnswering => Err(self.not_answering()),
+            EngineState::Dead if store::in_use(&self.dir().db_file()) => Err(self.unreachable()),
+            EngineState::Dead => Err(self.dead()),
+            EngineState::NotDeployed => Err(self.not_deployed()),
+        }
+    }
+
+    /// One call to the engine (bounded by [`client::TIMEOUT`]).
+    async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
+        client::call(&self.dir().socket_file(), method, path, body)
+            .await
+            .map_err(|err| self.call_failed(err))
+    }
+
+    fn call_failed(&self, err: CallError) -> Error {
+        match err {
+            CallError::NoAnswer => self.not_answering(),
+            CallError::NotListening(_) => self.dead(),
+            CallError::Other(e) => Error::Failed(e.context(format!(
+                "talking to the local engine of stack {}",
+                self.stack_name
+            ))),
+        }
+    }
+
+    /// One call with a typed body and answer, read straight from the bytes: payloads are kept
+    /// byte for byte (no detour through `Value`, which would rewrite numbers).
+    async fn call_typed<T: serde::de::DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&impl serde::Serialize>,
+    ) -> Result<T> {
+        self.engine().await?;
+        let text = body.map(serde_json::to_string).transpose()?;
+        let (status, bytes) = client::call_text(&self.dir().socket_file(), method, path, text)
+            .await
+            .map_err(|err| self.call_failed(err))?;
+        if status != 200 {
+            let body: Value = serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+            return Err(failure(status, &body));
+        }
+        Ok(serde_json::from_slice(&bytes)?)
+    }
+
+    /// Jobs in `status` within `window`, in StartActionAt order, through the status index.
+    async fn jobs_by_status(
+        &self,
+        status: JobStatus,
+        window: &DueWindow,
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
+    ) -> Result<()> {
+        let mut token: Option<String> = None;
+        loop {
+            let path = protocol::jobs_by_status_path(status, window, PAGE, token.as_deref());
+            let page: JobsPage = self.call_typed("GET", &path, None::<&()>).await?;
+            for job in page.items {
+                sink(job)?;
+            }
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    fn outputs_for(&self, port: u16) -> StackOutputs {
+        StackOutputs {
+            api_url: format!("http://127.0.0.1:{port}"),
+            state_machine_arn: state_machine_arn(&self.stack_name),
+            table_name: self.table_name(),
+        }
+    }
+}
+
+impl LocalBackend {
+    /// Takes up to `max` visible messages of the stack's delivery queue (no wait).
+    pub async fn queue_receive(&self, max: usize) -> Result<Vec<super::engine::QueueMessage>> {
+        self.call_typed(
+            "POST",
+            protocol::QUEUE_RECEIVE,
+            Some(&protocol::QueueReceive { max }),
+        )
+        .await
+    }
+
+    /// Deletes received messages of the delivery queue.
+    pub async fn queue_delete(&self, handles: &[String]) -> Result<()> {
+        let _: Value = self
+            .call_typed(
+                "POST",
+                protocol::QUEUE_DELETE,
+                Some(&protocol::QueueDelete {
+                    handles: handles.to_vec(),
+                }),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// The engine's error body as an operation failure.
+fn failure(status: u16, body: &Value) -> Error {
+    match ErrorBody::deserialize(body) {
+        Ok(e) => Error::failed(e.message),
+        Err(_) => Error::failed(format!("the local engine answered {status}: {body}")),
+    }
+}
+
+impl Backend for LocalBackend {
+    type Pending = DeployRequest;
+
+    const DEPLOY_ASKS: bool = false;
+
+    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<DeployRequest>> {
+        Ok(DeployPlan::Apply(request.clone()))
+    }
+
+    async fn apply(&self, request: DeployRequest) -> Result<StackOutputs> {
+        self.deploy(&request).await
+    }
+
+    async fn discard(&self, _: DeployRequest) {}
+
+    async fn deliveries(&self) -> Result<delivery::Deliveries> {
+        let flags = self
+            .dir()
+            .read_stack()
+            .map(|s| s.deliver)
+            .unwrap_or_default();
+        Ok(delivery::Deliveries::parse(&flags)
+            .map_err(Error::failed)?
+            .unwrap_or_default())
+    }
+
+    async fn outputs(&self) -> Result<StackOutputs> {
+        let e = self.engine().await?;
+        Ok(self.outputs_for(e.port))
+    }
+
+    async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
+        let body = SubmitRequest {
+            id: job.id.clone(),
+            start_timestamp: job.at.clone(),
+            payload: job.payload.clone(),
+        };
+        self.call_typed("POST", protocol::SUBMIT_PRIVATE, Some(&body))
+            .await
+    }
+
+    async fn jobs(
+        &self,
+        query: &JobQuery,
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
+    ) -> Result<()> {
+        if query.uses_index() {
+            for status in &query.statuses {
+                self.jobs_by_status(*status, &query.window, sink).await?;
+            }
+            return Ok(());
+        }
+        let mut token: Option<String> = None;
+        loop {
+            let path = protocol::jobs_path(PAGE, token.as_deref());
+            let page: JobsPage = self.call_typed("GET", &path, None::<&()>).await?;
+            for job in page.items {
+                if query.matches(&job) {
+                    sink(job)?;
+                }
+            }
+            match page.next_token {
+                Some(t) => token = Some(t),
+                None => return Ok(()),
+            }
+        }
+    }
+
+    async fn cancel(&self, id: &str) -> Result<Cancelled> {
+        let answer: CancelAnswer = self
+            .call_typed(
+                "POST",
+                protocol::CANCEL,
+                Some(&CancelRequest { id: id.into() }),
+            )
+            .await?;
+        Ok(Cancelled {
+            job_id: id.into(),
+            job: answer.job,
+        })
+    }
+
+    async fn destroy(&self) -> Result<DestroyReport> {
+        let dir = self.dir();
+        let cancelled_jobs = match process::probe(&dir).await {
+            EngineState::NotDeployed => {
+                if dir.root.exists() {
+                    std::fs::remove_dir_all(&dir.root)?;
+                }
+                return Ok(DestroyReport {
+                    existed: false,
+                    cancelled_jobs: 0,
+                });
+            }
+            EngineState::NotAnswering => return Err(self.not_answering()),
+            EngineState::Dead if store::in_use(&dir.db_file()) => return Err(self.unreachable()),
+            EngineState::Running(e) => {
+                let (status, body) = self.send("POST", protocol::DESTROY, None).await?;
+                if status != 200 {
+                    return Err(failure(status, &body));
+                }
+                if !process::wait_stopped(&dir, Duration::from_secs(15)).await {
+                    return Err(Error::failed(format!(
+                        "the local engine (pid {}) did not stop; nothing was deleted",
+                        e.pid
+                    )));
+                }
+                serde_json::from_value::<DestroyAnswer>(body)?.cancelled_jobs
+            }
+            // Nobody else writes: the waiting jobs go with the database.
+            EngineState::Dead => match store::open_read_only(&dir.db_file()) {
+                Ok(conn) => store::started_ids(&conn).map(|ids| ids.len()).unwrap_or(0),
+                Err(_) => 0,
+            },
+        };
+        std::fs::remove_dir_all(&dir.root)
+            .map_err(|e| Error::failed(format!("removing {}: {e}", dir.root.display())))?;
+        Ok(DestroyReport {
+            existed: true,
+            cancelled_jobs,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn deploy_refuses_what_the_interpreter_cannot_run_before_anything_starts() {
+        let home = tempfile::tempdir().unwrap();
+        let backend = LocalBackend::with_home("s", home.path().to_path_buf(), Ui::silent());
+        let mut t = waitable_core::template::template(Default::default());
+        let mut def = waitable_core::state_machine::definition();
+        def["States"]["WaitUntil"] = json!({"Type": "Map", "End": true});
+        t["Resources"]["StateMachine"]["Properties"]["DefinitionString"] =
+            json!({"Fn::Sub": [def.to_string(), {"TableName": {"Ref": "JobsTable"}}]});
+        let err = backend.prepare(&t).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert_eq!(
+            err.to_string(),
+            "the local engine cannot run this state machine: state \"WaitUntil\": Map states are not supported by the local engine"
+        );
+        assert!(!backend.dir().exists(), "nothing is written");
+        backend
+            .prepare(&waitable_core::template::template(Default::default()))
+            .unwrap();
+        assert!(backend.dir().read_stack().is_ok());
+    }
+}
