@@ -204,6 +204,9 @@ pub fn resubmit_is_idempotent(env: &dyn StackEnv) {
     let args = ["--at", at.as_str(), "--id", &id, "--payload", r#"{"n": 1}"#];
     let first = submit_json(env, &args);
     assert_eq!(first["alreadySubmitted"], false);
+    // The job's row exists before the resubmit: until the execution's first write, Step
+    // Functions itself answers a same-name, same-input StartExecution with the running one.
+    wait_for(env, &id, Duration::from_secs(20), "the job's row", status_is("STARTED"));
 
     let mut cmd = env.waitable();
     cmd.args(["submit", "--output", "json"]).args(args);
