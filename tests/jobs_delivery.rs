@@ -481,7 +481,10 @@ fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>
     }
     let pairs: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let definition = waitable_core::cfn_intrinsics::substitute(
-        &waitable_core::delivery::splice::definition_text(&d),
+        &waitable_core::state_machine::definition_text(&waitable_core::stack_spec::StackSpec {
+            deliveries: d,
+            ..Default::default()
+        }),
         &pairs,
     );
     let sfn = aws_sdk_sfn::Client::new(sdk_config());

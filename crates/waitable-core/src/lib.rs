@@ -19,6 +19,7 @@ pub mod record;
 pub mod render;
 pub mod resolve;
 pub mod retention;
+pub mod stack_spec;
 pub mod stack_status;
 pub mod state_machine;
 #[cfg(test)]
