@@ -299,7 +299,7 @@ fn webhook_answering_400_fails_the_job_with_the_reason_at_once() {
     let done = wait_job(&env, &id, is("FAILED"));
     let error = done["Error"].as_str().unwrap();
     assert!(
-        error.starts_with("DeliveryFailed: States.Http.StatusCode.400"),
+        error.starts_with("DeliveryFailed: webhook: States.Http.StatusCode.400"),
         "{done}"
     );
     assert!(done.get("DeliveredAt").is_none(), "{done}");
