@@ -787,6 +787,11 @@ fn behaviour_failed_path_is_recorded() {
     crate::behaviour::failed_path_is_recorded(&LocalEnv::new());
 }
 #[test]
+fn behaviour_a_fired_job_is_not_cancelled() {
+    crate::behaviour::a_fired_job_is_not_cancelled(&LocalEnv::new());
+}
+
+#[test]
 fn behaviour_cancel_stops_a_waiting_job() {
     crate::behaviour::cancel_stops_a_waiting_job(&LocalEnv::new());
 }

@@ -111,6 +111,14 @@ pub struct JobRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub delivered_at: Option<String>,
+    /// When the job fired (the claim at fire time): from then on it cannot be cancelled.
+    #[serde(rename = "FiredAt", default, skip_serializing_if = "Option::is_none")]
+    pub fired_at: Option<String>,
+    /// The delivery targets that took the job's message, in delivery order (`queue`,
+    /// `topic`, `bus`, `webhook`): all of them on a delivered job; on one whose delivery
+    /// failed, those before the target its `Error` names.
+    #[serde(rename = "DeliveredTo", default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered_to: Vec<String>,
 }
 
 impl JobRecord {
@@ -261,6 +269,8 @@ mod tests {
             payload: None,
             error: Some("States.Timeout".into()),
             delivered_at: None,
+            fired_at: None,
+            delivered_to: vec![],
         };
         let v = serde_json::to_value(&rec).unwrap();
         assert_eq!(

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod arn;
+pub mod cancel;
 pub mod cfn_intrinsics;
 pub mod changeset;
 #[cfg(any(test, feature = "test-support"))]
