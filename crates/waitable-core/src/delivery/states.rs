@@ -51,6 +51,22 @@ const CONDITION_FAILED: &str = "DynamoDB.ConditionalCheckFailedException";
 /// Defaults of the retry parameters: 1 s, 2 s, 4 s... capped, with full jitter.
 pub const DEFAULT_ATTEMPTS: u32 = 5;
 pub const DEFAULT_MAX_DELAY_SECONDS: u32 = 60;
+/// Largest values the retry parameters accept: with them and every target, a job's deliveries
+/// still end inside `limits::DELIVERY_RESERVE_SECONDS` (tested).
+pub const MAX_ATTEMPTS: u32 = 20;
+pub const MAX_MAX_DELAY_SECONDS: u32 = 3600;
+/// The longest one attempt can take: an HTTP Task's request times out after 60 seconds
+/// ("Call HTTPS APIs", Step Functions guide); the SDK integrations answer sooner.
+pub const ATTEMPT_SECONDS: u64 = 60;
+
+/// The longest the deliveries of one job can take after it fires: per target, every attempt
+/// at its longest and every back-off at its cap (full jitter only shortens them).
+pub fn longest_delivery_seconds(targets: usize, attempts: u32, max_delay: u32) -> u64 {
+    let backoffs: u64 = (0..attempts)
+        .map(|i| 2u64.saturating_pow(i).min(u64::from(max_delay)))
+        .sum();
+    targets as u64 * ((u64::from(attempts) + 1) * ATTEMPT_SECONDS + backoffs)
+}
 
 /// HTTP answers worth another try: 429, every 5xx, and no answer at all (socket errors and
 /// timeouts). Any other non-2xx (a 4xx) fails the delivery at once.
@@ -505,6 +521,29 @@ mod tests {
             s["DeliverToWebhook"]["Resource"],
             "arn:${AWS::Partition}:states:::http:invoke"
         );
+    }
+
+    /// The one-year limit holds: a job due at the latest accepted time finishes its deliveries
+    /// (and its writes' retries) before Step Functions ends the execution.
+    #[test]
+    fn the_longest_delivery_fits_in_the_reserve_at_the_largest_parameters() {
+        let longest = longest_delivery_seconds(4, MAX_ATTEMPTS, MAX_MAX_DELAY_SECONDS);
+        // The claim, the record and the failure write: 6 attempts each, the back-offs capped.
+        let writes = 3 * (6 * ATTEMPT_SECONDS + 1 + 2 + 4 + 8 + 16);
+        let reserve = crate::limits::DELIVERY_RESERVE_SECONDS as u64;
+        assert!(
+            longest + writes <= reserve,
+            "{longest} + {writes} > {reserve}"
+        );
+        // The defaults take minutes, not days.
+        assert!(longest_delivery_seconds(1, DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS) < 600);
+        assert_eq!(longest_delivery_seconds(1, 2, 60), 3 * 60 + 1 + 2);
+        // The template's parameters cannot go past what was measured.
+        let p = super::super::resources::parameters(&Deliveries {
+            targets: vec![Target::Queue],
+        });
+        assert_eq!(p[PARAM_ATTEMPTS]["MaxValue"], MAX_ATTEMPTS);
+        assert_eq!(p[PARAM_MAX_DELAY]["MaxValue"], MAX_MAX_DELAY_SECONDS);
     }
 
     #[test]
