@@ -318,6 +318,52 @@ pub fn cancel_stops_a_waiting_job(env: &dyn StackEnv) {
     assert_eq!(job(env, &waiting).unwrap()["ProcessStatus"], "CANCELLED");
 }
 
+/// A job that fired (the claim recorded `FiredAt`) is not cancelled, on either target: its
+/// delivery is in progress, or done. The cancel's own conditional write refuses the row, so
+/// nothing changes, and `status` shows the job as delivering.
+pub fn a_fired_job_is_not_cancelled(env: &dyn StackEnv) {
+    let fired = unique_name("fired");
+    let delivered = unique_name("delivered");
+    let at = "2030-01-01T00:00:00Z";
+    let fired_at = "2030-01-01T00:00:00.120Z";
+    env.seed_jobs(&[
+        serde_json::json!({"Id": fired, "StartActionAt": at, "ProcessStatus": "STARTED",
+            "LastUpdated": "2029-12-31T00:00:00.000Z", "FiredAt": fired_at}),
+        serde_json::json!({"Id": delivered, "StartActionAt": at, "ProcessStatus": "COMPLETED",
+            "LastUpdated": fired_at, "FiredAt": fired_at, "DeliveredAt": fired_at,
+            "DeliveredTo": "queue,webhook"}),
+    ]);
+    let refused = output(env, &["cancel", &fired]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("fired at {fired_at}; its delivery is in progress")),
+        "{stderr}"
+    );
+    let now = job(env, &fired).unwrap();
+    assert_eq!(
+        now["ProcessStatus"], "STARTED",
+        "a refused cancel changed the job"
+    );
+    assert_eq!(now["FiredAt"], fired_at);
+    let table = ok_stdout(env, &["status", "--id", &fired]);
+    assert!(table.contains("STARTED (delivering)"), "{table}");
+
+    let refused = output(env, &["cancel", &delivered]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains(&format!("was delivered at {fired_at}")),
+        "{stderr}"
+    );
+    let done = job(env, &delivered).unwrap();
+    assert_eq!(
+        done["DeliveredTo"],
+        serde_json::json!(["queue", "webhook"]),
+        "{done}"
+    );
+}
+
 /// The number of jobs and the payload size seeded by [`status_pages_through_everything`].
 pub const SEEDED_JOBS: usize = 3_000;
 // 6 MB in all: every segment of a parallel scan needs more than one 1 MB page.

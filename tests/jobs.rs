@@ -324,6 +324,11 @@ fn failed_path_is_recorded() {
 }
 
 #[test]
+fn a_fired_job_is_not_cancelled() {
+    behaviour::a_fired_job_is_not_cancelled(&AwsEnv::new("jobs-fired"));
+}
+
+#[test]
 fn cancel_stops_a_waiting_job() {
     let env = AwsEnv::new("jobs-cancel");
     behaviour::cancel_stops_a_waiting_job(&env);

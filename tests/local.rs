@@ -268,8 +268,7 @@ fn statuses(env: &LocalEnv) -> std::collections::BTreeMap<String, String> {
         .collect()
 }
 
-/// Every job ran each state's write exactly once and its execution succeeded once (POST /
-/// sends an `ExpiresAt`, so the first write is the one that stores it).
+/// Every job ran each state's write exactly once and its execution succeeded once.
 fn assert_exactly_once(env: &LocalEnv, id: &str) {
     let history = env.history(id);
     let count = |event: &str, state: Option<&str>| {
@@ -282,7 +281,7 @@ fn assert_exactly_once(env: &LocalEnv, id: &str) {
     assert_eq!(
         count(
             "TaskSucceeded",
-            Some(waitable_core::state_machine::SET_INITIAL_STATUS_WITH_EXPIRY)
+            Some(waitable_core::state_machine::SET_INITIAL_STATUS)
         ),
         1,
         "{id}: {history:?}"
@@ -293,8 +292,8 @@ fn assert_exactly_once(env: &LocalEnv, id: &str) {
         "{id}: {history:?}"
     );
     assert_eq!(count("ExecutionSucceeded", None), 1, "{id}: {history:?}");
-    // 9 entries: the input's ExpiresAt takes one Choice more (ChooseFirstWriteWithExpiry).
-    assert_eq!(history.len(), 9, "{id}: {history:?}");
+    // 8 entries: one Choice picks the first write, whatever the input carries.
+    assert_eq!(history.len(), 8, "{id}: {history:?}");
 }
 
 #[test]
@@ -524,7 +523,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         .build()
         .unwrap();
     let request = DeployRequest {
-        template: waitable_core::template::template(Default::default()),
+        template: waitable_core::template::template(&Default::default()),
         parameters: vec![],
     };
     let dir = home.path().join(&stack);
@@ -787,6 +786,11 @@ fn behaviour_deep_payloads_read_back_or_are_refused() {
 fn behaviour_failed_path_is_recorded() {
     crate::behaviour::failed_path_is_recorded(&LocalEnv::new());
 }
+#[test]
+fn behaviour_a_fired_job_is_not_cancelled() {
+    crate::behaviour::a_fired_job_is_not_cancelled(&LocalEnv::new());
+}
+
 #[test]
 fn behaviour_cancel_stops_a_waiting_job() {
     crate::behaviour::cancel_stops_a_waiting_job(&LocalEnv::new());

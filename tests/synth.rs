@@ -10,18 +10,69 @@ const TEMPLATE: &str = "templates/waitable.yaml";
 const STATE_MACHINE: &str = "statemachine/waitable.asl.json";
 const REGENERATE: &str = "regenerate with: cargo run -- synth --out .";
 
+/// The golden files of every variant users deploy: (template, state machine).
+fn golden_files() -> Vec<(String, String)> {
+    waitable_core::stack_spec::variants()
+        .into_iter()
+        .map(|v| {
+            (
+                format!("templates/{}.yaml", v.name),
+                format!("statemachine/{}.asl.json", v.name),
+            )
+        })
+        .collect()
+}
+
 #[test]
 fn checked_in_files_are_exactly_what_synth_writes() {
     let dir = tempfile::tempdir().unwrap();
     run_ok(waitable_bare().args(["synth", "--out"]).arg(dir.path()));
-    for file in [TEMPLATE, STATE_MACHINE] {
-        let fresh = std::fs::read_to_string(dir.path().join(file)).unwrap();
-        let golden = std::fs::read_to_string(repo_root().join(file))
+    let written = walk(dir.path());
+    let expected: Vec<String> = golden_files()
+        .into_iter()
+        .flat_map(|(t, s)| [t, s])
+        .collect();
+    assert_eq!(written.len(), expected.len(), "{written:?}");
+    assert_eq!(
+        golden_files()[0],
+        (TEMPLATE.to_string(), STATE_MACHINE.to_string())
+    );
+    for file in expected {
+        let fresh = std::fs::read_to_string(dir.path().join(&file)).unwrap();
+        let golden = std::fs::read_to_string(repo_root().join(&file))
             .unwrap_or_else(|e| panic!("{file} is missing ({e}); {REGENERATE}"));
         assert!(
             fresh == golden,
             "{file} has drifted from what synth produces; {REGENERATE}"
         );
+    }
+}
+
+/// Every file under `dir`, relative to it.
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in std::fs::read_dir(dir).unwrap() {
+        let sub = sub.unwrap().path();
+        for f in std::fs::read_dir(&sub).unwrap() {
+            let f = f.unwrap().path();
+            out.push(f.strip_prefix(dir).unwrap().display().to_string());
+        }
+    }
+    out
+}
+
+/// A variant's golden template is what `synth --deliver ...` prints for its targets.
+#[test]
+fn each_delivering_golden_template_is_what_synth_deliver_prints() {
+    for v in waitable_core::stack_spec::variants().into_iter().skip(1) {
+        let mut cmd = waitable_bare();
+        cmd.arg("synth");
+        for t in &v.spec.deliveries.targets {
+            cmd.arg("--deliver").arg(t.flag());
+        }
+        let printed = run_ok(&mut cmd).stdout;
+        let golden = std::fs::read(repo_root().join(format!("templates/{}.yaml", v.name))).unwrap();
+        assert!(printed == golden, "{} differs from synth --deliver", v.name);
     }
 }
 
@@ -47,20 +98,22 @@ fn synth_rejects_unknown_format_with_usage_exit_code() {
 }
 
 #[test]
-fn cfn_lint_finds_nothing() {
+fn cfn_lint_finds_nothing_in_any_variant() {
     // .cfnlintrc.yaml at the repository root includes informational checks and names the one
     // ignored rule with its reason.
-    let out = Command::new(venv_bin("cfn-lint"))
-        .current_dir(repo_root())
-        .arg(TEMPLATE)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "cfn-lint reported findings:\n{}",
-        describe(&out)
-    );
-    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    for (template, _) in golden_files() {
+        let out = Command::new(venv_bin("cfn-lint"))
+            .current_dir(repo_root())
+            .arg(&template)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "cfn-lint reported findings in {template}:\n{}",
+            describe(&out)
+        );
+        assert!(out.stdout.is_empty(), "{template}: {}", describe(&out));
+    }
 }
 
 #[test]
@@ -80,9 +133,39 @@ fn cfn_lint_also_passes_the_no_auth_variant() {
     assert!(out.status.success(), "{}", describe(&out));
 }
 
+/// Each variant's definition with its placeholders filled as CloudFormation fills them.
+fn resolved_variants() -> Vec<std::path::PathBuf> {
+    waitable_core::stack_spec::variants()
+        .into_iter()
+        .map(|v| {
+            let path = std::env::temp_dir().join(unique_name(v.name));
+            let text = waitable_core::state_machine::resolved_with(
+                &v.spec,
+                &[
+                    ("TableName", "jobs-table"),
+                    ("AWS::Partition", "aws"),
+                    ("AWS::StackName", "s"),
+                    (
+                        "DeliveryQueueUrl",
+                        "https://sqs.us-east-1.amazonaws.com/1/q",
+                    ),
+                    ("DeliveryTopicArn", "arn:aws:sns:us-east-1:1:t"),
+                    (
+                        "WebhookConnectionArn",
+                        "arn:aws:events:us-east-1:1:connection/c/1",
+                    ),
+                ],
+            );
+            std::fs::write(&path, text).unwrap();
+            path
+        })
+        .collect()
+}
+
 #[test]
-fn statelint_accepts_the_state_machine() {
-    for definition in [
+fn statelint_accepts_every_state_machine() {
+    let mut definitions = resolved_variants();
+    definitions.extend([
         repo_root().join(STATE_MACHINE),
         {
             let dir = std::env::temp_dir().join(unique_name("resolved-asl"));
@@ -102,7 +185,8 @@ fn statelint_accepts_the_state_machine() {
             .unwrap();
             dir
         },
-    ] {
+    ]);
+    for definition in definitions {
         let out = Command::new(venv_bin("statelint"))
             .arg(&definition)
             .output()
@@ -291,8 +375,9 @@ fn checkov_is_not_a_rubber_stamp() {
 }
 
 /// The generated state machine, run by the local interpreter (`waitable local exec`), sends
-/// each kind of input to the right first write: with or without Payload and ExpiresAt, a bad
-/// timestamp, and a start the API flagged as more than a year ahead.
+/// each kind of input to the right first write with one Choice: with or without a payload
+/// (`"null"`), without Payload or ExpiresAt (refused), a bad timestamp, and a start the API
+/// flagged as too far ahead.
 #[test]
 fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
     let definition = std::env::temp_dir().join(unique_name("routes-asl"));
@@ -307,24 +392,29 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         .to_string();
     let cases = [
         (
-            serde_json::json!({"StartTimestamp": at}),
+            serde_json::json!({"StartTimestamp": at, "Payload": "null", "ExpiresAt": "1"}),
             "SetInitialStatus",
             "SUCCEEDED",
         ),
         (
-            serde_json::json!({"StartTimestamp": at, "Payload": "{}"}),
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}", "ExpiresAt": "1"}),
             "SetInitialStatusWithPayload",
             "SUCCEEDED",
         ),
         (
-            serde_json::json!({"StartTimestamp": at, "ExpiresAt": "1"}),
-            "SetInitialStatusWithExpiry",
-            "SUCCEEDED",
+            serde_json::json!({"StartTimestamp": at}),
+            "RejectExecutionInput",
+            "FAILED",
         ),
         (
-            serde_json::json!({"StartTimestamp": at, "Payload": "{}", "ExpiresAt": "1"}),
-            "SetInitialStatusWithPayloadAndExpiry",
-            "SUCCEEDED",
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}"}),
+            "RejectExecutionInput",
+            "FAILED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "ExpiresAt": "1"}),
+            "RejectExecutionInput",
+            "FAILED",
         ),
         (
             serde_json::json!({"StartTimestamp": "soon"}),
@@ -347,12 +437,7 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
             "FAILED",
         ),
         (
-            serde_json::json!({"StartTimestamp": at, "TooFarAhead": true}),
-            "RecordTooFarAhead",
-            "FAILED",
-        ),
-        (
-            serde_json::json!({"StartTimestamp": at, "TooFarAhead": true, "ExpiresAt": "1"}),
+            serde_json::json!({"StartTimestamp": at, "Payload": "null", "ExpiresAt": "1", "TooFarAhead": true}),
             "RecordTooFarAhead",
             "FAILED",
         ),
@@ -373,7 +458,8 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         );
         let result: Value = serde_json::from_slice(&out.stdout).unwrap();
         let entered = result["statesEntered"].as_array().unwrap();
-        // The first write comes right after the Choice (or two) that picked it.
+        // The first write comes right after the Choice that picked it (a second Choice only
+        // sorts out a bad timestamp).
         let first = entered
             .iter()
             .find(|s| {
@@ -382,6 +468,9 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
             })
             .unwrap();
         assert_eq!(first, first_write, "{input}: {result}");
+        if status == "SUCCEEDED" {
+            assert_eq!(entered.len(), 4, "{input}: {result}");
+        }
         assert_eq!(result["status"], status, "{input}: {result}");
     }
 }

@@ -130,10 +130,14 @@ fn check_submit(rendered: &Result<String, String>, body: &Value) -> Result<(), S
                 return Err(format!("Payload changed: {back} != {payload}"));
             }
         }
-        None if input.get("Payload").is_some() => {
-            return Err("Payload appeared from nowhere".into());
+        // No payload: the text "null", so the state machine needs no Choice on its presence.
+        None if input.get("Payload") != Some(&json!("null")) => {
+            return Err(format!("no Payload must travel as \"null\": {input}"));
         }
         None => {}
+    }
+    if !input["ExpiresAt"].is_string() {
+        return Err(format!("no ExpiresAt: {input}"));
     }
     let keys: Vec<&String> = input.as_object().unwrap().keys().collect();
     if keys
@@ -566,7 +570,7 @@ fn submit_request_carries_the_cores_expiry() {
             expected.push(retention::expires_at(epoch(ts), days));
         }
     }
-    // Timestamps the API model refuses get no expiry (the state machine rejects them anyway).
+    // Timestamps the API model refuses are kept forever (the state machine rejects them anyway).
     for bad in [
         "soon",
         "2030-01-01",
@@ -584,7 +588,7 @@ fn submit_request_carries_the_cores_expiry() {
         let input: Value = serde_json::from_str(req["input"].as_str().unwrap()).unwrap();
         match expected.get(i) {
             Some(want) => assert_eq!(input["ExpiresAt"], *want, "{input}"),
-            None => assert!(input.get("ExpiresAt").is_none(), "{input}"),
+            None => assert_eq!(input["ExpiresAt"], retention::KEEP_FOREVER, "{input}"),
         }
     }
 }
@@ -688,9 +692,12 @@ fn the_local_targets_extras_are_the_templates() {
             .as_object()
             .unwrap()
             .iter()
-            .filter(|(k, _)| *k != "StartTimestamp")
+            .filter(|(k, _)| *k != "StartTimestamp" && *k != "Payload")
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        // The rest is what the one execution-input builder makes (the CLI's and the local
+        // POST's): the same Payload for a body without one.
+        assert_eq!(input["Payload"], waitable_core::job::NO_PAYLOAD, "{input}");
         let want: Vec<(String, Value)> =
             want.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         assert_eq!(got, want, "{input}");

@@ -121,7 +121,7 @@ async fn an_update_that_replaces_the_table_redeploys_the_stage() {
     let cfn = client(&rules.iter().collect::<Vec<_>>());
     let created = created_deployment();
     let apigw = apigw_client(&[&created]);
-    let t = waitable_core::template::template(Default::default());
+    let t = waitable_core::template::template(&Default::default());
     deploy_with(&cfn, &apigw, &t).await.unwrap();
     assert_eq!(created.num_calls(), 1, "the stage gets a new deployment");
 }
@@ -132,7 +132,7 @@ async fn an_update_that_keeps_the_table_leaves_the_stage_alone() {
     let cfn = client(&rules.iter().collect::<Vec<_>>());
     let created = created_deployment();
     let apigw = apigw_client(&[&created]);
-    let t = waitable_core::template::template(Default::default());
+    let t = waitable_core::template::template(&Default::default());
     deploy_with(&cfn, &apigw, &t).await.unwrap();
     assert_eq!(created.num_calls(), 0);
 }

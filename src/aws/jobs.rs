@@ -11,6 +11,7 @@ use super::sdk::failed;
 use crate::backend::{Cancelled, JobQuery};
 use crate::{Error, Result};
 use waitable_core::arn::execution_arn;
+use waitable_core::cancel;
 use waitable_core::job::{
     ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobRequest, JobStatus, Submitted,
     same_job_text,
@@ -235,7 +236,7 @@ pub async fn list_jobs(
     Ok(())
 }
 
-/// Cancels job `id` of the stack: refuses unknown and finished jobs with a clear message.
+/// Cancels job `id` of the stack: refuses unknown, fired and finished jobs with a clear message.
 pub async fn cancel(
     sfn: &aws_sdk_sfn::Client,
     ddb: &aws_sdk_dynamodb::Client,
@@ -246,9 +247,7 @@ pub async fn cancel(
     let job = get_job(ddb, table_name, id)
         .await?
         .ok_or_else(|| no_such_job(id))?;
-    if job.status() != Some(JobStatus::Started) {
-        return Err(not_cancellable(&job));
-    }
+    cancel::check(&job).map_err(|e| Error::failed(e.to_string()))?;
     let arn = execution_arn(state_machine_arn, id).ok_or_else(|| {
         Error::failed(format!(
             "the stack's StateMachineArn {state_machine_arn:?} is not a state machine ARN"
@@ -261,15 +260,11 @@ fn no_such_job(id: &str) -> Error {
     Error::failed(format!("no job with Id {id:?}"))
 }
 
-fn not_cancellable(job: &JobRecord) -> Error {
-    Error::failed(format!(
-        "job {:?} is already {}: only a STARTED job can be cancelled",
-        job.id, job.process_status
-    ))
-}
-
-/// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED
-/// (conditional update). An unknown job or one that finished meanwhile is an error.
+/// Marks the job CANCELLED, only if it is still STARTED and has not fired (conditional
+/// update), then stops its execution. The write comes first: once the row is CANCELLED the
+/// execution's claim fails, so it delivers nothing even if it fires before the stop, and the
+/// reconcile the stop starts finds no STARTED row to change. A job that fired or finished
+/// meanwhile is refused with the reason.
 pub async fn cancel_execution(
     sfn: &aws_sdk_sfn::Client,
     ddb: &aws_sdk_dynamodb::Client,
@@ -277,18 +272,25 @@ pub async fn cancel_execution(
     job_id: &str,
     execution_arn: &str,
 ) -> Result<Cancelled> {
-    stop_execution(sfn, execution_arn).await?;
-    match mark_cancelled(ddb, table_name, job_id).await? {
-        Some(job) => Ok(Cancelled {
-            job_id: job_id.to_string(),
-            job,
-        }),
-        // It finished (or vanished) meanwhile; say what it is now.
-        None => match get_job(ddb, table_name, job_id).await? {
-            Some(job) => Err(not_cancellable(&job)),
+    let Some(job) = mark_cancelled(ddb, table_name, job_id).await? else {
+        // It fired, finished or vanished meanwhile; say what it is now.
+        return match get_job(ddb, table_name, job_id).await? {
+            Some(job) => Err(Error::failed(cancel::check(&job).err().map_or_else(
+                || format!("job {job_id:?} changed meanwhile; try again"),
+                |e| e.to_string(),
+            ))),
             None => Err(no_such_job(job_id)),
-        },
-    }
+        };
+    };
+    stop_execution(sfn, execution_arn).await.map_err(|e| {
+        Error::failed(format!(
+            "job {job_id:?} is CANCELLED and will not be delivered, but its execution was not stopped (it ends at its time without doing anything): {e}"
+        ))
+    })?;
+    Ok(Cancelled {
+        job_id: job_id.to_string(),
+        job,
+    })
 }
 
 /// For `destroy`: stops a RUNNING execution and marks its job CANCELLED when it is still
@@ -340,15 +342,16 @@ async fn mark_cancelled(
         .table_name(table_name)
         .key(ATTR_ID, AttributeValue::S(job_id.to_string()))
         .update_expression("SET #status = :cancelled, #updated = :now")
-        .condition_expression("#status = :started")
-        .expression_attribute_names("#status", ATTR_PROCESS_STATUS)
+        .condition_expression(cancel::CONDITION)
+        .expression_attribute_names(cancel::NAMES[0].0, cancel::NAMES[0].1)
+        .expression_attribute_names(cancel::NAMES[1].0, cancel::NAMES[1].1)
         .expression_attribute_names("#updated", ATTR_LAST_UPDATED)
         .expression_attribute_values(
             ":cancelled",
             AttributeValue::S(JobStatus::Cancelled.as_str().into()),
         )
         .expression_attribute_values(
-            ":started",
+            cancel::STARTED_VALUE,
             AttributeValue::S(JobStatus::Started.as_str().into()),
         )
         .expression_attribute_values(":now", AttributeValue::S(now))

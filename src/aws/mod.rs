@@ -5,6 +5,8 @@
 
 pub mod api_check;
 mod api_deployment;
+#[cfg(test)]
+mod cancel_tests;
 mod change_set;
 mod delete;
 pub mod describe;

@@ -16,8 +16,8 @@ use crate::local::LocalBackend;
 use crate::output::Ui;
 use crate::poll::{Schedule, Step, poll_within, until_interrupted};
 use crate::{Error, Result};
+use waitable_core::delivery;
 use waitable_core::delivery::received::{self, Received};
-use waitable_core::delivery::{self, Deliveries};
 use waitable_core::job::{JobRecord, JobRequest, JobStatus};
 use waitable_core::template;
 
@@ -64,11 +64,9 @@ pub async fn run(config: &Config) -> Result<()> {
 
 async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Received>)> {
     ui.info("Deploying a throw-away local stack (API on 127.0.0.1, state machine, jobs table, delivery queue)...");
-    let mut template = template::template(template::StackOptions::default());
-    let queue = Deliveries::parse(&["queue".to_string()])
-        .map_err(Error::failed)?
-        .unwrap_or_default();
-    delivery::splice::apply(&mut template, &queue);
+    let template = template::template(&template::StackSpec::delivering(vec![
+        delivery::Target::Queue,
+    ]));
     let request = DeployRequest {
         template,
         parameters: vec![],

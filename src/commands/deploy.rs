@@ -14,7 +14,7 @@ use crate::{Error, Result};
 use waitable_core::changeset::{self, ResourceChange};
 use waitable_core::delivery;
 use waitable_core::outputs::StackOutputs;
-use waitable_core::template::{self, StackOptions};
+use waitable_core::template::{self, StackSpec};
 
 pub async fn run<B: Backend>(
     backend: &B,
@@ -34,10 +34,10 @@ pub async fn run<B: Backend>(
         config.target == crate::cli::Target::Aws,
     )
     .map_err(Error::usage)?;
-    let mut template = template::template(StackOptions {
+    let template = template::template(&StackSpec {
         iam_auth: !args.stack.no_auth,
+        deliveries,
     });
-    delivery::splice::apply(&mut template, &deliveries);
     let mut parameters = parse_parameters(&args.parameters, &template)?;
     parameters.extend(header);
     let ui = &config.ui;
@@ -146,7 +146,7 @@ mod tests {
     use super::*;
 
     fn t() -> Value {
-        template::template(StackOptions::default())
+        template::template(&StackSpec::default())
     }
 
     #[test]

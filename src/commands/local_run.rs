@@ -18,7 +18,7 @@ pub async fn run(args: &LocalRunArgs, config: &Config) -> Result<()> {
     if !dir.exists() {
         let _lock = dir.lock_deploy()?;
         if !dir.exists() {
-            backend.prepare(&template::template(template::StackOptions::default()))?;
+            backend.prepare(&template::template(&template::StackSpec::default()))?;
         }
     }
     host::run(&dir, listen, &config.ui).await

@@ -385,6 +385,8 @@ mod tests {
             payload: None,
             error: None,
             delivered_at: None,
+            fired_at: None,
+            delivered_to: vec![],
         }
     }
 

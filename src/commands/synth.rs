@@ -7,41 +7,51 @@ use anyhow::Context;
 
 use crate::Result;
 use crate::cli::{SynthArgs, TemplateFormat};
+use waitable_core::stack_spec::{StackSpec, variants};
 use waitable_core::{state_machine, template};
 
-/// Where `synth --out DIR` writes, relative to DIR (the checked-in golden files).
-pub const TEMPLATE_FILE: &str = "templates/waitable.yaml";
-pub const STATE_MACHINE_FILE: &str = "statemachine/waitable.asl.json";
+/// Where `synth --out DIR` writes each variant, relative to DIR (the checked-in golden files).
+pub fn template_file(variant: &str) -> String {
+    format!("templates/{variant}.yaml")
+}
 
-/// The files `synth --out` writes: (relative path, contents).
-pub fn files(options: template::StackOptions) -> Vec<(&'static str, String)> {
-    let mut definition = serde_json::to_string_pretty(&state_machine::definition())
-        .expect("a JSON value serialises");
-    definition.push('\n');
-    vec![
-        (
-            TEMPLATE_FILE,
-            template::to_yaml(&template::template(options)),
-        ),
-        (STATE_MACHINE_FILE, definition),
-    ]
+pub fn state_machine_file(variant: &str) -> String {
+    format!("statemachine/{variant}.asl.json")
+}
+
+/// The files `synth --out` writes, a template and a state machine per variant users deploy
+/// (see `waitable_core::stack_spec::variants`): (relative path, contents). The state machine
+/// is the definition as data, with its `${...}` placeholders as CloudFormation fills them.
+pub fn files(iam_auth: bool) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for v in variants() {
+        let spec = StackSpec { iam_auth, ..v.spec };
+        let mut definition = serde_json::to_string_pretty(&state_machine::definition(&spec))
+            .expect("a JSON value serialises");
+        definition.push('\n');
+        out.push((
+            template_file(v.name),
+            template::to_yaml(&template::template(&spec)),
+        ));
+        out.push((state_machine_file(v.name), definition));
+    }
+    out
 }
 
 pub fn run(args: &SynthArgs, out: &mut impl Write) -> Result<()> {
-    let options = template::StackOptions {
-        iam_auth: !args.stack.no_auth,
-    };
     match &args.out {
         Some(_) if !args.stack.deliver.is_empty() => Err(crate::Error::usage(
-            "--out writes the checked-in files of the default stack: use --deliver without --out",
+            "--out writes the checked-in files of every variant: use --deliver without --out",
         )),
-        Some(dir) => write_files(dir, options),
+        Some(dir) => write_files(dir, !args.stack.no_auth),
         None => {
-            let mut t = template::template(options);
             let deliveries = waitable_core::delivery::Deliveries::parse(&args.stack.deliver)
                 .map_err(crate::Error::usage)?
                 .unwrap_or_default();
-            waitable_core::delivery::splice::apply(&mut t, &deliveries);
+            let t = template::template(&StackSpec {
+                iam_auth: !args.stack.no_auth,
+                deliveries,
+            });
             let text = match args.format {
                 TemplateFormat::Yaml => template::to_yaml(&t),
                 TemplateFormat::Json => template::to_json(&t),
@@ -55,8 +65,8 @@ pub fn run(args: &SynthArgs, out: &mut impl Write) -> Result<()> {
 
 /// Writes each file through a temporary sibling and a rename, so an interrupted run never
 /// leaves a half-written golden file.
-fn write_files(dir: &Path, options: template::StackOptions) -> Result<()> {
-    for (rel, contents) in files(options) {
+fn write_files(dir: &Path, iam_auth: bool) -> Result<()> {
+    for (rel, contents) in files(iam_auth) {
         let path: PathBuf = dir.join(rel);
         let parent = path.parent().expect("golden paths have a parent");
         std::fs::create_dir_all(parent)

@@ -71,7 +71,7 @@ mod tests {
 
     #[test]
     fn the_definition_comes_out_of_the_synthesised_template() {
-        let t = waitable_core::template::template(Default::default());
+        let t = waitable_core::template::template(&Default::default());
         let def = definition_from_template(&t, "s", "s-JobsTable").unwrap();
         assert_eq!(
             def,

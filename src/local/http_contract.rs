@@ -160,7 +160,7 @@ mod tests {
         let ok = parse_job_body(br#"{"StartTimestamp": "2030-01-01T00:00:00Z"}"#).unwrap();
         assert_eq!(
             ok.execution_input(0),
-            json!({"StartTimestamp": "2030-01-01T00:00:00Z", "ExpiresAt": "99999999999"})
+            json!({"StartTimestamp": "2030-01-01T00:00:00Z", "Payload": "null", "ExpiresAt": "99999999999"})
         );
         let full = parse_job_body(
             br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "a-1", "Payload": {"k": "v\"'"}}"#,

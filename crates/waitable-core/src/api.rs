@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
-    INPUT_PAYLOAD, INPUT_START_TIMESTAMP,
+    INPUT_PAYLOAD, INPUT_START_TIMESTAMP, NO_PAYLOAD,
 };
 use super::logical_ids::{RETENTION_DAYS_VAR, STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
@@ -53,7 +53,9 @@ pub fn json_escaped(expr: &str) -> String {
 /// `$context.requestId`, which is new on every request, so a client's retry can start a second
 /// job; the answer says so (see [`submit_response_template`]).
 ///
-/// The input carries `ExpiresAt` (see `core::retention`): the StartTimestamp in epoch seconds
+/// The input always carries `Payload` (JSON text, `"null"` when none was given) and
+/// `ExpiresAt` (see `core::retention`), as [`crate::job::execution_input`] builds it for the
+/// CLI: the StartTimestamp in epoch seconds
 /// plus `${RetentionDays}` days, worked out with days-from-civil integer arithmetic (VTL has no
 /// date functions). A StartTimestamp more than [`MAX_AHEAD`] after the request (Step Functions
 /// ends every execution after a year, uncatchably) adds `TooFarAhead: true`, and the state
@@ -79,7 +81,7 @@ pub fn submit_request_template() -> String {
 #if($id == "")#set($id = $context.requestId)#end
 #set($payload = "$!input.path('$.{INPUT_PAYLOAD}')")
 #set($ts = "$!input.path('$.{INPUT_START_TIMESTAMP}')")
-#set($expires = "")
+#set($expires = "{KEEP_FOREVER}")
 #set($tooFar = false)
 #if($ts.matches("{TIMESTAMP_PATTERN}"))
 #set($y = {year})#set($m = {month})
@@ -97,7 +99,7 @@ pub fn submit_request_template() -> String {
 {{
   "stateMachineArn": "${{{STATE_MACHINE_ARN_VAR}}}",
   "name": "{id}",
-  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}#if($payload != ""), \"{INPUT_PAYLOAD}\": \"{payload}\"#end#if("$expires" != ""), \"{INPUT_EXPIRES_AT}\": \"$expires\"#end#if($tooFar), \"{INPUT_TOO_FAR_AHEAD}\": true#end}}"
+  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}, \"{INPUT_PAYLOAD}\": \"#if($payload != ""){payload}#else{NO_PAYLOAD}#end\", \"{INPUT_EXPIRES_AT}\": \"$expires\"#if($tooFar), \"{INPUT_TOO_FAR_AHEAD}\": true#end}}"
 }}
 "###
     )
@@ -116,7 +118,7 @@ pub fn post_input_extras(
         .then(|| chrono::DateTime::parse_from_rfc3339(start_timestamp).ok())
         .flatten()
         .map(|t| t.timestamp());
-    let mut expires = None;
+    let mut expires = Some(KEEP_FOREVER.to_string());
     if let Some(start) = start {
         let too_far = start - now_epoch_seconds > MAX_AHEAD.num_seconds();
         let base = if too_far { now_epoch_seconds } else { start };

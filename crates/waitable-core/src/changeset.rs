@@ -251,7 +251,7 @@ mod tests {
 
     #[test]
     fn replacing_what_the_api_methods_reference_calls_for_a_new_deployment() {
-        let t = crate::template::template(Default::default());
+        let t = crate::template::template(&Default::default());
         for id in [
             logical_ids::JOBS_TABLE,
             logical_ids::STATE_MACHINE,
@@ -329,7 +329,7 @@ mod tests {
 
     #[test]
     fn capabilities_follow_the_template() {
-        let waitable = crate::template::template(Default::default());
+        let waitable = crate::template::template(&Default::default());
         assert_eq!(capabilities(&waitable), ["CAPABILITY_IAM"]);
         let named = json!({"Resources": {"R": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "x"}}}, "Transform": "AWS::Serverless-2016-10-31"});
         assert_eq!(

@@ -19,11 +19,17 @@ pub const ATTR_PROCESS_STATUS: &str = "ProcessStatus";
 pub const ATTR_LAST_UPDATED: &str = "LastUpdated";
 pub const ATTR_PAYLOAD: &str = "Payload";
 pub const ATTR_ERROR: &str = "Error";
+/// When the job fired: set by the claim at fire time (or, without delivery targets, by the
+/// write that completes it). A job with it is never cancelled.
+pub const ATTR_FIRED_AT: &str = "FiredAt";
 
 /// Field names of the execution input (the HTTP contract's POST body).
 pub const INPUT_START_TIMESTAMP: &str = "StartTimestamp";
 pub const INPUT_ID: &str = "Id";
 pub const INPUT_PAYLOAD: &str = "Payload";
+/// The input's `Payload` of a job submitted without one: JSON text, so the delivery message
+/// carries `"Payload":null` (a submitted payload is always an object, never this).
+pub const NO_PAYLOAD: &str = "null";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -105,6 +111,14 @@ pub struct JobRecord {
         skip_serializing_if = "Option::is_none"
     )]
     pub delivered_at: Option<String>,
+    /// When the job fired (the claim at fire time): from then on it cannot be cancelled.
+    #[serde(rename = "FiredAt", default, skip_serializing_if = "Option::is_none")]
+    pub fired_at: Option<String>,
+    /// The delivery targets that took the job's message, in delivery order (`queue`,
+    /// `topic`, `bus`, `webhook`): all of them on a delivered job; on one whose delivery
+    /// failed, those before the target its `Error` names.
+    #[serde(rename = "DeliveredTo", default, skip_serializing_if = "Vec::is_empty")]
+    pub delivered_to: Vec<String>,
 }
 
 impl JobRecord {
@@ -146,23 +160,25 @@ impl JobRequest {
 }
 
 /// The execution input, exactly as the HTTP contract's POST body maps it (the one builder:
-/// the CLI on both targets and the local HTTP layer use it). The Payload travels as JSON text
-/// (a string): the state machine stores `$.Payload` as a DynamoDB S attribute, and only a
-/// string Payload takes the `SetInitialStatusWithPayload` branch. `ExpiresAt` is the TTL
-/// ([`retention::expires_at`] of the StartTimestamp), as the API's POST template works it out;
-/// a StartTimestamp that is not a wire timestamp gets none (the state machine refuses it).
+/// the CLI on both targets and the local HTTP layer use it). It always carries `Payload` and
+/// `ExpiresAt`, so the state machine picks its first write with one Choice. The Payload
+/// travels as JSON text (a string; [`NO_PAYLOAD`] when none was given): the state machine
+/// stores `$.Payload` as a DynamoDB S attribute and puts it in the delivery message as it is.
+/// `ExpiresAt` is the TTL ([`retention::expires_at`] of the StartTimestamp), as the API's POST
+/// template works it out; a StartTimestamp that is not a wire timestamp (which the state
+/// machine refuses before any use of it) gets [`retention::KEEP_FOREVER`].
 pub fn execution_input(at: &str, payload_text: Option<&str>, retention_days: u32) -> Value {
     let mut input = Map::new();
     input.insert(INPUT_START_TIMESTAMP.into(), at.into());
-    if let Some(text) = payload_text {
-        input.insert(INPUT_PAYLOAD.into(), text.into());
-    }
-    if let Some(start) = parse_wire(at) {
-        input.insert(
-            INPUT_EXPIRES_AT.into(),
-            retention::expires_at(start.timestamp(), retention_days).into(),
-        );
-    }
+    input.insert(
+        INPUT_PAYLOAD.into(),
+        payload_text.unwrap_or(NO_PAYLOAD).into(),
+    );
+    let expires = match parse_wire(at) {
+        Some(start) => retention::expires_at(start.timestamp(), retention_days),
+        None => retention::KEEP_FOREVER.to_string(),
+    };
+    input.insert(INPUT_EXPIRES_AT.into(), expires.into());
     Value::Object(input)
 }
 
@@ -174,10 +190,12 @@ pub const LONGEST_EXPIRY: u32 = 0;
 /// spacing inside the payload do not matter (`{"a":1,"b":2}` is `{"b":2,"a":1}`); the time and
 /// the values do. `ExpiresAt` is not compared: it is derived from the time and the stack's
 /// retention, so a job sent through the API and then the CLI, or again after `RetentionDays`
-/// changed, is the same job.
+/// changed, is the same job. A `Payload` of [`NO_PAYLOAD`] is the same as none (an input
+/// started before the input always carried one).
 pub fn same_job(a: &Value, b: &Value) -> bool {
     let payload_text = |input: &Value| match input.get(INPUT_PAYLOAD) {
         None => None,
+        Some(Value::String(text)) if text == NO_PAYLOAD => None,
         Some(Value::String(text)) => Some(text.clone()),
         Some(other) => Some(other.to_string()),
     };
@@ -251,6 +269,8 @@ mod tests {
             payload: None,
             error: Some("States.Timeout".into()),
             delivered_at: None,
+            fired_at: None,
+            delivered_to: vec![],
         };
         let v = serde_json::to_value(&rec).unwrap();
         assert_eq!(
@@ -271,7 +291,7 @@ mod tests {
         // 2026-01-01T00:00:00Z is 1767225600; plus 90 days.
         assert_eq!(
             req.execution_input(90),
-            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z", "ExpiresAt": "1775001600"})
+            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z", "Payload": "null", "ExpiresAt": "1775001600"})
         );
         assert_eq!(
             req.execution_input(0)["ExpiresAt"],
@@ -282,11 +302,10 @@ mod tests {
             req.execution_input(1).to_string(),
             r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}","ExpiresAt":"1767312000"}"#
         );
-        // Not a wire timestamp: no expiry (ValidateInput records it FAILED without one).
-        assert!(
-            execution_input("2026-01-01", None, 90)
-                .get("ExpiresAt")
-                .is_none()
+        // Not a wire timestamp: kept forever (ValidateInput records it FAILED without it).
+        assert_eq!(
+            execution_input("2026-01-01", None, 90)["ExpiresAt"],
+            crate::retention::KEEP_FOREVER
         );
         // The size check measures with the longest expiry.
         for days in [1, 90, crate::retention::MAX_RETENTION_DAYS] {
@@ -309,6 +328,15 @@ mod tests {
             execution_input(at, payload, 0),
             serde_json::json!({"StartTimestamp": at, "Payload": r#"{"a":1}"#}),
         ] {
+            assert!(same_job(&cli, &other), "{other}");
+            assert!(same_job(&other, &cli), "{other}");
+        }
+        // No payload: "null" as the input carries it now, or none as older inputs did.
+        for other in [
+            execution_input(at, None, 0),
+            serde_json::json!({"StartTimestamp": at}),
+        ] {
+            let cli = execution_input(at, None, 90);
             assert!(same_job(&cli, &other), "{other}");
             assert!(same_job(&other, &cli), "{other}");
         }

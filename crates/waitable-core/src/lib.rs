@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod arn;
+pub mod cancel;
 pub mod cfn_intrinsics;
 pub mod changeset;
 #[cfg(any(test, feature = "test-support"))]
@@ -19,6 +20,7 @@ pub mod record;
 pub mod render;
 pub mod resolve;
 pub mod retention;
+pub mod stack_spec;
 pub mod stack_status;
 pub mod state_machine;
 #[cfg(test)]

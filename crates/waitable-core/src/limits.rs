@@ -14,6 +14,16 @@ pub const STATE_OVERHEAD_BYTES: usize = 40 * 1024;
 pub const MAX_INPUT_BYTES: usize = STATE_DATA_BYTES - STATE_OVERHEAD_BYTES;
 /// Longest job Id: Step Functions' execution names are at most 80 characters.
 pub const MAX_ID_LEN: usize = 80;
+/// A Standard execution lives at most one year ("Step Functions service quotas"); a job's wait,
+/// its deliveries and its writes all happen inside it.
+pub const EXECUTION_LIMIT_SECONDS: i64 = 365 * 86_400;
+/// The end of that year kept for a job's deliveries after it fires: longer than the longest a
+/// delivery can take with the retry parameters at their largest allowed values and every
+/// target (`delivery::states::longest_delivery_seconds`, tested against it).
+pub const DELIVERY_RESERVE_SECONDS: i64 = 2 * 86_400;
+/// How far ahead a job may be due: the one rule the CLI (`--at`), the API's POST template and
+/// the local `POST /` apply, so every job can finish its deliveries inside the year.
+pub const MAX_AHEAD_SECONDS: i64 = EXECUTION_LIMIT_SECONDS - DELIVERY_RESERVE_SECONDS;
 /// Default page size of GET /status.
 pub const DEFAULT_PAGE_SIZE: u32 = 100;
 /// Largest page size of GET /status.

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use super::job::{
-    ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
+    ATTR_ERROR, ATTR_FIRED_AT, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
     ATTR_START_ACTION_AT, JobRecord,
 };
 use super::payload::Payload;
@@ -36,6 +36,16 @@ pub fn record_from_item(item: &impl StringAttributes) -> Option<JobRecord> {
         payload: item.string(ATTR_PAYLOAD).map(Payload::from_stored),
         error: text(ATTR_ERROR),
         delivered_at: text(crate::delivery::states::ATTR_DELIVERED_AT),
+        fired_at: text(ATTR_FIRED_AT),
+        delivered_to: item
+            .string(crate::delivery::states::ATTR_DELIVERED_TO)
+            .map(|to| {
+                to.split(',')
+                    .filter(|t| !t.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
     })
 }
 
@@ -59,6 +69,8 @@ pub mod table {
             payload: None,
             error: None,
             delivered_at: None,
+            fired_at: None,
+            delivered_to: vec![],
         };
         vec![
             (

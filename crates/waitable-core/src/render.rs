@@ -108,7 +108,7 @@ fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
     }
     table.set_header(header);
     for job in jobs {
-        let mut status = Cell::new(printable(&job.process_status));
+        let mut status = Cell::new(printable(&shown_status(job)));
         if let Some(color) = status_color(job.status()) {
             status = status.fg(color);
         }
@@ -128,6 +128,15 @@ fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
         table.add_row(row);
     }
     table
+}
+
+/// The status as the table shows it: a STARTED job that fired (its delivery in progress: it
+/// can no longer be cancelled) reads `STARTED (delivering)`.
+pub fn shown_status(job: &JobRecord) -> String {
+    match (job.status(), &job.fired_at) {
+        (Some(JobStatus::Started), Some(_)) => format!("{} (delivering)", job.process_status),
+        _ => job.process_status.clone(),
+    }
 }
 
 /// `1 job`, `3 jobs`.
@@ -353,6 +362,18 @@ mod tests {
 
     use super::*;
 
+    #[test]
+    fn a_fired_job_not_yet_delivered_shows_as_delivering() {
+        let mut j = job("a", "2030-01-01T00:00:00Z", "STARTED");
+        assert_eq!(shown_status(&j), "STARTED");
+        j.fired_at = Some("2030-01-01T00:00:00.010Z".into());
+        assert_eq!(shown_status(&j), "STARTED (delivering)");
+        let text = render(|out| jobs_table(out, &[j.clone()], &style(false), ""));
+        assert!(text.contains("STARTED (delivering)"), "{text}");
+        j.process_status = "COMPLETED".into();
+        assert_eq!(shown_status(&j), "COMPLETED");
+    }
+
     fn style(color: bool) -> Style {
         Style {
             now: "2026-03-01T12:00:00Z".parse().unwrap(),
@@ -369,6 +390,8 @@ mod tests {
             payload: None,
             error: None,
             delivered_at: None,
+            fired_at: None,
+            delivered_to: vec![],
         }
     }
 

@@ -58,7 +58,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::template::{StackOptions, template};
+    use crate::template::{StackSpec, template};
 
     #[test]
     fn evaluates_the_waitable_outputs_from_ids() {
@@ -73,7 +73,7 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-        let got = outputs(&template(StackOptions::default()), &names);
+        let got = outputs(&template(&StackSpec::default()), &names);
         assert_eq!(
             got,
             [

@@ -1,50 +1,97 @@
-//! The generated state machine run on the States Language interpreter: every path a job can
-//! take ends with its row out of STARTED.
-
-use std::collections::BTreeMap;
+//! The generated state machine of every variant run on the States Language interpreter (the
+//! local engine's): every path a job can take ends with its row out of STARTED, a cancelled
+//! job is never delivered, and the number of state transitions a job costs.
 
 use serde_json::{Value, json};
 
-use waitable_asl::ddb;
-use waitable_asl::model::{DynamoOp, Kind, Place, WaitFor};
-use waitable_asl::parse::parse;
+use waitable_asl::ddb::Op;
+use waitable_asl::deliver_task::DeliverOp;
+use waitable_asl::exec::{Clock, End, run_to_end};
+use waitable_asl::model::{Kind, Place, WaitFor};
 use waitable_asl::parse::parse_text;
 use waitable_asl::run::iso_millis;
-use waitable_asl::{Cursor, ExecutionInfo, Fault, Tasks, Transition, step};
+use waitable_asl::tables::MemoryTables;
+use waitable_asl::{Cursor, ExecutionInfo, Fault, Machine, Tasks, Transition, step};
 
-/// An in-memory table with the same semantics as the engine's, plus a call log.
-#[derive(Default)]
-struct Table {
-    items: BTreeMap<String, ddb::Item>,
-    calls: Vec<(DynamoOp, Value)>,
-    /// Errors to raise on the next calls, in order.
-    fail_next: Vec<Fault>,
+use crate::delivery::{Deliveries, Target};
+use crate::job::{JobRequest, NO_PAYLOAD};
+use crate::payload::Payload;
+use crate::stack_spec::{StackSpec, variants};
+use crate::state_machine::resolved_with;
+
+const TABLE: &str = "jobs";
+const T0: i64 = 1_800_000_000_000; // 2027-01-15, before the jobs below are due
+const DUE: &str = "2027-06-01T00:00:00Z";
+
+/// The jobs table, the messages sent, and faults to raise on chosen calls.
+struct Stack {
+    tables: MemoryTables,
+    sent: Vec<(DeliverOp, Value)>,
+    /// Faults for the next table writes, in order.
+    table_faults: Vec<Fault>,
+    /// Faults for the next sends to a target, in order.
+    send_faults: Vec<(DeliverOp, Fault)>,
 }
 
-impl Tasks for Table {
-    fn call(&mut self, op: &DynamoOp, params: &Value) -> Result<Value, Fault> {
-        self.calls.push((*op, params.clone()));
-        if !self.fail_next.is_empty() {
-            return Err(self.fail_next.remove(0));
+impl Stack {
+    fn new() -> Stack {
+        let mut tables = MemoryTables::default();
+        tables.create(TABLE, "Id");
+        Stack {
+            tables,
+            sent: vec![],
+            table_faults: vec![],
+            send_faults: vec![],
         }
-        let key = ddb::target_key(*op, params, "Id")
-            .map_err(|e| Fault::task(&e.states_error(), e.message.clone()))?;
-        let (write, result) = ddb::apply(*op, params, "Id", self.items.get(&key))
-            .map_err(|e| Fault::task(&e.states_error(), e.message))?;
-        match write {
-            Some(ddb::Write::Put(k, item)) => {
-                self.items.insert(k, item);
-            }
-            Some(ddb::Write::Delete(k)) => {
-                self.items.remove(&k);
-            }
-            None => {}
-        }
-        Ok(result)
+    }
+
+    /// The job's row as a JSON attribute map (null when there is none).
+    fn row(&mut self, id: &str) -> Value {
+        let get = json!({ "TableName": TABLE, "Key": { "Id": { "S": id } } });
+        self.tables.call(&Op::GetItem, &get).unwrap()["Item"].clone()
+    }
+
+    fn set_status(&mut self, id: &str, status: &str) {
+        let update = json!({
+            "TableName": TABLE, "Key": { "Id": { "S": id } },
+            "UpdateExpression": "SET ProcessStatus = :s",
+            "ExpressionAttributeValues": { ":s": { "S": status } }
+        });
+        self.tables.call(&Op::UpdateItem, &update).unwrap();
     }
 }
 
-const T0: i64 = 1_800_000_000_000; // 2027-01-15, before the jobs below are due
+impl Tasks for Stack {
+    fn call(&mut self, op: &Op, params: &Value) -> Result<Value, Fault> {
+        if !self.table_faults.is_empty() {
+            return Err(self.table_faults.remove(0));
+        }
+        self.tables.call(op, params)
+    }
+
+    fn deliver(&mut self, op: DeliverOp, params: &Value) -> Result<Value, Fault> {
+        if let Some(i) = self.send_faults.iter().position(|(o, _)| *o == op) {
+            return Err(self.send_faults.remove(i).1);
+        }
+        self.sent.push((op, params.clone()));
+        Ok(json!({}))
+    }
+}
+
+fn machine(spec: &StackSpec) -> Machine {
+    let vars = [
+        ("TableName", TABLE),
+        ("AWS::Partition", "aws"),
+        ("AWS::StackName", "s"),
+        (crate::delivery::QUEUE_URL_VAR, "https://sqs.local/q"),
+        (crate::delivery::TOPIC_ARN_VAR, "arn:aws:sns:local:1:t"),
+        (
+            crate::delivery::CONNECTION_ARN_VAR,
+            "arn:aws:events:local:1:c",
+        ),
+    ];
+    parse_text(&resolved_with(spec, &vars)).unwrap()
+}
 
 fn exec(input: &Value) -> ExecutionInfo {
     ExecutionInfo {
@@ -57,50 +104,103 @@ fn exec(input: &Value) -> ExecutionInfo {
     }
 }
 
-/// Runs to the end, jumping the clock to each sleep's deadline. Returns the final step, the
-/// states entered, and the sleeps' deadlines.
-fn run_all(def: Value, input: Value, table: &mut Table) -> (Transition, Vec<String>, Vec<i64>) {
-    let m = parse(&def).unwrap();
-    let info = exec(&input);
+/// The input the CLI and the API send for a job due at [`DUE`].
+fn input(payload: Option<&str>) -> Value {
+    JobRequest {
+        id: "job-1".into(),
+        at: DUE.into(),
+        payload: payload.map(|p| Payload::parse(p).unwrap()),
+    }
+    .execution_input(90)
+}
+
+fn run(spec: &StackSpec, input: &Value, stack: &mut Stack) -> (End, Vec<String>) {
+    let outcome = run_to_end(
+        &machine(spec),
+        &exec(input),
+        Clock::Virtual,
+        stack,
+        &mut || 0.5,
+    );
+    (outcome.end, outcome.states_entered)
+}
+
+fn spec_of(targets: Vec<Target>) -> StackSpec {
+    StackSpec::delivering(targets)
+}
+
+fn webhook() -> Target {
+    Target::Webhook("https://h.example/x".into())
+}
+
+/// Steps from `cur` to the end, calling `before` ahead of every step (to change the table
+/// behind the execution's back).
+fn run_from(
+    spec: &StackSpec,
+    mut cur: Cursor,
+    stack: &mut Stack,
+    mut before: impl FnMut(&Cursor, &mut Stack),
+) -> (Transition, Vec<String>) {
+    let m = machine(spec);
+    let info = exec(&cur.input);
     let mut now = T0;
-    let mut cur = Cursor::enter(&m.start_at, input, now);
     let mut visited = vec![cur.state.clone()];
-    let mut sleeps = vec![];
-    let mut rand = || 0.5;
-    for _ in 0..100 {
-        match step(&m, &info, cur, now, table, &mut rand) {
+    for _ in 0..200 {
+        before(&cur, stack);
+        match step(&m, &info, cur, now, stack, &mut || 1.0) {
             Transition::Next(c) => {
                 visited.push(c.state.clone());
                 cur = c;
             }
             Transition::Sleep { cursor, until_ms } => {
-                assert!(until_ms > now);
-                sleeps.push(until_ms);
                 now = until_ms;
                 cur = cursor;
             }
-            end => return (end, visited, sleeps),
+            end => return (end, visited),
         }
     }
     panic!("did not finish");
 }
 
-// ---- The generated definition, end to end --------------------------------------------------
+// ---- What a job costs ------------------------------------------------------------------------
 
-fn generated() -> Value {
-    serde_json::from_str(&crate::state_machine::resolved("jobs", "aws")).unwrap()
+/// State transitions per job (Step Functions bills each state entered), one number per
+/// variant users deploy, for a job with a payload and for one without. The README's cost table
+/// quotes these numbers.
+#[test]
+fn transitions_per_job_for_each_variant() {
+    let queue_and_webhook = spec_of(vec![Target::Queue, webhook()]);
+    let mut cases: Vec<(String, StackSpec, usize)> = variants()
+        .into_iter()
+        .map(|v| {
+            let expected = match v.name {
+                "waitable" => 4,
+                "waitable-queue" | "waitable-webhook" => 6,
+                "waitable-all-targets" => 9,
+                other => panic!("no count for {other}"),
+            };
+            (v.name.to_string(), v.spec, expected)
+        })
+        .collect();
+    cases.push(("queue and webhook".into(), queue_and_webhook, 7));
+    for (name, spec, expected) in cases {
+        for payload in [None, Some(r#"{"k":1}"#)] {
+            let mut stack = Stack::new();
+            let (end, entered) = run(&spec, &input(payload), &mut stack);
+            assert!(matches!(end, End::Succeeded(_)), "{name}: {end:?}");
+            assert_eq!(entered.len(), expected, "{name} ({payload:?}): {entered:?}");
+            assert_eq!(stack.sent.len(), spec.deliveries.targets.len(), "{name}");
+        }
+    }
 }
 
-fn record(table: &Table, id: &str) -> Value {
-    Value::Object(table.items[id].clone())
-}
+// ---- No delivery -----------------------------------------------------------------------------
 
 #[test]
-fn generated_definition_completes_a_job() {
-    let mut table = Table::default();
-    let at = "2027-06-01T00:00:00Z";
-    let (end, visited, sleeps) = run_all(generated(), json!({"StartTimestamp": at}), &mut table);
-    assert!(matches!(end, Transition::Succeeded(_)), "{end:?}");
+fn a_job_completes_and_records_when_it_fired() {
+    let mut stack = Stack::new();
+    let (end, visited) = run(&StackSpec::default(), &input(None), &mut stack);
+    assert!(matches!(end, End::Succeeded(_)), "{end:?}");
     assert_eq!(
         visited,
         [
@@ -110,39 +210,40 @@ fn generated_definition_completes_a_job() {
             "SetFinalStatus"
         ]
     );
-    let due = chrono::DateTime::parse_from_rfc3339(at)
+    let due = chrono::DateTime::parse_from_rfc3339(DUE)
         .unwrap()
         .timestamp_millis();
-    assert_eq!(sleeps, [due]);
-    let rec = record(&table, "job-1");
+    let rec = stack.row("job-1");
     assert_eq!(rec["ProcessStatus"], json!({"S": "COMPLETED"}));
-    assert_eq!(rec["StartActionAt"], json!({"S": at}));
+    assert_eq!(rec["StartActionAt"], json!({"S": DUE}));
     assert_eq!(rec["LastUpdated"], json!({"S": iso_millis(due)}));
-    assert_eq!(table.calls.len(), 2);
-    assert_eq!(table.calls[0].1["TableName"], "jobs");
+    assert_eq!(rec["FiredAt"], json!({"S": iso_millis(due)}));
+    assert!(rec.get("Payload").is_none(), "{rec}");
+    assert_eq!(rec["ExpiresAt"]["N"], input(None)["ExpiresAt"]);
 }
 
 #[test]
-fn generated_definition_keeps_a_payload_given_as_text() {
-    let mut table = Table::default();
-    let input = json!({"StartTimestamp": "2027-06-01T00:00:00Z", "Payload": "{\"k\":[1]}"});
-    let (_, visited, _) = run_all(generated(), input, &mut table);
-    assert_eq!(visited[1], "SetInitialStatusWithPayload");
-    assert_eq!(
-        record(&table, "job-1")["Payload"],
-        json!({"S": "{\"k\":[1]}"})
+fn a_payload_given_as_text_is_stored_and_none_is_not() {
+    let mut stack = Stack::new();
+    let (_, visited) = run(
+        &StackSpec::default(),
+        &input(Some(r#"{"k":[1]}"#)),
+        &mut stack,
     );
+    assert_eq!(visited[1], "SetInitialStatusWithPayload");
+    assert_eq!(stack.row("job-1")["Payload"], json!({"S": "{\"k\":[1]}"}));
+    assert_eq!(input(None)["Payload"], NO_PAYLOAD);
 }
 
 #[test]
-fn generated_definition_rejects_a_bad_timestamp_visibly() {
+fn a_bad_timestamp_is_rejected_visibly() {
     for input in [
-        json!({}),
+        json!({"Payload": "null", "ExpiresAt": "1"}),
         json!({"StartTimestamp": "soon"}),
         json!({"StartTimestamp": 5}),
     ] {
-        let mut table = Table::default();
-        let (end, visited, _) = run_all(generated(), input.clone(), &mut table);
+        let mut stack = Stack::new();
+        let (end, visited) = run(&StackSpec::default(), &input, &mut stack);
         // A rejected text is kept as StartActionAt (the status index needs one).
         let expected: &[&str] = match &input["StartTimestamp"] {
             Value::Null => &["ValidateInput", "RejectInput", "InvalidInput"],
@@ -161,9 +262,10 @@ fn generated_definition_rejects_a_bad_timestamp_visibly() {
         };
         assert_eq!(visited, expected, "{input}");
         assert!(
-            matches!(end, Transition::Failed { ref error, .. } if error == "InvalidStartTimestamp")
+            matches!(end, End::Failed { ref error, .. } if error == "InvalidStartTimestamp"),
+            "{end:?}"
         );
-        let rec = record(&table, "job-1");
+        let rec = stack.row("job-1");
         assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
         assert_eq!(rec["Error"], json!({"S": "InvalidStartTimestamp"}));
         let kept = input["StartTimestamp"]
@@ -173,39 +275,80 @@ fn generated_definition_rejects_a_bad_timestamp_visibly() {
     }
 }
 
+/// An input started by hand without `Payload` or `ExpiresAt` (or with them of the wrong type)
+/// is recorded FAILED at once, on every variant: never STARTED, never delivered.
 #[test]
-fn generated_definition_marks_failed_when_the_final_write_fails() {
-    let mut table = Table::default();
-    // The final write fails for good (5 retries + 1), then MarkFailed records the error.
-    let mut faults = vec![Fault::task("DynamoDB.InternalServerErrorException", "oops"); 6];
-    // The first call (SetInitialStatus) must succeed.
-    let m = parse(&generated()).unwrap();
-    let input = json!({"StartTimestamp": "2027-06-01T00:00:00Z"});
-    let info = exec(&input);
-    let mut now = T0;
-    let mut cur = Cursor::enter(&m.start_at, input, now);
-    let mut visited = vec![];
-    let mut rand = || 1.0;
-    let end = loop {
-        if cur.state == "SetFinalStatus" && !faults.is_empty() && table.fail_next.is_empty() {
-            table.fail_next = std::mem::take(&mut faults);
+fn an_input_without_payload_or_expiry_is_refused_visibly() {
+    for v in variants() {
+        for input in [
+            json!({"StartTimestamp": DUE}),
+            json!({"StartTimestamp": DUE, "Payload": "null"}),
+            json!({"StartTimestamp": DUE, "ExpiresAt": "1"}),
+            json!({"StartTimestamp": DUE, "ExpiresAt": 1, "Payload": "null"}),
+            json!({"StartTimestamp": DUE, "ExpiresAt": "1", "Payload": {"k": 1}}),
+        ] {
+            let mut stack = Stack::new();
+            let (end, visited) = run(&v.spec, &input, &mut stack);
+            assert_eq!(
+                visited,
+                [
+                    "ValidateInput",
+                    "RejectExecutionInput",
+                    "InvalidExecutionInput"
+                ],
+                "{}: {input}",
+                v.name
+            );
+            assert!(
+                matches!(end, End::Failed { ref error, .. } if error == "InvalidExecutionInput")
+            );
+            let rec = stack.row("job-1");
+            assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
+            assert_eq!(rec["StartActionAt"], json!({"S": DUE}));
+            assert!(stack.sent.is_empty());
         }
-        visited.push(cur.state.clone());
-        match step(&m, &info, cur, now, &mut table, &mut rand) {
-            Transition::Next(c) => cur = c,
-            Transition::Sleep { cursor, until_ms } => {
-                now = until_ms;
-                cur = cursor;
-            }
-            end => break end,
+    }
+}
+
+#[test]
+fn a_start_flagged_too_far_ahead_is_recorded_failed_with_its_expiry() {
+    let mut too_far = input(None);
+    too_far["TooFarAhead"] = json!(true);
+    let mut stack = Stack::new();
+    let (end, visited) = run(&StackSpec::default(), &too_far, &mut stack);
+    assert_eq!(
+        visited,
+        ["ValidateInput", "RecordTooFarAhead", "TooFarAhead"]
+    );
+    assert!(matches!(end, End::Failed { ref error, .. } if error == "StartTimestampTooFarAhead"));
+    let rec = stack.row("job-1");
+    assert_eq!(rec["Error"], json!({"S": "StartTimestampTooFarAhead"}));
+    assert_eq!(rec["ExpiresAt"]["N"], too_far["ExpiresAt"]);
+}
+
+#[test]
+fn the_job_is_marked_failed_when_the_final_write_fails() {
+    let mut stack = Stack::new();
+    let spec = StackSpec::default();
+    let cur = Cursor::enter("ValidateInput", input(None), T0);
+    let mut tries = 0;
+    let (end, _) = run_from(&spec, cur, &mut stack, |cur, stack| {
+        if cur.state != "SetFinalStatus" {
+            return;
         }
-    };
+        tries += 1;
+        // The final write fails for good (5 retries + 1), then MarkFailed records the error.
+        if tries == 1 {
+            stack.table_faults =
+                vec![Fault::task("DynamoDB.InternalServerErrorException", "oops"); 6];
+        }
+    });
     assert!(
         matches!(end, Transition::Failed { ref error, .. } if error == "JobFailed"),
         "{end:?}"
     );
-    assert_eq!(visited.iter().filter(|s| *s == "SetFinalStatus").count(), 6);
-    let rec = record(&table, "job-1");
+    assert_eq!(tries, 6);
+    let rec = stack.row("job-1");
     assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
     assert_eq!(
         rec["Error"],
@@ -213,47 +356,126 @@ fn generated_definition_marks_failed_when_the_final_write_fails() {
     );
 }
 
+/// Cancelled during the Wait (on every variant): the row stays CANCELLED and nothing is sent.
 #[test]
-fn generated_definition_leaves_a_cancelled_job_cancelled() {
-    let mut table = Table::default();
-    let m = parse(&generated()).unwrap();
-    let input = json!({"StartTimestamp": "2027-06-01T00:00:00Z"});
-    let info = exec(&input);
-    let mut cur = Cursor::enter(&m.start_at, input, T0);
-    let mut rand = || 0.0;
-    // Run until the Wait.
-    let (cursor, until) = loop {
-        match step(&m, &info, cur, T0, &mut table, &mut rand) {
-            Transition::Next(c) => cur = c,
-            Transition::Sleep { cursor, until_ms } => break (cursor, until_ms),
-            other => panic!("{other:?}"),
-        }
-    };
-    table
-        .items
-        .get_mut("job-1")
-        .unwrap()
-        .insert("ProcessStatus".into(), json!({"S": "CANCELLED"}));
-    let mut cur = cursor;
-    let end = loop {
-        match step(&m, &info, cur, until, &mut table, &mut rand) {
-            Transition::Next(c) => cur = c,
-            Transition::Sleep { .. } => panic!("no retry for a failed condition"),
-            end => break end,
-        }
-    };
+fn a_job_cancelled_before_it_fires_stays_cancelled_and_is_never_delivered() {
+    for v in variants() {
+        let mut stack = Stack::new();
+        let cur = Cursor::enter("ValidateInput", input(Some("{}")), T0);
+        let (_, visited) = run_from(&v.spec, cur, &mut stack, |cur, stack| {
+            if cur.state == "WaitUntil" && cur.waited {
+                stack.set_status("job-1", "CANCELLED");
+            }
+        });
+        assert_eq!(
+            stack.row("job-1")["ProcessStatus"],
+            json!({"S": "CANCELLED"}),
+            "{}: {visited:?}",
+            v.name
+        );
+        assert!(stack.sent.is_empty(), "{}", v.name);
+        assert!(stack.row("job-1").get("FiredAt").is_none(), "{}", v.name);
+    }
+}
+
+// ---- Delivery --------------------------------------------------------------------------------
+
+#[test]
+fn a_delivered_job_records_when_it_fired_and_every_target_that_took_it() {
+    let spec = spec_of(vec![Target::Queue, webhook()]);
+    let mut stack = Stack::new();
+    let (end, visited) = run(&spec, &input(None), &mut stack);
+    assert!(matches!(end, End::Succeeded(_)), "{end:?}");
+    assert_eq!(
+        visited,
+        [
+            "ValidateInput",
+            "SetInitialStatus",
+            "WaitUntil",
+            "FireJob",
+            "DeliverToQueue",
+            "DeliverToWebhook",
+            "RecordDelivered"
+        ]
+    );
+    let rec = stack.row("job-1");
+    assert_eq!(rec["ProcessStatus"], json!({"S": "COMPLETED"}));
+    assert_eq!(rec["DeliveredTo"], json!({"S": "queue,webhook"}));
+    assert!(rec["FiredAt"]["S"].is_string() && rec["DeliveredAt"]["S"].is_string());
+    // A job without a payload is delivered with "Payload":null.
+    let body: Value =
+        serde_json::from_str(stack.sent[0].1["MessageBody"].as_str().unwrap()).unwrap();
+    assert_eq!(body["Payload"], Value::Null);
+    assert_eq!(body["FiredAt"], rec["FiredAt"]["S"]);
+}
+
+/// The webhook refuses after the queue took the message: the row says the queue got it and
+/// the webhook failed, so nobody re-sends to the queue thinking nothing arrived.
+#[test]
+fn a_partial_delivery_records_which_targets_took_the_message() {
+    let spec = spec_of(vec![Target::Queue, Target::Topic, webhook()]);
+    let mut stack = Stack::new();
+    stack.send_faults = vec![(
+        DeliverOp::HttpInvoke,
+        Fault::task("States.Http.StatusCode.400", "bad request"),
+    )];
+    let (end, visited) = run(&spec, &input(Some("{}")), &mut stack);
+    assert!(matches!(end, End::Failed { ref error, .. } if error == "JobFailed"));
+    assert!(visited.contains(&"DeliveryFailedAtWebhook".to_string()));
+    let rec = stack.row("job-1");
+    assert_eq!(rec["ProcessStatus"], json!({"S": "FAILED"}));
+    assert_eq!(rec["DeliveredTo"], json!({"S": "queue,topic"}));
+    assert_eq!(
+        rec["Error"],
+        json!({"S": "DeliveryFailed: webhook: States.Http.StatusCode.400: bad request"})
+    );
+    assert_eq!(stack.sent.len(), 2);
+    // Failing at the first target: nothing took it.
+    let mut stack = Stack::new();
+    stack.send_faults = vec![(DeliverOp::SqsSendMessage, Fault::task("SQS.X", "no")); 6];
+    run(&spec, &input(None), &mut stack);
+    let rec = stack.row("job-1");
+    assert_eq!(rec["DeliveredTo"], json!({"S": ""}));
+    assert_eq!(
+        rec["Error"],
+        json!({"S": "DeliveryFailed: queue: SQS.X: no"})
+    );
+}
+
+/// A caught error without a Cause still records the job FAILED (a path to a missing Cause
+/// would fail the execution uncatchably).
+#[test]
+fn a_delivery_failure_without_a_cause_is_recorded() {
+    let spec = spec_of(vec![Target::Queue]);
+    let mut stack = Stack::new();
+    run(&spec, &input(None), &mut stack);
+    stack.set_status("job-1", "STARTED");
+    let mut data = input(None);
+    data["Failure"] = json!({ "Error": "States.Timeout" });
+    let cur = Cursor::enter("DeliveryFailedAtQueue", data, T0);
+    let (end, visited) = run_from(&spec, cur, &mut stack, |_, _| {});
     assert!(
-        matches!(end, Transition::Failed { ref error, .. } if error == "DynamoDB.ConditionalCheckFailedException")
+        matches!(end, Transition::Failed { ref error, .. } if error == "JobFailed"),
+        "{end:?}"
     );
     assert_eq!(
-        record(&table, "job-1")["ProcessStatus"],
-        json!({"S": "CANCELLED"})
+        visited,
+        [
+            "DeliveryFailedAtQueue",
+            "CheckFailureCause",
+            "MarkDeliveryFailedWithoutCause",
+            "JobFailed"
+        ]
+    );
+    assert_eq!(
+        stack.row("job-1")["Error"],
+        json!({"S": "DeliveryFailed: queue: States.Timeout"})
     );
 }
 
 #[test]
 fn the_generated_definition_is_accepted() {
-    let m = parse_text(&crate::state_machine::resolved("t", "aws")).unwrap();
+    let m = machine(&StackSpec::default());
     assert_eq!(m.start_at, "ValidateInput");
     assert!(matches!(
         m.states["WaitUntil"].kind,
@@ -262,4 +484,11 @@ fn the_generated_definition_is_accepted() {
     assert_eq!(m.states["SetFinalStatus"].catch.len(), 1);
     assert_eq!(m.states["SetFinalStatus"].retry[0].max_attempts, 5);
     assert_eq!(m.states["SetInitialStatus"].result_path, Place::Discard);
+    let all = machine(&spec_of(
+        Deliveries::parse(&["queue".into(), "topic".into(), "bus".into()])
+            .unwrap()
+            .unwrap()
+            .targets,
+    ));
+    assert_eq!(all.states["DeliverToQueue"].retry[0].max_attempts, 5);
 }

@@ -315,6 +315,8 @@ mod tests {
             payload: None,
             error: None,
             delivered_at: None,
+            fired_at: None,
+            delivered_to: vec![],
         };
         assert!(DueWindow::default().selects(&job(T1, "FAILED")));
         // A job rejected before its first write has no StartActionAt: not in the index.

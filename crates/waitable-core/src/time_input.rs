@@ -13,8 +13,9 @@ pub const ACCEPTED_FORMS: &str = "an RFC 3339 time (2030-01-01T09:00:00Z, 2030-0
 
 /// How far in the past `--at` may be (clock skew, a slow terminal): beyond this it is a mistake.
 pub const MAX_PAST: Duration = Duration::seconds(60);
-/// A Standard execution lives at most one year, and the wait is part of its life.
-pub const MAX_AHEAD: Duration = Duration::days(365);
+/// A Standard execution lives at most one year, and the wait and the deliveries are part of its
+/// life ([`super::limits::MAX_AHEAD_SECONDS`]).
+pub const MAX_AHEAD: Duration = Duration::seconds(super::limits::MAX_AHEAD_SECONDS);
 
 /// Parses `--at` relative to `now`, checks it is within [now - 1 min, now + 1 year] and
 /// returns it in UTC, whole seconds (rounded up).
@@ -34,8 +35,10 @@ pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String>
     }
     if asked > now + MAX_AHEAD {
         return Err(format!(
-            "time {text:?} ({}) is more than a year ahead: a Standard execution lives at most one year",
-            format_utc(at)
+            "time {text:?} ({}) is more than {} days ahead: a Standard execution lives at most one year, and its last {} days are kept for the job's deliveries",
+            format_utc(at),
+            MAX_AHEAD.num_days(),
+            super::limits::DELIVERY_RESERVE_SECONDS / 86_400
         ));
     }
     Ok(at)
@@ -150,7 +153,7 @@ mod tests {
         assert_eq!(at("+2h").unwrap(), "2026-03-01T14:00:01Z");
         assert_eq!(at("+3d").unwrap(), "2026-03-04T12:00:01Z");
         assert_eq!(at("+0s").unwrap(), "2026-03-01T12:00:01Z");
-        assert_eq!(at("+365d").unwrap(), "2027-03-01T12:00:01Z");
+        assert_eq!(at("+363d").unwrap(), "2027-02-27T12:00:01Z");
     }
 
     #[test]
@@ -249,12 +252,15 @@ mod tests {
 
     #[test]
     fn more_than_a_year_ahead_is_refused() {
-        assert!(at("+366d").unwrap_err().contains("one year"));
-        assert!(at("2027-03-01T12:00:00Z").is_ok());
-        assert!(at("2027-03-01T12:00:01Z").unwrap_err().contains("one year"));
-        assert!(at("+8761h").is_err());
-        assert!(at("+525600m").is_ok());
-        assert!(at("+525601m").is_err());
+        // The last two days of the year are kept for the job's deliveries.
+        let err = at("+364d").unwrap_err();
+        assert!(err.contains("more than 363 days ahead"), "{err}");
+        assert!(err.contains("deliveries"), "{err}");
+        assert!(at("2027-02-27T12:00:00Z").is_ok());
+        assert!(at("2027-02-27T12:00:01Z").unwrap_err().contains("one year"));
+        assert!(at("+8713h").is_err());
+        assert!(at("+522720m").is_ok());
+        assert!(at("+522721m").is_err());
     }
 
     #[test]

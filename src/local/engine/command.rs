@@ -24,9 +24,11 @@ pub enum EngineError {
     AlreadyExists { arn: String, id: String },
     #[error("no job with Id {0:?}")]
     JobNotFound(String),
-    /// Only a STARTED job can be cancelled.
-    #[error("job {id:?} is {status}: only a STARTED (waiting) job can be cancelled")]
-    JobNotWaiting { id: String, status: String },
+    /// Only a STARTED job that has not fired can be cancelled (`waitable_core::cancel`).
+    #[error("{reason}")]
+    JobNotWaiting {
+        reason: waitable_core::cancel::NotCancellable,
+    },
     /// A seeded record that is not a job record.
     #[error("{0}")]
     InvalidRecord(String),

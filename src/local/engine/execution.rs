@@ -232,20 +232,16 @@ fn reconcile_row(
     store::put_item(c, name, &item)
 }
 
-/// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED.
+/// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED and has
+/// not fired (the rule of `waitable_core::cancel`, which the aws target's conditional write
+/// applies too).
 pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, EngineError> {
     let mut item = store::get_item(c, id)
         .map_err(EngineError::internal)?
         .ok_or_else(|| EngineError::JobNotFound(id.into()))?;
-    let status = http_contract::job_from_item(&item)
-        .map(|j| j.process_status)
-        .unwrap_or_default();
-    if status != JobStatus::Started.as_str() {
-        return Err(EngineError::JobNotWaiting {
-            id: id.into(),
-            status: status.to_string(),
-        });
-    }
+    let job = http_contract::job_from_item(&item)
+        .ok_or_else(|| EngineError::internal(anyhow::anyhow!("a stored job has no Id")))?;
+    waitable_core::cancel::check(&job).map_err(|reason| EngineError::JobNotWaiting { reason })?;
     if let Some(mut exec) = store::get_execution(c, id).map_err(EngineError::internal)?
         && exec.status == RUNNING
     {

@@ -50,7 +50,7 @@ impl Running {
     }
 
     fn submit(&self, id: &str, at: &str) -> Result<Submitted, EngineError> {
-        let input = json!({"StartTimestamp": at});
+        let input = waitable_core::job::execution_input(at, None, 90);
         self.ask(|reply| Command::Submit {
             name: id.into(),
             input,

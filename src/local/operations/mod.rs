@@ -361,8 +361,8 @@ mod tests {
     fn deploy_refuses_what_the_interpreter_cannot_run_before_anything_starts() {
         let home = tempfile::tempdir().unwrap();
         let backend = LocalBackend::with_home("s", home.path().to_path_buf(), Ui::silent());
-        let mut t = waitable_core::template::template(Default::default());
-        let mut def = waitable_core::state_machine::definition();
+        let mut t = waitable_core::template::template(&Default::default());
+        let mut def = waitable_core::state_machine::definition(&Default::default());
         def["States"]["WaitUntil"] = json!({"Type": "Map", "End": true});
         t["Resources"]["StateMachine"]["Properties"]["DefinitionString"] =
             json!({"Fn::Sub": [def.to_string(), {"TableName": {"Ref": "JobsTable"}}]});
@@ -374,7 +374,7 @@ mod tests {
         );
         assert!(!backend.dir().exists(), "nothing is written");
         backend
-            .prepare(&waitable_core::template::template(Default::default()))
+            .prepare(&waitable_core::template::template(&Default::default()))
             .unwrap();
         assert!(backend.dir().read_stack().is_ok());
     }

@@ -84,15 +84,16 @@ pub fn given_header(given: &[(String, String)]) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::template::{StackOptions, template};
+    use crate::template::{StackSpec, template};
 
     fn delivering(flags: &[&str]) -> Value {
-        let mut t = template(StackOptions::default());
         let d = Deliveries::parse(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
             .unwrap()
             .unwrap();
-        super::splice::apply(&mut t, &d);
-        t
+        template(&StackSpec {
+            deliveries: d,
+            ..StackSpec::default()
+        })
     }
 
     #[test]
@@ -105,7 +106,7 @@ mod tests {
         let text = sub[0].as_str().unwrap();
         assert!(text.contains("\"MaxAttempts\": 2,"), "{text}");
         assert!(text.contains("\"MaxDelaySeconds\": 60,"), "{text}");
-        let plain = template(StackOptions::default());
+        let plain = template(&StackSpec::default());
         assert_eq!(for_local(&plain, &[], "s").unwrap(), plain);
     }
 

@@ -2,14 +2,13 @@
 //!
 //! Pure: the targets and their flags ([`Deliveries::parse`]), the one message shape
 //! ([`message`]), the states that deliver ([`states`]) and the resources and permissions they
-//! need ([`resources`]). The template and the state machine call into this module; both
-//! targets run what it generates.
+//! need ([`resources`]). The template and state machine builders call into this module in
+//! their one pass; both targets run what it generates.
 
 pub mod local;
 pub mod message;
 pub mod received;
 pub mod resources;
-pub mod splice;
 pub mod states;
 
 use serde_json::{Value, json};

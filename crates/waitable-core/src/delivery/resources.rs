@@ -10,7 +10,9 @@
 
 use serde_json::{Map, Value, json};
 
-use super::states::{DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS};
+use super::states::{
+    DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS, MAX_ATTEMPTS, MAX_MAX_DELAY_SECONDS,
+};
 use super::*;
 use crate::cfn_intrinsics::{get_att, r#ref, sub};
 
@@ -31,7 +33,7 @@ pub fn parameters(d: &Deliveries) -> Map<String, Value> {
             "Type": "Number",
             "Default": DEFAULT_ATTEMPTS.to_string(),
             "MinValue": 0,
-            "MaxValue": 99,
+            "MaxValue": MAX_ATTEMPTS,
             "Description": "Retries of a failed delivery before the job is FAILED (DeliveryFailed)"
         }),
     );
@@ -41,7 +43,7 @@ pub fn parameters(d: &Deliveries) -> Map<String, Value> {
             "Type": "Number",
             "Default": DEFAULT_MAX_DELAY_SECONDS.to_string(),
             "MinValue": 1,
-            "MaxValue": 86400,
+            "MaxValue": MAX_MAX_DELAY_SECONDS,
             "Description": "Cap of one back-off between delivery retries (1 s, 2 s, 4 s... up to this); with the attempts it bounds a delivery's age"
         }),
     );

@@ -1,43 +1,72 @@
-//! The states that deliver a fired job, spliced into the state machine when a stack has
-//! delivery targets.
+//! The states that deliver a fired job, built into the state machine of a stack with
+//! delivery targets (`crate::state_machine::definition`).
 //!
 //! ```text
-//! ValidateInput ─(no payload)─> AddNullPayload ─> SetInitialStatus ─┐
-//!      └──────(payload)──────> SetInitialStatusWithPayload ─────────┴─> WaitUntil
-//!   ─> FireJob ─> DeliverToQueue ─> ... ─> DeliverToWebhook ─> RecordDelivered (End)
-//!        │ STARTED no more           │ retries spent
-//!        v                           v
-//!   CancelledMeanwhile (Succeed)   MarkDeliveryFailed ─> JobFailed
+//! WaitUntil ─> FireJob ─> DeliverToQueue ─> ... ─> DeliverToWebhook ─> RecordDelivered (End)
+//!                │ STARTED no more      │ retries spent
+//!                v                      v
+//!   CancelledMeanwhile (Succeed)   DeliveryFailedAt<Target> ─> CheckFailureCause
+//!                                    ─> MarkDeliveryFailed[WithoutCause] ─> JobFailed
 //! ```
-//! Ordering: `FireJob` is the conditional update on `ProcessStatus = STARTED`, and it comes
-//! before any delivery. A job cancelled before it fired is CANCELLED by then (cancel stops the
-//! execution, then marks the row), so the claim fails and nothing is sent. A crash or a retry
-//! after a send repeats only the send (at least once); the job is COMPLETED, with
-//! `DeliveredAt`, only after every target took the message.
+//! Ordering: `FireJob` is the claim, the conditional update on `ProcessStatus = STARTED` that
+//! records `FiredAt`, and it comes before any delivery. A job cancelled before it fired is
+//! CANCELLED by then, so the claim fails and nothing is sent; a job with `FiredAt` is never
+//! cancelled (cancel's own write refuses it). The claim writes no attribute the status index
+//! holds, so it costs no index write. A crash or a retry after a send repeats only the send
+//! (at least once); the job is COMPLETED, with `DeliveredAt` and `DeliveredTo`, only after
+//! every target took the message. When one fails for good, the row says which targets took
+//! it (`DeliveredTo`) and which one failed (`Error`).
 
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
-use super::message::{self, FIRED_AT_PATH, PAYLOAD_PATH};
+use super::message::{self, FIRED_AT_PATH};
 use super::{
     CONNECTION_ARN_VAR, Deliveries, EVENT_DETAIL_TYPE, PARAM_ATTEMPTS, PARAM_MAX_DELAY,
     QUEUE_URL_VAR, TOPIC_ARN_VAR, Target,
 };
-use crate::job::{ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS};
+use crate::job::{ATTR_FIRED_AT, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobStatus};
+use crate::state_machine::{
+    FAILURE_PATH, JOB_FAILED, UPDATE_ITEM, execution_key, fail_if_started, failed_catch, retry,
+};
 
-pub const ADD_NULL_PAYLOAD: &str = "AddNullPayload";
 pub const FIRE_JOB: &str = "FireJob";
 pub const RECORD_DELIVERED: &str = "RecordDelivered";
+pub const CHECK_FAILURE_CAUSE: &str = "CheckFailureCause";
 pub const MARK_DELIVERY_FAILED: &str = "MarkDeliveryFailed";
+pub const MARK_DELIVERY_FAILED_WITHOUT_CAUSE: &str = "MarkDeliveryFailedWithoutCause";
 pub const CANCELLED_MEANWHILE: &str = "CancelledMeanwhile";
 /// The record's attribute set when every target took the message.
 pub const ATTR_DELIVERED_AT: &str = "DeliveredAt";
-/// Prefix of the `Error` attribute of a job whose delivery failed for good.
+/// The targets that took the message, by kind in delivery order, comma-separated
+/// (`queue,webhook`): all of them on a COMPLETED job, those before the failed one on a job
+/// whose delivery failed.
+pub const ATTR_DELIVERED_TO: &str = "DeliveredTo";
+/// Prefix of the `Error` attribute of a job whose delivery failed for good:
+/// `DeliveryFailed: <target>: <error>[: <cause>]`.
 pub const DELIVERY_FAILED: &str = "DeliveryFailed";
+/// Where the failure states keep which target failed and which took the message.
+const UNDELIVERED_PATH: &str = "$.Undelivered";
 
 const CONDITION_FAILED: &str = "DynamoDB.ConditionalCheckFailedException";
 /// Defaults of the retry parameters: 1 s, 2 s, 4 s... capped, with full jitter.
 pub const DEFAULT_ATTEMPTS: u32 = 5;
 pub const DEFAULT_MAX_DELAY_SECONDS: u32 = 60;
+/// Largest values the retry parameters accept: with them and every target, a job's deliveries
+/// still end inside `limits::DELIVERY_RESERVE_SECONDS` (tested).
+pub const MAX_ATTEMPTS: u32 = 20;
+pub const MAX_MAX_DELAY_SECONDS: u32 = 3600;
+/// The longest one attempt can take: an HTTP Task's request times out after 60 seconds
+/// ("Call HTTPS APIs", Step Functions guide); the SDK integrations answer sooner.
+pub const ATTEMPT_SECONDS: u64 = 60;
+
+/// The longest the deliveries of one job can take after it fires: per target, every attempt
+/// at its longest and every back-off at its cap (full jitter only shortens them).
+pub fn longest_delivery_seconds(targets: usize, attempts: u32, max_delay: u32) -> u64 {
+    let backoffs: u64 = (0..attempts)
+        .map(|i| 2u64.saturating_pow(i).min(u64::from(max_delay)))
+        .sum();
+    targets as u64 * ((u64::from(attempts) + 1) * ATTEMPT_SECONDS + backoffs)
+}
 
 /// HTTP answers worth another try: 429, every 5xx, and no answer at all (socket errors and
 /// timeouts). Any other non-2xx (a 4xx) fails the delivery at once.
@@ -51,135 +80,115 @@ pub fn webhook_retryable_errors() -> Vec<String> {
     names
 }
 
-/// The name of the state that delivers to `target`.
-pub fn state_name(target: &Target) -> String {
+/// `DeliverTo<Kind>`, or with another prefix (`DeliveryFailedAt<Kind>`).
+fn named(prefix: &str, target: &Target) -> String {
     let kind = target.kind();
     let mut chars = kind.chars();
     let first = chars
         .next()
         .map(|c| c.to_ascii_uppercase())
         .unwrap_or_default();
-    format!("DeliverTo{first}{}", chars.as_str())
+    format!("{prefix}{first}{}", chars.as_str())
 }
 
-/// The names of the states [`splice`] adds for `d`.
-pub fn added_states(d: &Deliveries) -> Vec<String> {
-    let mut names: Vec<String> = [ADD_NULL_PAYLOAD, FIRE_JOB].map(String::from).into();
-    names.extend(d.targets.iter().map(state_name));
-    names.extend([RECORD_DELIVERED, MARK_DELIVERY_FAILED, CANCELLED_MEANWHILE].map(String::from));
-    names
+/// The name of the state that delivers to `target`.
+pub fn state_name(target: &Target) -> String {
+    named("DeliverTo", target)
 }
 
-/// What [`splice`] needs to know about the state machine it changes.
-pub struct Hooks<'a> {
-    pub table: &'a str,
-    /// The payload-less first write: the Choice rules that lead to it go to
-    /// `AddNullPayload` instead, which then goes on to it.
-    pub no_payload_next: &'a str,
-    /// Other payload-less first writes (target, name of its own AddNullPayload Pass).
-    pub more_no_payload: Vec<(String, String)>,
-    /// The Wait whose end fires the job; its `Next` becomes `FireJob`.
-    pub wait: &'a str,
-    /// The state the old `Wait` went to (replaced, so removed).
-    pub replaced: &'a str,
-    /// The Retry of DynamoDB writes, and the Catch that marks the job FAILED.
-    pub write_retry: Value,
-    pub failed_catch: Value,
-    /// The Fail state reached after a job was marked FAILED.
-    pub job_failed: &'a str,
+/// The name of the state reached when the delivery to `target` failed for good.
+pub fn failed_state_name(target: &Target) -> String {
+    named("DeliveryFailedAt", target)
 }
 
-/// Turns the plain state machine (`definition["States"]`) into one that delivers to `d`.
-/// With no targets it changes nothing.
-pub fn splice(states: &mut Map<String, Value>, d: &Deliveries, h: &Hooks) {
-    if d.is_empty() {
-        return;
-    }
-    let mut no_payload = vec![(h.no_payload_next.to_string(), ADD_NULL_PAYLOAD.to_string())];
-    no_payload.extend(h.more_no_payload.iter().cloned());
-    // Every Choice that leads to a payload-less first write (ValidateInput, and the Choice
-    // that picks the first write of an input with an expiry) goes through its AddNullPayload.
-    for (target, pass) in &no_payload {
-        for choice in states.values_mut().filter(|s| s["Type"] == "Choice") {
-            for rule in choice["Choices"].as_array_mut().into_iter().flatten() {
-                if rule["Next"] == target.as_str() {
-                    rule["Next"] = pass.as_str().into();
-                }
-            }
-            if choice["Default"] == target.as_str() {
-                choice["Default"] = pass.as_str().into();
-            }
-        }
-    }
-    if let Some(wait) = states.get_mut(h.wait) {
-        wait["Next"] = FIRE_JOB.into();
-    }
-    states.remove(h.replaced);
-    for (target, pass) in no_payload {
-        states.insert(
-            pass,
-            json!({
-                "Type": "Pass",
-                "Comment": "A job without a payload is delivered with \"Payload\":null",
-                "Result": "null",
-                "ResultPath": PAYLOAD_PATH,
-                "Next": target
-            }),
-        );
-    }
+/// The targets' kinds in delivery order, as `DeliveredTo` holds them.
+pub fn delivered_to(targets: &[Target]) -> String {
+    targets
+        .iter()
+        .map(Target::kind)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Every state that follows the Wait of a stack delivering to `d` (not empty), in order.
+pub fn states(table: &str, d: &Deliveries) -> Vec<(String, Value)> {
     let names: Vec<String> = d.targets.iter().map(state_name).collect();
-    states.insert(FIRE_JOB.into(), fire_job(h, &names[0]));
+    let mut out = vec![(FIRE_JOB.to_string(), fire_job(table, &names[0]))];
     for (i, target) in d.targets.iter().enumerate() {
         let next = names.get(i + 1).map_or(RECORD_DELIVERED, String::as_str);
-        states.insert(names[i].clone(), deliver(target, next));
+        out.push((names[i].clone(), deliver(target, next)));
     }
-    states.insert(RECORD_DELIVERED.into(), record_delivered(h));
-    states.insert(MARK_DELIVERY_FAILED.into(), mark_delivery_failed(h));
-    states.insert(
+    out.push((RECORD_DELIVERED.into(), record_delivered(table, d)));
+    for (i, target) in d.targets.iter().enumerate() {
+        out.push((
+            failed_state_name(target),
+            json!({
+                "Type": "Pass",
+                "Comment": "Which target failed, and which took the message before it",
+                "Result": { "Target": target.kind(), "DeliveredTo": delivered_to(&d.targets[..i]) },
+                "ResultPath": UNDELIVERED_PATH,
+                "Next": CHECK_FAILURE_CAUSE
+            }),
+        ));
+    }
+    // A caught error may come without a Cause; a path to a missing field would fail the
+    // execution uncatchably, so the Cause is only read once it is proven present.
+    out.push((
+        CHECK_FAILURE_CAUSE.into(),
+        json!({
+            "Type": "Choice",
+            "Choices": [
+                { "Variable": format!("{FAILURE_PATH}.Cause"), "IsPresent": false, "Next": MARK_DELIVERY_FAILED_WITHOUT_CAUSE }
+            ],
+            "Default": MARK_DELIVERY_FAILED
+        }),
+    ));
+    out.push((
+        MARK_DELIVERY_FAILED.into(),
+        mark_delivery_failed(table, true),
+    ));
+    out.push((
+        MARK_DELIVERY_FAILED_WITHOUT_CAUSE.into(),
+        mark_delivery_failed(table, false),
+    ));
+    out.push((
         CANCELLED_MEANWHILE.into(),
         json!({
             "Type": "Succeed",
-            "Comment": "The job was cancelled before it fired (or while it was delivered): nothing more to do"
+            "Comment": "The job was cancelled before it fired: nothing more to do"
         }),
-    );
+    ));
+    out
 }
 
-fn update_item() -> &'static str {
-    "arn:${AWS::Partition}:states:::dynamodb:updateItem"
-}
-
-fn key() -> Value {
-    json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
-}
-
-fn catches(h: &Hooks) -> Value {
+fn catches() -> Value {
     json!([
         { "ErrorEquals": [CONDITION_FAILED], "Next": CANCELLED_MEANWHILE },
-        h.failed_catch
+        failed_catch()
     ])
 }
 
-fn fire_job(h: &Hooks, first: &str) -> Value {
+fn fire_job(table: &str, first: &str) -> Value {
     json!({
         "Type": "Task",
-        "Comment": "The claim: only a job still STARTED is delivered, so one cancelled before it fired never is",
-        "Resource": update_item(),
+        "Comment": "The claim: only a job still STARTED is delivered, so one cancelled before it fired never is; FiredAt makes it one cancel refuses",
+        "Resource": UPDATE_ITEM,
         "Parameters": {
-            "TableName": h.table,
-            "Key": key(),
-            "UpdateExpression": "SET #updated = :now",
+            "TableName": table,
+            "Key": execution_key(),
+            "UpdateExpression": "SET #fired = :now",
             "ConditionExpression": "#status = :started",
-            "ExpressionAttributeNames": { "#status": ATTR_PROCESS_STATUS, "#updated": ATTR_LAST_UPDATED },
+            "ExpressionAttributeNames": { "#status": ATTR_PROCESS_STATUS, "#fired": ATTR_FIRED_AT },
             "ExpressionAttributeValues": {
-                ":started": { "S": "STARTED" },
+                ":started": { "S": JobStatus::Started.as_str() },
                 ":now": { "S.$": "$$.State.EnteredTime" }
             }
         },
         // When it fired, and the message's braces (States.Format arguments, see `message`).
         "ResultSelector": { "At.$": "$$.State.EnteredTime", "Open": "{", "Close": "}" },
         "ResultPath": FIRED_AT_PATH.trim_end_matches(".At"),
-        "Retry": h.write_retry,
-        "Catch": catches(h),
+        "Retry": retry(),
+        "Catch": catches(),
         "Next": first
     })
 }
@@ -209,6 +218,14 @@ pub fn unquote_placeholders(text: &str) -> String {
         .fold(text.to_string(), |t, p| {
             t.replace(&format!("\"${{{p}}}\""), &format!("${{{p}}}"))
         })
+}
+
+/// The retry parameters at their defaults, for a definition resolved outside CloudFormation.
+pub fn parameter_defaults() -> [(&'static str, String); 2] {
+    [
+        (PARAM_ATTEMPTS, DEFAULT_ATTEMPTS.to_string()),
+        (PARAM_MAX_DELAY, DEFAULT_MAX_DELAY_SECONDS.to_string()),
+    ]
 }
 
 fn deliver(target: &Target, next: &str) -> Value {
@@ -268,58 +285,74 @@ fn deliver(target: &Target, next: &str) -> Value {
         "Parameters": parameters,
         "ResultPath": null,
         "Retry": delivery_retry(target),
-        "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": "$.Failure", "Next": MARK_DELIVERY_FAILED }],
+        "Catch": [{ "ErrorEquals": ["States.ALL"], "ResultPath": FAILURE_PATH, "Next": failed_state_name(target) }],
         "Next": next
     })
 }
 
-fn record_delivered(h: &Hooks) -> Value {
+fn record_delivered(table: &str, d: &Deliveries) -> Value {
     json!({
         "Type": "Task",
-        "Comment": "Every target took the message: COMPLETED, with DeliveredAt",
-        "Resource": update_item(),
+        "Comment": "Every target took the message: COMPLETED, with DeliveredAt and DeliveredTo",
+        "Resource": UPDATE_ITEM,
         "Parameters": {
-            "TableName": h.table,
-            "Key": key(),
-            "UpdateExpression": "SET #status = :completed, #updated = :now, #delivered = :now",
+            "TableName": table,
+            "Key": execution_key(),
+            "UpdateExpression": "SET #status = :completed, #updated = :now, #delivered = :now, #to = :to",
             "ConditionExpression": "#status = :started",
             "ExpressionAttributeNames": {
                 "#status": ATTR_PROCESS_STATUS,
                 "#updated": ATTR_LAST_UPDATED,
-                "#delivered": ATTR_DELIVERED_AT
+                "#delivered": ATTR_DELIVERED_AT,
+                "#to": ATTR_DELIVERED_TO
             },
             "ExpressionAttributeValues": {
-                ":completed": { "S": "COMPLETED" },
-                ":started": { "S": "STARTED" },
-                ":now": { "S.$": "$$.State.EnteredTime" }
+                ":completed": { "S": JobStatus::Completed.as_str() },
+                ":started": { "S": JobStatus::Started.as_str() },
+                ":now": { "S.$": "$$.State.EnteredTime" },
+                ":to": { "S": delivered_to(&d.targets) }
             }
         },
         "ResultPath": null,
-        "Retry": h.write_retry,
-        "Catch": catches(h),
+        "Retry": retry(),
+        "Catch": catches(),
         "End": true
     })
 }
 
-fn mark_delivery_failed(h: &Hooks) -> Value {
+/// `with_cause`: the caught error carries a Cause (proven by [`CHECK_FAILURE_CAUSE`]).
+fn mark_delivery_failed(table: &str, with_cause: bool) -> Value {
+    let (format, cause) = if with_cause {
+        ("{}: {}: {}", format!(", {FAILURE_PATH}.Cause"))
+    } else {
+        ("{}: {}", String::new())
+    };
+    let error = format!(
+        "States.Format('{DELIVERY_FAILED}: {format}', {UNDELIVERED_PATH}.Target, {FAILURE_PATH}.Error{cause})"
+    );
     json!({
         "Type": "Task",
-        "Comment": "Retries spent: FAILED with DeliveryFailed: <error>: <cause>",
-        "Resource": update_item(),
-        "Parameters": crate::state_machine::fail_if_started(
-            h.table,
-            json!({ "S.$": format!("States.Format('{DELIVERY_FAILED}: {{}}: {{}}', $.Failure.Error, $.Failure.Cause)") }),
+        "Comment": "Retries spent: FAILED with DeliveryFailed: <target>: <error>[: <cause>], and the targets that took it",
+        "Resource": UPDATE_ITEM,
+        "Parameters": fail_if_started(
+            table,
+            json!({ "S.$": error }),
+            &[(ATTR_DELIVERED_TO, json!({ "S.$": format!("{UNDELIVERED_PATH}.DeliveredTo") }))],
         ),
         "ResultPath": null,
-        "Retry": h.write_retry,
+        "Retry": retry(),
         "Catch": [{ "ErrorEquals": [CONDITION_FAILED], "Next": CANCELLED_MEANWHILE }],
-        "Next": h.job_failed
+        "Next": JOB_FAILED
     })
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::Map;
+
     use super::*;
+    use crate::stack_spec::StackSpec;
+    use crate::state_machine::{WAIT_UNTIL, definition};
 
     fn d(flags: &[&str]) -> Deliveries {
         Deliveries::parse(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
@@ -327,54 +360,22 @@ mod tests {
             .unwrap()
     }
 
-    fn base() -> Map<String, Value> {
-        json!({
-            "V": { "Type": "Choice", "Choices": [
-                { "Variable": "$.Payload", "IsPresent": false, "Next": "S" },
-                { "Variable": "$.Payload", "IsString": true, "Next": "SP" }
-            ], "Default": "S" },
-            "S": { "Type": "Pass", "Next": "W" },
-            "SP": { "Type": "Pass", "Next": "W" },
-            "W": { "Type": "Wait", "Seconds": 1, "Next": "F" },
-            "F": { "Type": "Succeed" },
-            "MF": { "Type": "Pass", "Next": "JF" },
-            "JF": { "Type": "Fail" }
-        })
-        .as_object()
-        .unwrap()
-        .clone()
-    }
-
-    fn hooks() -> Hooks<'static> {
-        Hooks {
-            table: "${TableName}",
-            no_payload_next: "S",
-            more_no_payload: vec![],
-            wait: "W",
-            replaced: "F",
-            write_retry: json!([{ "ErrorEquals": ["DynamoDB.ThrottlingException"] }]),
-            failed_catch: json!({ "ErrorEquals": ["States.ALL"], "ResultPath": "$.Failure", "Next": "MF" }),
-            job_failed: "JF",
-        }
-    }
-
-    #[test]
-    fn no_targets_change_nothing() {
-        let mut s = base();
-        splice(&mut s, &Deliveries::default(), &hooks());
-        assert_eq!(s, base());
+    fn built(flags: &[&str]) -> Map<String, Value> {
+        let spec = StackSpec {
+            deliveries: d(flags),
+            ..StackSpec::default()
+        };
+        definition(&spec)["States"].as_object().unwrap().clone()
     }
 
     #[test]
     fn the_claim_comes_before_every_delivery_and_completion_after() {
-        let mut s = base();
-        let targets = d(&["queue", "topic", "bus=b", "webhook=https://h.example/x"]);
-        splice(&mut s, &targets, &hooks());
-        assert_eq!(s["W"]["Next"], FIRE_JOB);
-        assert!(!s.contains_key("F"));
+        let s = built(&["queue", "topic", "bus=b", "webhook=https://h.example/x"]);
+        assert_eq!(s[WAIT_UNTIL]["Next"], FIRE_JOB);
+        assert!(!s.contains_key(crate::state_machine::SET_FINAL_STATUS));
         // Walk the success path from the Wait.
         let mut path = vec![];
-        let mut at = s["W"]["Next"].as_str().unwrap().to_string();
+        let mut at = s[WAIT_UNTIL]["Next"].as_str().unwrap().to_string();
         loop {
             path.push(at.clone());
             match s[&at]["Next"].as_str() {
@@ -393,46 +394,72 @@ mod tests {
                 RECORD_DELIVERED
             ]
         );
-        assert_eq!(s[FIRE_JOB]["ConditionExpression"], json!(null));
-        assert_eq!(
-            s[FIRE_JOB]["Parameters"]["ConditionExpression"],
-            "#status = :started"
-        );
+        let claim = &s[FIRE_JOB]["Parameters"];
+        assert_eq!(claim["ConditionExpression"], "#status = :started");
+        // The claim records FiredAt and nothing the status index holds (no index write).
+        assert_eq!(claim["UpdateExpression"], "SET #fired = :now");
+        assert_eq!(claim["ExpressionAttributeNames"]["#fired"], ATTR_FIRED_AT);
+        for projected in crate::status_index::PROJECTED {
+            assert!(!claim.to_string().contains(projected), "{projected}");
+        }
         assert_eq!(s[FIRE_JOB]["Catch"][0]["Next"], CANCELLED_MEANWHILE);
         assert_eq!(s[RECORD_DELIVERED]["End"], true);
+        let done = &s[RECORD_DELIVERED]["Parameters"];
         assert!(
-            s[RECORD_DELIVERED]["Parameters"]["UpdateExpression"]
+            done["UpdateExpression"]
                 .as_str()
                 .unwrap()
                 .contains("#delivered")
         );
-        // Payload-less jobs pass through AddNullPayload.
-        assert_eq!(s["V"]["Choices"][0]["Next"], ADD_NULL_PAYLOAD);
-        assert_eq!(s["V"]["Default"], ADD_NULL_PAYLOAD);
-        assert_eq!(s["V"]["Choices"][1]["Next"], "SP");
-        assert_eq!(s[ADD_NULL_PAYLOAD]["Next"], "S");
-        let mut names: Vec<String> = added_states(&targets);
-        names.sort();
-        let mut added: Vec<String> = s
-            .keys()
-            .filter(|k| !base().contains_key(*k))
-            .cloned()
-            .collect();
-        added.sort();
-        assert_eq!(names, added);
+        assert_eq!(
+            done["ExpressionAttributeValues"][":to"],
+            json!({ "S": "queue,topic,bus,webhook" })
+        );
+    }
+
+    #[test]
+    fn a_failed_delivery_records_the_target_and_what_took_it_before() {
+        let s = built(&["queue", "topic", "webhook=https://h.example/x"]);
+        for (target, before) in [
+            ("Queue", ""),
+            ("Topic", "queue"),
+            ("Webhook", "queue,topic"),
+        ] {
+            let deliver = &s[&format!("DeliverTo{target}")];
+            let failed = format!("DeliveryFailedAt{target}");
+            assert_eq!(deliver["Catch"][0]["Next"], failed.as_str());
+            assert_eq!(deliver["Catch"][0]["ResultPath"], FAILURE_PATH);
+            assert_eq!(s[&failed]["Result"]["DeliveredTo"], before);
+            assert_eq!(s[&failed]["Result"]["Target"], target.to_ascii_lowercase());
+            assert_eq!(s[&failed]["Next"], CHECK_FAILURE_CAUSE);
+        }
+        let mark = |name: &str| s[name]["Parameters"].clone();
+        let with = mark(MARK_DELIVERY_FAILED);
+        assert_eq!(
+            with["ExpressionAttributeValues"][":error"]["S.$"],
+            "States.Format('DeliveryFailed: {}: {}: {}', $.Undelivered.Target, $.Failure.Error, $.Failure.Cause)"
+        );
+        // Without a Cause the text reads no path to it: a missing path fails uncatchably.
+        let without = mark(MARK_DELIVERY_FAILED_WITHOUT_CAUSE);
+        assert!(!without.to_string().contains("Cause"), "{without}");
+        for p in [&with, &without] {
+            assert_eq!(
+                p["ExpressionAttributeValues"][":deliveredto"]["S.$"],
+                "$.Undelivered.DeliveredTo"
+            );
+            assert_eq!(p["ConditionExpression"], "#status = :started");
+        }
+        assert_eq!(
+            s[CHECK_FAILURE_CAUSE]["Choices"][0],
+            json!({ "Variable": "$.Failure.Cause", "IsPresent": false, "Next": MARK_DELIVERY_FAILED_WITHOUT_CAUSE })
+        );
     }
 
     #[test]
     fn every_delivery_retries_then_marks_the_job_delivery_failed() {
-        let mut s = base();
-        splice(
-            &mut s,
-            &d(&["queue", "webhook=https://h.example/x"]),
-            &hooks(),
-        );
+        let s = built(&["queue", "webhook=https://h.example/x"]);
         for name in ["DeliverToQueue", "DeliverToWebhook"] {
             let st = &s[name];
-            assert_eq!(st["Catch"][0]["Next"], MARK_DELIVERY_FAILED, "{name}");
             assert_eq!(
                 st["Retry"][0]["MaxAttempts"], "${DeliveryAttempts}",
                 "{name}"
@@ -462,25 +489,12 @@ mod tests {
         ] {
             assert!(!web.contains(&not.to_string()), "{not}");
         }
-        let error =
-            s[MARK_DELIVERY_FAILED]["Parameters"]["ExpressionAttributeValues"][":error"]["S.$"]
-                .as_str()
-                .unwrap();
-        assert!(
-            error.starts_with("States.Format('DeliveryFailed: {}: {}'"),
-            "{error}"
-        );
-        assert_eq!(s[MARK_DELIVERY_FAILED]["Next"], "JF");
+        assert_eq!(s[MARK_DELIVERY_FAILED]["Next"], JOB_FAILED);
     }
 
     #[test]
     fn each_target_sends_the_one_message_with_the_id_alongside() {
-        let mut s = base();
-        splice(
-            &mut s,
-            &d(&["queue", "topic", "bus", "webhook=https://h.example/x"]),
-            &hooks(),
-        );
+        let s = built(&["queue", "topic", "bus", "webhook=https://h.example/x"]);
         let body = message::expression();
         assert_eq!(
             s["DeliverToQueue"]["Parameters"]["MessageBody.$"],
@@ -507,6 +521,29 @@ mod tests {
             s["DeliverToWebhook"]["Resource"],
             "arn:${AWS::Partition}:states:::http:invoke"
         );
+    }
+
+    /// The one-year limit holds: a job due at the latest accepted time finishes its deliveries
+    /// (and its writes' retries) before Step Functions ends the execution.
+    #[test]
+    fn the_longest_delivery_fits_in_the_reserve_at_the_largest_parameters() {
+        let longest = longest_delivery_seconds(4, MAX_ATTEMPTS, MAX_MAX_DELAY_SECONDS);
+        // The claim, the record and the failure write: 6 attempts each, the back-offs capped.
+        let writes = 3 * (6 * ATTEMPT_SECONDS + 1 + 2 + 4 + 8 + 16);
+        let reserve = crate::limits::DELIVERY_RESERVE_SECONDS as u64;
+        assert!(
+            longest + writes <= reserve,
+            "{longest} + {writes} > {reserve}"
+        );
+        // The defaults take minutes, not days.
+        assert!(longest_delivery_seconds(1, DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS) < 600);
+        assert_eq!(longest_delivery_seconds(1, 2, 60), 3 * 60 + 1 + 2);
+        // The template's parameters cannot go past what was measured.
+        let p = super::super::resources::parameters(&Deliveries {
+            targets: vec![Target::Queue],
+        });
+        assert_eq!(p[PARAM_ATTEMPTS]["MaxValue"], MAX_ATTEMPTS);
+        assert_eq!(p[PARAM_MAX_DELAY]["MaxValue"], MAX_MAX_DELAY_SECONDS);
     }
 
     #[test]

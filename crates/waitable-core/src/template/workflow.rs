@@ -5,11 +5,13 @@ use serde_json::{Map, Value, json};
 use super::iam::{assume_role_from_this_account, inline_policy};
 use crate::cfn_intrinsics::{get_att, r#ref, sub_with};
 use crate::logical_ids::{JOBS_TABLE, STATE_MACHINE, STATE_MACHINE_ROLE, TABLE_NAME_VAR};
-use crate::state_machine;
+use crate::stack_spec::StackSpec;
+use crate::{delivery, state_machine};
 
-pub fn resources() -> Map<String, Value> {
-    let definition = serde_json::to_string_pretty(&state_machine::definition())
-        .expect("a JSON value serialises");
+pub fn resources(spec: &StackSpec) -> Map<String, Value> {
+    let definition = state_machine::definition_text(spec);
+    let mut vars = vec![(TABLE_NAME_VAR, r#ref(JOBS_TABLE))];
+    vars.extend(delivery::resources::definition_vars(&spec.deliveries));
     let mut m = Map::new();
     m.insert(
         STATE_MACHINE_ROLE.into(),
@@ -32,7 +34,7 @@ pub fn resources() -> Map<String, Value> {
             "Properties": {
                 "StateMachineType": "STANDARD",
                 "RoleArn": get_att(STATE_MACHINE_ROLE, "Arn"),
-                "DefinitionString": sub_with(&definition, &[(TABLE_NAME_VAR, r#ref(JOBS_TABLE))])
+                "DefinitionString": sub_with(&definition, &vars)
             }
         }),
     );
