@@ -3,67 +3,12 @@
 //!
 //! bench_local <port> <engine-pid> [waiting-jobs] [firing-jobs] [idle-seconds]
 
+mod bench_common;
+
 use std::time::{Duration, Instant};
 
+use bench_common::{CONCURRENCY, Conn, iso_millis, percentile};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-
-const CONCURRENCY: usize = 32;
-
-/// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    port: u16,
-    io: BufReader<TcpStream>,
-}
-
-impl Conn {
-    async fn open(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        s.set_nodelay(true).unwrap();
-        Conn {
-            port,
-            io: BufReader::new(s),
-        }
-    }
-
-    async fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.port,
-            body.len()
-        );
-        let s = self.io.get_mut();
-        s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(body.as_bytes()).await.unwrap();
-        let mut line = String::new();
-        self.io.read_line(&mut line).await.unwrap();
-        let status: u16 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let mut len = 0;
-        loop {
-            line.clear();
-            self.io.read_line(&mut line).await.unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-        }
-        let mut buf = vec![0; len];
-        self.io.read_exact(&mut buf).await.unwrap();
-        (status, buf)
-    }
-}
-
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string()
-}
 
 /// Submits `bodies` through POST / with CONCURRENCY connections; returns jobs per second.
 async fn submit_all(port: u16, bodies: Vec<String>) -> f64 {
@@ -122,10 +67,6 @@ fn cpu_ticks(pid: u32) -> u64 {
     f[11].parse::<u64>().unwrap() + f[12].parse::<u64>().unwrap()
 }
 
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -161,7 +102,7 @@ async fn main() {
     let bodies: Vec<String> = (0..firing)
         .map(|i| {
             let due = start + (i as i64 * span) / firing as i64;
-            json!({"StartTimestamp": iso(due), "Id": format!("fire-{i:06}")}).to_string()
+            json!({"StartTimestamp": iso_millis(due), "Id": format!("fire-{i:06}")}).to_string()
         })
         .collect();
     let rate = submit_all(port, bodies).await;

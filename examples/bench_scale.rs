@@ -5,67 +5,12 @@
 //!   bench_scale submit <port> <count> <id-prefix> <first-due-ms> <span-ms>
 //!   bench_scale lateness <port> <id-prefix> <expected>
 
+mod bench_common;
+
 use std::time::Instant;
 
+use bench_common::{CONCURRENCY, Conn, iso_seconds, percentile};
 use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::net::TcpStream;
-
-const CONCURRENCY: usize = 32;
-
-/// One keep-alive HTTP/1.1 connection.
-struct Conn {
-    port: u16,
-    io: BufReader<TcpStream>,
-}
-
-impl Conn {
-    async fn open(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port))
-            .await
-            .expect("connect");
-        s.set_nodelay(true).unwrap();
-        Conn {
-            port,
-            io: BufReader::new(s),
-        }
-    }
-
-    async fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.port,
-            body.len()
-        );
-        let s = self.io.get_mut();
-        s.write_all(head.as_bytes()).await.unwrap();
-        s.write_all(body.as_bytes()).await.unwrap();
-        let mut line = String::new();
-        self.io.read_line(&mut line).await.unwrap();
-        let status: u16 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
-        let mut len = 0;
-        loop {
-            line.clear();
-            self.io.read_line(&mut line).await.unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                len = v.trim().parse().unwrap();
-            }
-        }
-        let mut buf = vec![0; len];
-        self.io.read_exact(&mut buf).await.unwrap();
-        (status, buf)
-    }
-}
-
-fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .unwrap()
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
-}
 
 /// Submits `count` jobs through POST / with CONCURRENCY connections, due from `first` across
 /// `span` ms; returns jobs per second. Bodies are made on the fly (flat client memory).
@@ -80,7 +25,7 @@ async fn submit(port: u16, count: usize, prefix: String, first: i64, span: i64) 
             for i in (c * per)..((c + 1) * per).min(count) {
                 let due = first + (i as i64 * span) / count.max(1) as i64;
                 let body = json!({
-                    "StartTimestamp": iso(due),
+                    "StartTimestamp": iso_seconds(due),
                     "Id": format!("{prefix}-{i:07}"),
                     "Payload": {"n": i}
                 })
@@ -94,10 +39,6 @@ async fn submit(port: u16, count: usize, prefix: String, first: i64, span: i64) 
         t.await.unwrap();
     }
     count as f64 / started.elapsed().as_secs_f64()
-}
-
-fn percentile(sorted: &[i64], p: f64) -> i64 {
-    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
 /// Lateness (LastUpdated - StartActionAt) of the COMPLETED jobs whose Id starts with `prefix`.

@@ -583,3 +583,55 @@ pub fn deep_payloads_read_back_or_are_refused(env: &dyn StackEnv) {
     }
     assert_eq!(all_jobs(env).len(), before.len(), "nothing was sent");
 }
+
+/// Jobs never fire before their time: 30 jobs, three per second, each COMPLETED no earlier
+/// than its StartActionAt (LastUpdated is the final state's entry time). Returns the lateness
+/// line (min, p50, max) for the caller to print.
+///
+/// AWS documents a Wait with `Timestamp`/`TimestampPath` as waiting until that time (States
+/// Language, "Wait State"). moto ends such waits up to a second early (the other scenarios
+/// allow it [`EARLY_TOLERANCE`]), ministack does not: on this, ministack matches AWS, and the
+/// local engine, which follows AWS, runs this scenario too; moto does not.
+pub fn jobs_never_fire_before_their_time(env: &dyn StackEnv) -> String {
+    let prefix = unique_name("late");
+    let base = Utc::now() + chrono::Duration::seconds(3);
+    let lines: Vec<String> = (0..30)
+        .map(|i| {
+            let at = (base + chrono::Duration::seconds(i / 3))
+                .format("%Y-%m-%dT%H:%M:%SZ")
+                .to_string();
+            json!({"at": at, "id": format!("{prefix}-{i:02}")}).to_string()
+        })
+        .collect();
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), lines.join("\n") + "\n").unwrap();
+    run_ok(
+        env.waitable()
+            .args(["submit", "--file", file.path().to_str().unwrap()]),
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let done = loop {
+        let jobs: Vec<Value> = all_jobs(env)
+            .into_iter()
+            .filter(|j| j["Id"].as_str().unwrap().starts_with(&prefix))
+            .collect();
+        if jobs.len() == 30 && jobs.iter().all(|j| j["ProcessStatus"] == "COMPLETED") {
+            break jobs;
+        }
+        assert!(Instant::now() < deadline, "not all completed: {jobs:?}");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let mut lateness: Vec<i64> = done
+        .iter()
+        .map(|j| (time(&j["LastUpdated"]) - time(&j["StartActionAt"])).num_milliseconds())
+        .collect();
+    lateness.sort_unstable();
+    assert!(lateness[0] >= 0, "a job fired early: {lateness:?} ms");
+    format!(
+        "lateness over {} jobs: min {} ms, p50 {} ms, max {} ms",
+        lateness.len(),
+        lateness[0],
+        lateness[lateness.len() / 2],
+        lateness[lateness.len() - 1]
+    )
+}

@@ -1,13 +1,18 @@
-//! `waitable check` and the API check that ends `deploy`, on moto. moto has no
-//! TestInvokeMethod, so here the check is skipped on one line (the ok and failing answers are
-//! mocked in `src/aws/api_check_tests.rs`).
+//! `waitable check` and the API check that ends `deploy`, on both emulators. Neither has
+//! TestInvokeMethod (moto answers a bare 500, ministack a 404 NotFoundException for the
+//! unknown path), so here the check is skipped on one line and deploy exits 0 (the ok and
+//! failing answers are mocked in `src/aws/api_check_tests.rs`).
 
 use serde_json::Value;
 
-use crate::harness::{describe, run_ok, unique_name, waitable_on_moto};
+use crate::harness::{Emulator, describe, ministack_lease, run_ok, unique_name, waitable_on};
 
 fn waitable(stack: &str, args: &[&str]) -> std::process::Command {
-    let mut cmd = waitable_on_moto();
+    waitable_at(Emulator::Moto, stack, args)
+}
+
+fn waitable_at(emulator: Emulator, stack: &str, args: &[&str]) -> std::process::Command {
+    let mut cmd = waitable_on(emulator);
     cmd.args(["--stack-name", stack]).args(args);
     cmd
 }
@@ -17,6 +22,17 @@ const SKIPPED: &str =
 
 #[test]
 fn deploy_ends_with_the_api_check_and_check_runs_it_alone() {
+    deploy_then_check(Emulator::Moto);
+}
+
+#[test]
+fn deploy_ends_with_the_api_check_and_check_runs_it_alone_on_ministack() {
+    let _lease = ministack_lease();
+    deploy_then_check(Emulator::Ministack);
+}
+
+fn deploy_then_check(emulator: Emulator) {
+    let waitable = |stack: &str, args: &[&str]| waitable_at(emulator, stack, args);
     let stack = unique_name("check");
     let out = run_ok(&mut waitable(
         &stack,

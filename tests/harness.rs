@@ -7,18 +7,57 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-const HOW_TO: &str = "run the tests with scripts/test: it installs the pinned tools in .venv and starts moto on 127.0.0.1";
+const HOW_TO: &str = "run the tests with scripts/test: it installs the pinned tools (.venv, .venv-ministack) and starts moto and ministack on 127.0.0.1";
 
-/// The moto server started by scripts/test. Fails (never skips) when it is not there.
+/// The AWS emulators scripts/test starts, each a separate server: a test module that needs an
+/// emulator's global switch set gets a server started with it set, so no test flips one and
+/// tests pass in any order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Emulator {
+    /// moto as it starts: CloudFormation's state machines are visible (deploy, destroy, check).
+    Moto,
+    /// moto with `execute_state_machine` on (scripts/test sets it before any test runs): its
+    /// executions really run, for machines made through the Step Functions API only.
+    MotoExecuting,
+    /// ministack: runs the stack's own state machines, delivers Step Functions status events
+    /// to EventBridge rules, records per-resource stack events.
+    Ministack,
+}
+
+impl Emulator {
+    fn variable(self) -> &'static str {
+        match self {
+            Emulator::Moto => "WAITABLE_TEST_MOTO_URL",
+            Emulator::MotoExecuting => "WAITABLE_TEST_MOTO_SFN_URL",
+            Emulator::Ministack => "WAITABLE_TEST_MINISTACK_URL",
+        }
+    }
+
+    /// The server's address. Fails (never skips) when it is not there.
+    pub fn url(self) -> String {
+        let var = self.variable();
+        let url = std::env::var(var).unwrap_or_else(|_| {
+            panic!("{var} is not set: this test needs the {self:?} emulator; {HOW_TO}")
+        });
+        assert!(
+            url.starts_with("http://127.0.0.1:"),
+            "{var} must point at 127.0.0.1, got {url}"
+        );
+        url
+    }
+
+    /// The account id the emulator puts in ARNs.
+    pub fn account(self) -> &'static str {
+        match self {
+            Emulator::Moto | Emulator::MotoExecuting => "123456789012",
+            Emulator::Ministack => "000000000000",
+        }
+    }
+}
+
+/// The plain moto server started by scripts/test. Fails (never skips) when it is not there.
 pub fn moto_url() -> String {
-    let url = std::env::var("WAITABLE_TEST_MOTO_URL").unwrap_or_else(|_| {
-        panic!("WAITABLE_TEST_MOTO_URL is not set: this test needs the moto emulator; {HOW_TO}")
-    });
-    assert!(
-        url.starts_with("http://127.0.0.1:"),
-        "WAITABLE_TEST_MOTO_URL must point at 127.0.0.1, got {url}"
-    );
-    url
+    Emulator::Moto.url()
 }
 
 /// A tool installed in the project's venv (cfn-lint, statelint, python, aws).
@@ -35,7 +74,7 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// A name no other test in this run uses (tests share one moto server).
+/// A name no other test in this run uses (tests share each emulator).
 pub fn unique_name(prefix: &str) -> String {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     format!(
@@ -81,13 +120,18 @@ pub fn waitable_bare() -> Command {
     cmd
 }
 
-/// The binary pointed at moto, with test credentials and a region.
+/// The binary pointed at the plain moto, with test credentials and a region.
 pub fn waitable_on_moto() -> Command {
+    waitable_on(Emulator::Moto)
+}
+
+/// The binary pointed at `emulator`, with test credentials and a region.
+pub fn waitable_on(emulator: Emulator) -> Command {
     let mut cmd = waitable_bare();
     cmd.env("AWS_ACCESS_KEY_ID", "testing")
         .env("AWS_SECRET_ACCESS_KEY", "testing")
         .env("AWS_REGION", "us-east-1")
-        .env("AWS_ENDPOINT_URL", moto_url());
+        .env("AWS_ENDPOINT_URL", emulator.url());
     cmd
 }
 
@@ -119,4 +163,84 @@ pub trait StackEnv {
     /// Writes job records (JSON objects with the table's attribute names: Id, StartActionAt,
     /// ProcessStatus, LastUpdated, Payload as JSON text, Error) straight into the jobs table.
     fn seed_jobs(&self, records: &[serde_json::Value]);
+}
+
+/// Sends one HTTP/1.1 request to a server on 127.0.0.1 and returns the status code and body.
+pub fn http_request(url: &str, method: &str, path: &str, body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://");
+    let mut stream = std::net::TcpStream::connect(addr)
+        .unwrap_or_else(|e| panic!("{addr} is not reachable ({e}); {HOW_TO}"));
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let status = answer
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer from {addr}: {answer}"));
+    let body = answer
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Who uses ministack now: the test file (module) and how many of its tests.
+struct MinistackUse {
+    module: Option<&'static str>,
+    holders: usize,
+    last: Option<&'static str>,
+}
+
+static MINISTACK_USE: std::sync::Mutex<MinistackUse> = std::sync::Mutex::new(MinistackUse {
+    module: None,
+    holders: 0,
+    last: None,
+});
+static MINISTACK_FREED: std::sync::Condvar = std::sync::Condvar::new();
+
+/// A test's hold on ministack, shared with the other tests of its module (test file) and
+/// exclusive of every other module's: ministack is reset (`POST /_ministack/reset`) each time
+/// it passes to another module, so no module sees what another left behind, in any order.
+pub struct MinistackLease {
+    _private: (),
+}
+
+/// Waits until no test of another module uses ministack, resetting it if the last user was
+/// another module. Identifies the module by the calling test's file.
+#[track_caller]
+pub fn ministack_lease() -> MinistackLease {
+    let module = std::panic::Location::caller().file();
+    let url = Emulator::Ministack.url();
+    let mut state = MINISTACK_USE.lock().unwrap_or_else(|e| e.into_inner());
+    while state.module.is_some_and(|m| m != module) {
+        state = MINISTACK_FREED
+            .wait(state)
+            .unwrap_or_else(|e| e.into_inner());
+    }
+    if state.module.is_none() && state.last != Some(module) {
+        let (status, body) = http_request(&url, "POST", "/_ministack/reset", "");
+        assert_eq!(status, 200, "ministack refused the reset: {body}");
+    }
+    state.module = Some(module);
+    state.last = Some(module);
+    state.holders += 1;
+    MinistackLease { _private: () }
+}
+
+impl Drop for MinistackLease {
+    fn drop(&mut self) {
+        let mut state = MINISTACK_USE.lock().unwrap_or_else(|e| e.into_inner());
+        state.holders -= 1;
+        if state.holders == 0 {
+            state.module = None;
+            MINISTACK_FREED.notify_all();
+        }
+    }
 }

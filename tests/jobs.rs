@@ -1,12 +1,13 @@
-//! submit / status / cancel on the aws target, against moto over HTTP with real executions.
+//! submit / status / cancel on the aws target, against the emulators over HTTP with real
+//! executions.
 //!
-//! Moto runs state machines only when `execute_state_machine` is on, and only for machines
-//! created through the Step Functions API after that: [`AwsEnv`] re-registers the deployed
-//! definition under the same name (so the stack's StateMachineArn output still points at it).
-//! That quirk lives here, in the test harness, never in the product.
+//! moto runs state machines only with `execute_state_machine` on (scripts/test starts a moto
+//! with it on: [`Emulator::MotoExecuting`]), and only for machines created through the Step
+//! Functions API: [`AwsEnv`] re-registers the deployed definition under the same name (so the
+//! stack's StateMachineArn output still points at it). ministack runs the stack's own machine.
+//! Those quirks live here, in the test harness, never in the product.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::process::Command;
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -16,7 +17,10 @@ use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use serde_json::{Value, json};
 
 use crate::behaviour;
-use crate::harness::{StackEnv, describe, moto_url, unique_name, waitable_on_moto};
+use crate::harness::{
+    Emulator, MinistackLease, StackEnv, describe, ministack_lease, unique_name, waitable_on,
+    waitable_on_moto,
+};
 
 /// One tokio runtime for the SDK calls the harness makes.
 pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
@@ -30,42 +34,26 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
+/// The SDK configuration for the executing moto.
 pub(crate) fn sdk_config() -> &'static aws_types::SdkConfig {
-    static CONFIG: OnceLock<aws_types::SdkConfig> = OnceLock::new();
-    CONFIG.get_or_init(|| {
+    sdk_config_for(Emulator::MotoExecuting)
+}
+
+/// The SDK configuration for `emulator`, built without reading any environment or profile.
+pub(crate) fn sdk_config_for(emulator: Emulator) -> &'static aws_types::SdkConfig {
+    static CONFIGS: [OnceLock<aws_types::SdkConfig>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    CONFIGS[emulator as usize].get_or_init(|| {
         runtime().block_on(
             aws_config::defaults(BehaviorVersion::latest())
                 .region(aws_types::region::Region::new("us-east-1"))
-                .endpoint_url(moto_url())
+                .endpoint_url(emulator.url())
                 .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
                     "testing", "testing", None, None, "test",
                 ))
                 .load(),
         )
     })
-}
-
-/// Turns on moto's state machine execution (once per test process).
-pub(crate) fn enable_moto_executions() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let url = moto_url();
-        let addr = url.trim_start_matches("http://");
-        let body = r#"{"stepfunctions":{"execute_state_machine":true}}"#;
-        let mut stream = std::net::TcpStream::connect(addr).expect("moto is reachable");
-        write!(
-            stream,
-            "POST /moto-api/config HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-            body.len()
-        )
-        .unwrap();
-        let mut answer = String::new();
-        stream.read_to_string(&mut answer).unwrap();
-        assert!(
-            answer.starts_with("HTTP/1.1 20"),
-            "moto refused the config: {answer}"
-        );
-    });
 }
 
 /// The deployed stack's outputs and the state machine role.
@@ -75,18 +63,16 @@ struct Deployed {
     role_arn: String,
 }
 
-/// Deploys the stack `name` on moto with `waitable deploy --yes` and `--parameter`s: the one
-/// place tests deploy.
-fn deploy_stack(name: &str, parameters: &[&str]) -> Deployed {
-    let mut cmd = crate::harness::waitable_on_moto();
+/// Deploys the stack `name` on `emulator` with `waitable deploy --yes` and `flags` (such as
+/// `--parameter=K=V`, `--deliver=queue`): the one place tests deploy.
+fn deploy_stack(emulator: Emulator, name: &str, flags: &[String]) -> Deployed {
+    let mut cmd = waitable_on(emulator);
     cmd.args(["--stack-name", name, "--output", "json", "deploy", "--yes"]);
-    for p in parameters {
-        cmd.args(["--parameter", p]);
-    }
+    cmd.args(flags);
     let out = crate::harness::run_ok(&mut cmd);
     let outputs: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("deploy prints its outputs as JSON");
-    let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
+    let cfn = aws_sdk_cloudformation::Client::new(sdk_config_for(emulator));
     let role_name = runtime().block_on(async {
         let role = cfn
             .describe_stack_resource()
@@ -103,68 +89,72 @@ fn deploy_stack(name: &str, parameters: &[&str]) -> Deployed {
     Deployed {
         state_machine_arn: outputs["StateMachineArn"].as_str().unwrap().to_string(),
         table_name: outputs["TableName"].as_str().unwrap().to_string(),
-        role_arn: format!("arn:aws:iam::123456789012:role/{role_name}"),
+        role_arn: format!("arn:aws:iam::{}:role/{role_name}", emulator.account()),
     }
 }
 
-/// A stack on moto whose state machine really runs.
+/// A stack on an emulator whose state machine really runs.
 pub struct AwsEnv {
+    pub emulator: Emulator,
     pub stack: String,
     pub state_machine_arn: String,
     pub table_name: String,
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
+    /// Held for the test's length on ministack (reset between modules).
+    pub _lease: Option<MinistackLease>,
 }
 
 impl AwsEnv {
+    /// A stack on the executing moto.
     pub fn new(prefix: &str) -> Self {
         Self::with_parameters(prefix, &[])
     }
 
-    /// A stack deployed with `--parameter KEY=VALUE` for each of `parameters`.
+    /// A stack on the executing moto deployed with `--parameter KEY=VALUE` for each of
+    /// `parameters`.
     pub fn with_parameters(prefix: &str, parameters: &[&str]) -> Self {
-        enable_moto_executions();
+        let flags: Vec<String> = parameters
+            .iter()
+            .map(|p| format!("--parameter={p}"))
+            .collect();
+        Self::deployed_on(Emulator::MotoExecuting, prefix, &flags)
+    }
+
+    /// A stack on `emulator` (moto: the executing one).
+    #[track_caller]
+    pub fn on(emulator: Emulator, prefix: &str) -> Self {
+        Self::deployed_on(emulator, prefix, &[])
+    }
+
+    /// A stack on `emulator` deployed with `flags` added to `deploy --yes`. On moto, only the
+    /// plain definition is re-registered (delivering stacks: tests/jobs_delivery.rs).
+    #[track_caller]
+    pub fn deployed_on(emulator: Emulator, prefix: &str, flags: &[String]) -> Self {
+        let emulator = match emulator {
+            Emulator::Moto => Emulator::MotoExecuting,
+            other => other,
+        };
+        let lease = (emulator == Emulator::Ministack).then(ministack_lease);
         let stack = unique_name(prefix);
-        let deployed = deploy_stack(&stack, parameters);
-        let sfn = aws_sdk_sfn::Client::new(sdk_config());
-        let ddb = aws_sdk_dynamodb::Client::new(sdk_config());
-        let name = deployed
-            .state_machine_arn
-            .rsplit(':')
-            .next()
-            .unwrap()
-            .to_string();
-        runtime().block_on(async {
-            // The stack's machine is invisible to moto's executing backend; an old one of the
-            // same name would be, so replace it.
-            let _ = sfn
-                .delete_state_machine()
-                .state_machine_arn(&deployed.state_machine_arn)
-                .send()
-                .await;
-            let created = sfn
-                .create_state_machine()
-                .name(&name)
-                .definition(waitable_core::state_machine::resolved(
-                    &deployed.table_name,
-                    "aws",
-                ))
-                .role_arn(&deployed.role_arn)
-                .send()
-                .await
-                .expect("re-registering the state machine");
-            assert_eq!(created.state_machine_arn(), deployed.state_machine_arn);
-        });
+        let deployed = deploy_stack(emulator, &stack, flags);
+        let sfn = aws_sdk_sfn::Client::new(sdk_config_for(emulator));
+        let ddb = aws_sdk_dynamodb::Client::new(sdk_config_for(emulator));
+        if emulator == Emulator::MotoExecuting {
+            reregister_on_moto(&sfn, &deployed);
+        }
         AwsEnv {
+            emulator,
             stack,
             state_machine_arn: deployed.state_machine_arn,
             table_name: deployed.table_name,
             sfn,
             ddb,
+            _lease: lease,
         }
     }
 
-    fn execution_status(&self, id: &str) -> String {
+    pub(crate) fn execution_status(&self, id: &str) -> String {
         let arn = waitable_core::arn::execution_arn(&self.state_machine_arn, id).unwrap();
         runtime().block_on(async {
             let out = self
@@ -179,7 +169,7 @@ impl AwsEnv {
     }
 
     /// The job's row as stored (all attributes), once its first write happened.
-    fn row(&self, id: &str) -> HashMap<String, AttributeValue> {
+    pub(crate) fn row(&self, id: &str) -> HashMap<String, AttributeValue> {
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         loop {
             let item = runtime().block_on(async {
@@ -204,7 +194,7 @@ impl AwsEnv {
         }
     }
 
-    fn execution_count(&self) -> usize {
+    pub(crate) fn execution_count(&self) -> usize {
         runtime().block_on(async {
             let mut n = 0;
             let mut pages = self
@@ -221,9 +211,39 @@ impl AwsEnv {
     }
 }
 
+/// The stack's machine is invisible to moto's executing backend; an old one of the same name
+/// would be, so replace it with the same definition, name and role.
+fn reregister_on_moto(sfn: &aws_sdk_sfn::Client, deployed: &Deployed) {
+    let name = deployed
+        .state_machine_arn
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    runtime().block_on(async {
+        let _ = sfn
+            .delete_state_machine()
+            .state_machine_arn(&deployed.state_machine_arn)
+            .send()
+            .await;
+        let created = sfn
+            .create_state_machine()
+            .name(&name)
+            .definition(waitable_core::state_machine::resolved(
+                &deployed.table_name,
+                "aws",
+            ))
+            .role_arn(&deployed.role_arn)
+            .send()
+            .await
+            .expect("re-registering the state machine");
+        assert_eq!(created.state_machine_arn(), deployed.state_machine_arn);
+    });
+}
+
 impl StackEnv for AwsEnv {
     fn waitable(&self) -> Command {
-        let mut cmd = waitable_on_moto();
+        let mut cmd = waitable_on(self.emulator);
         cmd.args(["--target", "aws", "--stack-name", &self.stack]);
         cmd
     }
@@ -270,7 +290,7 @@ impl StackEnv for AwsEnv {
                     .expect("batch-write-item");
                 assert!(
                     out.unprocessed_items().is_none_or(|u| u.is_empty()),
-                    "moto left items unprocessed"
+                    "the emulator left items unprocessed"
                 );
             }
         });

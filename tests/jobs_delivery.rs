@@ -11,7 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::harness::{StackEnv, describe, repo_root, run_ok, unique_name, venv_bin, waitable_bare};
+use crate::harness::{
+    Emulator, StackEnv, describe, repo_root, run_ok, unique_name, venv_bin, waitable_bare,
+};
 use crate::local::LocalEnv;
 
 const GRACE: Duration = Duration::from_secs(25);
@@ -417,11 +419,11 @@ fn delivering_templates_pass_cfn_lint_and_statelint() {
     assert!(out.status.success(), "statelint:\n{}", describe(&out));
 }
 
-/// A stack on moto that delivers to `flags`, its state machine re-registered so moto runs it
-/// (see tests/jobs.rs for why), with the delivering definition resolved as `Fn::Sub` would.
+/// A stack on the executing moto that delivers to `flags`, its state machine re-registered so
+/// moto runs it (see tests/jobs.rs for why), with the delivering definition resolved as
+/// `Fn::Sub` would.
 fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>) {
-    use crate::jobs::{enable_moto_executions, runtime, sdk_config};
-    enable_moto_executions();
+    use crate::jobs::{runtime, sdk_config};
     let stack = unique_name("deliver");
     let mut args = vec![
         "--stack-name".to_string(),
@@ -432,7 +434,7 @@ fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>
         "--yes".into(),
     ];
     args.extend(flags.iter().map(|f| format!("--deliver={f}")));
-    let out = run_ok(crate::harness::waitable_on_moto().args(&args));
+    let out = run_ok(crate::harness::waitable_on(Emulator::MotoExecuting).args(&args));
     let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
     let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
     let resources = runtime().block_on(async {
@@ -507,6 +509,8 @@ fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>
         assert_eq!(created.state_machine_arn(), arn);
     });
     let env = crate::jobs::AwsEnv {
+        emulator: Emulator::MotoExecuting,
+        _lease: None,
         stack,
         state_machine_arn: arn,
         table_name: table,
@@ -526,7 +530,7 @@ fn aws_cancelled_job_is_never_delivered() {
     cancelled_job_is_never_delivered(&aws_delivering(&["queue"]).0);
 }
 
-/// The `aws` CLI on moto.
+/// The `aws` CLI on the executing moto (where `aws_delivering` deploys).
 fn aws_cli(args: &[&str]) -> Value {
     let mut cmd = Command::new(venv_bin("aws"));
     crate::harness::scrub(&mut cmd)
@@ -535,7 +539,7 @@ fn aws_cli(args: &[&str]) -> Value {
         .env("AWS_DEFAULT_REGION", "us-east-1")
         .args([
             "--endpoint-url",
-            &crate::harness::moto_url(),
+            &Emulator::MotoExecuting.url(),
             "--output",
             "json",
         ])

@@ -799,3 +799,9 @@ fn behaviour_cancel_stops_a_waiting_job() {
 fn behaviour_status_pages_through_everything() {
     crate::behaviour::status_pages_through_everything(&LocalEnv::new());
 }
+
+#[test]
+fn behaviour_jobs_never_fire_before_their_time() {
+    let lateness = crate::behaviour::jobs_never_fire_before_their_time(&LocalEnv::new());
+    eprintln!("local engine {lateness}");
+}

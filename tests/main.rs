@@ -1,5 +1,5 @@
 //! The one integration-test binary (every test binary links the AWS SDK crates, so one only).
-//! Run through `scripts/test`, which installs the tools and starts the emulator these need.
+//! Run through `scripts/test`, which installs the tools and starts the emulators these need.
 
 mod harness;
 
@@ -8,12 +8,11 @@ mod check;
 mod cli;
 mod deploy;
 mod jobs;
-// After `jobs`: its aws tests switch moto to executing state machines, which hides the ones
-// CloudFormation made from `deploy`'s tests (libtest starts tests in name order).
 mod jobs_delivery;
 mod local;
 mod local_exec;
 mod local_hardening;
+mod ministack;
 mod scale;
 mod synth;
 mod vtl;

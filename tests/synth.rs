@@ -4,7 +4,9 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{describe, moto_url, repo_root, run_ok, unique_name, venv_bin, waitable_bare};
+use crate::harness::{
+    Emulator, describe, moto_url, repo_root, run_ok, unique_name, venv_bin, waitable_bare,
+};
 
 const TEMPLATE: &str = "templates/waitable.yaml";
 const STATE_MACHINE: &str = "statemachine/waitable.asl.json";
@@ -523,16 +525,10 @@ fn the_reconcile_routes_each_ending_and_leaves_recorded_jobs_alone() {
 /// FAILED with the reason, an aborted one CANCELLED, and a job already finished keeps its end.
 #[test]
 fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
-    // moto runs state machines only when told to (as tests/jobs.rs does; idempotent).
-    let out = Command::new(venv_bin("python"))
-        .arg("-c")
-        .arg("import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + '/moto-api/config', data=b'{\"stepfunctions\":{\"execute_state_machine\":true}}', headers={'Content-Type': 'application/json'}))")
-        .arg(moto_url())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", describe(&out));
+    // On the moto that runs state machines (scripts/test turns that on when it starts it).
+    let moto = Emulator::MotoExecuting;
     let stack = unique_name("reconcile");
-    let out = run_ok(crate::harness::waitable_on_moto().args([
+    let out = run_ok(crate::harness::waitable_on(moto).args([
         "--stack-name",
         &stack,
         "deploy",
@@ -548,7 +544,7 @@ fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
             .env("AWS_ACCESS_KEY_ID", "testing")
             .env("AWS_SECRET_ACCESS_KEY", "testing")
             .env("AWS_DEFAULT_REGION", "us-east-1")
-            .args(["--endpoint-url", &moto_url(), "--output", "json"])
+            .args(["--endpoint-url", &moto.url(), "--output", "json"])
             .args(args);
         let out = run_ok(&mut cmd);
         serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
@@ -646,5 +642,5 @@ fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
             assert!(got["Item"].get("Error").is_none(), "{id}: {got}");
         }
     }
-    run_ok(crate::harness::waitable_on_moto().args(["--stack-name", &stack, "destroy", "--yes"]));
+    run_ok(crate::harness::waitable_on(moto).args(["--stack-name", &stack, "destroy", "--yes"]));
 }

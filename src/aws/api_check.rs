@@ -5,7 +5,7 @@
 //! - POST / with `{}` must be refused by the request validator (400, "Invalid request body").
 //!
 //! TestInvokeMethod skips authorization, so it needs no signed client of the API itself.
-//! Emulators without it (moto) give a one-line "skipped", never a failure.
+//! Emulators without it (moto, ministack) give a one-line "skipped", never a failure.
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::config::retry::RetryConfig;
@@ -21,8 +21,27 @@ pub const REFUSED_BODY: &str = "{}";
 /// What API Gateway's validator answers for a body that does not match the model.
 pub const VALIDATOR_MESSAGE: &str = "Invalid request body";
 
+/// Where the check's calls go: AWS itself, or an endpoint the user named (`--endpoint-url`,
+/// `AWS_ENDPOINT_URL`: an emulator, which may not offer TestInvokeMethod at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Aws,
+    Custom,
+}
+
+impl Endpoint {
+    /// Custom when the configuration names an endpoint URL.
+    pub fn of(sdk: &aws_types::SdkConfig) -> Self {
+        if sdk.endpoint_url().is_some() {
+            Endpoint::Custom
+        } else {
+            Endpoint::Aws
+        }
+    }
+}
+
 /// Runs both probes against the API behind `api_url` (the stack's `ApiUrl` output).
-pub async fn check(apigw: &Client, api_url: &str) -> Result<ApiCheck> {
+pub async fn check(apigw: &Client, api_url: &str, endpoint: Endpoint) -> Result<ApiCheck> {
     let Some(api_id) = rest_api_id(api_url) else {
         return Ok(ApiCheck::Skipped(format!(
             "{api_url} is not an API Gateway URL"
@@ -36,7 +55,7 @@ pub async fn check(apigw: &Client, api_url: &str) -> Result<ApiCheck> {
         .await
     {
         Ok(r) => r,
-        Err(err) => return unavailable_or_failed("listing the API's resources", &err),
+        Err(err) => return unavailable_or_failed(endpoint, "listing the API's resources", &err),
     };
     let id_of = |path: &str| {
         resources
@@ -62,7 +81,7 @@ pub async fn check(apigw: &Client, api_url: &str) -> Result<ApiCheck> {
         .await;
     let get = match get {
         Ok(out) => out,
-        Err(err) => return unavailable_or_failed("testing GET /status", &err),
+        Err(err) => return unavailable_or_failed(endpoint, "testing GET /status", &err),
     };
     if get.status() != 200 {
         return Err(failure("GET /status", get.status(), get.log()));
@@ -136,8 +155,15 @@ pub fn telling_line(log: &str) -> Option<&str> {
 
 /// An endpoint without the operation (an emulator: 501, "not implemented", or a bare page
 /// without an AWS error code, as moto's 500) or a caller not allowed to test
-/// (AccessDeniedException) is a skip with its reason; any other AWS error fails the check.
-fn unavailable_or_failed<E>(doing: &str, err: &SdkError<E, Response>) -> Result<ApiCheck>
+/// (AccessDeniedException) is a skip with its reason. A custom endpoint that does not know the
+/// path or the operation (404, as ministack's "Unknown API Gateway v1 path", or
+/// UnknownOperationException) is one too; from AWS itself a 404 (NotFoundException) means the
+/// method is missing, and like any other AWS error fails the check.
+fn unavailable_or_failed<E>(
+    endpoint: Endpoint,
+    doing: &str,
+    err: &SdkError<E, Response>,
+) -> Result<ApiCheck>
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
@@ -148,10 +174,13 @@ where
         .is_some_and(|t| t.contains("json"));
     let code = err.code().unwrap_or_default();
     let text = format!("{code} {}", err.message().unwrap_or_default()).to_ascii_lowercase();
+    let unknown_here =
+        endpoint == Endpoint::Custom && (status == 404 || code == "UnknownOperationException");
     let unavailable = status == 501
         || (code.is_empty() && !json)
         || text.contains("not implemented")
-        || code == "AccessDeniedException";
+        || code == "AccessDeniedException"
+        || unknown_here;
     if unavailable {
         let what = if code.is_empty() {
             format!("HTTP {status} without an AWS error")

@@ -1,4 +1,5 @@
-//! TestInvokeMethod answers that moto cannot give (it has no TestInvokeMethod), mocked.
+//! TestInvokeMethod answers that the emulators cannot give (neither has TestInvokeMethod),
+//! mocked.
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::config::retry::RetryConfig;
@@ -88,7 +89,10 @@ async fn a_healthy_api_passes_both_probes() {
         post_root(400, r#"{"message": "Invalid request body"}"#),
     );
     let apigw = client(&[&res, &get, &post]);
-    assert_eq!(check(&apigw, URL).await.unwrap(), ApiCheck::Ok);
+    assert_eq!(
+        check(&apigw, URL, Endpoint::Aws).await.unwrap(),
+        ApiCheck::Ok
+    );
     assert_eq!(ApiCheck::Ok.to_string(), "API check: ok");
     assert_eq!((get.num_calls(), post.num_calls()), (1, 1));
 }
@@ -107,7 +111,7 @@ async fn a_500_fails_with_api_gateways_log_line() {
         post_root(400, r#"{"message": "Invalid request body"}"#),
     );
     let apigw = client(&[&res, &get, &post]);
-    let err = check(&apigw, URL).await.unwrap_err();
+    let err = check(&apigw, URL, Endpoint::Aws).await.unwrap_err();
     assert_eq!(err.exit_code(), 1);
     assert_eq!(
         err.to_string(),
@@ -125,7 +129,7 @@ async fn a_post_the_validator_lets_through_fails() {
         post_root(200, r#"{"jobId": "x"}"#),
     );
     let apigw = client(&[&res, &get, &post]);
-    let err = check(&apigw, URL).await.unwrap_err();
+    let err = check(&apigw, URL, Endpoint::Aws).await.unwrap_err();
     assert!(
         err.to_string().starts_with(
             "API check failed: POST / with a body the validator must refuse answered 200"
@@ -145,7 +149,7 @@ async fn an_endpoint_without_test_invoke_method_is_skipped_on_one_line() {
         )
     });
     let apigw = client(&[&res, &get]);
-    let result = check(&apigw, URL).await.unwrap();
+    let result = check(&apigw, URL, Endpoint::Aws).await.unwrap();
     let line = result.to_string();
     assert!(
         line.starts_with(
@@ -156,22 +160,72 @@ async fn an_endpoint_without_test_invoke_method_is_skipped_on_one_line() {
     assert!(!line.contains('\n'));
 }
 
-#[tokio::test]
-async fn a_real_service_error_is_a_failure_not_a_skip() {
-    let res = resources();
-    let get = mock!(Client::test_invoke_method).then_http_response(|| {
+/// A 404 NotFoundException, as API Gateway sends it (JSON, `x-amzn-errortype`).
+fn not_found(message: &'static str) -> Rule {
+    mock!(Client::test_invoke_method).then_http_response(move || {
         let mut r = HttpResponse::new(
             StatusCode::try_from(404).unwrap(),
-            SdkBody::from(r#"{"message": "Invalid Method identifier specified"}"#),
+            SdkBody::from(format!(r#"{{"message": "{message}"}}"#)),
         );
         r.headers_mut().insert("content-type", "application/json");
         r.headers_mut()
             .insert("x-amzn-errortype", "NotFoundException");
         r
+    })
+}
+
+#[tokio::test]
+async fn a_real_service_error_is_a_failure_not_a_skip() {
+    let res = resources();
+    let get = not_found("Invalid Method identifier specified");
+    let apigw = client(&[&res, &get]);
+    let err = check(&apigw, URL, Endpoint::Aws).await.unwrap_err();
+    assert!(err.to_string().contains("NotFoundException"), "{err}");
+}
+
+#[tokio::test]
+async fn a_custom_endpoint_that_does_not_know_the_path_is_a_skip() {
+    // What ministack answers for TestInvokeMethod: a JSON 404 NotFoundException.
+    let res = resources();
+    let get =
+        not_found("Unknown API Gateway v1 path: /restapis/abc123/resources/stat1/methods/GET");
+    let apigw = client(&[&res, &get]);
+    let line = check(&apigw, URL, Endpoint::Custom)
+        .await
+        .unwrap()
+        .to_string();
+    assert!(
+        line.starts_with(
+            "API check skipped: testing GET /status: the endpoint does not offer TestInvokeMethod (NotFoundException"
+        ),
+        "{line}"
+    );
+    assert!(!line.contains('\n'));
+    // Other service errors from a custom endpoint still fail.
+    let res = resources();
+    let get = mock!(Client::test_invoke_method).then_http_response(|| {
+        let mut r = HttpResponse::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(r#"{"message": "bad"}"#),
+        );
+        r.headers_mut().insert("content-type", "application/json");
+        r.headers_mut()
+            .insert("x-amzn-errortype", "BadRequestException");
+        r
     });
     let apigw = client(&[&res, &get]);
-    let err = check(&apigw, URL).await.unwrap_err();
-    assert!(err.to_string().contains("NotFoundException"), "{err}");
+    let err = check(&apigw, URL, Endpoint::Custom).await.unwrap_err();
+    assert!(err.to_string().contains("BadRequestException"), "{err}");
+}
+
+#[test]
+fn the_endpoint_is_custom_only_when_a_url_is_configured() {
+    let aws = aws_types::SdkConfig::builder().build();
+    assert_eq!(Endpoint::of(&aws), Endpoint::Aws);
+    let custom = aws_types::SdkConfig::builder()
+        .endpoint_url("http://127.0.0.1:4566")
+        .build();
+    assert_eq!(Endpoint::of(&custom), Endpoint::Custom);
 }
 
 #[test]

@@ -473,6 +473,7 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         sfn: sfn_client(&[]),
         ddb: ddb_client(),
         apigw,
+        endpoint: crate::aws::api_check::Endpoint::Aws,
         ui: ui(),
         schedule: Schedule::TINY,
         outputs_cache: tokio::sync::OnceCell::new(),

@@ -45,6 +45,8 @@ pub struct AwsBackend {
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
     pub schedule: poll::Schedule,
+    /// AWS itself or a custom endpoint (an emulator): decides what the API check may skip.
+    pub endpoint: api_check::Endpoint,
     /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
     /// needs them 2,000 times).
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
@@ -69,6 +71,7 @@ impl AwsBackend {
             sfn: aws_sdk_sfn::Client::new(sdk),
             ddb: aws_sdk_dynamodb::Client::new(sdk),
             apigw: aws_sdk_apigateway::Client::new(sdk),
+            endpoint: api_check::Endpoint::of(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             outputs_cache: tokio::sync::OnceCell::new(),
@@ -214,7 +217,7 @@ impl Backend for AwsBackend {
     }
 
     async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
-        api_check::check(&self.apigw, &outputs.api_url)
+        api_check::check(&self.apigw, &outputs.api_url, self.endpoint)
             .await
             .map(Some)
     }
