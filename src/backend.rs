@@ -99,6 +99,43 @@ impl std::fmt::Display for ApiCheck {
     }
 }
 
+/// One request `check --live` sent to the deployed stage and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveProbe {
+    /// `GET /status?limit=1`, `POST /`.
+    pub request: String,
+    pub signed: bool,
+    pub expected: u16,
+    pub status: u16,
+}
+
+impl std::fmt::Display for LiveProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.signed { "signed" } else { "unsigned" };
+        write!(f, "live: {} ({how}) answered {}", self.request, self.status)
+    }
+}
+
+/// What `check --live` found (a probe answering otherwise is an error, exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveCheck {
+    Passed(Vec<LiveProbe>),
+    /// The stage cannot be called from here, and why (one line).
+    Skipped(String),
+}
+
+/// How a job sent through the stack's own API went in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiSubmit {
+    Submitted(Submitted),
+    /// This target's API cannot be called from here, and why (one line).
+    Skipped(String),
+}
+
+/// Why the local target has no stage of its own to call (its API is the engine).
+pub const LOCAL_NO_STAGE: &str =
+    "the local target has no API Gateway stage (its API is the engine on 127.0.0.1)";
+
 /// One target's implementation of the user-visible operations.
 ///
 /// Implementations take their clients (SDK clients, a database handle) at construction;
@@ -158,5 +195,19 @@ pub trait Backend {
     /// `None`: this target has nothing to check this way.
     async fn check_api(&self, _outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
         Ok(None)
+    }
+
+    /// Calls the deployed stage as a client does, with signed requests (`check --live`).
+    async fn check_live(&self, _outputs: &StackOutputs) -> Result<LiveCheck> {
+        Ok(LiveCheck::Skipped(LOCAL_NO_STAGE.to_string()))
+    }
+
+    /// Submits `job` through the stack's own API, as a client would (the canary's first leg).
+    async fn submit_through_api(
+        &self,
+        _outputs: &StackOutputs,
+        _job: &JobRequest,
+    ) -> Result<ApiSubmit> {
+        Ok(ApiSubmit::Skipped(LOCAL_NO_STAGE.to_string()))
     }
 }

@@ -475,6 +475,7 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         apigw,
         ui: ui(),
         schedule: Schedule::TINY,
+        sdk: aws_types::SdkConfig::builder().build(),
         outputs_cache: tokio::sync::OnceCell::new(),
     }
 }

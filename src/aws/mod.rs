@@ -11,12 +11,14 @@ pub mod describe;
 mod failure;
 pub mod jobs;
 pub mod jobs_index;
+pub mod live_check;
 #[cfg(test)]
 mod mocks;
 pub mod plan_apply;
 pub mod progress;
 pub mod receive;
 pub mod sdk;
+pub mod signed_api;
 pub mod stack_outputs;
 mod table_protection;
 pub mod waiting_jobs;
@@ -24,7 +26,8 @@ mod watch;
 
 use crate::Result;
 use crate::backend::{
-    ApiCheck, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+    ApiCheck, ApiSubmit, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+    LiveCheck,
 };
 use crate::output::Ui;
 use crate::poll;
@@ -43,6 +46,9 @@ pub struct AwsBackend {
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
     pub schedule: poll::Schedule,
+    /// The one `SdkConfig` the clients came from: its credentials sign requests to the stage,
+    /// and a custom endpoint (an emulator) means there is no stage to call.
+    sdk: aws_types::SdkConfig,
     /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
     /// needs them 2,000 times).
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
@@ -69,6 +75,7 @@ impl AwsBackend {
             apigw: aws_sdk_apigateway::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
+            sdk: sdk.clone(),
             outputs_cache: tokio::sync::OnceCell::new(),
         }
     }
@@ -215,5 +222,63 @@ impl Backend for AwsBackend {
         api_check::check(&self.apigw, &outputs.api_url)
             .await
             .map(Some)
+    }
+
+    async fn check_live(&self, outputs: &StackOutputs) -> Result<LiveCheck> {
+        let (signer, api_id) = match self.stage_access(outputs).await? {
+            Ok(access) => access,
+            Err(why) => return Ok(LiveCheck::Skipped(why)),
+        };
+        let iam_auth = live_check::uses_iam(&self.apigw, &api_id).await?;
+        let url = outputs.api_url.clone();
+        let probes = tokio::task::spawn_blocking(move || {
+            let agent = signed_api::agent();
+            live_check::check_stage(&agent, &signer, &url, iam_auth, std::time::SystemTime::now())
+        })
+        .await
+        .map_err(|e| crate::Error::failed(format!("live check: {e}")))??;
+        Ok(LiveCheck::Passed(probes))
+    }
+
+    async fn submit_through_api(
+        &self,
+        outputs: &StackOutputs,
+        job: &JobRequest,
+    ) -> Result<ApiSubmit> {
+        let (signer, _) = match self.stage_access(outputs).await? {
+            Ok(access) => access,
+            Err(why) => return Ok(ApiSubmit::Skipped(why)),
+        };
+        let (url, job) = (outputs.api_url.clone(), job.clone());
+        let submitted = tokio::task::spawn_blocking(move || {
+            let agent = signed_api::agent();
+            live_check::submit_signed(&agent, &signer, &url, &job, std::time::SystemTime::now())
+        })
+        .await
+        .map_err(|e| crate::Error::failed(format!("submitting through the API: {e}")))??;
+        Ok(ApiSubmit::Submitted(submitted))
+    }
+}
+
+impl AwsBackend {
+    /// The signer and the API's id, or why the stage cannot be called from here: an
+    /// emulator's stacks have stage URLs on AWS that nothing serves.
+    async fn stage_access(
+        &self,
+        outputs: &StackOutputs,
+    ) -> Result<std::result::Result<(signed_api::Signer, String), String>> {
+        if let Some(endpoint) = self.sdk.endpoint_url() {
+            return Ok(Err(format!(
+                "the stage is not called with a custom endpoint ({endpoint}): its URL {} is on AWS",
+                outputs.api_url
+            )));
+        }
+        let Some(api_id) = api_check::rest_api_id(&outputs.api_url) else {
+            return Ok(Err(format!(
+                "{} is not an API Gateway URL",
+                outputs.api_url
+            )));
+        };
+        Ok(Ok((live_check::signer_of(&self.sdk).await?, api_id)))
     }
 }
