@@ -82,6 +82,9 @@ pub struct DestroyReport {
     pub cancelled_jobs: usize,
 }
 
+/// What a passing TestInvokeMethod check prints: it says what the check did not cover.
+pub const API_CHECK_OK: &str = "API check: ok (TestInvokeMethod runs the API's resources without IAM authorization, not the deployed stage; `waitable check --live` calls the stage)";
+
 /// What checking the deployed API found (a failure is an error, exit 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiCheck {
@@ -93,7 +96,7 @@ pub enum ApiCheck {
 impl std::fmt::Display for ApiCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ApiCheck::Ok => f.write_str("API check: ok"),
+            ApiCheck::Ok => f.write_str(API_CHECK_OK),
             ApiCheck::Skipped(why) => write!(f, "API check skipped: {why}"),
         }
     }

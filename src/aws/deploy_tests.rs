@@ -476,6 +476,7 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         ui: ui(),
         schedule: Schedule::TINY,
         sdk: aws_types::SdkConfig::builder().build(),
+        just_deployed: Default::default(),
         outputs_cache: tokio::sync::OnceCell::new(),
     }
 }
@@ -484,6 +485,7 @@ fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config
     let args = crate::cli::DeployArgs {
         parameters: vec![],
         allow_replace,
+        canary: false,
         webhook_header: None,
         stack: crate::cli::StackArgs {
             no_auth: false,

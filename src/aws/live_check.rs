@@ -7,8 +7,8 @@ use std::time::SystemTime;
 
 use super::signed_api::{self, Signer};
 use crate::backend::LiveProbe;
-use waitable_core::job::{INPUT_ID, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRequest, Submitted};
 use crate::{Error, Result};
+use waitable_core::job::{INPUT_ID, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRequest, Submitted};
 
 /// The body POST / is probed with: the validator must refuse it.
 pub const REFUSED_BODY: &str = "{}";
@@ -167,7 +167,10 @@ mod tests {
             p.to_string(),
             "live: GET /status?limit=1 (unsigned) answered 403"
         );
-        assert_eq!(first_line("\n  {\"message\": \"x\"}\n"), "{\"message\": \"x\"}");
+        assert_eq!(
+            first_line("\n  {\"message\": \"x\"}\n"),
+            "{\"message\": \"x\"}"
+        );
         assert_eq!(first_line(""), "(empty body)");
     }
 }

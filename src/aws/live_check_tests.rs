@@ -71,8 +71,14 @@ fn signer(secret: &str, token: Option<&str>) -> Signer {
 fn signed_probes_pass_a_stage_that_verifies_signatures_as_aws_does() {
     let stage = stage("prod");
     let agent = signed_api::agent();
-    let probes = check_stage(&agent, &signer(SECRET_KEY, None), &stage.url, true, SystemTime::now())
-        .unwrap();
+    let probes = check_stage(
+        &agent,
+        &signer(SECRET_KEY, None),
+        &stage.url,
+        true,
+        SystemTime::now(),
+    )
+    .unwrap();
     let lines: Vec<String> = probes.iter().map(ToString::to_string).collect();
     assert_eq!(
         lines,
@@ -91,19 +97,36 @@ fn signed_probes_pass_a_stage_that_verifies_signatures_as_aws_does() {
 fn a_wrong_key_or_a_stale_signature_is_refused_and_named() {
     let stage = stage("dev");
     let agent = signed_api::agent();
-    let err = check_stage(&agent, &signer("not-the-secret", None), &stage.url, true, SystemTime::now())
-        .unwrap_err();
+    let err = check_stage(
+        &agent,
+        &signer("not-the-secret", None),
+        &stage.url,
+        true,
+        SystemTime::now(),
+    )
+    .unwrap_err();
     let msg = err.to_string();
     assert!(
-        msg.starts_with("live check failed: live: GET /status?limit=1 (signed) answered 403, expected 200: "),
+        msg.starts_with(
+            "live check failed: live: GET /status?limit=1 (signed) answered 403, expected 200: "
+        ),
         "{msg}"
     );
-    assert!(msg.contains("signature we calculated does not match"), "{msg}");
+    assert!(
+        msg.contains("signature we calculated does not match"),
+        "{msg}"
+    );
     assert_eq!(err.exit_code(), 1);
 
     let an_hour_ago = SystemTime::now() - Duration::from_secs(3600);
-    let err = check_stage(&agent, &signer(SECRET_KEY, None), &stage.url, true, an_hour_ago)
-        .unwrap_err();
+    let err = check_stage(
+        &agent,
+        &signer(SECRET_KEY, None),
+        &stage.url,
+        true,
+        an_hour_ago,
+    )
+    .unwrap_err();
     assert!(err.to_string().contains("Signature expired"), "{err}");
 }
 
@@ -123,7 +146,10 @@ fn a_stage_that_lets_unsigned_requests_through_fails_when_auth_is_expected() {
     )
     .unwrap();
     assert_eq!(answer.status, 403);
-    assert!(answer.body.contains("Missing Authentication Token"), "{answer:?}");
+    assert!(
+        answer.body.contains("Missing Authentication Token"),
+        "{answer:?}"
+    );
 }
 
 #[test]
@@ -135,10 +161,25 @@ fn the_canary_is_submitted_with_a_signed_post_in_the_api_contract() {
         payload: Some(waitable_core::payload::Payload::parse(r#"{"canary": true}"#).unwrap()),
     };
     let agent = signed_api::agent();
-    let submitted = submit_signed(&agent, &signer(SECRET_KEY, None), &stage.url, &job, SystemTime::now())
-        .unwrap();
+    let submitted = submit_signed(
+        &agent,
+        &signer(SECRET_KEY, None),
+        &stage.url,
+        &job,
+        SystemTime::now(),
+    )
+    .unwrap();
     assert_eq!(submitted.job_id, "x", "the stage's answer, parsed");
-    let err = submit_signed(&agent, &signer("wrong", None), &stage.url, &job, SystemTime::now())
-        .unwrap_err();
-    assert!(err.to_string().starts_with("POST / answered 403: "), "{err}");
+    let err = submit_signed(
+        &agent,
+        &signer("wrong", None),
+        &stage.url,
+        &job,
+        SystemTime::now(),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().starts_with("POST / answered 403: "),
+        "{err}"
+    );
 }

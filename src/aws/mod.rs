@@ -49,6 +49,8 @@ pub struct AwsBackend {
     /// The one `SdkConfig` the clients came from: its credentials sign requests to the stage,
     /// and a custom endpoint (an emulator) means there is no stage to call.
     sdk: aws_types::SdkConfig,
+    /// Set once this run applied a change: the API check then waits out IAM's propagation.
+    just_deployed: std::sync::atomic::AtomicBool,
     /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
     /// needs them 2,000 times).
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
@@ -76,6 +78,7 @@ impl AwsBackend {
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             sdk: sdk.clone(),
+            just_deployed: std::sync::atomic::AtomicBool::new(false),
             outputs_cache: tokio::sync::OnceCell::new(),
         }
     }
@@ -125,6 +128,8 @@ impl Backend for AwsBackend {
     }
 
     async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs> {
+        self.just_deployed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         plan_apply::apply(&self.stack(), &self.apigw, &pending).await
     }
 
@@ -219,7 +224,15 @@ impl Backend for AwsBackend {
     }
 
     async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
-        api_check::check(&self.apigw, &outputs.api_url)
+        let propagation = if self
+            .just_deployed
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            api_check::Propagation::AFTER_DEPLOY
+        } else {
+            api_check::Propagation::NONE
+        };
+        api_check::check_with(&self.apigw, &outputs.api_url, &propagation)
             .await
             .map(Some)
     }
@@ -233,7 +246,13 @@ impl Backend for AwsBackend {
         let url = outputs.api_url.clone();
         let probes = tokio::task::spawn_blocking(move || {
             let agent = signed_api::agent();
-            live_check::check_stage(&agent, &signer, &url, iam_auth, std::time::SystemTime::now())
+            live_check::check_stage(
+                &agent,
+                &signer,
+                &url,
+                iam_auth,
+                std::time::SystemTime::now(),
+            )
         })
         .await
         .map_err(|e| crate::Error::failed(format!("live check: {e}")))??;

@@ -1,6 +1,7 @@
 //! One file per command. Commands parse nothing (the config is already checked) and print
 //! through core's renderers to writers passed in.
 
+pub mod canary;
 pub mod cancel;
 pub mod check;
 pub mod demo;
@@ -67,7 +68,7 @@ async fn on_stack<B: Backend>(
         Command::Status(args) => status::run(backend, &args, config, out).await,
         Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
         Command::Destroy => destroy::run(backend, config, out).await,
-        Command::Check => check::run(backend, config, out).await,
+        Command::Check(args) => check::run(backend, &args, config, out).await,
         Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {
             unreachable!("handled by dispatch")
         }

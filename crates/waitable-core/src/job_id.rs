@@ -87,7 +87,10 @@ mod tests {
         assert_eq!(id, "waitable-canary-20300102T030405Z-a1b2");
         assert!(validate_id(&id).is_ok());
         let err = validate_user_id(&id).unwrap_err();
-        assert!(err.contains("reserved for `waitable check --canary`"), "{err}");
+        assert!(
+            err.contains("reserved for `waitable check --canary`"),
+            "{err}"
+        );
         assert!(validate_user_id("waitable-canary").is_ok());
         assert!(validate_user_id("bad id").is_err());
     }

@@ -147,8 +147,8 @@ mod tests {
 
     #[test]
     fn a_submit_refuses_the_canary_prefix() {
-        let err = job_request("+1h", Some("waitable-canary-x"), None, now(), || "g".into())
-            .unwrap_err();
+        let err =
+            job_request("+1h", Some("waitable-canary-x"), None, now(), || "g".into()).unwrap_err();
         assert!(err.contains("reserved"), "{err}");
         let line = r#"{"at": "+1h", "id": "waitable-canary-y"}"#;
         assert!(parse_batch(line, now(), || "g".into()).is_err());
