@@ -224,17 +224,20 @@ impl Backend for AwsBackend {
     }
 
     async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
-        let propagation = if self
+        let fresh = self
             .just_deployed
-            .load(std::sync::atomic::Ordering::Relaxed)
-        {
-            api_check::Propagation::AFTER_DEPLOY
-        } else {
-            api_check::Propagation::NONE
-        };
-        api_check::check_with(&self.apigw, &outputs.api_url, &propagation)
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let check = if fresh {
+            api_check::check_with(
+                &self.apigw,
+                &outputs.api_url,
+                &api_check::Propagation::AFTER_DEPLOY,
+            )
             .await
-            .map(Some)
+        } else {
+            api_check::check(&self.apigw, &outputs.api_url).await
+        };
+        check.map(Some)
     }
 
     async fn check_live(&self, outputs: &StackOutputs) -> Result<LiveCheck> {
