@@ -80,6 +80,10 @@ pub struct DestroyReport {
     pub existed: bool,
     /// Waiting jobs that were cancelled first.
     pub cancelled_jobs: usize,
+    /// What was closed before the jobs were cancelled (the aws target: the execution-ended
+    /// rule disabled, the API's stage throttled to 0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed_first: Vec<String>,
 }
 
 /// What a passing TestInvokeMethod check prints: it says what the check did not cover.
@@ -134,6 +138,31 @@ pub enum ApiSubmit {
     /// This target's API cannot be called from here, and why (one line).
     Skipped(String),
 }
+
+/// What `waitable reconcile` asks: the STARTED jobs due before `due_before` (RFC 3339, UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileRequest {
+    pub due_before: String,
+    /// Report what would change, change nothing.
+    pub dry_run: bool,
+}
+
+/// One STARTED job the sweep looked at, and what it did about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciled {
+    pub id: String,
+    /// How its execution stands (`RUNNING`, `ABORTED`, ...; `MISSING` when there is none).
+    pub execution_status: String,
+    /// The row's new status, when the execution ended in a way the row must follow.
+    pub new_status: Option<String>,
+    pub error: Option<String>,
+    /// The row was written (false on `--dry-run`, or when something else moved it first).
+    pub changed: bool,
+}
+
+/// The execution status reported for a STARTED row without an execution.
+pub const EXECUTION_MISSING: &str = "MISSING";
 
 /// Why the local target has no stage of its own to call (its API is the engine).
 pub const LOCAL_NO_STAGE: &str =
@@ -190,6 +219,22 @@ pub trait Backend {
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 
+    /// How many jobs are waiting (STARTED), so `destroy` can say how many it will cancel.
+    async fn waiting_jobs(&self) -> Result<usize> {
+        let query = JobQuery {
+            statuses: vec![JobStatus::Started],
+            skip_payloads: true,
+            ..JobQuery::default()
+        };
+        let mut n = 0;
+        self.jobs(&query, &mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .await?;
+        Ok(n)
+    }
+
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
     /// asked the user already.
     async fn destroy(&self) -> Result<DestroyReport>;
@@ -213,4 +258,8 @@ pub trait Backend {
     ) -> Result<ApiSubmit> {
         Ok(ApiSubmit::Skipped(LOCAL_NO_STAGE.to_string()))
     }
+
+    /// Sweeps STARTED jobs whose time passed: asks how each one's execution ended and moves
+    /// the row the way the reconcile would (`core::reconcile_machine`), unless `dry_run`.
+    async fn reconcile(&self, request: &ReconcileRequest) -> Result<Vec<Reconciled>>;
 }

@@ -100,6 +100,9 @@ pub enum Command {
     /// Check the deployed API from inside API Gateway (TestInvokeMethod), as deploy does;
     /// --live calls the stage with signed requests, --canary runs one job end to end.
     Check(CheckArgs),
+    /// Move STARTED jobs whose execution already ended the way the reconcile would (a sweep
+    /// that needs no EventBridge event).
+    Reconcile(ReconcileArgs),
     /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
     Demo,
     /// The local engine.
@@ -161,6 +164,16 @@ pub struct CheckArgs {
     /// the stack's targets like any job.
     #[arg(long)]
     pub canary: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// Only jobs due at least this long ago (10m, 2h, 1d).
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub older_than: String,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

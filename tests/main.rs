@@ -14,6 +14,7 @@ mod jobs_delivery;
 mod local;
 mod local_exec;
 mod local_hardening;
+mod reconcile;
 mod scale;
 mod synth;
 mod vtl;

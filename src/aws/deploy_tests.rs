@@ -473,6 +473,11 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         sfn: sfn_client(&[]),
         ddb: ddb_client(),
         apigw,
+        events: aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::Config::builder()
+                .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+                .build(),
+        ),
         ui: ui(),
         schedule: Schedule::TINY,
         sdk: aws_types::SdkConfig::builder().build(),

@@ -6,6 +6,7 @@
 pub mod api_check;
 mod api_deployment;
 mod change_set;
+mod close_stack;
 mod delete;
 pub mod describe;
 mod failure;
@@ -17,6 +18,7 @@ mod mocks;
 pub mod plan_apply;
 pub mod progress;
 pub mod receive;
+pub mod reconcile_sweep;
 pub mod sdk;
 pub mod signed_api;
 pub mod stack_outputs;
@@ -27,7 +29,7 @@ mod watch;
 use crate::Result;
 use crate::backend::{
     ApiCheck, ApiSubmit, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
-    LiveCheck,
+    LiveCheck, ReconcileRequest, Reconciled,
 };
 use crate::output::Ui;
 use crate::poll;
@@ -42,6 +44,7 @@ pub struct AwsBackend {
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub apigw: aws_sdk_apigateway::Client,
+    pub events: aws_sdk_eventbridge::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
@@ -75,6 +78,7 @@ impl AwsBackend {
             sfn: aws_sdk_sfn::Client::new(sdk),
             ddb: aws_sdk_dynamodb::Client::new(sdk),
             apigw: aws_sdk_apigateway::Client::new(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             sdk: sdk.clone(),
@@ -195,19 +199,35 @@ impl Backend for AwsBackend {
 
     async fn destroy(&self) -> Result<DestroyReport> {
         let Some(existing) = describe::describe(&self.cfn, &self.stack_name).await? else {
-            return Ok(DestroyReport {
-                existed: false,
-                cancelled_jobs: 0,
-            });
+            return Ok(DestroyReport::default());
         };
         // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
-        let cancelled_jobs = match stack_outputs::stack_outputs(&self.cfn, &existing).await {
-            Ok(outputs) => {
-                waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs, &self.schedule)
-                    .await?
-            }
-            Err(_) => 0,
-        };
+        // Closed first: no reconcile for the jobs cancelled next, no new job during the delete.
+        let (cancelled_jobs, closed) =
+            match stack_outputs::stack_outputs(&self.cfn, &existing).await {
+                Ok(outputs) => {
+                    let closed = close_stack::close(
+                        &self.cfn,
+                        &self.events,
+                        &self.apigw,
+                        &self.stack_name,
+                        &outputs,
+                    )
+                    .await?;
+                    for line in &closed {
+                        self.ui.info(line.clone());
+                    }
+                    let cancelled = waiting_jobs::cancel_waiting_jobs(
+                        &self.sfn,
+                        &self.ddb,
+                        &outputs,
+                        &self.schedule,
+                    )
+                    .await?;
+                    (cancelled, closed)
+                }
+                Err(_) => (0, Vec::new()),
+            };
         if cancelled_jobs > 0 {
             self.ui.info(format!(
                 "cancelled {cancelled_jobs} waiting job{}",
@@ -220,6 +240,7 @@ impl Backend for AwsBackend {
         Ok(DestroyReport {
             existed: true,
             cancelled_jobs,
+            closed_first: closed,
         })
     }
 
@@ -238,6 +259,19 @@ impl Backend for AwsBackend {
             api_check::check(&self.apigw, &outputs.api_url).await
         };
         check.map(Some)
+    }
+
+    async fn reconcile(&self, request: &ReconcileRequest) -> Result<Vec<Reconciled>> {
+        let stack = self.cached_outputs().await?;
+        reconcile_sweep::sweep(
+            &self.sfn,
+            &self.ddb,
+            stack,
+            request,
+            reconcile_sweep::Pace::DESCRIBE_EXECUTION,
+            &self.schedule,
+        )
+        .await
     }
 
     async fn check_live(&self, outputs: &StackOutputs) -> Result<LiveCheck> {

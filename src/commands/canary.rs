@@ -227,3 +227,145 @@ async fn take_message<I: Inbox>(inbox: &I, id: &str) -> Result<bool> {
     inbox.delete(&ours).await?;
     Ok(true)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::backend::{Cancelled, DeployPlan, DeployRequest, DestroyReport};
+    use crate::backend::{ReconcileRequest, Reconciled};
+    use waitable_core::delivery::received::Received;
+    use waitable_core::job::Submitted;
+
+    /// A stack whose every job ends as `end` says, and a queue that never gets a message.
+    struct Ending {
+        status: &'static str,
+        error: Option<&'static str>,
+    }
+
+    impl Backend for Ending {
+        type Pending = ();
+        const DEPLOY_ASKS: bool = false;
+        async fn plan(&self, _: &DeployRequest) -> Result<DeployPlan<()>> {
+            unreachable!()
+        }
+        async fn apply(&self, _: ()) -> Result<StackOutputs> {
+            unreachable!()
+        }
+        async fn discard(&self, _: ()) {}
+        async fn outputs(&self) -> Result<StackOutputs> {
+            unreachable!()
+        }
+        async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries> {
+            Ok(Default::default())
+        }
+        async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
+            Ok(Submitted {
+                job_id: job.id.clone(),
+                execution_arn: "arn".into(),
+                already_submitted: false,
+            })
+        }
+        async fn jobs(
+            &self,
+            query: &JobQuery,
+            sink: &mut dyn FnMut(JobRecord) -> Result<()>,
+        ) -> Result<()> {
+            let row = json!({
+                "Id": query.id.clone().unwrap(),
+                "StartActionAt": "2030-01-01T00:00:00Z",
+                "ProcessStatus": self.status,
+                "Error": self.error,
+            });
+            sink(serde_json::from_value(row).unwrap())
+        }
+        async fn cancel(&self, _: &str) -> Result<Cancelled> {
+            unreachable!()
+        }
+        async fn destroy(&self) -> Result<DestroyReport> {
+            unreachable!()
+        }
+        async fn reconcile(&self, _: &ReconcileRequest) -> Result<Vec<Reconciled>> {
+            unreachable!()
+        }
+    }
+
+    struct Empty;
+
+    impl Inbox for Empty {
+        async fn receive(&self, _: usize, _: Duration) -> Result<Vec<Received>> {
+            Ok(vec![Received {
+                body: r#"{"Id": "someone-else"}"#.into(),
+                handle: "h".into(),
+            }])
+        }
+        async fn delete(&self, _: &[String]) -> Result<()> {
+            panic!("only the canary's own message may be deleted")
+        }
+    }
+
+    const QUICK: Timing = Timing {
+        look: Schedule::every(Duration::from_millis(5)),
+        completed_within: Duration::from_millis(50),
+        message_within: Duration::from_millis(50),
+    };
+
+    fn outputs() -> StackOutputs {
+        StackOutputs {
+            api_url: "http://127.0.0.1:1".into(),
+            state_machine_arn: "arn:aws:states:eu-west-1:1:stateMachine:m".into(),
+            table_name: "t".into(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_fails_the_canary_naming_the_leg_and_the_reason() {
+        let backend = Ending {
+            status: "FAILED",
+            error: Some("DeliveryFailed: webhook answered 400"),
+        };
+        let mut seen = Vec::new();
+        let err = run(&backend, &outputs(), None::<&Empty>, &QUICK, &mut |leg| {
+            seen.push(leg.leg);
+            Ok(())
+        })
+        .await
+        .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with("canary failed at the leg \"COMPLETED\": job waitable-canary-"),
+            "{msg}"
+        );
+        assert!(
+            msg.ends_with("ended FAILED: DeliveryFailed: webhook answered 400"),
+            "{msg}"
+        );
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            seen,
+            [LEG_SUBMIT_API, LEG_SUBMIT],
+            "the legs before it were shown"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_message_that_never_comes_fails_the_queue_leg() {
+        let backend = Ending {
+            status: "COMPLETED",
+            error: None,
+        };
+        let err = run(&backend, &outputs(), Some(&Empty), &QUICK, &mut |_| Ok(()))
+            .await
+            .unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(
+                "canary failed at the leg \"queue message\": no message for job waitable-canary-"
+            ),
+            "{msg}"
+        );
+    }
+}

@@ -231,6 +231,12 @@ mod tests {
         async fn outputs(&self) -> Result<StackOutputs> {
             unreachable!()
         }
+        async fn reconcile(
+            &self,
+            _: &crate::backend::ReconcileRequest,
+        ) -> Result<Vec<crate::backend::Reconciled>> {
+            unreachable!()
+        }
         async fn submit(
             &self,
             _: &waitable_core::job::JobRequest,

@@ -10,6 +10,7 @@ pub mod destroy;
 pub mod local_exec;
 pub mod local_run;
 pub mod receive;
+pub mod reconcile;
 pub mod status;
 pub mod submit;
 pub mod synth;
@@ -69,6 +70,7 @@ async fn on_stack<B: Backend>(
         Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
         Command::Destroy => destroy::run(backend, config, out).await,
         Command::Check(args) => check::run(backend, &args, config, out).await,
+        Command::Reconcile(args) => reconcile::run(backend, &args, config, out).await,
         Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {
             unreachable!("handled by dispatch")
         }

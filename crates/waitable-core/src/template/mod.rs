@@ -98,7 +98,7 @@ fn parameters() -> Value {
 }
 
 fn outputs() -> Value {
-    json!({
+    let mut outputs = json!({
         OUTPUT_API_URL: {
             "Description": "Base URL of the API: POST here to start a job, GET <ApiUrl>/status to list jobs",
             "Value": sub(&format!(
@@ -113,7 +113,12 @@ fn outputs() -> Value {
             "Description": "Name of the DynamoDB table holding the jobs",
             "Value": r#ref(JOBS_TABLE)
         }
-    })
+    });
+    outputs
+        .as_object_mut()
+        .expect("an object")
+        .extend(reconcile_rule::outputs());
+    outputs
 }
 
 /// The template as YAML (the checked-in form), with the version string quoted.
@@ -582,7 +587,13 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [OUTPUT_API_URL, OUTPUT_STATE_MACHINE_ARN, OUTPUT_TABLE_NAME]
+            [
+                OUTPUT_API_URL,
+                OUTPUT_STATE_MACHINE_ARN,
+                OUTPUT_TABLE_NAME,
+                OUTPUT_RECONCILE_ALARM,
+                OUTPUT_RECONCILE_DLQ
+            ]
         );
     }
 }
