@@ -8,6 +8,8 @@ mod check;
 mod cli;
 mod deploy;
 mod jobs;
+// After `jobs`, for the same reason as `jobs_delivery`.
+mod jobs_check;
 // After `jobs`: its aws tests switch moto to executing state machines, which hides the ones
 // CloudFormation made from `deploy`'s tests (libtest starts tests in name order).
 mod jobs_delivery;

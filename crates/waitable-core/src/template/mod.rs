@@ -15,6 +15,7 @@ mod deployment;
 mod http_api;
 mod iam;
 mod reconcile_rule;
+pub use reconcile_rule::CKV_AWS_27_DLQ_REASON;
 mod storage;
 mod workflow;
 
