@@ -80,7 +80,14 @@ pub struct DestroyReport {
     pub existed: bool,
     /// Waiting jobs that were cancelled first.
     pub cancelled_jobs: usize,
+    /// What was closed before the jobs were cancelled (the aws target: the execution-ended
+    /// rule disabled, the API's stage throttled to 0).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub closed_first: Vec<String>,
 }
+
+/// What a passing TestInvokeMethod check prints: it says what the check did not cover.
+pub const API_CHECK_OK: &str = "API check: ok (TestInvokeMethod runs the API's resources without IAM authorization, not the deployed stage; `waitable check --live` calls the stage)";
 
 /// What checking the deployed API found (a failure is an error, exit 1).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -93,11 +100,73 @@ pub enum ApiCheck {
 impl std::fmt::Display for ApiCheck {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            ApiCheck::Ok => f.write_str("API check: ok"),
+            ApiCheck::Ok => f.write_str(API_CHECK_OK),
             ApiCheck::Skipped(why) => write!(f, "API check skipped: {why}"),
         }
     }
 }
+
+/// One request `check --live` sent to the deployed stage and what it answered.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LiveProbe {
+    /// `GET /status?limit=1`, `POST /`.
+    pub request: String,
+    pub signed: bool,
+    pub expected: u16,
+    pub status: u16,
+}
+
+impl std::fmt::Display for LiveProbe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let how = if self.signed { "signed" } else { "unsigned" };
+        write!(f, "live: {} ({how}) answered {}", self.request, self.status)
+    }
+}
+
+/// What `check --live` found (a probe answering otherwise is an error, exit 1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LiveCheck {
+    Passed(Vec<LiveProbe>),
+    /// The stage cannot be called from here, and why (one line).
+    Skipped(String),
+}
+
+/// How a job sent through the stack's own API went in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiSubmit {
+    Submitted(Submitted),
+    /// This target's API cannot be called from here, and why (one line).
+    Skipped(String),
+}
+
+/// What `waitable reconcile` asks: the STARTED jobs due before `due_before` (RFC 3339, UTC).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReconcileRequest {
+    pub due_before: String,
+    /// Report what would change, change nothing.
+    pub dry_run: bool,
+}
+
+/// One STARTED job the sweep looked at, and what it did about it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reconciled {
+    pub id: String,
+    /// How its execution stands (`RUNNING`, `ABORTED`, ...; `MISSING` when there is none).
+    pub execution_status: String,
+    /// The row's new status, when the execution ended in a way the row must follow.
+    pub new_status: Option<String>,
+    pub error: Option<String>,
+    /// The row was written (false on `--dry-run`, or when something else moved it first).
+    pub changed: bool,
+}
+
+/// The execution status reported for a STARTED row without an execution.
+pub const EXECUTION_MISSING: &str = "MISSING";
+
+/// Why the local target has no stage of its own to call (its API is the engine).
+pub const LOCAL_NO_STAGE: &str =
+    "the local target has no API Gateway stage (its API is the engine on 127.0.0.1)";
 
 /// One target's implementation of the user-visible operations.
 ///
@@ -150,6 +219,22 @@ pub trait Backend {
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 
+    /// How many jobs are waiting (STARTED), so `destroy` can say how many it will cancel.
+    async fn waiting_jobs(&self) -> Result<usize> {
+        let query = JobQuery {
+            statuses: vec![JobStatus::Started],
+            skip_payloads: true,
+            ..JobQuery::default()
+        };
+        let mut n = 0;
+        self.jobs(&query, &mut |_| {
+            n += 1;
+            Ok(())
+        })
+        .await?;
+        Ok(n)
+    }
+
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
     /// asked the user already.
     async fn destroy(&self) -> Result<DestroyReport>;
@@ -159,4 +244,22 @@ pub trait Backend {
     async fn check_api(&self, _outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
         Ok(None)
     }
+
+    /// Calls the deployed stage as a client does, with signed requests (`check --live`).
+    async fn check_live(&self, _outputs: &StackOutputs) -> Result<LiveCheck> {
+        Ok(LiveCheck::Skipped(LOCAL_NO_STAGE.to_string()))
+    }
+
+    /// Submits `job` through the stack's own API, as a client would (the canary's first leg).
+    async fn submit_through_api(
+        &self,
+        _outputs: &StackOutputs,
+        _job: &JobRequest,
+    ) -> Result<ApiSubmit> {
+        Ok(ApiSubmit::Skipped(LOCAL_NO_STAGE.to_string()))
+    }
+
+    /// Sweeps STARTED jobs whose time passed: asks how each one's execution ended and moves
+    /// the row the way the reconcile would (`core::reconcile_machine`), unless `dry_run`.
+    async fn reconcile(&self, request: &ReconcileRequest) -> Result<Vec<Reconciled>>;
 }

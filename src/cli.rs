@@ -97,8 +97,12 @@ pub enum Command {
     Destroy,
     /// Print the messages in the stack's delivery queue, then delete them.
     Receive(ReceiveArgs),
-    /// Check the deployed API from inside API Gateway (TestInvokeMethod), as deploy does.
-    Check,
+    /// Check the deployed API from inside API Gateway (TestInvokeMethod), as deploy does;
+    /// --live calls the stage with signed requests, --canary runs one job end to end.
+    Check(CheckArgs),
+    /// Move STARTED jobs whose execution already ended the way the reconcile would (a sweep
+    /// that needs no EventBridge event).
+    Reconcile(ReconcileArgs),
     /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
     Demo,
     /// The local engine.
@@ -141,8 +145,35 @@ pub struct DeployArgs {
     /// Deploy even when the change set replaces the jobs table (its jobs are lost).
     #[arg(long)]
     pub allow_replace: bool,
+    /// After the deploy, run one real job end to end, as `check --canary` does.
+    #[arg(long)]
+    pub canary: bool,
     #[command(flatten)]
     pub stack: StackArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct CheckArgs {
+    /// Also call the deployed stage as a client does: SigV4-signed GET /status (200), the same
+    /// unsigned (403 with auth), POST / with {} (400). TestInvokeMethod skips authorization and
+    /// the stage; this does not.
+    #[arg(long)]
+    pub live: bool,
+    /// Also run one real job end to end (Id waitable-canary-..., due in 5 s): submitted
+    /// through the signed API, COMPLETED, and its message in the queue. It is delivered to
+    /// the stack's targets like any job.
+    #[arg(long)]
+    pub canary: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ReconcileArgs {
+    /// Only jobs due at least this long ago (10m, 2h, 1d).
+    #[arg(long, default_value = "10m", value_name = "DURATION")]
+    pub older_than: String,
+    /// Print what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

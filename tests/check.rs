@@ -66,3 +66,52 @@ fn check_without_a_stack_fails() {
     assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
     assert!(out.stdout.is_empty());
 }
+
+/// On the local target every leg but the stage runs, through the engine.
+#[test]
+fn local_canary_runs_through_the_engine_and_its_queue() {
+    use crate::harness::StackEnv;
+    let env = crate::jobs_delivery::local_delivering(&["queue"]);
+    let out = run_ok(
+        env.waitable()
+            .args(["check", "--canary", "--output", "json"]),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let legs: Vec<&str> = doc["canary"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["leg"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        legs,
+        [
+            "submit through the signed API",
+            "submit",
+            "COMPLETED",
+            "queue message"
+        ],
+        "{doc}"
+    );
+    assert!(doc["canary"][2]["seconds"].as_f64().unwrap() > 0.0, "{doc}");
+}
+
+#[test]
+fn a_submit_refuses_the_canary_prefix_before_sending_anything() {
+    let out = crate::harness::waitable_bare()
+        .args([
+            "--target",
+            "local",
+            "--stack-name",
+            &unique_name("canary-id"),
+        ])
+        .args(["submit", "--at", "+1h", "--id", "waitable-canary-mine"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("reserved for `waitable check --canary`"),
+        "{}",
+        describe(&out)
+    );
+}

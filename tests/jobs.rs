@@ -520,6 +520,29 @@ fn destroy_cancels_waiting_jobs_then_deletes_the_stack() {
     );
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["cancelledJobs"], 2, "{report}");
+    // Closed before the cancel: the cancelled executions start no reconcile, and the API
+    // takes no new job while the delete runs.
+    let closed: Vec<&str> = report["closedFirst"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report}"))
+        .iter()
+        .map(|l| l.as_str().unwrap())
+        .collect();
+    assert_eq!(closed.len(), 2, "{report}");
+    assert!(
+        closed[0].starts_with("rule ") && closed[0].ends_with(" disabled (no reconcile starts)"),
+        "{report}"
+    );
+    assert_eq!(
+        closed[1], "API stage prod throttled to 0 (no new jobs)",
+        "{report}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let (rule_at, cancel_at) = (
+        err.find("disabled (no reconcile").unwrap_or(usize::MAX),
+        err.find("cancelled 2 waiting jobs").unwrap_or(0),
+    );
+    assert!(rule_at < cancel_at, "closed before the cancel: {err}");
     for id in ["waiting-1", "waiting-2"] {
         assert_eq!(env.execution_status(id), "ABORTED", "{id}");
     }

@@ -139,7 +139,7 @@ pub fn cancelled_job_is_never_delivered(env: &dyn StackEnv) {
 }
 
 /// A local stack that delivers to `flags`.
-fn local_delivering(flags: &[&str]) -> LocalEnv {
+pub(crate) fn local_delivering(flags: &[&str]) -> LocalEnv {
     let env = LocalEnv::new();
     let mut args = vec!["deploy".to_string()];
     for f in flags {
@@ -422,7 +422,7 @@ fn delivering_templates_pass_cfn_lint_and_statelint() {
 /// A stack on the executing moto that delivers to `flags`, its state machine re-registered so
 /// moto runs it (see tests/jobs.rs for why), with the delivering definition resolved as
 /// `Fn::Sub` would.
-fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>) {
+pub(crate) fn aws_delivering(flags: &[&str]) -> (crate::jobs::AwsEnv, Vec<(String, String)>) {
     use crate::jobs::{runtime, sdk_config};
     let stack = unique_name("deliver");
     let mut args = vec![

@@ -1,11 +1,14 @@
 //! The deployed API checked from inside API Gateway with TestInvokeMethod (the console's "Test"
 //! button), so a stack that answers 500 on every call is caught at deploy, not by its first
-//! client. Two calls, neither of which starts a job:
+//! client. Three calls, none of which starts a job:
 //! - GET /status?limit=1 must answer 200;
+//! - GET /status?status=COMPLETED&limit=1 must answer 200 (the status index's integration,
+//!   run for real in the user's account);
 //! - POST / with `{}` must be refused by the request validator (400, "Invalid request body").
 //!
-//! TestInvokeMethod skips authorization, so it needs no signed client of the API itself.
-//! Emulators without it (moto, ministack) give a one-line "skipped", never a failure.
+//! TestInvokeMethod skips IAM authorization and runs the API's resources, not the deployed
+//! stage (`check --live` calls the stage). Emulators without it (moto, ministack) give a one-line
+//! "skipped", never a failure; a caller not allowed to call it is told so.
 
 use aws_sdk_apigateway::Client;
 use aws_sdk_apigateway::config::retry::RetryConfig;
@@ -14,6 +17,7 @@ use aws_smithy_runtime_api::http::Response;
 
 use super::sdk;
 use crate::backend::ApiCheck;
+use crate::poll::{Schedule, Step, poll_within};
 use crate::{Error, Result};
 
 /// The body POST / is probed with: no StartTimestamp, so the validator refuses it.
@@ -40,8 +44,47 @@ impl Endpoint {
     }
 }
 
-/// Runs both probes against the API behind `api_url` (the stack's `ApiUrl` output).
+/// The filtered listing probed through the status index.
+pub const STATUS_FILTER_PROBE: &str = "/status?status=COMPLETED&limit=1";
+
+/// How long a probe keeps asking while an answer says IAM has not caught up with a role
+/// created moments ago (IAM is eventually consistent; a new role can take seconds to be
+/// usable).
+#[derive(Debug, Clone, Copy)]
+pub struct Propagation {
+    pub look: Schedule,
+    pub within: std::time::Duration,
+}
+
+impl Propagation {
+    /// Right after a deploy created or changed the stack's roles.
+    pub const AFTER_DEPLOY: Propagation = Propagation {
+        look: Schedule {
+            first: std::time::Duration::from_secs(1),
+            max: std::time::Duration::from_secs(5),
+            retries: 0,
+        },
+        within: std::time::Duration::from_secs(30),
+    };
+    /// A check on its own: the roles are as old as the stack, so one look.
+    pub const NONE: Propagation = Propagation {
+        look: Schedule::every(std::time::Duration::from_secs(1)),
+        within: std::time::Duration::ZERO,
+    };
+}
+
+/// Runs the probes against the API behind `api_url` (the stack's `ApiUrl` output).
 pub async fn check(apigw: &Client, api_url: &str, endpoint: Endpoint) -> Result<ApiCheck> {
+    check_with(apigw, api_url, endpoint, &Propagation::NONE).await
+}
+
+/// [`check`], retrying answers that mean IAM is still propagating for `propagation.within`.
+pub async fn check_with(
+    apigw: &Client,
+    api_url: &str,
+    endpoint: Endpoint,
+    propagation: &Propagation,
+) -> Result<ApiCheck> {
     let Some(api_id) = rest_api_id(api_url) else {
         return Ok(ApiCheck::Skipped(format!(
             "{api_url} is not an API Gateway URL"
@@ -69,22 +112,27 @@ pub async fn check(apigw: &Client, api_url: &str, endpoint: Endpoint) -> Result<
     };
     let (root, status) = (id_of("/")?, id_of("/status")?);
 
-    let get = apigw
-        .test_invoke_method()
-        .rest_api_id(&api_id)
-        .resource_id(&status)
-        .http_method("GET")
-        .path_with_query_string("/status?limit=1")
-        .customize()
-        .config_override(no_retries())
-        .send()
-        .await;
+    let get = get_settled(apigw, &api_id, &status, "/status?limit=1", propagation).await;
     let get = match get {
         Ok(out) => out,
-        Err(err) => return unavailable_or_failed(endpoint, "testing GET /status", &err),
+        Err(err) => {
+            return denied("testing GET /status", &err)
+                .map(Ok)
+                .unwrap_or_else(|| unavailable_or_failed(endpoint, "testing GET /status", &err));
+        }
     };
     if get.status() != 200 {
         return Err(failure("GET /status", get.status(), get.log()));
+    }
+    let filtered = get_settled(apigw, &api_id, &status, STATUS_FILTER_PROBE, propagation).await;
+    let filtered = filtered
+        .map_err(|e| sdk::failed(&format!("API check: testing GET {STATUS_FILTER_PROBE}"), &e))?;
+    if filtered.status() != 200 {
+        return Err(failure(
+            &format!("GET {STATUS_FILTER_PROBE}"),
+            filtered.status(),
+            filtered.log(),
+        ));
     }
 
     let post = apigw
@@ -109,6 +157,72 @@ pub async fn check(apigw: &Client, api_url: &str, endpoint: Endpoint) -> Result<
         ));
     }
     Ok(ApiCheck::Ok)
+}
+
+type InvokeResult = std::result::Result<
+    aws_sdk_apigateway::operation::test_invoke_method::TestInvokeMethodOutput,
+    SdkError<aws_sdk_apigateway::operation::test_invoke_method::TestInvokeMethodError, Response>,
+>;
+
+/// A GET through TestInvokeMethod, asked again while its answer says IAM has not caught up
+/// (within `propagation`); the last answer when time runs out.
+async fn get_settled(
+    apigw: &Client,
+    api_id: &str,
+    resource: &str,
+    path: &str,
+    propagation: &Propagation,
+) -> InvokeResult {
+    let mut last: Option<InvokeResult> = None;
+    let settled = poll_within(&propagation.look, propagation.within, async || {
+        let answer = apigw
+            .test_invoke_method()
+            .rest_api_id(api_id)
+            .resource_id(resource)
+            .http_method("GET")
+            .path_with_query_string(path)
+            .customize()
+            .config_override(no_retries())
+            .send()
+            .await;
+        let propagating = answer
+            .as_ref()
+            .is_ok_and(|out| out.status() != 200 && out.log().is_some_and(iam_not_ready));
+        if propagating {
+            last = Some(answer);
+            Ok(Step::Pending)
+        } else {
+            Ok(Step::Done(answer))
+        }
+    })
+    .await
+    .expect("the look never fails");
+    settled
+        .or(last)
+        .expect("the first look always happens and leaves an answer")
+}
+
+/// Whether a TestInvokeMethod log says the integration's role is not usable yet: API Gateway
+/// cannot assume it, or the service it calls refuses it. Right after a create this is IAM's
+/// eventual consistency; the log is the only place API Gateway says so (the status is a bare
+/// 500 or the service's 400).
+pub fn iam_not_ready(log: &str) -> bool {
+    log.contains("does not have permission to assume the provided role")
+        || (log.contains("AccessDeniedException") && log.contains("is not authorized to perform"))
+}
+
+/// A caller that may not call TestInvokeMethod (AccessDeniedException) is told exactly that,
+/// as a skip: the stack may be fine, this caller cannot look.
+fn denied<E>(doing: &str, err: &SdkError<E, Response>) -> Option<ApiCheck>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
+    (err.code() == Some("AccessDeniedException")).then(|| {
+        ApiCheck::Skipped(format!(
+            "{doing}: you are not allowed to call TestInvokeMethod ({}); it needs apigateway:POST on the API's methods, and `waitable check --live` tests the stage without it",
+            sdk::describe(err)
+        ))
+    })
 }
 
 /// A probe is asked once: its answer, even a 500, is what the check wants to see (and an

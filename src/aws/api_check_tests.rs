@@ -65,6 +65,16 @@ fn get_status(status: i32, log: &'static str) -> Rule {
         .then_output(move || answer(status, r#"{"items": []}"#, log))
 }
 
+fn get_filtered(status: i32, log: &'static str) -> Rule {
+    mock!(Client::test_invoke_method)
+        .match_requests(|r| {
+            r.http_method() == Some("GET")
+                && r.resource_id() == Some("stat1")
+                && r.path_with_query_string() == Some(STATUS_FILTER_PROBE)
+        })
+        .then_output(move || answer(status, r#"{"items": []}"#, log))
+}
+
 fn post_root(status: i32, body: &'static str) -> Rule {
     mock!(Client::test_invoke_method)
         .match_requests(|r| {
@@ -81,20 +91,139 @@ fn post_root(status: i32, body: &'static str) -> Rule {
         })
 }
 
+const OK_LOG: &str = "Method completed with status: 200";
+
 #[tokio::test]
-async fn a_healthy_api_passes_both_probes() {
-    let (res, get, post) = (
+async fn a_healthy_api_passes_all_three_probes() {
+    let (res, get, filtered, post) = (
         resources(),
-        get_status(200, "Method completed with status: 200"),
+        get_status(200, OK_LOG),
+        get_filtered(200, OK_LOG),
         post_root(400, r#"{"message": "Invalid request body"}"#),
     );
-    let apigw = client(&[&res, &get, &post]);
-    assert_eq!(
-        check(&apigw, URL, Endpoint::Aws).await.unwrap(),
-        ApiCheck::Ok
+    let apigw = client(&[&res, &get, &filtered, &post]);
+    assert_eq!(check(&apigw, URL, Endpoint::Aws).await.unwrap(), ApiCheck::Ok);
+    let line = ApiCheck::Ok.to_string();
+    assert!(line.starts_with("API check: ok ("), "{line}");
+    assert!(
+        line.contains("without IAM authorization, not the deployed stage"),
+        "the output says what TestInvokeMethod does not cover: {line}"
     );
-    assert_eq!(ApiCheck::Ok.to_string(), "API check: ok");
-    assert_eq!((get.num_calls(), post.num_calls()), (1, 1));
+    assert_eq!(
+        (get.num_calls(), filtered.num_calls(), post.num_calls()),
+        (1, 1, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_status_filter_the_integration_cannot_serve_fails_the_check() {
+    // The documented `?status=` integration, run for real: a 500 here is what a wrong
+    // X-Amz-Target or a missing dynamodb:Query permission would give.
+    let line =
+        "Execution failed due to configuration error: Invalid permissions on Lambda function";
+    let log: &'static str =
+        Box::leak(format!("{line}\nMethod completed with status: 500").into_boxed_str());
+    let (res, get, filtered, post) = (
+        resources(),
+        get_status(200, OK_LOG),
+        get_filtered(500, log),
+        post_root(400, r#"{"message": "Invalid request body"}"#),
+    );
+    let apigw = client(&[&res, &get, &filtered, &post]);
+    let err = check(&apigw, URL, Endpoint::Aws).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!("API check failed: GET {STATUS_FILTER_PROBE} answered 500: {line}")
+    );
+    assert_eq!(post.num_calls(), 0);
+}
+
+#[tokio::test]
+async fn access_denied_is_reported_as_such_not_as_a_missing_operation() {
+    let res = resources();
+    let get = mock!(Client::test_invoke_method).then_http_response(|| {
+        let mut r = HttpResponse::new(
+            StatusCode::try_from(403).unwrap(),
+            SdkBody::from(r#"{"message": "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: apigateway:POST"}"#),
+        );
+        r.headers_mut().insert("content-type", "application/json");
+        r.headers_mut()
+            .insert("x-amzn-errortype", "AccessDeniedException");
+        r
+    });
+    let apigw = client(&[&res, &get]);
+    let line = check(&apigw, URL, Endpoint::Aws).await.unwrap().to_string();
+    assert!(
+        line.starts_with("API check skipped: testing GET /status: you are not allowed to call TestInvokeMethod (AccessDeniedException"),
+        "{line}"
+    );
+    assert!(!line.contains("does not offer"), "{line}");
+}
+
+/// A schedule that never sleeps for real, with a window long enough for the sequence.
+const QUICK: Propagation = Propagation {
+    look: crate::poll::Schedule::TINY,
+    within: std::time::Duration::from_secs(5),
+};
+
+#[tokio::test]
+async fn a_role_iam_has_not_propagated_yet_is_asked_again_until_it_works() {
+    let log: &'static str = Box::leak(
+        format!("{ASSUME_ROLE_LINE}\nMethod completed with status: 500").into_boxed_str(),
+    );
+    let get = mock!(Client::test_invoke_method)
+        .match_requests(|r| r.path_with_query_string() == Some("/status?limit=1"))
+        .sequence()
+        .output(move || answer(500, "", log))
+        .times(2)
+        .output(|| answer(200, r#"{"items": []}"#, OK_LOG))
+        .build();
+    let (res, filtered, post) = (
+        resources(),
+        get_filtered(200, OK_LOG),
+        post_root(400, r#"{"message": "Invalid request body"}"#),
+    );
+    let apigw = client(&[&res, &get, &filtered, &post]);
+    assert_eq!(check_with(&apigw, URL, Endpoint::Aws, &QUICK).await.unwrap(), ApiCheck::Ok);
+    assert_eq!(
+        get.num_calls(),
+        3,
+        "two answers from before IAM caught up, then 200"
+    );
+
+    // Without the window (a check on its own) the first such answer is the failure.
+    let get = mock!(Client::test_invoke_method).then_output(move || answer(500, "", log));
+    let apigw = client(&[&res, &get]);
+    let err = check(&apigw, URL, Endpoint::Aws).await.unwrap_err();
+    assert!(err.to_string().contains(ASSUME_ROLE_LINE), "{err}");
+    assert_eq!(get.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn iam_errors_still_there_when_the_window_closes_fail_with_the_last_answer() {
+    let log: &'static str = Box::leak(
+        format!("{ASSUME_ROLE_LINE}\nMethod completed with status: 500").into_boxed_str(),
+    );
+    let res = resources();
+    let get = mock!(Client::test_invoke_method).then_output(move || answer(500, "", log));
+    let apigw = client(&[&res, &get]);
+    let window = Propagation {
+        look: crate::poll::Schedule::every(std::time::Duration::from_millis(5)),
+        within: std::time::Duration::from_millis(40),
+    };
+    let err = check_with(&apigw, URL, Endpoint::Aws, &window).await.unwrap_err();
+    assert!(err.to_string().contains(ASSUME_ROLE_LINE), "{err}");
+    assert!(get.num_calls() >= 2, "{}", get.num_calls());
+}
+
+#[test]
+fn only_iam_logs_count_as_propagation() {
+    assert!(iam_not_ready(ASSUME_ROLE_LINE));
+    assert!(iam_not_ready(
+        r#"Endpoint response body before transformations: {"__type":"com.amazon.coral.service#AccessDeniedException","Message":"User: arn:aws:sts::1:assumed-role/r/x is not authorized to perform: dynamodb:Scan"}"#
+    ));
+    assert!(!iam_not_ready("Method completed with status: 500"));
+    assert!(!iam_not_ready("Request body does not match model schema"));
 }
 
 #[tokio::test]
@@ -123,12 +252,13 @@ async fn a_500_fails_with_api_gateways_log_line() {
 #[tokio::test]
 async fn a_post_the_validator_lets_through_fails() {
     // 200 means StartExecution ran: the validator did not refuse the body.
-    let (res, get, post) = (
+    let (res, get, filtered, post) = (
         resources(),
-        get_status(200, "Method completed with status: 200"),
+        get_status(200, OK_LOG),
+        get_filtered(200, OK_LOG),
         post_root(200, r#"{"jobId": "x"}"#),
     );
-    let apigw = client(&[&res, &get, &post]);
+    let apigw = client(&[&res, &get, &filtered, &post]);
     let err = check(&apigw, URL, Endpoint::Aws).await.unwrap_err();
     assert!(
         err.to_string().starts_with(

@@ -474,8 +474,15 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         ddb: ddb_client(),
         apigw,
         endpoint: crate::aws::api_check::Endpoint::Aws,
+        events: aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::Config::builder()
+                .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+                .build(),
+        ),
         ui: ui(),
         schedule: Schedule::TINY,
+        sdk: aws_types::SdkConfig::builder().build(),
+        just_deployed: Default::default(),
         outputs_cache: tokio::sync::OnceCell::new(),
     }
 }
@@ -484,6 +491,7 @@ fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config
     let args = crate::cli::DeployArgs {
         parameters: vec![],
         allow_replace,
+        canary: false,
         webhook_header: None,
         stack: crate::cli::StackArgs {
             no_auth: false,

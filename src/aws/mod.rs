@@ -8,17 +8,21 @@ mod api_deployment;
 #[cfg(test)]
 mod cancel_tests;
 mod change_set;
+mod close_stack;
 mod delete;
 pub mod describe;
 mod failure;
 pub mod jobs;
 pub mod jobs_index;
+pub mod live_check;
 #[cfg(test)]
 mod mocks;
 pub mod plan_apply;
 pub mod progress;
 pub mod receive;
+pub mod reconcile_sweep;
 pub mod sdk;
+pub mod signed_api;
 pub mod stack_outputs;
 mod table_protection;
 pub mod waiting_jobs;
@@ -26,7 +30,8 @@ mod watch;
 
 use crate::Result;
 use crate::backend::{
-    ApiCheck, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+    ApiCheck, ApiSubmit, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+    LiveCheck, ReconcileRequest, Reconciled,
 };
 use crate::output::Ui;
 use crate::poll;
@@ -41,12 +46,18 @@ pub struct AwsBackend {
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub apigw: aws_sdk_apigateway::Client,
+    pub events: aws_sdk_eventbridge::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
     pub schedule: poll::Schedule,
     /// AWS itself or a custom endpoint (an emulator): decides what the API check may skip.
     pub endpoint: api_check::Endpoint,
+    /// The one `SdkConfig` the clients came from: its credentials sign requests to the stage,
+    /// and a custom endpoint (an emulator) means there is no stage to call.
+    sdk: aws_types::SdkConfig,
+    /// Set once this run applied a change: the API check then waits out IAM's propagation.
+    just_deployed: std::sync::atomic::AtomicBool,
     /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
     /// needs them 2,000 times).
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
@@ -72,8 +83,11 @@ impl AwsBackend {
             ddb: aws_sdk_dynamodb::Client::new(sdk),
             apigw: aws_sdk_apigateway::Client::new(sdk),
             endpoint: api_check::Endpoint::of(sdk),
+            events: aws_sdk_eventbridge::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
+            sdk: sdk.clone(),
+            just_deployed: std::sync::atomic::AtomicBool::new(false),
             outputs_cache: tokio::sync::OnceCell::new(),
         }
     }
@@ -123,6 +137,8 @@ impl Backend for AwsBackend {
     }
 
     async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs> {
+        self.just_deployed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         plan_apply::apply(&self.stack(), &self.apigw, &pending).await
     }
 
@@ -188,19 +204,35 @@ impl Backend for AwsBackend {
 
     async fn destroy(&self) -> Result<DestroyReport> {
         let Some(existing) = describe::describe(&self.cfn, &self.stack_name).await? else {
-            return Ok(DestroyReport {
-                existed: false,
-                cancelled_jobs: 0,
-            });
+            return Ok(DestroyReport::default());
         };
         // A stack without the outputs (say, rolled back on create) has no jobs to cancel.
-        let cancelled_jobs = match stack_outputs::stack_outputs(&self.cfn, &existing).await {
-            Ok(outputs) => {
-                waiting_jobs::cancel_waiting_jobs(&self.sfn, &self.ddb, &outputs, &self.schedule)
-                    .await?
-            }
-            Err(_) => 0,
-        };
+        // Closed first: no reconcile for the jobs cancelled next, no new job during the delete.
+        let (cancelled_jobs, closed) =
+            match stack_outputs::stack_outputs(&self.cfn, &existing).await {
+                Ok(outputs) => {
+                    let closed = close_stack::close(
+                        &self.cfn,
+                        &self.events,
+                        &self.apigw,
+                        &self.stack_name,
+                        &outputs,
+                    )
+                    .await?;
+                    for line in &closed {
+                        self.ui.info(line.clone());
+                    }
+                    let cancelled = waiting_jobs::cancel_waiting_jobs(
+                        &self.sfn,
+                        &self.ddb,
+                        &outputs,
+                        &self.schedule,
+                    )
+                    .await?;
+                    (cancelled, closed)
+                }
+                Err(_) => (0, Vec::new()),
+            };
         if cancelled_jobs > 0 {
             self.ui.info(format!(
                 "cancelled {cancelled_jobs} waiting job{}",
@@ -213,12 +245,102 @@ impl Backend for AwsBackend {
         Ok(DestroyReport {
             existed: true,
             cancelled_jobs,
+            closed_first: closed,
         })
     }
 
     async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {
-        api_check::check(&self.apigw, &outputs.api_url, self.endpoint)
+        let fresh = self
+            .just_deployed
+            .load(std::sync::atomic::Ordering::Relaxed);
+        let check = if fresh {
+            api_check::check_with(
+                &self.apigw,
+                &outputs.api_url,
+                self.endpoint,
+                &api_check::Propagation::AFTER_DEPLOY,
+            )
             .await
-            .map(Some)
+        } else {
+            api_check::check(&self.apigw, &outputs.api_url, self.endpoint).await
+        };
+        check.map(Some)
+    }
+
+    async fn reconcile(&self, request: &ReconcileRequest) -> Result<Vec<Reconciled>> {
+        let stack = self.cached_outputs().await?;
+        reconcile_sweep::sweep(
+            &self.sfn,
+            &self.ddb,
+            stack,
+            request,
+            reconcile_sweep::Pace::DESCRIBE_EXECUTION,
+            &self.schedule,
+        )
+        .await
+    }
+
+    async fn check_live(&self, outputs: &StackOutputs) -> Result<LiveCheck> {
+        let (signer, api_id) = match self.stage_access(outputs).await? {
+            Ok(access) => access,
+            Err(why) => return Ok(LiveCheck::Skipped(why)),
+        };
+        let iam_auth = live_check::uses_iam(&self.apigw, &api_id).await?;
+        let url = outputs.api_url.clone();
+        let probes = tokio::task::spawn_blocking(move || {
+            let agent = signed_api::agent();
+            live_check::check_stage(
+                &agent,
+                &signer,
+                &url,
+                iam_auth,
+                std::time::SystemTime::now(),
+            )
+        })
+        .await
+        .map_err(|e| crate::Error::failed(format!("live check: {e}")))??;
+        Ok(LiveCheck::Passed(probes))
+    }
+
+    async fn submit_through_api(
+        &self,
+        outputs: &StackOutputs,
+        job: &JobRequest,
+    ) -> Result<ApiSubmit> {
+        let (signer, _) = match self.stage_access(outputs).await? {
+            Ok(access) => access,
+            Err(why) => return Ok(ApiSubmit::Skipped(why)),
+        };
+        let (url, job) = (outputs.api_url.clone(), job.clone());
+        let submitted = tokio::task::spawn_blocking(move || {
+            let agent = signed_api::agent();
+            live_check::submit_signed(&agent, &signer, &url, &job, std::time::SystemTime::now())
+        })
+        .await
+        .map_err(|e| crate::Error::failed(format!("submitting through the API: {e}")))??;
+        Ok(ApiSubmit::Submitted(submitted))
+    }
+}
+
+impl AwsBackend {
+    /// The signer and the API's id, or why the stage cannot be called from here: an
+    /// emulator's stacks have stage URLs on AWS that nothing serves.
+    async fn stage_access(
+        &self,
+        outputs: &StackOutputs,
+    ) -> Result<std::result::Result<(signed_api::Signer, String), String>> {
+        if let Some(endpoint) = self.sdk.endpoint_url() {
+            return Ok(Err(format!(
+                "the stage is not called with a custom endpoint ({endpoint}): its URL {} is on AWS",
+                outputs.api_url
+            )));
+        }
+        let Some(api_id) = api_check::rest_api_id(&outputs.api_url) else {
+            return Ok(Err(format!(
+                "{} is not an API Gateway URL",
+                outputs.api_url
+            )));
+        };
+        Ok(Ok((live_check::signer_of(&self.sdk).await?, api_id)))
     }
 }

@@ -81,6 +81,14 @@ pub async fn run<B: Backend>(
     if let Some(check) = backend.check_api(&outputs).await? {
         ui.info(check.to_string());
     }
+    if args.canary {
+        // stdout holds the outputs: the legs go with the other messages, on stderr.
+        super::check::run_canary(backend, &outputs, config, &mut |leg| {
+            ui.info(leg.to_string());
+            Ok(())
+        })
+        .await?;
+    }
     Ok(())
 }
 
@@ -223,6 +231,12 @@ mod tests {
         async fn outputs(&self) -> Result<StackOutputs> {
             unreachable!()
         }
+        async fn reconcile(
+            &self,
+            _: &crate::backend::ReconcileRequest,
+        ) -> Result<Vec<crate::backend::Reconciled>> {
+            unreachable!()
+        }
         async fn submit(
             &self,
             _: &waitable_core::job::JobRequest,
@@ -257,6 +271,7 @@ mod tests {
     fn args() -> DeployArgs {
         DeployArgs {
             allow_replace: false,
+            canary: false,
             parameters: vec![],
             webhook_header: None,
             stack: crate::cli::StackArgs {

@@ -1,6 +1,7 @@
 //! One file per command. Commands parse nothing (the config is already checked) and print
 //! through core's renderers to writers passed in.
 
+pub mod canary;
 pub mod cancel;
 pub mod check;
 pub mod demo;
@@ -9,6 +10,7 @@ pub mod destroy;
 pub mod local_exec;
 pub mod local_run;
 pub mod receive;
+pub mod reconcile;
 pub mod status;
 pub mod submit;
 pub mod synth;
@@ -67,7 +69,8 @@ async fn on_stack<B: Backend>(
         Command::Status(args) => status::run(backend, &args, config, out).await,
         Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
         Command::Destroy => destroy::run(backend, config, out).await,
-        Command::Check => check::run(backend, config, out).await,
+        Command::Check(args) => check::run(backend, &args, config, out).await,
+        Command::Reconcile(args) => reconcile::run(backend, &args, config, out).await,
         Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {
             unreachable!("handled by dispatch")
         }

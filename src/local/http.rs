@@ -143,6 +143,7 @@ pub fn private_router(
         .route(protocol::RELOAD, post(reload))
         .route(protocol::DESTROY, post(destroy))
         .route(protocol::HISTORY, get(history))
+        .route(protocol::RECONCILE, post(reconcile))
         .route(protocol::QUEUE_RECEIVE, post(queue_receive))
         .route(protocol::QUEUE_DELETE, post(queue_delete))
         .fallback(not_found)
@@ -446,6 +447,26 @@ async fn queue_delete(State(app): State<App>, Json(body): Json<protocol::QueueDe
         .ask(|reply| Command::QueueDelete { handles, reply })
         .await?;
     ok(json!({ "deleted": deleted }))
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ReconcileBody {
+    ids: Vec<String>,
+    dry_run: bool,
+}
+
+async fn reconcile(State(app): State<App>, body: Bytes) -> Answer {
+    let v: ReconcileBody = parse(&body)?;
+    let report = app
+        .engine
+        .ask(|reply| Command::Reconcile {
+            ids: v.ids,
+            dry_run: v.dry_run,
+            reply,
+        })
+        .await?;
+    ok(json!(report))
 }
 
 async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {

@@ -35,6 +35,8 @@ pub const QUEUE_RECEIVE: &str = "/_waitable/queue/receive";
 /// `POST` [`QueueDelete`] -> `{"deleted": n}`.
 pub const QUEUE_DELETE: &str = "/_waitable/queue/delete";
 /// `GET`: the (event, state) history of one execution (the route's pattern).
+/// Sweeps STARTED jobs (`waitable reconcile`): body `{"ids": [...], "dryRun": bool}`.
+pub const RECONCILE: &str = "/_waitable/reconcile";
 pub const HISTORY: &str = "/_waitable/history/{name}";
 
 /// [`JOBS`]' query parameters for a window on StartActionAt (with `status`, which reads the

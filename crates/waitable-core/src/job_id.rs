@@ -27,6 +27,26 @@ pub fn validate_id(id: &str) -> Result<(), String> {
     }
 }
 
+/// The Id prefix reserved for `check --canary`'s job: a submit refuses it, so a canary's row
+/// is never mistaken for a user's job (and no user job is taken for a canary).
+pub const CANARY_PREFIX: &str = "waitable-canary-";
+
+/// [`validate_id`] for an Id a user submits: the canary's prefix is refused too.
+pub fn validate_user_id(id: &str) -> Result<(), String> {
+    validate_id(id)?;
+    if id.starts_with(CANARY_PREFIX) {
+        return Err(format!(
+            "invalid job Id {id:?}: the prefix {CANARY_PREFIX:?} is reserved for `waitable check --canary`"
+        ));
+    }
+    Ok(())
+}
+
+/// A canary's Id: the prefix, the time it was made (`YYYYMMDDTHHMMSSZ`) and `nonce`.
+pub fn canary_id(now: chrono::DateTime<chrono::Utc>, nonce: &str) -> String {
+    format!("{CANARY_PREFIX}{}-{nonce}", now.format("%Y%m%dT%H%M%SZ"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,5 +76,22 @@ mod tests {
             assert_eq!(is_valid_id(id), re.is_match(id), "{id:?}");
             assert_eq!(validate_id(id).is_ok(), is_valid_id(id), "{id:?}");
         }
+    }
+
+    #[test]
+    fn the_canary_prefix_is_reserved_and_canary_ids_are_valid_ids() {
+        let now = chrono::DateTime::parse_from_rfc3339("2030-01-02T03:04:05Z")
+            .unwrap()
+            .to_utc();
+        let id = canary_id(now, "a1b2");
+        assert_eq!(id, "waitable-canary-20300102T030405Z-a1b2");
+        assert!(validate_id(&id).is_ok());
+        let err = validate_user_id(&id).unwrap_err();
+        assert!(
+            err.contains("reserved for `waitable check --canary`"),
+            "{err}"
+        );
+        assert!(validate_user_id("waitable-canary").is_ok());
+        assert!(validate_user_id("bad id").is_err());
     }
 }

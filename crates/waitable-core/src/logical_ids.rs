@@ -43,3 +43,11 @@ pub const RECONCILE_STATE_MACHINE: &str = "ReconcileStateMachine";
 pub const RECONCILE_ROLE: &str = "ReconcileRole";
 pub const EXECUTION_ENDED_RULE: &str = "ExecutionEndedRule";
 pub const EXECUTION_ENDED_RULE_ROLE: &str = "ExecutionEndedRuleRole";
+/// Where the rule puts an event it could not hand to the reconcile within its retry policy.
+pub const EXECUTION_ENDED_DLQ: &str = "ExecutionEndedDeadLetterQueue";
+pub const EXECUTION_ENDED_DLQ_POLICY: &str = "ExecutionEndedDeadLetterQueuePolicy";
+/// Alarms when a reconcile execution fails (a job may then stay STARTED until `waitable
+/// reconcile` sweeps it).
+pub const RECONCILE_FAILED_ALARM: &str = "ReconcileFailedAlarm";
+pub const OUTPUT_RECONCILE_ALARM: &str = "ReconcileFailedAlarmName";
+pub const OUTPUT_RECONCILE_DLQ: &str = "ReconcileDeadLetterQueueUrl";

@@ -47,6 +47,38 @@ pub fn outcome(execution_status: &str) -> Option<(JobStatus, &'static str)> {
         .map(|(_, job, error)| (*job, *error))
 }
 
+/// The most of an execution's `cause` a row keeps (Step Functions allows 32,768 characters;
+/// the row is shown in tables).
+pub const MAX_CAUSE_CHARS: usize = 1_000;
+
+/// [`outcome`] with the execution's own `error` and `cause` when Step Functions gives them
+/// (DescribeExecution does for a FAILED execution): the reason then says what failed, for
+/// example the `States.Runtime` of a webhook that answered with a binary content type.
+pub fn outcome_with_detail(
+    execution_status: &str,
+    error: Option<&str>,
+    cause: Option<&str>,
+) -> Option<(JobStatus, String)> {
+    let (job, reason) = outcome(execution_status)?;
+    let detail = match (
+        error.filter(|e| !e.is_empty()),
+        cause.filter(|c| !c.is_empty()),
+    ) {
+        (None, None) => return Some((job, reason.to_string())),
+        (Some(e), None) => e.to_string(),
+        (None, Some(c)) => shorten(c),
+        (Some(e), Some(c)) => format!("{e}: {}", shorten(c)),
+    };
+    Some((job, format!("{reason} [{detail}]")))
+}
+
+fn shorten(cause: &str) -> String {
+    match cause.char_indices().nth(MAX_CAUSE_CHARS) {
+        Some((cut, _)) => format!("{}...", &cause[..cut]),
+        None => cause.to_string(),
+    }
+}
+
 const UPDATE_ITEM: &str = "arn:${AWS::Partition}:states:::dynamodb:updateItem";
 
 fn state_name(execution_status: &str) -> String {
@@ -136,6 +168,28 @@ mod tests {
         assert_eq!(outcome("SUCCEEDED"), None);
         assert_eq!(outcome("RUNNING"), None);
         assert!(OUTCOMES.iter().all(|(_, _, e)| e.contains(": ")));
+    }
+
+    #[test]
+    fn the_executions_own_error_and_cause_are_kept_with_the_reason() {
+        let (job, reason) = outcome_with_detail(
+            "FAILED",
+            Some("States.Runtime"),
+            Some("The response content type application/octet-stream is not supported"),
+        )
+        .unwrap();
+        assert_eq!(job, JobStatus::Failed);
+        assert!(reason.starts_with("ExecutionFailed: "), "{reason}");
+        assert!(
+            reason.ends_with("[States.Runtime: The response content type application/octet-stream is not supported]"),
+            "{reason}"
+        );
+        let (_, plain) = outcome_with_detail("ABORTED", None, Some("")).unwrap();
+        assert_eq!(plain, outcome("ABORTED").unwrap().1);
+        let long = "x".repeat(40_000);
+        let (_, cut) = outcome_with_detail("TIMED_OUT", None, Some(&long)).unwrap();
+        assert!(cut.len() < 1_200, "{}", cut.len());
+        assert_eq!(outcome_with_detail("SUCCEEDED", Some("e"), None), None);
     }
 
     #[test]

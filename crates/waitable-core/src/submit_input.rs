@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
-use super::job_id::validate_id;
+use super::job_id::validate_user_id;
 use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
 use super::payload::{Payload, nesting_depth};
 use super::time_input::normalise_at;
@@ -25,7 +25,7 @@ pub fn job_request(
     let payload = payload.map(Payload::parse).transpose()?;
     let id = match id {
         Some(id) => {
-            validate_id(id)?;
+            validate_user_id(id)?;
             id.to_string()
         }
         None => new_id(),
@@ -143,6 +143,15 @@ mod tests {
 
     fn now() -> DateTime<Utc> {
         "2026-03-01T12:00:00Z".parse().unwrap()
+    }
+
+    #[test]
+    fn a_submit_refuses_the_canary_prefix() {
+        let err =
+            job_request("+1h", Some("waitable-canary-x"), None, now(), || "g".into()).unwrap_err();
+        assert!(err.contains("reserved"), "{err}");
+        let line = r#"{"at": "+1h", "id": "waitable-canary-y"}"#;
+        assert!(parse_batch(line, now(), || "g".into()).is_err());
     }
 
     #[test]

@@ -112,6 +112,12 @@ pub enum Command {
         reply: Reply<usize>,
     },
     /// (event, state) history of one execution.
+    /// Moves each named job still STARTED the way its execution ended (`waitable reconcile`).
+    Reconcile {
+        ids: Vec<String>,
+        dry_run: bool,
+        reply: Reply<Vec<crate::backend::Reconciled>>,
+    },
     History {
         name: String,
         reply: Reply<Vec<(String, Option<String>)>>,

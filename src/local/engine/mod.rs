@@ -19,6 +19,7 @@ mod command;
 mod deliver;
 mod execution;
 mod run_loop;
+mod sweep;
 mod table;
 
 pub use command::{Command, EngineError, Handle, IndexQuery, Page, submission};

@@ -216,6 +216,14 @@ impl Engine {
                     });
                     replies.push(deliver(reply, r));
                 }
+                Command::Reconcile {
+                    ids,
+                    dry_run,
+                    reply,
+                } => {
+                    let r = with_savepoint(&tx, |c| super::sweep::sweep(c, &ids, dry_run, now));
+                    replies.push(deliver(reply, r));
+                }
                 Command::History { name, reply } => {
                     let r = store::history(&tx, &name).map_err(EngineError::internal);
                     replies.push(deliver(reply, r));

@@ -3,6 +3,7 @@
 //! `deploy.rs`.
 
 mod install;
+mod reconcile;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -18,7 +19,10 @@ use super::protocol::{
 };
 use super::state::{self, StackDir};
 use super::store;
-use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::backend::{
+    Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery, ReconcileRequest,
+    Reconciled,
+};
 use crate::output::Ui;
 use crate::{Error, Result};
 use waitable_core::delivery;
@@ -295,6 +299,10 @@ impl Backend for LocalBackend {
         }
     }
 
+    async fn reconcile(&self, request: &ReconcileRequest) -> Result<Vec<Reconciled>> {
+        reconcile::sweep(self, request).await
+    }
+
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
         let answer: CancelAnswer = self
             .call_typed(
@@ -316,10 +324,7 @@ impl Backend for LocalBackend {
                 if dir.root.exists() {
                     std::fs::remove_dir_all(&dir.root)?;
                 }
-                return Ok(DestroyReport {
-                    existed: false,
-                    cancelled_jobs: 0,
-                });
+                return Ok(DestroyReport::default());
             }
             EngineState::NotAnswering => return Err(self.not_answering()),
             EngineState::Dead if store::in_use(&dir.db_file()) => return Err(self.unreachable()),
@@ -347,6 +352,7 @@ impl Backend for LocalBackend {
         Ok(DestroyReport {
             existed: true,
             cancelled_jobs,
+            ..DestroyReport::default()
         })
     }
 }

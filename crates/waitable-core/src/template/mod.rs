@@ -16,6 +16,7 @@ mod deployment;
 mod http_api;
 mod iam;
 mod reconcile_rule;
+pub use reconcile_rule::CKV_AWS_27_DLQ_REASON;
 mod storage;
 mod workflow;
 
@@ -118,7 +119,7 @@ fn parameters() -> Value {
 }
 
 fn outputs() -> Value {
-    json!({
+    let mut outputs = json!({
         OUTPUT_API_URL: {
             "Description": "Base URL of the API: POST here to start a job, GET <ApiUrl>/status to list jobs",
             "Value": sub(&format!(
@@ -133,7 +134,12 @@ fn outputs() -> Value {
             "Description": "Name of the DynamoDB table holding the jobs",
             "Value": r#ref(JOBS_TABLE)
         }
-    })
+    });
+    outputs
+        .as_object_mut()
+        .expect("an object")
+        .extend(reconcile_rule::outputs());
+    outputs
 }
 
 /// The template as YAML (the checked-in form), with the version string quoted.
@@ -611,7 +617,13 @@ mod tests {
             .collect();
         assert_eq!(
             keys,
-            [OUTPUT_API_URL, OUTPUT_STATE_MACHINE_ARN, OUTPUT_TABLE_NAME]
+            [
+                OUTPUT_API_URL,
+                OUTPUT_STATE_MACHINE_ARN,
+                OUTPUT_TABLE_NAME,
+                OUTPUT_RECONCILE_ALARM,
+                OUTPUT_RECONCILE_DLQ
+            ]
         );
     }
 }
