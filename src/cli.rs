@@ -44,6 +44,23 @@ pub struct GlobalArgs {
     /// Answer yes to confirmations (needed when stdin is not a terminal).
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub yes: bool,
+    /// Time zone for times typed without one and for times shown (e.g. Europe/Berlin);
+    /// typed times otherwise use TZ, shown times UTC.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ZONE"
+    )]
+    pub tz: Option<String>,
+    /// Show times in this machine's time zone (instead of UTC).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "tz"
+    )]
+    pub local: bool,
 }
 
 /// The AWS connection: standard chain (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, files)
@@ -160,8 +177,9 @@ pub struct ReceiveArgs {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// When the job runs: RFC 3339 (any offset), +90s / +15m / +2h / +3d, or now.
-    #[arg(long, required_unless_present = "file")]
+    /// When the job runs: RFC 3339 (any offset), a local time with a zone
+    /// ('2030-01-01T09:00 Europe/Berlin', or with --tz), @EPOCH, +90s / +1h30m / +1w, or now.
+    #[arg(long, required_unless_present = "file", allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The job's Id (becomes the execution name); generated when omitted.
     #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]

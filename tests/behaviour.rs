@@ -158,8 +158,22 @@ pub fn rejects_bad_input(env: &dyn StackEnv) {
         (vec!["submit", "--at", "tomorrow"], "RFC 3339"),
         (vec!["submit", "--at", "2001-01-01T00:00:00Z"], "past"),
         (vec!["submit", "--at", "+400d"], "year"),
-        (vec!["submit", "--at", "2030-01-01T00:00:00"], "RFC 3339"),
-        (vec!["submit", "--at", "+5w"], "+90s"),
+        (
+            vec!["submit", "--at", "2030-01-01T00:00 Mars/Base"],
+            "unknown time zone",
+        ),
+        (vec!["submit", "--at", "+5y"], "+90s"),
+        (vec!["submit", "--at=+99999999d"], "too large"),
+        (vec!["submit", "--at", "-30m"], "past"),
+        (vec!["status", "--due-after=-99999999d"], "too large"),
+        (
+            vec!["submit", "--at", "2030-03-31T02:30 Europe/Berlin"],
+            "does not exist",
+        ),
+        (
+            vec!["submit", "--at", "2030-01-01 09:00", "--tz", "Nowhere/City"],
+            "unknown time zone",
+        ),
         (
             vec!["submit", "--at", "+1m", "--payload", "{not json"],
             "JSON",
@@ -533,4 +547,54 @@ pub fn deep_payloads_read_back_or_are_refused(env: &dyn StackEnv) {
         assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
     }
     assert_eq!(all_jobs(env).len(), before.len(), "nothing was sent");
+}
+
+/// Times as people type them: a wall-clock time with a zone name, a bare one with `--tz`,
+/// epoch seconds, compound relative times and `--at -30s`; stored in UTC, shown in UTC unless
+/// `--tz` asks otherwise.
+pub fn time_zones_as_people_type_them(env: &dyn StackEnv) {
+    let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
+    let day = tomorrow.format("%Y-%m-%d").to_string();
+
+    // Etc/GMT-3 is UTC+3 all year (POSIX signs are inverted).
+    let fixed = unique_name("tz-fixed");
+    let at = format!("{day} 12:00");
+    submit_json(env, &["--at", &at, "--tz", "Etc/GMT-3", "--id", &fixed]);
+    let job = wait_for(env, &fixed, GRACE, "recorded", |_| true);
+    assert_eq!(job["StartActionAt"], format!("{day}T09:00:00Z"), "{job}");
+
+    let berlin = unique_name("tz-berlin");
+    let at = format!("{day}T09:00 Europe/Berlin");
+    submit_json(env, &["--at", &at, "--id", &berlin]);
+    let job = wait_for(env, &berlin, GRACE, "recorded", |_| true);
+    let stored = job["StartActionAt"].as_str().unwrap().to_string();
+    assert!(
+        [format!("{day}T08:00:00Z"), format!("{day}T07:00:00Z")].contains(&stored),
+        "09:00 in Berlin is 08:00 or 07:00 UTC: {job}"
+    );
+    let shown = ok_stdout(env, &["status", "--id", &berlin, "--tz", "Europe/Berlin"]);
+    assert!(shown.contains(&format!("{day}T09:00:00+0")), "{shown}");
+    let utc = ok_stdout(env, &["status", "--id", &berlin]);
+    assert!(utc.contains(&stored), "UTC by default: {utc}");
+
+    let epoch_id = unique_name("tz-epoch");
+    let epoch = (Utc::now() + chrono::Duration::hours(2)).timestamp();
+    submit_json(env, &["--at", &format!("@{epoch}"), "--id", &epoch_id]);
+    let job = wait_for(env, &epoch_id, GRACE, "recorded", |_| true);
+    assert_eq!(time(&job["StartActionAt"]).timestamp(), epoch, "{job}");
+
+    let compound = unique_name("tz-rel");
+    let before = Utc::now();
+    submit_json(env, &["--at", "+1h30m", "--id", &compound]);
+    let job = wait_for(env, &compound, GRACE, "recorded", |_| true);
+    let delta = time(&job["StartActionAt"]) - before;
+    assert!(
+        (5399..=5402).contains(&delta.num_seconds()),
+        "+1h30m is 5400 s ahead: {job}"
+    );
+
+    // `--at -30s` without `=`: a moment ago, so it runs now.
+    let recent = unique_name("tz-past");
+    submit_json(env, &["--at", "-30s", "--id", &recent]);
+    wait_for(env, &recent, GRACE, "recorded", |_| true);
 }

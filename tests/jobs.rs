@@ -283,6 +283,11 @@ fn completes_after_wait() {
 }
 
 #[test]
+fn time_zones_as_people_type_them() {
+    behaviour::time_zones_as_people_type_them(&AwsEnv::new("jobs-tz"));
+}
+
+#[test]
 fn rejects_bad_input() {
     behaviour::rejects_bad_input(&AwsEnv::new("jobs-reject"));
 }

@@ -760,6 +760,10 @@ fn behaviour_completes_after_wait() {
     crate::behaviour::completes_after_wait(&LocalEnv::new());
 }
 #[test]
+fn behaviour_time_zones_as_people_type_them() {
+    crate::behaviour::time_zones_as_people_type_them(&LocalEnv::new());
+}
+#[test]
 fn behaviour_rejects_bad_input() {
     crate::behaviour::rejects_bad_input(&LocalEnv::new());
 }

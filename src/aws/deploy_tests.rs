@@ -497,6 +497,8 @@ fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config
         aws: Default::default(),
         output: crate::cli::OutputFormat::Json,
         ui: ui(),
+        input_tz: None,
+        display_tz: None,
     };
     (args, config)
 }

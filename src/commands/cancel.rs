@@ -28,7 +28,7 @@ pub async fn run<B: Backend>(
         render::jobs_table(
             out,
             std::slice::from_ref(&cancelled.job),
-            &super::status::style(),
+            &super::status::style(config),
             "",
         )
     }

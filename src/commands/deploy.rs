@@ -251,6 +251,8 @@ mod tests {
             aws: Default::default(),
             output: crate::cli::OutputFormat::Json,
             ui,
+            input_tz: None,
+            display_tz: None,
         }
     }
 

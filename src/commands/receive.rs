@@ -169,6 +169,8 @@ mod tests {
             output: OutputFormat::Table,
             quiet: true,
             yes: false,
+            tz: None,
+            local: false,
         };
         if json {
             g.output = OutputFormat::Json;

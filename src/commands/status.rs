@@ -19,22 +19,24 @@ use waitable_core::status_index::DueWindow;
 
 use crate::external_sort::ExternalSort;
 use crate::{Error, Result};
+use waitable_core::time_input::TimeContext;
 
 /// How often `--watch` reads the table again.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// The table style for this terminal: colour only on a terminal, and never with NO_COLOR.
-pub fn style() -> Style {
+pub fn style(config: &Config) -> Style {
     let color = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
         && console::colors_enabled();
     Style {
         now: chrono::Utc::now(),
         color,
+        tz: config.display_tz.clone(),
     }
 }
 
-fn query_from_args(args: &StatusArgs, now: chrono::DateTime<chrono::Utc>) -> Result<JobQuery> {
+fn query_from_args(args: &StatusArgs, now: impl Into<TimeContext>) -> Result<JobQuery> {
     if args.limit == Some(0) {
         return Err(Error::usage("--limit must be at least 1"));
     }
@@ -94,7 +96,7 @@ pub async fn run<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let mut query = query_from_args(args, chrono::Utc::now())?;
+    let mut query = query_from_args(args, config.time_context(chrono::Utc::now()))?;
     let empty_line = if query.id.is_some() || !query.statuses.is_empty() {
         NO_MATCHING_JOBS
     } else {
@@ -114,7 +116,15 @@ pub async fn run<B: Backend>(
     query.skip_payloads = true;
     if !args.watch {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        table_pages(backend, &query, args.limit, empty_line, &mut buffered).await?;
+        table_pages(
+            backend,
+            &query,
+            args.limit,
+            empty_line,
+            &style(config),
+            &mut buffered,
+        )
+        .await?;
         buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
@@ -125,7 +135,7 @@ pub async fn run<B: Backend>(
         if redraw {
             frame.extend_from_slice(b"\x1b[2J\x1b[H");
         }
-        render::jobs_table(&mut frame, &jobs, &style(), empty_line)?;
+        render::jobs_table(&mut frame, &jobs, &style(config), empty_line)?;
         if jobs.len() < total {
             writeln!(
                 frame,
@@ -164,19 +174,19 @@ async fn table_pages<B: Backend>(
     query: &JobQuery,
     limit: Option<usize>,
     empty_line: &str,
+    style: &Style,
     out: &mut impl Write,
 ) -> Result<()> {
-    let style = style();
     let mut pages = render::TablePages::new(render::TABLE_PAGE_ROWS);
     if arrives_sorted(query) {
         let stopped = stream_sorted(backend, query, limit, |job| {
             pages
-                .push(out, job, &style)
+                .push(out, job, style)
                 .context("writing the jobs")
                 .map_err(Error::from)
         })
         .await?;
-        let shown = pages.finish(out, &style, empty_line)?;
+        let shown = pages.finish(out, style, empty_line)?;
         if stopped {
             writeln!(out, "(the first {shown} by StartActionAt)")?;
         }
@@ -186,9 +196,9 @@ async fn table_pages<B: Backend>(
         let (jobs, total) = table_rows(backend, query, limit).await?;
         let shown = jobs.len();
         for job in jobs {
-            pages.push(out, job, &style)?;
+            pages.push(out, job, style)?;
         }
-        pages.finish(out, &style, empty_line)?;
+        pages.finish(out, style, empty_line)?;
         if shown < total {
             writeln!(out, "(the first {shown} of {total} by StartActionAt)")?;
         }
@@ -208,10 +218,10 @@ async fn table_pages<B: Backend>(
         .await?;
     sort.for_each_sorted(|row| {
         let job: JobRecord = serde_json::from_str(row)?;
-        pages.push(out, job, &style)
+        pages.push(out, job, style)
     })
     .context("writing the jobs")?;
-    pages.finish(out, &style, empty_line)?;
+    pages.finish(out, style, empty_line)?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ use crate::{Error, Result};
 use waitable_core::job::JobRequest;
 use waitable_core::render::{self, BatchFailure, BatchReport};
 use waitable_core::submit_input::{BatchJob, job_request, parse_batch};
+use waitable_core::time_input::TimeContext;
 
 /// Submits in flight at once in a batch (the rate limit is what bounds the load).
 const BATCH_CONCURRENCY: usize = 32;
@@ -30,7 +31,7 @@ fn read_input_file(path: &Path, what: &str) -> Result<String> {
 }
 
 /// The single job the flags describe, checked.
-pub fn request_from_args(args: &SubmitArgs) -> Result<JobRequest> {
+pub fn request_from_args(args: &SubmitArgs, now: TimeContext) -> Result<JobRequest> {
     let at = args
         .at
         .as_deref()
@@ -40,17 +41,12 @@ pub fn request_from_args(args: &SubmitArgs) -> Result<JobRequest> {
         (None, Some(path)) => (Some(read_input_file(path, "payload file")?), Some(path)),
         (None, None) => (None, None),
     };
-    job_request(
-        at,
-        args.id.as_deref(),
-        payload.as_deref(),
-        Utc::now(),
-        new_id,
+    job_request(at, args.id.as_deref(), payload.as_deref(), now, new_id).map_err(
+        |e| match from_file {
+            Some(path) if e.contains("payload") => Error::usage(format!("{}: {e}", path.display())),
+            _ => Error::usage(e),
+        },
     )
-    .map_err(|e| match from_file {
-        Some(path) if e.contains("payload") => Error::usage(format!("{}: {e}", path.display())),
-        _ => Error::usage(e),
-    })
 }
 
 pub async fn run<B: Backend>(
@@ -64,13 +60,17 @@ pub async fn run<B: Backend>(
         if rate == 0 {
             return Err(Error::usage("--rate must be at least 1 job per second"));
         }
-        let jobs = parse_batch(&read_input_file(file, "jobs file")?, Utc::now(), new_id)
-            .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+        let jobs = parse_batch(
+            &read_input_file(file, "jobs file")?,
+            config.time_context(Utc::now()),
+            new_id,
+        )
+        .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
         // No stack: one clear error, not the same failure once per line.
         backend.outputs().await?;
         return batch(backend, &jobs, rate, config, out).await;
     }
-    let request = request_from_args(args)?;
+    let request = request_from_args(args, config.time_context(Utc::now()))?;
     let submitted = backend.submit(&request).await?;
     if submitted.already_submitted {
         config.ui.info(format!(
@@ -81,7 +81,7 @@ pub async fn run<B: Backend>(
     if config.json() {
         render::json_value(out, &submitted)
     } else {
-        render::submitted_table(out, &submitted, &super::status::style())
+        render::submitted_table(out, &submitted, &super::status::style(config))
     }
     .context("writing the result")?;
     Ok(())
@@ -182,7 +182,7 @@ async fn batch<B: Backend>(
     if config.json() {
         render::json_value(out, &report)
     } else {
-        render::batch_table(out, &report, &super::status::style())
+        render::batch_table(out, &report, &super::status::style(config))
     }
     .context("writing the result")?;
     if report.failed.is_empty() {
@@ -222,7 +222,12 @@ mod tests {
             panic!("not a submit")
         };
         assert_eq!(args.id.as_deref(), Some("-abc"));
-        assert_eq!(super::request_from_args(&args).unwrap().id, "-abc");
+        assert_eq!(
+            super::request_from_args(&args, chrono::Utc::now().into())
+                .unwrap()
+                .id,
+            "-abc"
+        );
         for argv in [
             &["waitable", "status", "--id", "-abc"][..],
             &["waitable", "cancel", "-abc"],

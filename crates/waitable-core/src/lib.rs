@@ -28,4 +28,5 @@ pub mod status_index;
 pub mod submit_input;
 pub mod template;
 pub mod time_input;
+pub mod time_zone;
 pub mod timestamp;

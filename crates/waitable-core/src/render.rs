@@ -20,10 +20,22 @@ pub const NO_JOBS: &str = "No jobs yet. Start one with: waitable submit --at +1m
 pub const NO_MATCHING_JOBS: &str = "No jobs match.";
 
 /// How the table looks: the clock its hints are relative to, and whether to colour.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Style {
     pub now: DateTime<Utc>,
     pub color: bool,
+    /// Show times in this zone (`--tz`, `--local`); `None`: UTC.
+    pub tz: Option<jiff::tz::TimeZone>,
+}
+
+impl Style {
+    /// A stored time as this style shows it: UTC, or in the chosen zone with its offset.
+    pub fn time(&self, at: DateTime<Utc>) -> String {
+        match &self.tz {
+            Some(tz) => super::time_zone::format_in(at, tz),
+            None => format_utc(at),
+        }
+    }
 }
 
 /// The order `status` shows jobs in: by StartActionAt, then Id.
@@ -77,8 +89,8 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// (made [`printable`]).
 fn time_cell(text: &str, style: &Style, hint: bool) -> String {
     match parse_stored(text) {
-        Some(t) if hint => format!("{} ({})", format_utc(t), relative_hint(t, style.now)),
-        Some(t) => format_utc(t),
+        Some(t) if hint => format!("{} ({})", style.time(t), relative_hint(t, style.now)),
+        Some(t) => style.time(t),
         None => printable(text).into_owned(),
     }
 }
@@ -357,6 +369,7 @@ mod tests {
         Style {
             now: "2026-03-01T12:00:00Z".parse().unwrap(),
             color,
+            tz: None,
         }
     }
 

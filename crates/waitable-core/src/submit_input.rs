@@ -3,14 +3,13 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
 use super::job_id::validate_id;
 use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
 use super::payload::{Payload, nesting_depth};
-use super::time_input::normalise_at;
+use super::time_input::{TimeContext, normalise_at};
 
 /// Builds a checked request from the payload's JSON text (kept byte for byte). `new_id` makes
 /// an Id when none is given (a UUID v4 in practice).
@@ -18,10 +17,10 @@ pub fn job_request(
     at: &str,
     id: Option<&str>,
     payload: Option<&str>,
-    now: DateTime<Utc>,
+    now: impl Into<TimeContext>,
     new_id: impl FnOnce() -> String,
 ) -> Result<JobRequest, String> {
-    let at = normalise_at(at, now)?;
+    let at = normalise_at(at, now).map_err(|e| e.to_string())?;
     let payload = payload.map(Payload::parse).transpose()?;
     let id = match id {
         Some(id) => {
@@ -68,9 +67,10 @@ struct Line {
 /// an error.
 pub fn parse_batch(
     text: &str,
-    now: DateTime<Utc>,
+    now: impl Into<TimeContext>,
     mut new_id: impl FnMut() -> String,
 ) -> Result<Vec<BatchJob>, String> {
+    let ctx: TimeContext = now.into();
     let mut jobs = Vec::new();
     // Id -> (line, index in jobs) of its first occurrence.
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
@@ -96,7 +96,7 @@ pub fn parse_batch(
             &parsed.at,
             parsed.id.as_deref(),
             parsed.payload.as_deref().map(RawValue::get),
-            now,
+            ctx.clone(),
             &mut new_id,
         )
         .map_err(|e| format!("line {line}: {e}"))?;
@@ -137,6 +137,7 @@ fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
     use serde_json::json;
 
     use super::*;
