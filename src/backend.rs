@@ -147,6 +147,21 @@ pub trait Backend {
         sink: &mut dyn FnMut(JobRecord) -> Result<()>,
     ) -> Result<()>;
 
+    /// The row of job `id`, if there is one.
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>> {
+        let query = JobQuery {
+            id: Some(id.to_string()),
+            ..JobQuery::default()
+        };
+        let mut found = None;
+        self.jobs(&query, &mut |job| {
+            found = Some(job);
+            Ok(())
+        })
+        .await?;
+        Ok(found)
+    }
+
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 

@@ -598,3 +598,107 @@ pub fn time_zones_as_people_type_them(env: &dyn StackEnv) {
     submit_json(env, &["--at", "-30s", "--id", &recent]);
     wait_for(env, &recent, GRACE, "recorded", |_| true);
 }
+
+/// A relative time repeated (one submit, or a `--file` re-run) is the job already stored when
+/// its payload is the same and its stored time lies in the window; otherwise the refusal says
+/// what differs and the way out. A cancelled job's Id resubmitted is refused, not "already
+/// submitted".
+pub fn relative_resubmit_is_idempotent(env: &dyn StackEnv) {
+    let id = unique_name("rel");
+    let args = [
+        "--at",
+        "+1m",
+        "--id",
+        id.as_str(),
+        "--payload",
+        r#"{"n":1}"#,
+    ];
+    let first = submit_json(env, &args);
+    assert_eq!(first["alreadySubmitted"], false);
+    let stored = wait_for(env, &id, GRACE, "recorded", |_| true)["StartActionAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut cmd = env.waitable();
+    cmd.args(["submit", "--output", "json"]).args(args);
+    let again = run_ok(&mut cmd);
+    let again_json: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again_json["alreadySubmitted"], true, "{}", describe(&again));
+    assert_eq!(again_json["executionArn"], first["executionArn"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains(&stored),
+        "the stored time is printed: {stderr}"
+    );
+
+    // Stored for +10m: no `+1m` typed since can have asked for it.
+    let far = unique_name("rel-far");
+    submit_json(env, &["--at", "+10m", "--id", &far]);
+    let far_at = wait_for(env, &far, GRACE, "recorded", |_| true)["StartActionAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let later = output(env, &["submit", "--at", "+1m", "--id", &far]);
+    assert_eq!(later.status.code(), Some(1), "{}", describe(&later));
+    let stderr = String::from_utf8_lossy(&later.stderr);
+    assert!(stderr.contains("a different time:"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stored time {far_at}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("new --id") && stderr.contains("cancel"),
+        "{stderr}"
+    );
+
+    let other = output(
+        env,
+        &[
+            "submit",
+            "--at",
+            "+1m",
+            "--id",
+            &id,
+            "--payload",
+            r#"{"n":2}"#,
+        ],
+    );
+    assert_eq!(other.status.code(), Some(1), "{}", describe(&other));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("a different payload"),
+        "{}",
+        describe(&other)
+    );
+
+    // A batch of relative times, interrupted or not, re-run: nothing fails, nothing doubles.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.jsonl");
+    let ids: Vec<String> = (0..3).map(|i| unique_name(&format!("relf{i}"))).collect();
+    let lines: Vec<String> = ids
+        .iter()
+        .map(|i| json!({"at": "+2m", "id": i, "payload": {"i": i}}).to_string())
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let file = file.to_str().unwrap();
+    run_ok(env.waitable().args(["submit", "--file", file]));
+    std::thread::sleep(Duration::from_millis(1100));
+    let rerun = run_ok(
+        env.waitable()
+            .args(["submit", "--file", file, "--output", "json"]),
+    );
+    let report: Value = serde_json::from_slice(&rerun.stdout).unwrap();
+    assert_eq!(report["alreadySubmitted"], 3, "{report}");
+    assert_eq!(report["submitted"], 0, "{report}");
+
+    // A cancelled job's Id again: refused, naming what happened.
+    let gone = unique_name("rel-cancelled");
+    submit_json(env, &["--at", "+1h", "--id", &gone]);
+    wait_for(env, &gone, GRACE, "recorded", |_| true);
+    run_ok(env.waitable().args(["cancel", &gone]));
+    let refused = output(env, &["submit", "--at", "+1h", "--id", &gone]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("ended CANCELLED"), "{stderr}");
+    assert!(!stderr.contains("already submitted with this"), "{stderr}");
+}

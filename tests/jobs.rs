@@ -288,6 +288,12 @@ fn time_zones_as_people_type_them() {
 }
 
 #[test]
+fn relative_resubmit_is_idempotent() {
+    let env = AwsEnv::new("jobs-rel");
+    behaviour::relative_resubmit_is_idempotent(&env);
+}
+
+#[test]
 fn rejects_bad_input() {
     behaviour::rejects_bad_input(&AwsEnv::new("jobs-reject"));
 }

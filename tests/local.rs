@@ -764,6 +764,10 @@ fn behaviour_time_zones_as_people_type_them() {
     crate::behaviour::time_zones_as_people_type_them(&LocalEnv::new());
 }
 #[test]
+fn behaviour_relative_resubmit_is_idempotent() {
+    crate::behaviour::relative_resubmit_is_idempotent(&LocalEnv::new());
+}
+#[test]
 fn behaviour_rejects_bad_input() {
     crate::behaviour::rejects_bad_input(&LocalEnv::new());
 }

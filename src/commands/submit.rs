@@ -13,10 +13,12 @@ use crate::backend::Backend;
 use crate::cli::SubmitArgs;
 use crate::config::Config;
 use crate::{Error, Result};
-use waitable_core::job::JobRequest;
+use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::render::{self, BatchFailure, BatchReport};
+use waitable_core::resubmit::{self, Resubmit};
 use waitable_core::submit_input::{BatchJob, job_request, parse_batch};
 use waitable_core::time_input::TimeContext;
+use waitable_core::time_input::relative_offset;
 
 /// Submits in flight at once in a batch (the rate limit is what bounds the load).
 const BATCH_CONCURRENCY: usize = 32;
@@ -70,11 +72,13 @@ pub async fn run<B: Backend>(
         backend.outputs().await?;
         return batch(backend, &jobs, rate, config, out).await;
     }
-    let request = request_from_args(args, config.time_context(Utc::now()))?;
-    let submitted = backend.submit(&request).await?;
+    let now = Utc::now();
+    let request = request_from_args(args, config.time_context(now))?;
+    let relative = args.at.as_deref().and_then(relative_offset);
+    let (submitted, at) = submit_one(backend, &request, relative, now).await?;
     if submitted.already_submitted {
         config.ui.info(format!(
-            "job {} was already submitted with this time and payload; nothing new was started",
+            "job {} was already submitted for {at} with this payload; nothing new was started",
             submitted.job_id
         ));
     }
@@ -85,6 +89,58 @@ pub async fn run<B: Backend>(
     }
     .context("writing the result")?;
     Ok(())
+}
+
+/// Submits one job, judging a taken Id by [`resubmit::judge`]: a relative time repeated
+/// within its window is the stored job (sent with the stored time, so the target answers
+/// "already submitted"), a finished job is refused, a different one says what differs.
+async fn submit_one<B: Backend>(
+    backend: &B,
+    request: &JobRequest,
+    relative: Option<chrono::Duration>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Submitted, String)> {
+    if relative.is_some() {
+        // The stored time cannot match a recomputed one: look first, send nothing new.
+        if let Some(row) = backend.job(&request.id).await? {
+            return match resubmit::judge(&row, request, relative, now) {
+                Resubmit::Same { stored_at } => {
+                    let stored = JobRequest {
+                        at: stored_at.clone(),
+                        ..request.clone()
+                    };
+                    Ok((backend.submit(&stored).await?, stored_at))
+                }
+                Resubmit::Different(diff) => Err(Error::failed(diff)),
+                Resubmit::Finished { status } => Err(finished(&row, status)),
+            };
+        }
+    }
+    let outcome = backend
+        .submit(request)
+        .await
+        .map(|s| (s, request.at.clone()));
+    match outcome {
+        Ok((ref s, _)) if !s.already_submitted => outcome,
+        outcome => {
+            let Some(row) = backend.job(&request.id).await? else {
+                return outcome;
+            };
+            match resubmit::judge(&row, request, None, now) {
+                Resubmit::Same { .. } => outcome,
+                Resubmit::Different(diff) => Err(Error::failed(diff)),
+                Resubmit::Finished { status } => Err(finished(&row, status)),
+            }
+        }
+    }
+}
+
+fn finished(row: &JobRecord, status: JobStatus) -> Error {
+    Error::failed(resubmit::finished_message(
+        &row.id,
+        status,
+        &row.start_action_at,
+    ))
 }
 
 /// Paces starts at `rate` a second on average: a slow moment may be caught up, but never by
@@ -148,7 +204,8 @@ async fn batch<B: Backend>(
                 }
                 let at = ticks.lock().await.next(tokio::time::Instant::now());
                 tokio::time::sleep_until(at).await;
-                (job, Some(backend.submit(&job.request).await))
+                let result = submit_one(backend, &job.request, job.relative, Utc::now()).await;
+                (job, Some(result))
             }
         })
         .buffer_unordered(BATCH_CONCURRENCY);
@@ -168,7 +225,7 @@ async fn batch<B: Backend>(
                     ))
                 });
             }
-            Some(Ok(s)) if s.already_submitted => report.already_submitted += 1,
+            Some(Ok((s, _))) if s.already_submitted => report.already_submitted += 1,
             Some(Ok(_)) => report.submitted += 1,
             Some(Err(err)) => report.failed.push(BatchFailure {
                 line: job.line,

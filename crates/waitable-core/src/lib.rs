@@ -18,6 +18,7 @@ pub mod reconcile_machine;
 pub mod record;
 pub mod render;
 pub mod resolve;
+pub mod resubmit;
 pub mod retention;
 pub mod stack_status;
 pub mod state_machine;

@@ -49,6 +49,8 @@ pub struct BatchJob {
     /// An earlier line with the same Id and the same input: reported as already submitted,
     /// never sent twice.
     pub duplicate_of: Option<usize>,
+    /// The offset when the line's `at` was a relative time (see [`crate::resubmit`]).
+    pub relative: Option<chrono::Duration>,
 }
 
 #[derive(serde::Deserialize)]
@@ -120,6 +122,7 @@ pub fn parse_batch(
             line,
             request,
             duplicate_of,
+            relative: super::time_input::relative_offset(&parsed.at),
         });
     }
     if jobs.is_empty() {
