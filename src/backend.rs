@@ -162,6 +162,9 @@ pub trait Backend {
         Ok(found)
     }
 
+    /// Job `id`'s execution: its ARN and the timeline of its history (empty once gone).
+    async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution>;
+
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 

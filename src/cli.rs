@@ -108,6 +108,8 @@ pub enum Command {
     Submit(SubmitArgs),
     /// List jobs and their status.
     Status(StatusArgs),
+    /// Show one job's whole story: its row, its execution and the timeline of its history.
+    Show(ShowArgs),
     /// Cancel a job that is still waiting.
     Cancel(CancelArgs),
     /// Delete the stack, cancelling waiting jobs first.
@@ -219,6 +221,13 @@ pub struct StatusArgs {
     /// Redraw until every shown job is finished (or Ctrl-C).
     #[arg(long)]
     pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The job's Id.
+    #[arg(allow_hyphen_values = true)]
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

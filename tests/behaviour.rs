@@ -702,3 +702,74 @@ pub fn relative_resubmit_is_idempotent(env: &dyn StackEnv) {
     assert!(stderr.contains("ended CANCELLED"), "{stderr}");
     assert!(!stderr.contains("already submitted with this"), "{stderr}");
 }
+
+/// `show ID`: the row, the execution and its timeline, the same on both targets; a waiting
+/// job says when it fires; a FAILED job shows its error; a missing Id exits 1.
+pub fn show_tells_a_jobs_story(env: &dyn StackEnv) {
+    let id = unique_name("show");
+    submit_json(
+        env,
+        &[
+            "--at",
+            "+2h",
+            "--id",
+            &id,
+            "--payload",
+            r#"{"to":"a@example.com"}"#,
+        ],
+    );
+    let row = wait_for(env, &id, GRACE, "recorded", |_| true);
+    let at = row["StartActionAt"].as_str().unwrap().to_string();
+    let text = ok_stdout(env, &["show", &id]);
+    assert!(text.contains(&format!("(at {at})")), "{text}");
+    assert!(
+        text.contains("fires in 1h 59m") || text.contains("fires in 2h"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  \"to\": \"a@example.com\""),
+        "pretty payload: {text}"
+    );
+    assert!(text.contains("ExecutionStarted"), "{text}");
+    assert!(text.contains("StateEntered"), "{text}");
+    let json: Value = serde_json::from_str(&ok_stdout(env, &["show", &id, "--output", "json"]))
+        .expect("show prints JSON");
+    assert_eq!(json["job"]["Id"], id.as_str(), "{json}");
+    assert!(
+        json["executionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{id}")),
+        "{json}"
+    );
+    assert!(
+        json["fires"].as_str().unwrap().starts_with("fires in"),
+        "{json}"
+    );
+    let events: Vec<&str> = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.first(), Some(&"ExecutionStarted"), "{json}");
+    assert!(events.contains(&"StateEntered"), "{json}");
+
+    let bad = unique_name("show-failed");
+    env.start_raw_execution(&bad, r#"{"StartTimestamp": "tomorrow"}"#);
+    wait_for(env, &bad, GRACE, "FAILED", status_is("FAILED"));
+    let text = ok_stdout(env, &["show", &bad]);
+    assert!(
+        text.contains("Error          InvalidStartTimestamp"),
+        "{text}"
+    );
+    assert!(!text.contains("fires in"), "{text}");
+
+    let missing = output(env, &["show", "no-such-job-here"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("no job no-such-job-here in stack"),
+        "{stderr}"
+    );
+}

@@ -768,6 +768,10 @@ fn behaviour_relative_resubmit_is_idempotent() {
     crate::behaviour::relative_resubmit_is_idempotent(&LocalEnv::new());
 }
 #[test]
+fn behaviour_show_tells_a_jobs_story() {
+    crate::behaviour::show_tells_a_jobs_story(&LocalEnv::new());
+}
+#[test]
 fn behaviour_rejects_bad_input() {
     crate::behaviour::rejects_bad_input(&LocalEnv::new());
 }

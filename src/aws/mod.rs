@@ -9,6 +9,7 @@ mod change_set;
 mod delete;
 pub mod describe;
 mod failure;
+pub mod history;
 pub mod jobs;
 pub mod jobs_index;
 #[cfg(test)]
@@ -167,6 +168,18 @@ impl Backend for AwsBackend {
             sink,
         )
         .await
+    }
+
+    async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution> {
+        let stack = self.cached_outputs().await?;
+        let arn =
+            waitable_core::arn::execution_arn(&stack.state_machine_arn, id).ok_or_else(|| {
+                crate::Error::failed(format!(
+                    "the stack's StateMachineArn {:?} is not a state machine ARN",
+                    stack.state_machine_arn
+                ))
+            })?;
+        history::execution(&self.sfn, &arn).await
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {

@@ -239,6 +239,9 @@ mod tests {
         async fn cancel(&self, _: &str) -> Result<crate::backend::Cancelled> {
             unreachable!()
         }
+        async fn execution(&self, _: &str) -> Result<waitable_core::show::Execution> {
+            unreachable!()
+        }
         async fn destroy(&self) -> Result<crate::backend::DestroyReport> {
             unreachable!()
         }

@@ -9,6 +9,7 @@ pub mod destroy;
 pub mod local_exec;
 pub mod local_run;
 pub mod receive;
+pub mod show;
 pub mod status;
 pub mod submit;
 pub mod synth;
@@ -66,6 +67,7 @@ async fn on_stack<B: Backend>(
         Command::Submit(args) => submit::run(backend, &args, config, out).await,
         Command::Status(args) => status::run(backend, &args, config, out).await,
         Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
+        Command::Show(args) => show::run(backend, &args, config, out).await,
         Command::Destroy => destroy::run(backend, config, out).await,
         Command::Check => check::run(backend, config, out).await,
         Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {

@@ -20,6 +20,7 @@ pub mod render;
 pub mod resolve;
 pub mod resubmit;
 pub mod retention;
+pub mod show;
 pub mod stack_status;
 pub mod state_machine;
 #[cfg(test)]

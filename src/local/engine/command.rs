@@ -109,10 +109,10 @@ pub enum Command {
         handles: Vec<String>,
         reply: Reply<usize>,
     },
-    /// (event, state) history of one execution.
+    /// (event, state, at_ms) history of one execution.
     History {
         name: String,
-        reply: Reply<Vec<(String, Option<String>)>>,
+        reply: Reply<Vec<(String, Option<String>, i64)>>,
     },
     Stop,
 }

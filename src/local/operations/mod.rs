@@ -295,6 +295,23 @@ impl Backend for LocalBackend {
         }
     }
 
+    async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution> {
+        let outputs = self.outputs().await?;
+        let execution_arn = waitable_core::arn::execution_arn(&outputs.state_machine_arn, id)
+            .unwrap_or_else(|| id.to_string());
+        let events: Vec<(String, Option<String>, i64)> = self
+            .call_typed("GET", &protocol::history_path(id), None::<&()>)
+            .await?;
+        Ok(waitable_core::show::Execution {
+            execution_arn,
+            console_url: None,
+            timeline: events
+                .into_iter()
+                .filter_map(|(event, state, at_ms)| timeline_event(event, state, at_ms))
+                .collect(),
+        })
+    }
+
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
         let answer: CancelAnswer = self
             .call_typed(
@@ -378,4 +395,26 @@ mod tests {
             .unwrap();
         assert!(backend.dir().read_stack().is_ok());
     }
+}
+
+/// The engine's history row as a timeline event; its own bookkeeping (the table writes it
+/// records as `TaskSucceeded`) is left out, as on aws.
+fn timeline_event(
+    event: String,
+    state: Option<String>,
+    at_ms: i64,
+) -> Option<waitable_core::show::TimelineEvent> {
+    if event == "TaskSucceeded" {
+        return None;
+    }
+    let at = chrono::DateTime::from_timestamp_millis(at_ms)?
+        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
+        .to_string();
+    Some(waitable_core::show::TimelineEvent {
+        at,
+        event,
+        state,
+        error: None,
+        cause: None,
+    })
 }
