@@ -83,7 +83,7 @@ fn deploy_stack(name: &str, parameters: &[&str]) -> Deployed {
     for p in parameters {
         cmd.args(["--parameter", p]);
     }
-    let out = crate::crate::harness::run_ok(&mut cmd);
+    let out = crate::harness::run_ok(&mut cmd);
     let outputs: serde_json::Value =
         serde_json::from_slice(&out.stdout).expect("deploy prints its outputs as JSON");
     let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
@@ -382,12 +382,12 @@ fn status_pages_through_everything() {
 #[test]
 fn status_of_an_empty_stack_is_a_friendly_line() {
     let env = AwsEnv::new("jobs-empty");
-    let out = crate::crate::harness::run_ok(env.waitable().arg("status"));
+    let out = crate::harness::run_ok(env.waitable().arg("status"));
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
         format!("{}\n", waitable_core::render::NO_JOBS)
     );
-    let out = crate::crate::harness::run_ok(env.waitable().args(["status", "--output", "json"]));
+    let out = crate::harness::run_ok(env.waitable().args(["status", "--output", "json"]));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "[]\n");
 }
 
@@ -426,7 +426,7 @@ fn batch_submit_accounts_for_every_line() {
     let first = dir.path().join("first.jsonl");
     std::fs::write(&first, lines.join("\n") + "\n").unwrap();
 
-    let out = crate::crate::harness::run_ok(env.waitable().args([
+    let out = crate::harness::run_ok(env.waitable().args([
         "submit",
         "--file",
         first.to_str().unwrap(),
@@ -445,7 +445,7 @@ fn batch_submit_accounts_for_every_line() {
     second.extend((500..510).map(|i| batch_line(&format!("b-{i:03}"), &at, i)));
     let second_path = dir.path().join("second.jsonl");
     std::fs::write(&second_path, second.join("\n")).unwrap();
-    let out = crate::crate::harness::run_ok(env.waitable().args([
+    let out = crate::harness::run_ok(env.waitable().args([
         "submit",
         "--file",
         second_path.to_str().unwrap(),
@@ -506,14 +506,14 @@ fn batch_submit_accounts_for_every_line() {
 #[test]
 fn destroy_cancels_waiting_jobs_then_deletes_the_stack() {
     let env = AwsEnv::new("jobs-destroy");
-    crate::crate::harness::run_ok(env.waitable().args([
+    crate::harness::run_ok(env.waitable().args([
         "submit",
         "--at",
         "+1h",
         "--id",
         "waiting-1",
     ]));
-    crate::crate::harness::run_ok(env.waitable().args([
+    crate::harness::run_ok(env.waitable().args([
         "submit",
         "--at",
         "+2h",
@@ -523,7 +523,7 @@ fn destroy_cancels_waiting_jobs_then_deletes_the_stack() {
     // An execution that has not written its job row (here: one started with input the machine
     // never records) must not stop the destroy either.
     wait_until_started(&env, &["waiting-1", "waiting-2"]);
-    let out = crate::crate::harness::run_ok(
+    let out = crate::harness::run_ok(
         env.waitable()
             .args(["--output", "json", "destroy", "--yes"]),
     );
@@ -570,7 +570,7 @@ fn cli_submitted_jobs_expire_after_the_stacks_retention() {
         let epoch = chrono::DateTime::parse_from_rfc3339(&at)
             .unwrap()
             .timestamp();
-        crate::crate::harness::run_ok(
+        crate::harness::run_ok(
             env.waitable()
                 .args(["submit", "--at", &at, "--id", "ttl-one"]),
         );
@@ -580,7 +580,7 @@ fn cli_submitted_jobs_expire_after_the_stacks_retention() {
             format!("{{\"at\": \"{at}\", \"id\": \"ttl-batch\"}}\n"),
         )
         .unwrap();
-        crate::crate::harness::run_ok(env.waitable().args([
+        crate::harness::run_ok(env.waitable().args([
             "submit",
             "--file",
             batch.path().to_str().unwrap(),
