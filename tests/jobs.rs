@@ -506,20 +506,14 @@ fn batch_submit_accounts_for_every_line() {
 #[test]
 fn destroy_cancels_waiting_jobs_then_deletes_the_stack() {
     let env = AwsEnv::new("jobs-destroy");
-    crate::harness::run_ok(env.waitable().args([
-        "submit",
-        "--at",
-        "+1h",
-        "--id",
-        "waiting-1",
-    ]));
-    crate::harness::run_ok(env.waitable().args([
-        "submit",
-        "--at",
-        "+2h",
-        "--id",
-        "waiting-2",
-    ]));
+    crate::harness::run_ok(
+        env.waitable()
+            .args(["submit", "--at", "+1h", "--id", "waiting-1"]),
+    );
+    crate::harness::run_ok(
+        env.waitable()
+            .args(["submit", "--at", "+2h", "--id", "waiting-2"]),
+    );
     // An execution that has not written its job row (here: one started with input the machine
     // never records) must not stop the destroy either.
     wait_until_started(&env, &["waiting-1", "waiting-2"]);

@@ -2,6 +2,7 @@
 //! write goes through the engine's HTTP API (the engine is the one writer). Deploying is in
 //! `deploy.rs`.
 
+mod history;
 mod install;
 
 use std::path::PathBuf;
@@ -307,7 +308,7 @@ impl Backend for LocalBackend {
             console_url: None,
             timeline: events
                 .into_iter()
-                .filter_map(|(event, state, at_ms)| timeline_event(event, state, at_ms))
+                .filter_map(|(event, state, at_ms)| history::timeline_event(event, state, at_ms))
                 .collect(),
         })
     }
@@ -395,26 +396,4 @@ mod tests {
             .unwrap();
         assert!(backend.dir().read_stack().is_ok());
     }
-}
-
-/// The engine's history row as a timeline event; its own bookkeeping (the table writes it
-/// records as `TaskSucceeded`) is left out, as on aws.
-fn timeline_event(
-    event: String,
-    state: Option<String>,
-    at_ms: i64,
-) -> Option<waitable_core::show::TimelineEvent> {
-    if event == "TaskSucceeded" {
-        return None;
-    }
-    let at = chrono::DateTime::from_timestamp_millis(at_ms)?
-        .format("%Y-%m-%dT%H:%M:%S%.3fZ")
-        .to_string();
-    Some(waitable_core::show::TimelineEvent {
-        at,
-        event,
-        state,
-        error: None,
-        cause: None,
-    })
 }
