@@ -244,19 +244,16 @@ pub fn is_https(url: &str) -> bool {
     url.starts_with("https://")
 }
 
-/// What a deploy delivers to: the `--deliver` flags, else what the stack has now. On the aws
-/// target a webhook must be https (the HTTP Task's rule). `header` is `--webhook-header`,
-/// which needs a webhook; it becomes the connection's two parameters.
+/// What a deploy delivers to: the parsed `--deliver` flags, else what the stack has now. On
+/// the aws target a webhook must be https (the HTTP Task's rule). `header` is the parsed
+/// `--webhook-header`, which needs a webhook; it becomes the connection's two parameters.
 pub fn for_deploy(
-    flags: &[String],
-    header: Option<&str>,
+    chosen: Option<Deliveries>,
+    header: Option<(String, String)>,
     remembered: impl FnOnce() -> Deliveries,
     aws: bool,
 ) -> Result<(Deliveries, Vec<(String, String)>), String> {
-    let d = match Deliveries::parse(flags)? {
-        Some(d) => d,
-        None => remembered(),
-    };
+    let d = chosen.unwrap_or_else(remembered);
     if aws
         && let Some(url) = d.webhook()
         && !is_https(url)
@@ -266,11 +263,10 @@ pub fn for_deploy(
         ));
     }
     let mut parameters = Vec::new();
-    if let Some(flag) = header {
+    if let Some((name, value)) = header {
         if d.webhook().is_none() {
             return Err("--webhook-header needs a webhook: add --deliver webhook=URL".into());
         }
-        let (name, value) = parse_header(flag)?;
         parameters.push((PARAM_HEADER_NAME.to_string(), name));
         parameters.push((PARAM_HEADER_VALUE.to_string(), value));
     }
@@ -365,25 +361,26 @@ mod tests {
     #[test]
     fn a_deploy_keeps_what_the_stack_has_unless_told_otherwise() {
         let had = || p(&["queue"]).unwrap().unwrap();
-        let (d, params) = for_deploy(&[], None, had, true).unwrap();
+        let header = || Some(parse_header("X-Key=v").unwrap());
+        let (d, params) = for_deploy(None, None, had, true).unwrap();
         assert_eq!(d, had());
         assert!(params.is_empty());
-        let (d, _) = for_deploy(&["none".into()], None, had, true).unwrap();
+        let (d, _) = for_deploy(p(&["none"]).unwrap(), None, had, true).unwrap();
         assert!(d.is_empty());
-        let web = vec!["webhook=http://127.0.0.1:1/h".to_string()];
+        let web = || p(&["webhook=http://127.0.0.1:1/h"]).unwrap();
         assert!(
-            for_deploy(&web, None, had, true)
+            for_deploy(web(), None, had, true)
                 .unwrap_err()
                 .contains("https")
         );
-        let (_, params) = for_deploy(&web, Some("X-Key=v"), had, false).unwrap();
+        let (_, params) = for_deploy(web(), header(), had, false).unwrap();
         assert_eq!(
             params[0],
             (PARAM_HEADER_NAME.to_string(), "X-Key".to_string())
         );
         assert_eq!(params[1], (PARAM_HEADER_VALUE.to_string(), "v".to_string()));
         assert!(
-            for_deploy(&[], Some("X-Key=v"), had, false)
+            for_deploy(None, header(), had, false)
                 .unwrap_err()
                 .contains("needs a webhook")
         );
