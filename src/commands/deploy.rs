@@ -32,8 +32,7 @@ pub async fn run<B: Backend>(
         request.webhook_header.clone(),
         || remembered,
         config.target == crate::cli::Target::Aws,
-    )
-    .map_err(Error::usage)?;
+    )?;
     let mut template = template::template(request.stack.options);
     delivery::splice::apply(&mut template, &deliveries);
     check_parameters(&request.parameters, &template)?;

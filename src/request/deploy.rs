@@ -21,7 +21,7 @@ impl StackSpec {
             options: StackOptions {
                 iam_auth: !args.no_auth,
             },
-            deliver: Deliveries::parse(&args.deliver).map_err(Error::usage)?,
+            deliver: Deliveries::parse(&args.deliver)?,
         })
     }
 }
@@ -58,8 +58,7 @@ impl DeployRequest {
                 .webhook_header
                 .as_deref()
                 .map(delivery::parse_header)
-                .transpose()
-                .map_err(Error::usage)?,
+                .transpose()?,
             allow_replace: args.allow_replace,
         })
     }

@@ -67,7 +67,7 @@ pub struct CancelRequest {
 
 impl CancelRequest {
     pub fn from_args(args: &CancelArgs) -> Result<Self> {
-        validate_id(&args.id).map_err(Error::usage)?;
+        validate_id(&args.id)?;
         Ok(CancelRequest {
             id: args.id.clone(),
         })

@@ -30,15 +30,14 @@ impl StatusQuery {
             ),
         };
         if let Some(id) = &args.id {
-            validate_id(id).map_err(Error::usage)?;
+            validate_id(id)?;
         }
         let statuses = args
             .statuses
             .iter()
-            .map(|s| s.parse::<JobStatus>().map_err(Error::usage))
+            .map(|s| s.parse::<JobStatus>().map_err(Error::from))
             .collect::<Result<Vec<_>>>()?;
-        let window = DueWindow::parse(args.due_after.as_deref(), args.due_before.as_deref(), now)
-            .map_err(Error::usage)?;
+        let window = DueWindow::parse(args.due_after.as_deref(), args.due_before.as_deref(), now)?;
         Ok(StatusQuery {
             jobs: JobQuery {
                 id: args.id.clone(),

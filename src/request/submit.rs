@@ -66,8 +66,8 @@ fn one(args: &SubmitArgs, now: DateTime<Utc>) -> Result<JobRequest> {
     };
     job_request(at, args.id.as_deref(), payload.as_deref(), now, new_id).map_err(
         |e| match from_file {
-            Some(path) if e.contains("payload") => Error::usage(format!("{}: {e}", path.display())),
-            _ => Error::usage(e),
+            Some(path) if e.is_about_payload() => Error::usage(format!("{}: {e}", path.display())),
+            _ => e.into(),
         },
     )
 }
@@ -101,6 +101,36 @@ mod tests {
         ] {
             assert!(Cli::try_parse_from(argv).is_ok(), "{argv:?}");
         }
+    }
+
+    #[test]
+    fn a_payload_file_is_named_only_when_the_payload_is_at_fault() {
+        let dir = std::env::temp_dir().join(format!("waitable-payload-{}", new_id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("p.json");
+        std::fs::write(&file, "[1]").unwrap();
+        let path = file.to_str().unwrap();
+        let err = parse(&["waitable", "submit", "--at", "now", "--payload-file", path])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!("{path}: the payload must be")),
+            "{err}"
+        );
+        std::fs::write(&file, "{}").unwrap();
+        let argv = [
+            "waitable",
+            "submit",
+            "--at",
+            "now",
+            "--id",
+            "a b",
+            "--payload-file",
+            path,
+        ];
+        let err = parse(&argv).unwrap_err().to_string();
+        assert!(err.starts_with("invalid job Id"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -82,16 +82,23 @@ impl DueWindow {
         after: Option<&str>,
         before: Option<&str>,
         now: DateTime<Utc>,
-    ) -> Result<DueWindow, String> {
+    ) -> Result<DueWindow, InvalidWindow> {
         let after = after
             .map(|t| parse_time(t, now).map(|t| format_utc(round_up_to_second(t))))
-            .transpose()?;
+            .transpose()
+            .map_err(InvalidWindow)?;
         let before = before
             .map(|t| parse_time(t, now).map(|t| format_utc(t.trunc_subsecs(0))))
-            .transpose()?;
+            .transpose()
+            .map_err(InvalidWindow)?;
         Ok(DueWindow { after, before })
     }
 }
+
+/// A `--due-after` or `--due-before` that is not a time (`time_input`'s message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidWindow(pub String);
 
 /// Whether a job is in the (sparse) index: it has a status and a StartActionAt.
 pub fn in_index(job: &JobRecord) -> bool {
