@@ -1,4 +1,5 @@
-//! The command line as clap sees it: raw flags only. [`crate::config::Config`] checks them once.
+//! The command line as clap sees it: raw flags only. [`crate::config::Config`] and
+//! [`crate::request::Request`] check them once.
 
 use std::path::PathBuf;
 

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use crate::Error;
+use waitable_core::render::Style;
 
 /// Prints the final error once, with its whole chain, prefixed like other CLI tools.
 pub fn error_line(err: &Error) {
@@ -12,6 +13,19 @@ pub fn error_line(err: &Error) {
         "error:".to_string()
     };
     eprintln!("{prefix} {err}");
+}
+
+/// The table style for stdout: colour only on a terminal, and never with NO_COLOR.
+/// Times show in `tz` (`--tz`, `--local`), else UTC.
+pub fn table_style(tz: Option<waitable_core::time_zone::TimeZone>) -> Style {
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && console::colors_enabled();
+    Style {
+        now: chrono::Utc::now(),
+        color,
+        tz,
+    }
 }
 
 /// Messages for people: on stderr, silenced by `--quiet`.

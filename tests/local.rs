@@ -506,7 +506,7 @@ fn demo_runs_and_exits_zero() {
 /// deploy starts it again on the same URL, with the jobs still there; destroy removes it all.
 #[test]
 fn deploy_detaches_an_engine_that_destroy_stops() {
-    use waitable::backend::{Backend, DeployRequest, JobQuery};
+    use waitable::backend::{Backend, Deployment, JobQuery};
     use waitable::local::LocalBackend;
     use waitable_core::job::JobRequest;
     use waitable_core::payload::Payload;
@@ -523,7 +523,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
         .enable_all()
         .build()
         .unwrap();
-    let request = DeployRequest {
+    let request = Deployment {
         template: waitable_core::template::template(Default::default()),
         parameters: vec![],
     };

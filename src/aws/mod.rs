@@ -23,13 +23,16 @@ mod table_protection;
 pub mod waiting_jobs;
 mod watch;
 
+use std::time::Duration;
+
 use crate::Result;
 use crate::backend::{
-    ApiCheck, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+    ApiCheck, Backend, Cancelled, DeployPlan, Deployment, DestroyReport, JobQuery,
 };
 use crate::output::Ui;
 use crate::poll;
 use sdk::AwsConnection;
+use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, Submitted};
 use waitable_core::outputs::StackOutputs;
 
@@ -40,6 +43,7 @@ pub struct AwsBackend {
     pub sfn: aws_sdk_sfn::Client,
     pub ddb: aws_sdk_dynamodb::Client,
     pub apigw: aws_sdk_apigateway::Client,
+    pub sqs: aws_sdk_sqs::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
@@ -47,6 +51,8 @@ pub struct AwsBackend {
     /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
     /// needs them 2,000 times).
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
+    /// The delivery queue's URL, looked up on first use.
+    queue_url: tokio::sync::OnceCell<String>,
 }
 
 impl AwsBackend {
@@ -68,9 +74,11 @@ impl AwsBackend {
             sfn: aws_sdk_sfn::Client::new(sdk),
             ddb: aws_sdk_dynamodb::Client::new(sdk),
             apigw: aws_sdk_apigateway::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             outputs_cache: tokio::sync::OnceCell::new(),
+            queue_url: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -90,6 +98,14 @@ impl AwsBackend {
             .await
     }
 
+    /// The delivery queue's URL, fetched on first use.
+    async fn cached_queue_url(&self) -> Result<&str> {
+        self.queue_url
+            .get_or_try_init(|| receive::queue_url(&self.cfn, &self.stack_name))
+            .await
+            .map(String::as_str)
+    }
+
     /// The stack's outputs, fetched on first use.
     async fn cached_outputs(&self) -> Result<&StackOutputs> {
         Ok(&self.cached_stack().await?.0)
@@ -106,7 +122,7 @@ impl Backend for AwsBackend {
         waitable_core::limits::start_execution_rate(self.sfn.config().region().map(|r| r.as_ref()))
     }
 
-    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>> {
+    async fn plan(&self, request: &Deployment) -> Result<DeployPlan<Self::Pending>> {
         Ok(
             match plan_apply::plan(&self.stack(), &request.template, &request.parameters).await? {
                 plan_apply::Planned::UpToDate(outputs) => DeployPlan::UpToDate(outputs),
@@ -192,6 +208,14 @@ impl Backend for AwsBackend {
             id,
         )
         .await
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
+        receive::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
+    }
+
+    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+        receive::delete(&self.sqs, self.cached_queue_url().await?, handles).await
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {

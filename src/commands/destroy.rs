@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::{Error, Result};
 
 pub async fn run<B: Backend>(backend: &B, config: &Config, out: &mut impl Write) -> Result<()> {
-    let name = &config.stack_name;
+    let name = config.stack_name.as_str();
     if !config
         .ui
         .confirm_typed(&format!("delete stack {name}"), name)?

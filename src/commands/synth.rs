@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::Result;
-use crate::cli::{SynthArgs, TemplateFormat};
+use crate::cli::TemplateFormat;
+use crate::request::SynthRequest;
 use waitable_core::{state_machine, template};
 
 /// Where `synth --out DIR` writes, relative to DIR (the checked-in golden files).
@@ -27,22 +28,13 @@ pub fn files(options: template::StackOptions) -> Vec<(&'static str, String)> {
     ]
 }
 
-pub fn run(args: &SynthArgs, out: &mut impl Write) -> Result<()> {
-    let options = template::StackOptions {
-        iam_auth: !args.stack.no_auth,
-    };
-    match &args.out {
-        Some(_) if !args.stack.deliver.is_empty() => Err(crate::Error::usage(
-            "--out writes the checked-in files of the default stack: use --deliver without --out",
-        )),
-        Some(dir) => write_files(dir, options),
+pub fn run(request: &SynthRequest, out: &mut impl Write) -> Result<()> {
+    match &request.out {
+        Some(dir) => write_files(dir, request.options),
         None => {
-            let mut t = template::template(options);
-            let deliveries = waitable_core::delivery::Deliveries::parse(&args.stack.deliver)
-                .map_err(crate::Error::usage)?
-                .unwrap_or_default();
-            waitable_core::delivery::splice::apply(&mut t, &deliveries);
-            let text = match args.format {
+            let mut t = template::template(request.options);
+            waitable_core::delivery::splice::apply(&mut t, &request.deliveries);
+            let text = match request.format {
                 TemplateFormat::Yaml => template::to_yaml(&t),
                 TemplateFormat::Json => template::to_json(&t),
             };

@@ -16,14 +16,19 @@ pub fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// [`is_valid_id`], with the one-line message users see.
-pub fn validate_id(id: &str) -> Result<(), String> {
+/// An Id that breaks the Id rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid job Id {id:?}: use 1 to {MAX_ID_LEN} letters, digits, '_' or '-'")]
+pub struct InvalidId {
+    pub id: String,
+}
+
+/// [`is_valid_id`], as an error that names the Id.
+pub fn validate_id(id: &str) -> Result<(), InvalidId> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(format!(
-            "invalid job Id {id:?}: use 1 to {MAX_ID_LEN} letters, digits, '_' or '-'"
-        ))
+        Err(InvalidId { id: id.to_string() })
     }
 }
 

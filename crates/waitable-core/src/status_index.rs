@@ -82,19 +82,24 @@ impl DueWindow {
         after: Option<&str>,
         before: Option<&str>,
         now: impl Into<TimeContext>,
-    ) -> Result<DueWindow, String> {
+    ) -> Result<DueWindow, InvalidWindow> {
         let ctx = now.into();
         let after = after
             .map(|t| parse_time(t, ctx.clone()).map(|t| format_utc(round_up_to_second(t))))
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| InvalidWindow(e.to_string()))?;
         let before = before
             .map(|t| parse_time(t, ctx.clone()).map(|t| format_utc(t.trunc_subsecs(0))))
             .transpose()
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| InvalidWindow(e.to_string()))?;
         Ok(DueWindow { after, before })
     }
 }
+
+/// A `--due-after` or `--due-before` that is not a time (`time_input`'s message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidWindow(pub String);
 
 /// Whether a job is in the (sparse) index: it has a status and a StartActionAt.
 pub fn in_index(job: &JobRecord) -> bool {

@@ -6,10 +6,57 @@ use std::collections::HashMap;
 use serde_json::value::RawValue;
 
 use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
-use super::job_id::validate_id;
+use super::job_id::{InvalidId, validate_id};
 use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
-use super::payload::{Payload, nesting_depth};
+use super::payload::{Payload, PayloadError, nesting_depth};
 use super::time_input::{TimeContext, normalise_at};
+
+/// Why one job's `--at`, `--id` or payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobInputError {
+    /// `--at` is not a time we take (`time_input`'s message).
+    #[error("{0}")]
+    Time(String),
+    #[error(transparent)]
+    Id(#[from] InvalidId),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error(
+        "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
+    )]
+    TooLarge { size: usize },
+}
+
+impl JobInputError {
+    /// True when the payload itself is at fault (so a message can name the file it came from).
+    pub fn is_about_payload(&self) -> bool {
+        matches!(
+            self,
+            JobInputError::Payload(_) | JobInputError::TooLarge { .. }
+        )
+    }
+}
+
+/// Why a `--file` batch was refused: the first bad line, or no jobs at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("line {line}: {source}")]
+    Job { line: usize, source: JobInputError },
+    #[error(
+        "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}}: {reason}"
+    )]
+    NotAJob { line: usize, reason: String },
+    #[error(
+        "line {line}: job Id {id:?} is already used on line {first_line} with a different time or payload"
+    )]
+    IdReused {
+        line: usize,
+        id: String,
+        first_line: usize,
+    },
+    #[error("the file holds no jobs")]
+    Empty,
+}
 
 /// Builds a checked request from the payload's JSON text (kept byte for byte). `new_id` makes
 /// an Id when none is given (a UUID v4 in practice).
@@ -19,8 +66,8 @@ pub fn job_request(
     payload: Option<&str>,
     now: impl Into<TimeContext>,
     new_id: impl FnOnce() -> String,
-) -> Result<JobRequest, String> {
-    let at = normalise_at(at, now).map_err(|e| e.to_string())?;
+) -> Result<JobRequest, JobInputError> {
+    let at = normalise_at(at, now).map_err(|e| JobInputError::Time(e.to_string()))?;
     let payload = payload.map(Payload::parse).transpose()?;
     let id = match id {
         Some(id) => {
@@ -33,9 +80,7 @@ pub fn job_request(
     // Measured with the longest ExpiresAt, whatever the stack's retention.
     let size = request.execution_input(LONGEST_EXPIRY).to_string().len();
     if size > MAX_INPUT_BYTES {
-        return Err(format!(
-            "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
-        ));
+        return Err(JobInputError::TooLarge { size });
     }
     Ok(request)
 }
@@ -71,7 +116,7 @@ pub fn parse_batch(
     text: &str,
     now: impl Into<TimeContext>,
     mut new_id: impl FnMut() -> String,
-) -> Result<Vec<BatchJob>, String> {
+) -> Result<Vec<BatchJob>, BatchError> {
     let ctx: TimeContext = now.into();
     let mut jobs = Vec::new();
     // Id -> (line, index in jobs) of its first occurrence.
@@ -84,15 +129,14 @@ pub fn parse_batch(
         // Measured first: a parser's recursion limit would give a less useful message.
         let depth = nesting_depth(raw);
         if depth > MAX_PAYLOAD_DEPTH + 1 {
-            return Err(format!(
-                "line {line}: the payload is nested {} levels deep, more than the limit of {MAX_PAYLOAD_DEPTH}",
-                depth - 1
-            ));
+            return Err(BatchError::Job {
+                line,
+                source: PayloadError::TooDeep { depth: depth - 1 }.into(),
+            });
         }
-        let parsed: Line = serde_json::from_str(raw).map_err(|e| {
-            format!(
-                "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}}: {e}"
-            )
+        let parsed: Line = serde_json::from_str(raw).map_err(|e| BatchError::NotAJob {
+            line,
+            reason: e.to_string(),
         })?;
         let request = job_request(
             &parsed.at,
@@ -101,16 +145,17 @@ pub fn parse_batch(
             ctx.clone(),
             &mut new_id,
         )
-        .map_err(|e| format!("line {line}: {e}"))?;
+        .map_err(|source| BatchError::Job { line, source })?;
         let duplicate_of = match seen.get(&request.id) {
             Some(&(first_line, first)) => {
                 if jobs_equal(&jobs[first], &request) {
                     Some(first_line)
                 } else {
-                    return Err(format!(
-                        "line {line}: job Id {:?} is already used on line {first_line} with a different time or payload",
-                        request.id
-                    ));
+                    return Err(BatchError::IdReused {
+                        line,
+                        id: request.id,
+                        first_line,
+                    });
                 }
             }
             None => {
@@ -126,7 +171,7 @@ pub fn parse_batch(
         });
     }
     if jobs.is_empty() {
-        return Err("the file holds no jobs".into());
+        return Err(BatchError::Empty);
     }
     Ok(jobs)
 }
@@ -170,7 +215,7 @@ mod tests {
         for not_an_object in [r#""text""#, "42", "[1, 2]"] {
             let err =
                 job_request("now", None, Some(not_an_object), now(), String::new).unwrap_err();
-            assert!(err.contains("JSON object"), "{err}");
+            assert!(matches!(err, JobInputError::Payload(_)), "{err}");
         }
     }
 
@@ -200,7 +245,8 @@ mod tests {
             String::new,
         )
         .unwrap_err();
-        assert!(err.contains("too large"), "{err}");
+        assert!(matches!(err, JobInputError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("too large"), "{err}");
     }
 
     #[test]
@@ -247,7 +293,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let err = parse_batch(text, now(), String::new).unwrap_err();
-            assert!(err.starts_with(expected), "{text:?}: {err}");
+            assert!(err.to_string().starts_with(expected), "{text:?}: {err}");
         }
         assert!(parse_batch("\n \n", now(), String::new).is_err());
     }

@@ -4,6 +4,7 @@
 
 mod history;
 mod install;
+mod receive;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,10 +20,11 @@ use super::protocol::{
 };
 use super::state::{self, StackDir};
 use super::store;
-use crate::backend::{Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery};
+use crate::backend::{Backend, Cancelled, DeployPlan, Deployment, DestroyReport, JobQuery};
 use crate::output::Ui;
 use crate::{Error, Result};
 use waitable_core::delivery;
+use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::logical_ids::JOBS_TABLE;
 use waitable_core::outputs::StackOutputs;
@@ -229,19 +231,19 @@ fn failure(status: u16, body: &Value) -> Error {
 }
 
 impl Backend for LocalBackend {
-    type Pending = DeployRequest;
+    type Pending = Deployment;
 
     const DEPLOY_ASKS: bool = false;
 
-    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<DeployRequest>> {
+    async fn plan(&self, request: &Deployment) -> Result<DeployPlan<Deployment>> {
         Ok(DeployPlan::Apply(request.clone()))
     }
 
-    async fn apply(&self, request: DeployRequest) -> Result<StackOutputs> {
+    async fn apply(&self, request: Deployment) -> Result<StackOutputs> {
         self.deploy(&request).await
     }
 
-    async fn discard(&self, _: DeployRequest) {}
+    async fn discard(&self, _: Deployment) {}
 
     async fn deliveries(&self) -> Result<delivery::Deliveries> {
         let flags = self
@@ -311,6 +313,14 @@ impl Backend for LocalBackend {
                 .filter_map(|(event, state, at_ms)| history::timeline_event(event, state, at_ms))
                 .collect(),
         })
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
+        self.receive_messages(max, wait).await
+    }
+
+    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+        self.queue_delete(handles).await
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
