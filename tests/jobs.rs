@@ -301,7 +301,20 @@ fn show_tells_a_jobs_story() {
     let id = crate::harness::unique_name("show-link");
     let mut submit = env.waitable();
     crate::harness::run_ok(submit.args(["submit", "--at", "+1h", "--id", &id]));
-    let out = crate::harness::run_ok(env.waitable().args(["show", &id, "--output", "json"]));
+    // The row is written by the execution's first state, a moment after the start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        let out = env
+            .waitable()
+            .args(["show", &id, "--output", "json"])
+            .output()
+            .unwrap();
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(out.status.success(), "{}", describe(&out));
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let url = json["consoleUrl"].as_str().unwrap_or_default();
     assert!(
