@@ -91,6 +91,8 @@ pub enum Target {
 pub enum OutputFormat {
     Table,
     Json,
+    /// `status` only: a header row, then one row per job (payload as compact JSON).
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

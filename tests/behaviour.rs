@@ -36,7 +36,14 @@ pub fn all_jobs(env: &dyn StackEnv) -> Vec<Value> {
 }
 
 fn job(env: &dyn StackEnv, id: &str) -> Option<Value> {
-    let text = ok_stdout(env, &["status", "--id", id, "--output", "json"]);
+    let out = output(env, &["status", "--id", id, "--output", "json"]);
+    // A missing Id exits 1 with "no job ID in stack S" (and prints nothing on stdout).
+    if out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("no job ") {
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+        return None;
+    }
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).expect("stdout is UTF-8");
     let v: Value = serde_json::from_str(&text).expect("valid JSON");
     let items = v.as_array().expect("an array");
     assert!(items.len() <= 1, "one job per Id: {text}");
@@ -771,5 +778,59 @@ pub fn show_tells_a_jobs_story(env: &dyn StackEnv) {
     assert!(
         stderr.contains("no job no-such-job-here in stack"),
         "{stderr}"
+    );
+}
+
+/// What scripts rely on: `status --id X` for a missing job exits 1, an empty window names
+/// the window, `--payload @file.json` reads the file, `--output csv` has a header and the
+/// payload as compact JSON in one column.
+pub fn scripts_can_rely_on_status(env: &dyn StackEnv) {
+    let missing = output(env, &["status", "--id", "no-such-job-at-all"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no job no-such-job-at-all in stack"),
+        "{}",
+        describe(&missing)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("payload.json");
+    std::fs::write(&file, "{\n  \"to\": \"a, b\",\n  \"n\": 1\n}\n").unwrap();
+    let id = unique_name("csv");
+    let at_payload = format!("@{}", file.display());
+    submit_json(env, &["--at", "+3h", "--id", &id, "--payload", &at_payload]);
+    let job = wait_for(env, &id, GRACE, "recorded", |_| true);
+    assert_eq!(job["Payload"], json!({"to": "a, b", "n": 1}), "{job}");
+
+    let csv = ok_stdout(env, &["status", "--id", &id, "--output", "csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Id,StartActionAt,ProcessStatus,LastUpdated,DeliveredAt,Error,Payload")
+    );
+    let row = lines.next().unwrap_or_default();
+    assert!(
+        row.starts_with(&format!(
+            "{id},{},STARTED,",
+            job["StartActionAt"].as_str().unwrap()
+        )),
+        "{csv}"
+    );
+    assert!(row.ends_with(r#","{""to"":""a, b"",""n"":1}""#), "{csv}");
+    assert_eq!(lines.next(), None, "{csv}");
+
+    let empty = ok_stdout(
+        env,
+        &[
+            "status",
+            "--due-after",
+            "2020-01-01T00:00:00Z",
+            "--due-before",
+            "2020-01-02T00:00:00Z",
+        ],
+    );
+    assert_eq!(
+        empty.trim(),
+        "No jobs due between 2020-01-01T00:00:00Z and 2020-01-02T00:00:00Z."
     );
 }

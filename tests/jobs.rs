@@ -324,6 +324,11 @@ fn show_tells_a_jobs_story() {
 }
 
 #[test]
+fn scripts_can_rely_on_status() {
+    behaviour::scripts_can_rely_on_status(&AwsEnv::new("jobs-scripts"));
+}
+
+#[test]
 fn rejects_bad_input() {
     behaviour::rejects_bad_input(&AwsEnv::new("jobs-reject"));
 }

@@ -665,12 +665,13 @@ fn http_post_keeps_payload_bytes_and_names_the_depth_limit() {
 fn expires_at_of(env: &mut LocalEnv, ids: &[&str]) -> Vec<String> {
     for id in ids {
         wait_for("the job's row", Duration::from_secs(20), || {
-            let out = harness::run_ok(
-                env.waitable()
-                    .args(["status", "--id", id, "--output", "json"]),
-            );
-            let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
-            (!rows.as_array().unwrap().is_empty()).then_some(())
+            // A missing Id exits 1 ("no job ..."): the row is not there yet.
+            let out = env
+                .waitable()
+                .args(["status", "--id", id, "--output", "json"])
+                .output()
+                .unwrap();
+            out.status.success().then_some(())
         });
     }
     env.stop_engine();
@@ -770,6 +771,10 @@ fn behaviour_relative_resubmit_is_idempotent() {
 #[test]
 fn behaviour_show_tells_a_jobs_story() {
     crate::behaviour::show_tells_a_jobs_story(&LocalEnv::new());
+}
+#[test]
+fn behaviour_scripts_can_rely_on_status() {
+    crate::behaviour::scripts_can_rely_on_status(&LocalEnv::new());
 }
 #[test]
 fn behaviour_rejects_bad_input() {

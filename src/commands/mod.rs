@@ -11,6 +11,7 @@ pub mod local_run;
 pub mod receive;
 pub mod show;
 pub mod status;
+mod status_csv;
 pub mod submit;
 pub mod synth;
 

@@ -14,7 +14,7 @@ use crate::config::Config;
 use crate::output::table_style;
 use crate::poll::{Schedule, Step, poll, until_interrupted};
 use waitable_core::job::{JobRecord, JobStatus};
-use waitable_core::render::{self, NO_JOBS, NO_MATCHING_JOBS};
+use waitable_core::render;
 
 use crate::external_sort::ExternalSort;
 use crate::request::StatusQuery;
@@ -64,11 +64,21 @@ pub async fn run<B: Backend>(
     let mut query = request.jobs.clone();
     let limit = request.limit.map(NonZeroUsize::get);
     let watch = request.watch;
-    let empty_line = if query.id.is_some() || !query.statuses.is_empty() {
-        NO_MATCHING_JOBS
-    } else {
-        NO_JOBS
-    };
+    let empty_line = &super::status_csv::empty_line(&query);
+    if let Some(id) = &query.id
+        && backend.job(id).await?.is_none()
+    {
+        return Err(Error::failed(format!(
+            "no job {id} in stack {}",
+            config.stack_name
+        )));
+    }
+    if config.output == crate::cli::OutputFormat::Csv {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        super::status_csv::write(backend, &query, limit, &mut buffered).await?;
+        buffered.flush().context("writing the jobs")?;
+        return Ok(());
+    }
     if config.json() {
         if watch {
             wait_until_finished(backend, &query, limit).await?;
@@ -275,10 +285,10 @@ async fn table_rows<B: Backend>(
 }
 
 /// A value ordered by its job's (StartActionAt, Id).
-struct Keyed<T> {
+pub(super) struct Keyed<T> {
     /// `StartActionAt NUL Id`: one allocation, and orders as the pair would (neither holds NUL).
     key: Box<str>,
-    value: T,
+    pub(super) value: T,
 }
 
 /// [`render::sort_key`] packed into one string for the external sort.
@@ -306,7 +316,7 @@ impl<T> Ord for Keyed<T> {
 
 /// Streams the matching jobs through `shrink` (which keeps only what will be printed) and
 /// keeps all of them, or only the `limit` earliest (a bounded heap).
-async fn collect<B: Backend, T: Send>(
+pub(super) async fn collect<B: Backend, T: Send>(
     backend: &B,
     query: &JobQuery,
     limit: Option<usize>,

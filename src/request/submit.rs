@@ -60,9 +60,14 @@ fn one(args: &SubmitArgs, now: TimeContext) -> Result<JobRequest> {
         .at
         .as_deref()
         .ok_or_else(|| Error::usage("--at is required (or --file for a batch)"))?;
-    let (payload, from_file) = match (&args.payload, &args.payload_file) {
-        (Some(text), _) => (Some(text.clone()), None),
-        (None, Some(path)) => (Some(read_input_file(path, "payload file")?), Some(path)),
+    // `--payload @file.json` reads the file, as curl's `-d @file` does.
+    let file = match (&args.payload, &args.payload_file) {
+        (Some(text), _) => text.strip_prefix('@').map(std::path::PathBuf::from),
+        (None, path) => path.clone(),
+    };
+    let (payload, from_file) = match (&args.payload, file) {
+        (_, Some(path)) => (Some(read_input_file(&path, "payload file")?), Some(path)),
+        (Some(text), None) => (Some(text.clone()), None),
         (None, None) => (None, None),
     };
     job_request(at, args.id.as_deref(), payload.as_deref(), now, new_id).map_err(

@@ -17,6 +17,7 @@ pub mod payload;
 pub mod reconcile_machine;
 pub mod record;
 pub mod render;
+pub mod render_csv;
 pub mod resolve;
 pub mod resubmit;
 pub mod retention;
