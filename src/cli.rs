@@ -126,6 +126,13 @@ pub enum Command {
     /// The local engine.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Print a shell completion script (e.g. `waitable completions bash > ~/.local/share/bash-completion/completions/waitable`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `waitable man > ~/.local/share/man/man1/waitable.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -3,6 +3,7 @@
 
 pub mod cancel;
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod deploy;
 pub mod destroy;
@@ -30,6 +31,8 @@ pub async fn dispatch(request: Request, config: Config) -> Result<()> {
     match request {
         Request::Synth(r) => synth::run(&r, &mut stdout),
         Request::Demo => demo::run(&config).await,
+        Request::Completions(shell) => completions::completions(shell, &mut stdout),
+        Request::Man => completions::man(&mut stdout),
         Request::LocalRun(args) => local_run::run(&args, &config).await,
         Request::LocalExec(r) => local_exec::run(&r, &mut stdout),
         request => match config.target {
@@ -75,7 +78,12 @@ async fn on_stack<B: Backend>(
         Request::Receive(r) => receive::run(backend, &r, config, out).await.map(|_| ()),
         Request::Destroy => destroy::run(backend, config, out).await,
         Request::Check => check::run(backend, config, out).await,
-        Request::Synth(_) | Request::Demo | Request::LocalRun(_) | Request::LocalExec(_) => {
+        Request::Synth(_)
+        | Request::Demo
+        | Request::LocalRun(_)
+        | Request::LocalExec(_)
+        | Request::Completions(_)
+        | Request::Man => {
             unreachable!("handled by dispatch")
         }
     }

@@ -36,6 +36,8 @@ pub enum Request {
     Demo,
     LocalRun(LocalRunArgs),
     LocalExec(LocalExecRequest),
+    Completions(clap_complete::Shell),
+    Man,
 }
 
 impl Request {
@@ -53,6 +55,8 @@ impl Request {
             Command::Receive(args) => Request::Receive(ReceiveRequest::from_args(&args)?),
             Command::Check => Request::Check,
             Command::Demo => Request::Demo,
+            Command::Completions { shell } => Request::Completions(shell),
+            Command::Man => Request::Man,
             Command::Local(LocalCommand::Run(args)) => Request::LocalRun(args),
             Command::Local(LocalCommand::Exec(args)) => {
                 Request::LocalExec(LocalExecRequest::from_args(&args, now)?)
