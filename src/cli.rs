@@ -91,7 +91,7 @@ pub enum Target {
 pub enum OutputFormat {
     Table,
     Json,
-    /// `status` only: a header row, then one row per job (payload as compact JSON).
+    // `status` only: a header row, then one row per job (payload as compact JSON).
     Csv,
 }
 

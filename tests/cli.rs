@@ -54,7 +54,7 @@ fn completions_and_the_man_page_come_from_the_same_definitions() {
     for shell in ["bash", "zsh", "fish", "powershell"] {
         let text = help(&["completions", shell]);
         assert!(
-            text.contains("submit") && text.contains("--due-after"),
+            text.contains("submit") && text.contains("due-after"),
             "{shell}"
         );
     }
