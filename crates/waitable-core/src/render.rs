@@ -26,6 +26,8 @@ pub struct Style {
     pub color: bool,
     /// Show times in this zone (`--tz`, `--local`); `None`: UTC.
     pub tz: Option<jiff::tz::TimeZone>,
+    /// Fit tables to this many columns (the terminal's width); `None`: as wide as the content.
+    pub width: Option<u16>,
 }
 
 impl Style {
@@ -110,32 +112,79 @@ pub fn jobs_table(
     writeln!(out, "{}", summary_line(jobs))
 }
 
-/// The table of `jobs` (a non-empty page), without the summary.
+/// `text` cut to `width` characters, the cut marked with `…`.
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_string();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
+}
+
+/// The table of `jobs` (a non-empty page), without the summary. On a terminal of
+/// `style.width` columns the Id and the times never wrap: the error column is cut to what is
+/// left: when under 12 characters, LastUpdated goes first; under 8, the error column goes.
 fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
     let with_errors = jobs.iter().any(|j| j.error.is_some());
+    let cells: Vec<[String; 5]> = jobs
+        .iter()
+        .map(|job| {
+            [
+                printable(&job.id).into_owned(),
+                time_cell(&job.start_action_at, style, true),
+                printable(&job.process_status).into_owned(),
+                time_cell(job.last_updated.as_deref().unwrap_or(""), style, false),
+                printable(job.error.as_deref().unwrap_or("")).into_owned(),
+            ]
+        })
+        .collect();
+    let headers = [
+        "Id",
+        "StartActionAt",
+        "ProcessStatus",
+        "LastUpdated",
+        "Error",
+    ];
+    let widest = |i: usize| {
+        cells
+            .iter()
+            .map(|c| c[i].chars().count())
+            .chain([headers[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    // Each column costs its content, one space either side and one border.
+    let cost = |cols: &[usize]| cols.iter().map(|&i| widest(i) + 3).sum::<usize>() + 1;
+    let mut shown: Vec<usize> = vec![0, 1, 2, 3];
+    let mut error_width = with_errors.then(|| widest(4));
+    if let (Some(width), Some(_)) = (style.width, error_width) {
+        let width = usize::from(width);
+        if width.saturating_sub(cost(&shown) + 3) < 12 {
+            shown.retain(|&i| i != 3);
+        }
+        // Too narrow even for a cut error: `show ID` has it whole.
+        error_width = Some(width.saturating_sub(cost(&shown) + 3)).filter(|w| *w >= 8);
+    }
     let mut table = new_table(style);
-    let mut header = vec!["Id", "StartActionAt", "ProcessStatus", "LastUpdated"];
-    if with_errors {
+    let mut header: Vec<&str> = shown.iter().map(|&i| headers[i]).collect();
+    if error_width.is_some() {
         header.push("Error");
     }
     table.set_header(header);
-    for job in jobs {
-        let mut status = Cell::new(printable(&job.process_status));
-        if let Some(color) = status_color(job.status()) {
-            status = status.fg(color);
+    for (job, row_cells) in jobs.iter().zip(cells) {
+        let mut row: Vec<Cell> = Vec::new();
+        for &i in &shown {
+            let mut cell = Cell::new(&row_cells[i]);
+            if i == 2
+                && let Some(color) = status_color(job.status())
+            {
+                cell = cell.fg(color);
+            }
+            row.push(cell);
         }
-        let mut row = vec![
-            Cell::new(printable(&job.id)),
-            Cell::new(time_cell(&job.start_action_at, style, true)),
-            status,
-            Cell::new(time_cell(
-                job.last_updated.as_deref().unwrap_or(""),
-                style,
-                false,
-            )),
-        ];
-        if with_errors {
-            row.push(Cell::new(printable(job.error.as_deref().unwrap_or(""))));
+        if let Some(w) = error_width {
+            row.push(Cell::new(truncate(&row_cells[4], w)));
         }
         table.add_row(row);
     }
@@ -370,6 +419,7 @@ mod tests {
             now: "2026-03-01T12:00:00Z".parse().unwrap(),
             color,
             tz: None,
+            width: None,
         }
     }
 
@@ -566,5 +616,34 @@ mod tests {
             !text.contains('\u{1b}') && !text.contains('\u{7}'),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn tables_fit_the_terminal_cutting_the_error_first() {
+        let mut failed = job("job-id-1", "2026-03-01T12:00:00Z", "FAILED");
+        failed.error = Some(format!("DeliveryFailed: {}", "x".repeat(200)));
+        let jobs = vec![failed, job("b", "2026-03-02T12:00:00Z", "STARTED")];
+        for width in [80u16, 100, 120] {
+            let style = Style {
+                width: Some(width),
+                ..style(false)
+            };
+            let mut out = Vec::new();
+            jobs_table(&mut out, &jobs, &style, "").unwrap();
+            let text = String::from_utf8(out).unwrap();
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "{width}: {line}"
+                );
+            }
+            assert!(text.contains("job-id-1"), "the Id is whole: {text}");
+            assert!(text.contains("DeliveryFailed"), "{text}");
+            assert!(text.contains('…'), "{text}");
+        }
+        let mut out = Vec::new();
+        jobs_table(&mut out, &jobs, &style(false), "").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&"x".repeat(200)), "no width: whole lines");
     }
 }

@@ -161,6 +161,7 @@ mod tests {
             now: "2030-01-01T05:48:00Z".parse().unwrap(),
             color: false,
             tz: None,
+            width: None,
         }
     }
 
