@@ -158,11 +158,14 @@ fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
     let cost = |cols: &[usize]| cols.iter().map(|&i| widest(i) + 3).sum::<usize>() + 1;
     let mut shown: Vec<usize> = vec![0, 1, 2, 3];
     let mut error_width = with_errors.then(|| widest(4));
-    if let (Some(width), Some(_)) = (style.width, error_width) {
-        let width = usize::from(width);
-        if width.saturating_sub(cost(&shown) + 3) < 12 {
+    if let Some(width) = style.width.map(usize::from) {
+        let error_room = if with_errors { 12 + 3 } else { 0 };
+        if cost(&shown) + error_room > width {
             shown.retain(|&i| i != 3);
         }
+    }
+    if let (Some(width), Some(_)) = (style.width, error_width) {
+        let width = usize::from(width);
         // Too narrow even for a cut error: `show ID` has it whole.
         error_width = Some(width.saturating_sub(cost(&shown) + 3)).filter(|w| *w >= 8);
     }
@@ -623,6 +626,20 @@ mod tests {
         let mut failed = job("job-id-1", "2026-03-01T12:00:00Z", "FAILED");
         failed.error = Some(format!("DeliveryFailed: {}", "x".repeat(200)));
         let jobs = vec![failed, job("b", "2026-03-02T12:00:00Z", "STARTED")];
+        // Without errors, at 80 columns: LastUpdated gives way when the zone's times are wide.
+        let berlin = Style {
+            width: Some(80),
+            tz: Some(crate::time_zone::zone("Europe/Berlin").unwrap()),
+            ..style(false)
+        };
+        let mut out = Vec::new();
+        jobs_table(&mut out, &jobs[1..], &berlin, "").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(
+            text.contains("+01:00") && !text.contains("LastUpdated"),
+            "{text}"
+        );
         for width in [80u16, 100, 120] {
             let style = Style {
                 width: Some(width),
