@@ -18,6 +18,7 @@ pub mod reconcile_machine;
 pub mod record;
 pub mod render;
 pub mod render_csv;
+mod render_fit;
 pub mod resolve;
 pub mod resubmit;
 pub mod retention;
