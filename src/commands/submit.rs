@@ -56,46 +56,36 @@ pub async fn run<B: Backend>(
 }
 
 /// Submits one job, judging a taken Id by [`resubmit::judge`]: a relative time repeated
-/// within its window is the stored job (sent with the stored time, so the target answers
-/// "already submitted"), a finished job is refused, a different one says what differs.
+/// within its window is the stored job (sent again with the stored time, so the target
+/// answers "already submitted"), a finished job is refused, a different one says what
+/// differs. A new job costs nothing extra: the row is read only when the Id is taken.
 async fn submit_one<B: Backend>(
     backend: &B,
     request: &JobRequest,
     relative: Option<chrono::Duration>,
     now: chrono::DateTime<Utc>,
 ) -> Result<(Submitted, String)> {
-    if relative.is_some() {
-        // The stored time cannot match a recomputed one: look first, send nothing new.
-        if let Some(row) = backend.job(&request.id).await? {
-            return match resubmit::judge(&row, request, relative, now) {
-                Resubmit::Same { stored_at } => {
-                    let stored = JobRequest {
-                        at: stored_at.clone(),
-                        ..request.clone()
-                    };
-                    Ok((backend.submit(&stored).await?, stored_at))
-                }
-                Resubmit::Different(diff) => Err(Error::failed(diff)),
-                Resubmit::Finished { status } => Err(finished(&row, status)),
-            };
-        }
-    }
     let outcome = backend
         .submit(request)
         .await
         .map(|s| (s, request.at.clone()));
-    match outcome {
-        Ok((ref s, _)) if !s.already_submitted => outcome,
-        outcome => {
-            let Some(row) = backend.job(&request.id).await? else {
-                return outcome;
+    if matches!(&outcome, Ok((s, _)) if !s.already_submitted) {
+        return outcome;
+    }
+    let Some(row) = backend.job(&request.id).await? else {
+        return outcome;
+    };
+    match resubmit::judge(&row, request, relative, now) {
+        Resubmit::Same { stored_at } if stored_at != request.at => {
+            let stored = JobRequest {
+                at: stored_at.clone(),
+                ..request.clone()
             };
-            match resubmit::judge(&row, request, None, now) {
-                Resubmit::Same { .. } => outcome,
-                Resubmit::Different(diff) => Err(Error::failed(diff)),
-                Resubmit::Finished { status } => Err(finished(&row, status)),
-            }
+            Ok((backend.submit(&stored).await?, stored_at))
         }
+        Resubmit::Same { .. } => outcome,
+        Resubmit::Different(diff) => Err(Error::failed(diff)),
+        Resubmit::Finished { status } => Err(finished(&row, status)),
     }
 }
 
