@@ -3,17 +3,21 @@
 //! Commands are generic over [`Backend`], so the same command code (and the same behaviour
 //! suite in `tests/`) drives both targets.
 
+use std::time::Duration;
+
 use serde_json::Value;
 
 use crate::Result;
 use waitable_core::changeset::ResourceChange;
+use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::outputs::StackOutputs;
 use waitable_core::status_index::DueWindow;
 
-/// What `deploy` asks a target to make true.
+/// What `deploy` asks a target to make true (built by `commands::deploy` from the checked
+/// `request::DeployRequest`).
 #[derive(Debug, Clone)]
-pub struct DeployRequest {
+pub struct Deployment {
     /// The synthesised CloudFormation template.
     pub template: Value,
     /// Template parameters given with `--parameter KEY=VALUE`, already checked against the template.
@@ -185,7 +189,7 @@ pub trait Backend {
 
     /// Checks the request and works out what a deploy would change, changing nothing the
     /// user has to confirm. Backends never ask the user: `commands::deploy` does.
-    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>>;
+    async fn plan(&self, deployment: &Deployment) -> Result<DeployPlan<Self::Pending>>;
 
     /// Makes the planned change and returns the stack's outputs.
     async fn apply(&self, pending: Self::Pending) -> Result<StackOutputs>;
@@ -216,6 +220,24 @@ pub trait Backend {
         sink: &mut dyn FnMut(JobRecord) -> Result<()>,
     ) -> Result<()>;
 
+    /// The row of job `id`, if there is one.
+    async fn job(&self, id: &str) -> Result<Option<JobRecord>> {
+        let query = JobQuery {
+            id: Some(id.to_string()),
+            ..JobQuery::default()
+        };
+        let mut found = None;
+        self.jobs(&query, &mut |job| {
+            found = Some(job);
+            Ok(())
+        })
+        .await?;
+        Ok(found)
+    }
+
+    /// Job `id`'s execution: its ARN and the timeline of its history (empty once gone).
+    async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution>;
+
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 
@@ -234,6 +256,13 @@ pub trait Backend {
         .await?;
         Ok(n)
     }
+
+    /// Up to `max` messages from the stack's delivery queue, waiting up to `wait` for the
+    /// first; a clear error when the stack has no queue.
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>>;
+
+    /// Deletes received messages by their handles.
+    async fn delete_received(&self, handles: &[String]) -> Result<()>;
 
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
     /// asked the user already.

@@ -1,4 +1,5 @@
-//! The command line as clap sees it: raw flags only. [`crate::config::Config`] checks them once.
+//! The command line as clap sees it: raw flags only. [`crate::config::Config`] and
+//! [`crate::request::Request`] check them once.
 
 use std::path::PathBuf;
 
@@ -44,6 +45,23 @@ pub struct GlobalArgs {
     /// Answer yes to confirmations (needed when stdin is not a terminal).
     #[arg(long, short, global = true, help_heading = "Global options")]
     pub yes: bool,
+    /// Time zone for times typed without one and for times shown (e.g. Europe/Berlin);
+    /// typed times otherwise use TZ, shown times UTC.
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        value_name = "ZONE"
+    )]
+    pub tz: Option<String>,
+    /// Show times in this machine's time zone (instead of UTC).
+    #[arg(
+        long,
+        global = true,
+        help_heading = "Global options",
+        conflicts_with = "tz"
+    )]
+    pub local: bool,
 }
 
 /// The AWS connection: standard chain (`AWS_PROFILE`, `AWS_REGION`, `AWS_ENDPOINT_URL`, files)
@@ -73,6 +91,8 @@ pub enum Target {
 pub enum OutputFormat {
     Table,
     Json,
+    // `status` only: a header row, then one row per job (payload as compact JSON).
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -91,6 +111,8 @@ pub enum Command {
     Submit(SubmitArgs),
     /// List jobs and their status.
     Status(StatusArgs),
+    /// Show one job's whole story: its row, its execution and the timeline of its history.
+    Show(ShowArgs),
     /// Cancel a job that is still waiting.
     Cancel(CancelArgs),
     /// Delete the stack, cancelling waiting jobs first.
@@ -108,6 +130,13 @@ pub enum Command {
     /// The local engine.
     #[command(subcommand)]
     Local(LocalCommand),
+    /// Print a shell completion script (e.g. `waitable completions bash > ~/.local/share/bash-completion/completions/waitable`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), e.g. `waitable man > ~/.local/share/man/man1/waitable.1`.
+    Man,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -191,8 +220,9 @@ pub struct ReceiveArgs {
 
 #[derive(Debug, Args)]
 pub struct SubmitArgs {
-    /// When the job runs: RFC 3339 (any offset), +90s / +15m / +2h / +3d, or now.
-    #[arg(long, required_unless_present = "file")]
+    /// When the job runs: RFC 3339 (any offset), a local time with a zone
+    /// ('2030-01-01T09:00 Europe/Berlin', or with --tz), @EPOCH, +90s / +1h30m / +1w, or now.
+    #[arg(long, required_unless_present = "file", allow_hyphen_values = true)]
     pub at: Option<String>,
     /// The job's Id (becomes the execution name); generated when omitted.
     #[arg(long, conflicts_with = "file", allow_hyphen_values = true)]
@@ -232,6 +262,13 @@ pub struct StatusArgs {
     /// Redraw until every shown job is finished (or Ctrl-C).
     #[arg(long)]
     pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The job's Id.
+    #[arg(allow_hyphen_values = true)]
+    pub id: String,
 }
 
 #[derive(Debug, Args)]

@@ -1,69 +1,60 @@
-//! Raw flags turned into a checked configuration, once (ripgrep's low-level/high-level args).
+//! The global flags turned into a checked configuration, once (ripgrep's low-level/high-level
+//! args). Knows no target: the aws connection is handed to `aws` by `commands`.
 
-use crate::aws::sdk::AwsConnection;
-use crate::cli::{GlobalArgs, OutputFormat, Target};
+use crate::cli::{AwsArgs, GlobalArgs, OutputFormat, Target};
 use crate::output::Ui;
+use crate::stack_name::StackName;
 use crate::{Error, Result};
+use waitable_core::time_input::TimeContext;
+use waitable_core::time_zone::{TimeZone, zone};
 
 /// Everything a command needs to know about how it was invoked, already validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    pub stack_name: String,
+    pub stack_name: StackName,
     pub target: Target,
-    /// Where the aws target's calls go.
-    pub aws: AwsConnection,
+    /// Where the aws target's calls go (`--profile`, `--region`, `--endpoint-url`).
+    pub aws: AwsArgs,
     pub output: OutputFormat,
     pub ui: Ui,
+    /// The zone for typed times without one: `--tz`, `--local`, else `TZ`.
+    pub input_tz: Option<TimeZone>,
+    /// The zone times are shown in: `--tz` or `--local` only (UTC otherwise, for scripts).
+    pub display_tz: Option<TimeZone>,
 }
 
 impl Config {
     pub fn from_cli(args: &GlobalArgs) -> Result<Self> {
-        validate_stack_name(&args.stack_name)?;
+        let display_tz = match (&args.tz, args.local) {
+            (Some(name), _) => Some(zone(name).map_err(|e| Error::usage(e.to_string()))?),
+            (None, true) => Some(TimeZone::system()),
+            (None, false) => None,
+        };
+        // TZ may also be a path or a rule jiff's system lookup understands.
+        let input_tz = display_tz.clone().or_else(|| {
+            let tz = std::env::var("TZ").ok().filter(|v| !v.is_empty())?;
+            zone(&tz).ok().or_else(|| TimeZone::try_system().ok())
+        });
         Ok(Config {
-            stack_name: args.stack_name.clone(),
+            input_tz,
+            display_tz,
+            stack_name: args.stack_name.parse().map_err(Error::usage)?,
             target: args.target,
-            aws: AwsConnection {
-                profile: args.aws.profile.clone(),
-                region: args.aws.region.clone(),
-                endpoint_url: args.aws.endpoint_url.clone(),
-            },
+            aws: args.aws.clone(),
             output: args.output,
             ui: Ui::detect(args.quiet, args.yes),
         })
     }
 
+    /// The clock and zone typed times are read against.
+    pub fn time_context(&self, now: chrono::DateTime<chrono::Utc>) -> TimeContext {
+        TimeContext {
+            now,
+            tz: self.input_tz.clone(),
+        }
+    }
+
     pub fn json(&self) -> bool {
         self.output == OutputFormat::Json
-    }
-}
-
-/// CloudFormation's rule for stack names: a letter, then letters, digits and hyphens, 128 at most.
-pub fn validate_stack_name(name: &str) -> Result<()> {
-    let mut chars = name.chars();
-    let ok = name.len() <= 128
-        && chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '-');
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::usage(format!(
-            "invalid stack name {name:?}: use a letter followed by letters, digits or hyphens (at most 128)"
-        )))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn stack_names_follow_cloudformation_rules() {
-        for good in ["waitable", "a", "my-stack-2"] {
-            assert!(validate_stack_name(good).is_ok(), "{good}");
-        }
-        let long = "a".repeat(129);
-        for bad in ["", "1abc", "-x", "has_underscore", "sp ace", long.as_str()] {
-            assert!(validate_stack_name(bad).is_err(), "{bad}");
-        }
     }
 }

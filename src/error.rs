@@ -64,6 +64,30 @@ impl From<anyhow::Error> for Error {
     }
 }
 
+/// The core's input errors: bad input found before anything was sent (exit 2). Where the
+/// same error means a broken deployed stack, the caller says so with [`Error::failed`].
+macro_rules! usage_errors {
+    ($($error:ty),* $(,)?) => {
+        $(impl From<$error> for Error {
+            fn from(err: $error) -> Self {
+                Error::Usage(err.into())
+            }
+        })*
+    };
+}
+
+usage_errors!(
+    waitable_core::job_id::InvalidId,
+    waitable_core::job::UnknownStatus,
+    waitable_core::payload::PayloadError,
+    waitable_core::submit_input::JobInputError,
+    waitable_core::submit_input::BatchError,
+    waitable_core::status_index::InvalidWindow,
+    waitable_core::delivery::DeliveryError,
+    waitable_core::delivery::local::LocalDeliveryError,
+    waitable_core::retention::InvalidRetention,
+);
+
 impl From<std::io::Error> for Error {
     fn from(err: std::io::Error) -> Self {
         Error::Failed(err.into())
@@ -84,6 +108,15 @@ mod tests {
     fn exit_codes_follow_the_documented_contract() {
         assert_eq!(Error::usage("bad").exit_code(), 2);
         assert_eq!(Error::failed("boom").exit_code(), 1);
+    }
+
+    #[test]
+    fn core_input_errors_are_usage_errors_with_their_message() {
+        let err = Error::from(waitable_core::job_id::validate_id("a b").unwrap_err());
+        assert_eq!(err.exit_code(), 2);
+        assert!(err.to_string().starts_with("invalid job Id"), "{err}");
+        let err = Error::from("DONE".parse::<waitable_core::job::JobStatus>().unwrap_err());
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]

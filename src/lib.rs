@@ -1,10 +1,10 @@
 //! waitable: generate, deploy and operate a serverless "do this at time T" stack.
 //!
 //! This file is only the index of modules. The layers are described in
-//! `docs/architecture.md`: `cli` parses flags into a checked [`config::Config`], `commands` run
-//! one user command each, `backend` abstracts the two targets (`aws` and `local`), and `core`
-//! holds the pure parts (the jobs contract, the template, the state machine, the API contract,
-//! time parsing and rendering).
+//! `docs/architecture.md`: `cli` holds the raw flags, `config` and `request` check them once
+//! (the global ones, and one typed request per command), `commands` run one request each,
+//! `backend` abstracts the two targets (`aws` and `local`), and the crates under `crates/`
+//! hold the pure parts (`waitable-core`) and the States Language interpreter (`waitable-asl`).
 
 pub(crate) mod aws;
 pub mod backend;
@@ -16,7 +16,9 @@ pub(crate) mod external_sort;
 pub mod local;
 pub mod output;
 pub(crate) mod poll;
+pub(crate) mod request;
 mod run;
+pub(crate) mod stack_name;
 
 pub use error::{Error, Result};
 pub use run::{main_entry, run};

@@ -3,6 +3,7 @@
 use std::io::IsTerminal;
 
 use crate::Error;
+use waitable_core::render::Style;
 
 /// Prints the final error once, with its whole chain, prefixed like other CLI tools.
 pub fn error_line(err: &Error) {
@@ -12,6 +13,34 @@ pub fn error_line(err: &Error) {
         "error:".to_string()
     };
     eprintln!("{prefix} {err}");
+}
+
+/// The table style for stdout: colour only on a terminal, and never with NO_COLOR.
+/// The width tables fit on a terminal: the terminal's (or `COLUMNS`); none when stdout is
+/// not a terminal, so a file or a pipe gets whole lines.
+fn table_width() -> Option<u16> {
+    if !std::io::stdout().is_terminal() {
+        return None;
+    }
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse::<u16>().ok());
+    columns
+        .filter(|c| *c >= 40)
+        .or_else(|| console::Term::stdout().size_checked().map(|(_, w)| w))
+}
+
+/// Times show in `tz` (`--tz`, `--local`), else UTC.
+pub fn table_style(tz: Option<waitable_core::time_zone::TimeZone>) -> Style {
+    let color = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && console::colors_enabled();
+    Style {
+        now: chrono::Utc::now(),
+        color,
+        tz,
+        width: table_width(),
+    }
 }
 
 /// Messages for people: on stderr, silenced by `--quiet`.

@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::{Error, Result, cli, commands, config, output};
+use crate::{Error, Result, cli, commands, config, output, request};
 
 /// Parses the command line, runs the command and maps the outcome to an exit code.
 ///
@@ -25,10 +25,11 @@ pub fn main_entry() -> ExitCode {
 /// Runs one parsed command line to completion.
 pub fn run(cli: cli::Cli) -> Result<()> {
     let config = config::Config::from_cli(&cli.global)?;
+    let request = request::Request::from_cli(cli.command, config.time_context(chrono::Utc::now()))?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::Failed(anyhow::Error::new(e).context("starting the async runtime")))?;
-    runtime.block_on(commands::dispatch(cli.command, config))
+    runtime.block_on(commands::dispatch(request, config))
 }

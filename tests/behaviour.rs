@@ -36,7 +36,14 @@ pub fn all_jobs(env: &dyn StackEnv) -> Vec<Value> {
 }
 
 fn job(env: &dyn StackEnv, id: &str) -> Option<Value> {
-    let text = ok_stdout(env, &["status", "--id", id, "--output", "json"]);
+    let out = output(env, &["status", "--id", id, "--output", "json"]);
+    // A missing Id exits 1 with "no job ID in stack S" (and prints nothing on stdout).
+    if out.status.code() == Some(1) && String::from_utf8_lossy(&out.stderr).contains("no job ") {
+        assert!(out.stdout.is_empty(), "{}", describe(&out));
+        return None;
+    }
+    assert!(out.status.success(), "{}", describe(&out));
+    let text = String::from_utf8(out.stdout).expect("stdout is UTF-8");
     let v: Value = serde_json::from_str(&text).expect("valid JSON");
     let items = v.as_array().expect("an array");
     assert!(items.len() <= 1, "one job per Id: {text}");
@@ -158,8 +165,22 @@ pub fn rejects_bad_input(env: &dyn StackEnv) {
         (vec!["submit", "--at", "tomorrow"], "RFC 3339"),
         (vec!["submit", "--at", "2001-01-01T00:00:00Z"], "past"),
         (vec!["submit", "--at", "+400d"], "year"),
-        (vec!["submit", "--at", "2030-01-01T00:00:00"], "RFC 3339"),
-        (vec!["submit", "--at", "+5w"], "+90s"),
+        (
+            vec!["submit", "--at", "2030-01-01T00:00 Mars/Base"],
+            "unknown time zone",
+        ),
+        (vec!["submit", "--at", "+5y"], "+90s"),
+        (vec!["submit", "--at=+99999999d"], "too large"),
+        (vec!["submit", "--at", "-30m"], "past"),
+        (vec!["status", "--due-after=-99999999d"], "too large"),
+        (
+            vec!["submit", "--at", "2030-03-31T02:30 Europe/Berlin"],
+            "does not exist",
+        ),
+        (
+            vec!["submit", "--at", "2030-01-01 09:00", "--tz", "Nowhere/City"],
+            "unknown time zone",
+        ),
         (
             vec!["submit", "--at", "+1m", "--payload", "{not json"],
             "JSON",
@@ -206,7 +227,13 @@ pub fn resubmit_is_idempotent(env: &dyn StackEnv) {
     assert_eq!(first["alreadySubmitted"], false);
     // The job's row exists before the resubmit: until the execution's first write, Step
     // Functions itself answers a same-name, same-input StartExecution with the running one.
-    wait_for(env, &id, Duration::from_secs(20), "the job's row", status_is("STARTED"));
+    wait_for(
+        env,
+        &id,
+        Duration::from_secs(20),
+        "the job's row",
+        status_is("STARTED"),
+    );
 
     let mut cmd = env.waitable();
     cmd.args(["submit", "--output", "json"]).args(args);
@@ -634,4 +661,283 @@ pub fn jobs_never_fire_before_their_time(env: &dyn StackEnv) -> String {
         lateness[lateness.len() / 2],
         lateness[lateness.len() - 1]
     )
+}
+
+/// Times as people type them: a wall-clock time with a zone name, a bare one with `--tz`,
+/// epoch seconds, compound relative times and `--at -30s`; stored in UTC, shown in UTC unless
+/// `--tz` asks otherwise.
+pub fn time_zones_as_people_type_them(env: &dyn StackEnv) {
+    let tomorrow = (Utc::now() + chrono::Duration::days(1)).date_naive();
+    let day = tomorrow.format("%Y-%m-%d").to_string();
+
+    // Etc/GMT-3 is UTC+3 all year (POSIX signs are inverted).
+    let fixed = unique_name("tz-fixed");
+    let at = format!("{day} 12:00");
+    submit_json(env, &["--at", &at, "--tz", "Etc/GMT-3", "--id", &fixed]);
+    let job = wait_for(env, &fixed, GRACE, "recorded", |_| true);
+    assert_eq!(job["StartActionAt"], format!("{day}T09:00:00Z"), "{job}");
+
+    let berlin = unique_name("tz-berlin");
+    let at = format!("{day}T09:00 Europe/Berlin");
+    submit_json(env, &["--at", &at, "--id", &berlin]);
+    let job = wait_for(env, &berlin, GRACE, "recorded", |_| true);
+    let stored = job["StartActionAt"].as_str().unwrap().to_string();
+    assert!(
+        [format!("{day}T08:00:00Z"), format!("{day}T07:00:00Z")].contains(&stored),
+        "09:00 in Berlin is 08:00 or 07:00 UTC: {job}"
+    );
+    let shown = ok_stdout(env, &["status", "--id", &berlin, "--tz", "Europe/Berlin"]);
+    assert!(shown.contains(&format!("{day}T09:00:00+0")), "{shown}");
+    let utc = ok_stdout(env, &["status", "--id", &berlin]);
+    assert!(utc.contains(&stored), "UTC by default: {utc}");
+
+    let epoch_id = unique_name("tz-epoch");
+    let epoch = (Utc::now() + chrono::Duration::hours(2)).timestamp();
+    submit_json(env, &["--at", &format!("@{epoch}"), "--id", &epoch_id]);
+    let job = wait_for(env, &epoch_id, GRACE, "recorded", |_| true);
+    assert_eq!(time(&job["StartActionAt"]).timestamp(), epoch, "{job}");
+
+    let compound = unique_name("tz-rel");
+    let before = Utc::now();
+    submit_json(env, &["--at", "+1h30m", "--id", &compound]);
+    let job = wait_for(env, &compound, GRACE, "recorded", |_| true);
+    let delta = time(&job["StartActionAt"]) - before;
+    assert!(
+        (5399..=5402).contains(&delta.num_seconds()),
+        "+1h30m is 5400 s ahead: {job}"
+    );
+
+    // `--at -30s` without `=`: a moment ago, so it runs now.
+    let recent = unique_name("tz-past");
+    submit_json(env, &["--at", "-30s", "--id", &recent]);
+    wait_for(env, &recent, GRACE, "recorded", |_| true);
+}
+
+/// A relative time repeated (one submit, or a `--file` re-run) is the job already stored when
+/// its payload is the same and its stored time lies in the window; otherwise the refusal says
+/// what differs and the way out. A cancelled job's Id resubmitted is refused, not "already
+/// submitted".
+pub fn relative_resubmit_is_idempotent(env: &dyn StackEnv) {
+    let id = unique_name("rel");
+    let args = [
+        "--at",
+        "+1m",
+        "--id",
+        id.as_str(),
+        "--payload",
+        r#"{"n":1}"#,
+    ];
+    let first = submit_json(env, &args);
+    assert_eq!(first["alreadySubmitted"], false);
+    let stored = wait_for(env, &id, GRACE, "recorded", |_| true)["StartActionAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    std::thread::sleep(Duration::from_millis(1100));
+    let mut cmd = env.waitable();
+    cmd.args(["submit", "--output", "json"]).args(args);
+    let again = run_ok(&mut cmd);
+    let again_json: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again_json["alreadySubmitted"], true, "{}", describe(&again));
+    assert_eq!(again_json["executionArn"], first["executionArn"]);
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert!(
+        stderr.contains(&stored),
+        "the stored time is printed: {stderr}"
+    );
+
+    // Stored for +10m: no `+1m` typed since can have asked for it.
+    let far = unique_name("rel-far");
+    submit_json(env, &["--at", "+10m", "--id", &far]);
+    let far_at = wait_for(env, &far, GRACE, "recorded", |_| true)["StartActionAt"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let later = output(env, &["submit", "--at", "+1m", "--id", &far]);
+    assert_eq!(later.status.code(), Some(1), "{}", describe(&later));
+    let stderr = String::from_utf8_lossy(&later.stderr);
+    assert!(stderr.contains("a different time:"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("stored time {far_at}")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("new --id") && stderr.contains("cancel"),
+        "{stderr}"
+    );
+
+    let other = output(
+        env,
+        &[
+            "submit",
+            "--at",
+            "+1m",
+            "--id",
+            &id,
+            "--payload",
+            r#"{"n":2}"#,
+        ],
+    );
+    assert_eq!(other.status.code(), Some(1), "{}", describe(&other));
+    assert!(
+        String::from_utf8_lossy(&other.stderr).contains("a different payload"),
+        "{}",
+        describe(&other)
+    );
+
+    // A batch of relative times, interrupted or not, re-run: nothing fails, nothing doubles.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jobs.jsonl");
+    let ids: Vec<String> = (0..3).map(|i| unique_name(&format!("relf{i}"))).collect();
+    let lines: Vec<String> = ids
+        .iter()
+        .map(|i| json!({"at": "+2m", "id": i, "payload": {"i": i}}).to_string())
+        .collect();
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let file = file.to_str().unwrap();
+    run_ok(env.waitable().args(["submit", "--file", file]));
+    std::thread::sleep(Duration::from_millis(1100));
+    let rerun = run_ok(
+        env.waitable()
+            .args(["submit", "--file", file, "--output", "json"]),
+    );
+    let report: Value = serde_json::from_slice(&rerun.stdout).unwrap();
+    assert_eq!(report["alreadySubmitted"], 3, "{report}");
+    assert_eq!(report["submitted"], 0, "{report}");
+
+    // A cancelled job's Id again: refused, naming what happened.
+    let gone = unique_name("rel-cancelled");
+    submit_json(env, &["--at", "+1h", "--id", &gone]);
+    wait_for(env, &gone, GRACE, "recorded", |_| true);
+    run_ok(env.waitable().args(["cancel", &gone]));
+    let refused = output(env, &["submit", "--at", "+1h", "--id", &gone]);
+    assert_eq!(refused.status.code(), Some(1), "{}", describe(&refused));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("ended CANCELLED"), "{stderr}");
+    assert!(!stderr.contains("already submitted with this"), "{stderr}");
+}
+
+/// `show ID`: the row, the execution and its timeline, the same on both targets; a waiting
+/// job says when it fires; a FAILED job shows its error; a missing Id exits 1.
+pub fn show_tells_a_jobs_story(env: &dyn StackEnv) {
+    let id = unique_name("show");
+    submit_json(
+        env,
+        &[
+            "--at",
+            "+2h",
+            "--id",
+            &id,
+            "--payload",
+            r#"{"to":"a@example.com"}"#,
+        ],
+    );
+    let row = wait_for(env, &id, GRACE, "recorded", |_| true);
+    let at = row["StartActionAt"].as_str().unwrap().to_string();
+    let text = ok_stdout(env, &["show", &id]);
+    assert!(text.contains(&format!("(at {at})")), "{text}");
+    assert!(
+        text.contains("fires in 1h 59m") || text.contains("fires in 2h"),
+        "{text}"
+    );
+    assert!(
+        text.contains("  \"to\": \"a@example.com\""),
+        "pretty payload: {text}"
+    );
+    assert!(text.contains("ExecutionStarted"), "{text}");
+    assert!(text.contains("StateEntered"), "{text}");
+    let json: Value = serde_json::from_str(&ok_stdout(env, &["show", &id, "--output", "json"]))
+        .expect("show prints JSON");
+    assert_eq!(json["job"]["Id"], id.as_str(), "{json}");
+    assert!(
+        json["executionArn"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!(":{id}")),
+        "{json}"
+    );
+    assert!(
+        json["fires"].as_str().unwrap().starts_with("fires in"),
+        "{json}"
+    );
+    let events: Vec<&str> = json["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    assert_eq!(events.first(), Some(&"ExecutionStarted"), "{json}");
+    assert!(events.contains(&"StateEntered"), "{json}");
+
+    let bad = unique_name("show-failed");
+    env.start_raw_execution(&bad, r#"{"StartTimestamp": "tomorrow"}"#);
+    wait_for(env, &bad, GRACE, "FAILED", status_is("FAILED"));
+    let text = ok_stdout(env, &["show", &bad]);
+    assert!(
+        text.contains("Error          InvalidStartTimestamp"),
+        "{text}"
+    );
+    assert!(!text.contains("fires in"), "{text}");
+
+    let missing = output(env, &["show", "no-such-job-here"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+    let stderr = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        stderr.contains("no job no-such-job-here in stack"),
+        "{stderr}"
+    );
+}
+
+/// What scripts rely on: `status --id X` for a missing job exits 1, an empty window names
+/// the window, `--payload @file.json` reads the file, `--output csv` has a header and the
+/// payload as compact JSON in one column.
+pub fn scripts_can_rely_on_status(env: &dyn StackEnv) {
+    let missing = output(env, &["status", "--id", "no-such-job-at-all"]);
+    assert_eq!(missing.status.code(), Some(1), "{}", describe(&missing));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("no job no-such-job-at-all in stack"),
+        "{}",
+        describe(&missing)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("payload.json");
+    std::fs::write(&file, "{\n  \"to\": \"a, b\",\n  \"n\": 1\n}\n").unwrap();
+    let id = unique_name("csv");
+    let at_payload = format!("@{}", file.display());
+    submit_json(env, &["--at", "+3h", "--id", &id, "--payload", &at_payload]);
+    let job = wait_for(env, &id, GRACE, "recorded", |_| true);
+    assert_eq!(job["Payload"], json!({"to": "a, b", "n": 1}), "{job}");
+
+    let csv = ok_stdout(env, &["status", "--id", &id, "--output", "csv"]);
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("Id,StartActionAt,ProcessStatus,LastUpdated,DeliveredAt,Error,Payload")
+    );
+    let row = lines.next().unwrap_or_default();
+    assert!(
+        row.starts_with(&format!(
+            "{id},{},STARTED,",
+            job["StartActionAt"].as_str().unwrap()
+        )),
+        "{csv}"
+    );
+    assert!(row.ends_with(r#","{""to"":""a, b"",""n"":1}""#), "{csv}");
+    assert_eq!(lines.next(), None, "{csv}");
+
+    let empty = ok_stdout(
+        env,
+        &[
+            "status",
+            "--due-after",
+            "2020-01-01T00:00:00Z",
+            "--due-before",
+            "2020-01-02T00:00:00Z",
+        ],
+    );
+    assert_eq!(
+        empty.trim(),
+        "No jobs due between 2020-01-01T00:00:00Z and 2020-01-02T00:00:00Z."
+    );
 }

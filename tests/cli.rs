@@ -48,3 +48,25 @@ fn usage_errors_exit_2_with_nothing_on_stdout() {
         assert!(out.stdout.is_empty(), "{args:?}");
     }
 }
+
+#[test]
+fn completions_and_the_man_page_come_from_the_same_definitions() {
+    for shell in ["bash", "zsh", "fish", "powershell"] {
+        let text = help(&["completions", shell]);
+        assert!(
+            text.contains("submit") && text.contains("due-after"),
+            "{shell}"
+        );
+    }
+    let man = help(&["man"]);
+    assert!(
+        man.contains(".TH waitable"),
+        "{}",
+        &man[..200.min(man.len())]
+    );
+    let bad = waitable_bare()
+        .args(["completions", "tcsh"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{}", describe(&bad));
+}

@@ -303,6 +303,52 @@ fn completes_after_wait() {
 }
 
 #[test]
+fn time_zones_as_people_type_them() {
+    behaviour::time_zones_as_people_type_them(&AwsEnv::new("jobs-tz"));
+}
+
+#[test]
+fn relative_resubmit_is_idempotent() {
+    let env = AwsEnv::new("jobs-rel");
+    behaviour::relative_resubmit_is_idempotent(&env);
+}
+
+#[test]
+fn show_tells_a_jobs_story() {
+    let env = AwsEnv::new("jobs-show");
+    behaviour::show_tells_a_jobs_story(&env);
+    // On aws the execution links to its console page.
+    let id = crate::harness::unique_name("show-link");
+    let mut submit = env.waitable();
+    crate::harness::run_ok(submit.args(["submit", "--at", "+1h", "--id", &id]));
+    // The row is written by the execution's first state, a moment after the start.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let out = loop {
+        let out = env
+            .waitable()
+            .args(["show", &id, "--output", "json"])
+            .output()
+            .unwrap();
+        if out.status.success() || std::time::Instant::now() > deadline {
+            break out;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    assert!(out.status.success(), "{}", describe(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let url = json["consoleUrl"].as_str().unwrap_or_default();
+    assert!(
+        url.starts_with("https://us-east-1.console.aws.amazon.com/states/home?region=us-east-1#/v2/executions/details/arn:aws:states:us-east-1:"),
+        "{json}"
+    );
+}
+
+#[test]
+fn scripts_can_rely_on_status() {
+    behaviour::scripts_can_rely_on_status(&AwsEnv::new("jobs-scripts"));
+}
+
+#[test]
 fn rejects_bad_input() {
     behaviour::rejects_bad_input(&AwsEnv::new("jobs-reject"));
 }

@@ -35,9 +35,16 @@ pub fn wait_job(env: &dyn StackEnv, id: &str, done: impl Fn(&Value) -> bool) -> 
     let deadline = Instant::now() + GRACE;
     let mut last = Value::Null;
     while Instant::now() < deadline {
-        let v: Value =
-            serde_json::from_str(&ok(env, &["status", "--id", id, "--output", "json"])).unwrap();
-        last = v[0].clone();
+        // Before the first state writes the row, `status --id` exits 1 ("no job ...").
+        let out = env
+            .waitable()
+            .args(["status", "--id", id, "--output", "json"])
+            .output()
+            .unwrap();
+        if out.status.success() {
+            let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+            last = v[0].clone();
+        }
         if done(&last) {
             return last;
         }

@@ -102,7 +102,10 @@ async fn a_healthy_api_passes_all_three_probes() {
         post_root(400, r#"{"message": "Invalid request body"}"#),
     );
     let apigw = client(&[&res, &get, &filtered, &post]);
-    assert_eq!(check(&apigw, URL, Endpoint::Aws).await.unwrap(), ApiCheck::Ok);
+    assert_eq!(
+        check(&apigw, URL, Endpoint::Aws).await.unwrap(),
+        ApiCheck::Ok
+    );
     let line = ApiCheck::Ok.to_string();
     assert!(line.starts_with("API check: ok ("), "{line}");
     assert!(
@@ -184,7 +187,12 @@ async fn a_role_iam_has_not_propagated_yet_is_asked_again_until_it_works() {
         post_root(400, r#"{"message": "Invalid request body"}"#),
     );
     let apigw = client(&[&res, &get, &filtered, &post]);
-    assert_eq!(check_with(&apigw, URL, Endpoint::Aws, &QUICK).await.unwrap(), ApiCheck::Ok);
+    assert_eq!(
+        check_with(&apigw, URL, Endpoint::Aws, &QUICK)
+            .await
+            .unwrap(),
+        ApiCheck::Ok
+    );
     assert_eq!(
         get.num_calls(),
         3,
@@ -211,7 +219,9 @@ async fn iam_errors_still_there_when_the_window_closes_fail_with_the_last_answer
         look: crate::poll::Schedule::every(std::time::Duration::from_millis(5)),
         within: std::time::Duration::from_millis(40),
     };
-    let err = check_with(&apigw, URL, Endpoint::Aws, &window).await.unwrap_err();
+    let err = check_with(&apigw, URL, Endpoint::Aws, &window)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains(ASSUME_ROLE_LINE), "{err}");
     assert!(get.num_calls() >= 2, "{}", get.num_calls());
 }

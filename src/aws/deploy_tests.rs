@@ -481,31 +481,37 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         ),
         ui: ui(),
         schedule: Schedule::TINY,
-        sdk: aws_types::SdkConfig::builder().build(),
-        just_deployed: Default::default(),
-        outputs_cache: tokio::sync::OnceCell::new(),
+        // The rest (SQS, the caches) is never called by deploy.
+        ..crate::aws::AwsBackend::new(
+            NAME,
+            &aws_types::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .build(),
+        )
     }
 }
 
-fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config::Config) {
-    let args = crate::cli::DeployArgs {
+fn deploy_command(allow_replace: bool) -> (crate::request::DeployRequest, crate::config::Config) {
+    let args = crate::request::DeployRequest {
         parameters: vec![],
         allow_replace,
         canary: false,
         webhook_header: None,
-        stack: crate::cli::StackArgs {
-            no_auth: false,
+        stack: crate::request::StackFlags {
+            iam_auth: true,
             // Explicit, so deploy does not read the deployed template for remembered targets
             // (the mocks answer only the change-set calls).
-            deliver: vec!["none".into()],
+            deliver: Some(Default::default()),
         },
     };
     let config = crate::config::Config {
-        stack_name: NAME.into(),
+        stack_name: NAME.parse().unwrap(),
         target: crate::cli::Target::Aws,
         aws: Default::default(),
         output: crate::cli::OutputFormat::Json,
         ui: ui(),
+        input_tz: None,
+        display_tz: None,
     };
     (args, config)
 }

@@ -12,6 +12,7 @@ mod close_stack;
 mod delete;
 pub mod describe;
 mod failure;
+pub mod history;
 pub mod jobs;
 pub mod jobs_index;
 pub mod live_check;
@@ -28,14 +29,17 @@ mod table_protection;
 pub mod waiting_jobs;
 mod watch;
 
+use std::time::Duration;
+
 use crate::Result;
 use crate::backend::{
-    ApiCheck, ApiSubmit, Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery,
+    ApiCheck, ApiSubmit, Backend, Cancelled, DeployPlan, Deployment, DestroyReport, JobQuery,
     LiveCheck, ReconcileRequest, Reconciled,
 };
 use crate::output::Ui;
 use crate::poll;
 use sdk::AwsConnection;
+use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, Submitted};
 use waitable_core::outputs::StackOutputs;
 
@@ -47,6 +51,7 @@ pub struct AwsBackend {
     pub ddb: aws_sdk_dynamodb::Client,
     pub apigw: aws_sdk_apigateway::Client,
     pub events: aws_sdk_eventbridge::Client,
+    pub sqs: aws_sdk_sqs::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
@@ -61,6 +66,8 @@ pub struct AwsBackend {
     /// The stack's outputs and its `RetentionDays`, looked up once per run (a batch submit
     /// needs them 2,000 times).
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
+    /// The delivery queue's URL, looked up on first use.
+    queue_url: tokio::sync::OnceCell<String>,
 }
 
 impl AwsBackend {
@@ -84,11 +91,13 @@ impl AwsBackend {
             apigw: aws_sdk_apigateway::Client::new(sdk),
             endpoint: api_check::Endpoint::of(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             sdk: sdk.clone(),
             just_deployed: std::sync::atomic::AtomicBool::new(false),
             outputs_cache: tokio::sync::OnceCell::new(),
+            queue_url: tokio::sync::OnceCell::new(),
         }
     }
 
@@ -108,6 +117,14 @@ impl AwsBackend {
             .await
     }
 
+    /// The delivery queue's URL, fetched on first use.
+    async fn cached_queue_url(&self) -> Result<&str> {
+        self.queue_url
+            .get_or_try_init(|| receive::queue_url(&self.cfn, &self.stack_name))
+            .await
+            .map(String::as_str)
+    }
+
     /// The stack's outputs, fetched on first use.
     async fn cached_outputs(&self) -> Result<&StackOutputs> {
         Ok(&self.cached_stack().await?.0)
@@ -124,7 +141,7 @@ impl Backend for AwsBackend {
         waitable_core::limits::start_execution_rate(self.sfn.config().region().map(|r| r.as_ref()))
     }
 
-    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<Self::Pending>> {
+    async fn plan(&self, request: &Deployment) -> Result<DeployPlan<Self::Pending>> {
         Ok(
             match plan_apply::plan(&self.stack(), &request.template, &request.parameters).await? {
                 plan_apply::Planned::UpToDate(outputs) => DeployPlan::UpToDate(outputs),
@@ -190,6 +207,18 @@ impl Backend for AwsBackend {
         .await
     }
 
+    async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution> {
+        let stack = self.cached_outputs().await?;
+        let arn =
+            waitable_core::arn::execution_arn(&stack.state_machine_arn, id).ok_or_else(|| {
+                crate::Error::failed(format!(
+                    "the stack's StateMachineArn {:?} is not a state machine ARN",
+                    stack.state_machine_arn
+                ))
+            })?;
+        history::execution(&self.sfn, &arn).await
+    }
+
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
         let stack = self.cached_outputs().await?;
         jobs::cancel(
@@ -200,6 +229,14 @@ impl Backend for AwsBackend {
             id,
         )
         .await
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
+        receive::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
+    }
+
+    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+        receive::delete(&self.sqs, self.cached_queue_url().await?, handles).await
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {

@@ -13,7 +13,6 @@ use serde::Serialize;
 use tokio::time::Instant;
 
 use crate::backend::{ApiSubmit, Backend, JobQuery};
-use crate::commands::receive::Inbox;
 use crate::poll::{Schedule, Step, poll_within};
 use crate::{Error, Result};
 use waitable_core::job::{JobRecord, JobRequest, JobStatus};
@@ -71,12 +70,13 @@ pub const LEG_SUBMIT: &str = "submit";
 pub const LEG_COMPLETED: &str = "COMPLETED";
 pub const LEG_QUEUE: &str = "queue message";
 
-/// Runs the canary on `backend`; `inbox` is the stack's queue when it has one. `report` gets
-/// each leg as it ends, so a slow leg's predecessors are already shown.
-pub async fn run<B: Backend, I: Inbox>(
+/// Runs the canary on `backend`; `has_queue` when the stack delivers to its queue (the
+/// message is then read back through the backend). `report` gets each leg as it ends, so a
+/// slow leg's predecessors are already shown.
+pub async fn run<B: Backend>(
     backend: &B,
     outputs: &StackOutputs,
-    inbox: Option<&I>,
+    has_queue: bool,
     timing: &Timing,
     report: &mut dyn FnMut(&Leg) -> Result<()>,
 ) -> Result<Vec<Leg>> {
@@ -156,10 +156,10 @@ pub async fn run<B: Backend, I: Inbox>(
     }
     done(leg(LEG_COMPLETED, started, "ok".into()), &mut legs)?;
 
-    if let Some(inbox) = inbox {
+    if has_queue {
         let started = Instant::now();
         let found = poll_within(&timing.look, timing.message_within, async || {
-            Ok(match take_message(inbox, &job.id).await? {
+            Ok(match take_message(backend, &job.id).await? {
                 true => Step::Done(()),
                 false => Step::Pending,
             })
@@ -211,8 +211,8 @@ async fn job_row<B: Backend>(backend: &B, id: &str) -> Result<Option<JobRecord>>
 
 /// Reads what the queue holds now and deletes the canary's message if it is there. Other
 /// messages are left alone: they come back after the queue's visibility timeout.
-async fn take_message<I: Inbox>(inbox: &I, id: &str) -> Result<bool> {
-    let messages = inbox.receive(10, Duration::ZERO).await?;
+async fn take_message<B: Backend>(backend: &B, id: &str) -> Result<bool> {
+    let messages = backend.receive(10, Duration::ZERO).await?;
     let ours: Vec<String> = messages
         .iter()
         .filter(|m| {
@@ -224,7 +224,7 @@ async fn take_message<I: Inbox>(inbox: &I, id: &str) -> Result<bool> {
     if ours.is_empty() {
         return Ok(false);
     }
-    inbox.delete(&ours).await?;
+    backend.delete_received(&ours).await?;
     Ok(true)
 }
 
@@ -235,7 +235,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::backend::{Cancelled, DeployPlan, DeployRequest, DestroyReport};
+    use crate::backend::{Cancelled, DeployPlan, Deployment, DestroyReport};
     use crate::backend::{ReconcileRequest, Reconciled};
     use waitable_core::delivery::received::Received;
     use waitable_core::job::Submitted;
@@ -249,7 +249,7 @@ mod tests {
     impl Backend for Ending {
         type Pending = ();
         const DEPLOY_ASKS: bool = false;
-        async fn plan(&self, _: &DeployRequest) -> Result<DeployPlan<()>> {
+        async fn plan(&self, _: &Deployment) -> Result<DeployPlan<()>> {
             unreachable!()
         }
         async fn apply(&self, _: ()) -> Result<StackOutputs> {
@@ -291,18 +291,17 @@ mod tests {
         async fn reconcile(&self, _: &ReconcileRequest) -> Result<Vec<Reconciled>> {
             unreachable!()
         }
-    }
-
-    struct Empty;
-
-    impl Inbox for Empty {
+        async fn execution(&self, _: &str) -> Result<waitable_core::show::Execution> {
+            unreachable!()
+        }
+        /// The queue holds someone else's message only.
         async fn receive(&self, _: usize, _: Duration) -> Result<Vec<Received>> {
             Ok(vec![Received {
                 body: r#"{"Id": "someone-else"}"#.into(),
                 handle: "h".into(),
             }])
         }
-        async fn delete(&self, _: &[String]) -> Result<()> {
+        async fn delete_received(&self, _: &[String]) -> Result<()> {
             panic!("only the canary's own message may be deleted")
         }
     }
@@ -328,7 +327,7 @@ mod tests {
             error: Some("DeliveryFailed: webhook answered 400"),
         };
         let mut seen = Vec::new();
-        let err = run(&backend, &outputs(), None::<&Empty>, &QUICK, &mut |leg| {
+        let err = run(&backend, &outputs(), false, &QUICK, &mut |leg| {
             seen.push(leg.leg);
             Ok(())
         })
@@ -357,7 +356,7 @@ mod tests {
             status: "COMPLETED",
             error: None,
         };
-        let err = run(&backend, &outputs(), Some(&Empty), &QUICK, &mut |_| Ok(()))
+        let err = run(&backend, &outputs(), true, &QUICK, &mut |_| Ok(()))
             .await
             .unwrap_err();
         let msg = err.to_string();

@@ -4,21 +4,20 @@ use std::io::Write;
 
 use anyhow::Context;
 
+use crate::Result;
 use crate::backend::Backend;
-use crate::cli::CancelArgs;
 use crate::config::Config;
-use crate::{Error, Result};
-use waitable_core::job_id::validate_id;
+use crate::output::table_style;
+use crate::request::CancelRequest;
 use waitable_core::render;
 
 pub async fn run<B: Backend>(
     backend: &B,
-    args: &CancelArgs,
+    request: &CancelRequest,
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    validate_id(&args.id).map_err(Error::usage)?;
-    let cancelled = backend.cancel(&args.id).await?;
+    let cancelled = backend.cancel(&request.id).await?;
     config
         .ui
         .info(format!("job {} cancelled", cancelled.job_id));
@@ -28,7 +27,7 @@ pub async fn run<B: Backend>(
         render::jobs_table(
             out,
             std::slice::from_ref(&cancelled.job),
-            &super::status::style(),
+            &table_style(config.display_tz.clone()),
             "",
         )
     }

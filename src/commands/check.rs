@@ -11,10 +11,9 @@ use std::io::Write;
 use serde_json::json;
 
 use super::canary::{self, Leg, Timing};
-use super::receive::{Inbox, LocalInbox, SqsInbox};
 use crate::Result;
 use crate::backend::{ApiCheck, Backend, LiveCheck};
-use crate::cli::{CheckArgs, Target};
+use crate::cli::CheckArgs;
 use crate::config::Config;
 use waitable_core::outputs::StackOutputs;
 
@@ -58,7 +57,7 @@ pub async fn run<B: Backend>(
         }
     }
     if args.canary {
-        let legs = run_canary(backend, &outputs, config, &mut |leg| {
+        let legs = run_canary(backend, &outputs, &mut |leg| {
             if !json {
                 writeln!(out, "{leg}")?;
             }
@@ -77,37 +76,8 @@ pub async fn run<B: Backend>(
 pub async fn run_canary<B: Backend>(
     backend: &B,
     outputs: &StackOutputs,
-    config: &Config,
     report: &mut dyn FnMut(&Leg) -> Result<()>,
 ) -> Result<Vec<Leg>> {
     let has_queue = backend.deliveries().await?.has("queue");
-    let timing = Timing::DEFAULT;
-    match (config.target, has_queue) {
-        (Target::Aws, true) => {
-            let inbox = SqsInbox::connect(config).await?;
-            canary::run(backend, outputs, Some(&inbox), &timing, report).await
-        }
-        (Target::Local, true) => {
-            let inbox = LocalInbox::open(config).await?;
-            canary::run(backend, outputs, Some(&inbox), &timing, report).await
-        }
-        (_, false) => canary::run(backend, outputs, None::<&NoInbox>, &timing, report).await,
-    }
-}
-
-/// The inbox of a stack without a queue: never asked.
-struct NoInbox;
-
-impl Inbox for NoInbox {
-    async fn receive(
-        &self,
-        _max: usize,
-        _wait: std::time::Duration,
-    ) -> Result<Vec<waitable_core::delivery::received::Received>> {
-        Ok(Vec::new())
-    }
-
-    async fn delete(&self, _handles: &[String]) -> Result<()> {
-        Ok(())
-    }
+    canary::run(backend, outputs, has_queue, &Timing::DEFAULT, report).await
 }

@@ -10,7 +10,7 @@ use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
 use console::Term;
 use serde_json::json;
 
-use crate::backend::{Backend, DeployRequest, JobQuery};
+use crate::backend::{Backend, Deployment, JobQuery};
 use crate::config::Config;
 use crate::local::LocalBackend;
 use crate::output::Ui;
@@ -67,7 +67,7 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Re
     let template = template::template(&template::StackSpec::delivering(vec![
         delivery::Target::Queue,
     ]));
-    let request = DeployRequest {
+    let request = Deployment {
         template,
         parameters: vec![],
     };

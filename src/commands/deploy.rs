@@ -7,38 +7,39 @@ use anyhow::Context;
 use comfy_table::{Table, presets};
 use serde_json::Value;
 
-use crate::backend::{Backend, DeployPlan, DeployRequest};
-use crate::cli::DeployArgs;
+use crate::backend::{Backend, DeployPlan, Deployment};
 use crate::config::Config;
+use crate::request::DeployRequest;
 use crate::{Error, Result};
 use waitable_core::changeset::{self, ResourceChange};
 use waitable_core::delivery;
 use waitable_core::outputs::StackOutputs;
-use waitable_core::template::{self, StackSpec};
+use waitable_core::stack_spec::StackSpec;
+use waitable_core::template;
 
 pub async fn run<B: Backend>(
     backend: &B,
-    args: &DeployArgs,
+    request: &DeployRequest,
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let remembered = if args.stack.deliver.is_empty() {
+    let remembered = if request.stack.deliver.is_none() {
         backend.deliveries().await?
     } else {
         Default::default()
     };
     let (deliveries, header) = delivery::for_deploy(
-        &args.stack.deliver,
-        args.webhook_header.as_deref(),
+        request.stack.deliver.clone(),
+        request.webhook_header.clone(),
         || remembered,
         config.target == crate::cli::Target::Aws,
-    )
-    .map_err(Error::usage)?;
+    )?;
     let template = template::template(&StackSpec {
-        iam_auth: !args.stack.no_auth,
+        iam_auth: request.stack.iam_auth,
         deliveries,
     });
-    let mut parameters = parse_parameters(&args.parameters, &template)?;
+    check_parameters(&request.parameters, &template)?;
+    let mut parameters = request.parameters.clone();
     parameters.extend(header);
     let ui = &config.ui;
     if B::DEPLOY_ASKS && !ui.assume_yes && !ui.can_prompt {
@@ -46,12 +47,12 @@ pub async fn run<B: Backend>(
             "refusing to deploy without confirmation: not a terminal; pass --yes",
         ));
     }
-    let request = DeployRequest {
+    let deployment = Deployment {
         template,
         parameters,
     };
     let name = &config.stack_name;
-    let outputs = match backend.plan(&request).await? {
+    let outputs = match backend.plan(&deployment).await? {
         DeployPlan::UpToDate(outputs) => {
             ui.info(format!("stack {name} is up to date: no changes"));
             outputs
@@ -60,7 +61,7 @@ pub async fn run<B: Backend>(
         DeployPlan::Review { changes, pending } => {
             show_changes(config, &changes);
             if let Some(table) = changeset::table_replacement(&changes)
-                && !args.allow_replace
+                && !request.allow_replace
             {
                 backend.discard(pending).await;
                 return Err(Error::failed(changeset::table_replacement_refusal(table)));
@@ -81,9 +82,9 @@ pub async fn run<B: Backend>(
     if let Some(check) = backend.check_api(&outputs).await? {
         ui.info(check.to_string());
     }
-    if args.canary {
+    if request.canary {
         // stdout holds the outputs: the legs go with the other messages, on stderr.
-        super::check::run_canary(backend, &outputs, config, &mut |leg| {
+        super::check::run_canary(backend, &outputs, &mut |leg| {
             ui.info(leg.to_string());
             Ok(())
         })
@@ -105,31 +106,22 @@ fn show_changes(config: &Config, changes: &[ResourceChange]) {
     }
 }
 
-/// Checks `KEY=VALUE` flags against the template's parameters, before anything is sent.
-pub fn parse_parameters(flags: &[String], template: &Value) -> Result<Vec<(String, String)>> {
+/// Checks `--parameter` keys against the template's parameters, before anything is sent.
+fn check_parameters(parameters: &[(String, String)], template: &Value) -> Result<()> {
     let known: Vec<&str> = template["Parameters"]
         .as_object()
         .map(|p| p.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    let mut parsed: Vec<(String, String)> = Vec::new();
-    for flag in flags {
-        let Some((key, value)) = flag.split_once('=') else {
-            return Err(Error::usage(format!(
-                "--parameter {flag:?} is not KEY=VALUE (e.g. --parameter StageName=dev)"
-            )));
-        };
-        if !known.contains(&key) {
-            return Err(Error::usage(format!(
-                "unknown parameter {key:?}: the template's parameters are {}",
-                known.join(", ")
-            )));
-        }
-        if parsed.iter().any(|(k, _)| k == key) {
-            return Err(Error::usage(format!("--parameter {key} is given twice")));
-        }
-        parsed.push((key.to_string(), value.to_string()));
+    match parameters
+        .iter()
+        .find(|(key, _)| !known.contains(&key.as_str()))
+    {
+        Some((key, _)) => Err(Error::usage(format!(
+            "unknown parameter {key:?}: the template's parameters are {}",
+            known.join(", ")
+        ))),
+        None => Ok(()),
     }
-    Ok(parsed)
 }
 
 /// The outputs as a two-column table, or as one JSON object with `--output json`.
@@ -152,132 +144,50 @@ pub fn write_outputs(outputs: &StackOutputs, json: bool, out: &mut impl Write) -
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::fake::Fake;
+    use crate::output::Ui;
+    use crate::request::StackFlags;
 
     fn t() -> Value {
-        template::template(&StackSpec::default())
+        template::template(&waitable_core::stack_spec::StackSpec::default())
+    }
+
+    fn params(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn parameters_are_checked_against_the_template() {
-        let ok = parse_parameters(&["StageName=dev".into()], &t()).unwrap();
-        assert_eq!(ok, [("StageName".to_string(), "dev".to_string())]);
-        assert_eq!(
-            parse_parameters(&["StageName=a=b".into()], &t()).unwrap()[0].1,
-            "a=b"
-        );
-        for bad in [
-            vec!["Stage=dev".to_string()],
-            vec!["StageName".to_string()],
-            vec!["StageName=a".to_string(), "StageName=b".to_string()],
-        ] {
-            let err = parse_parameters(&bad, &t()).unwrap_err();
-            assert_eq!(err.exit_code(), 2, "{bad:?}");
-        }
-        let err = parse_parameters(&["Nope=1".into()], &t()).unwrap_err();
+        check_parameters(&params(&[("StageName", "dev")]), &t()).unwrap();
+        let err = check_parameters(&params(&[("Nope", "1")]), &t()).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("StageName"), "{err}");
     }
 
-    fn outputs() -> StackOutputs {
-        StackOutputs {
-            api_url: "https://x.execute-api.us-east-1.amazonaws.com/prod".into(),
-            state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
-            table_name: "jobs".into(),
-        }
-    }
-
-    /// A target that records what deploy asked of it.
-    #[derive(Default)]
-    struct Recorder {
-        plan: Option<DeployPlan<&'static str>>,
-        calls: std::sync::Mutex<Vec<String>>,
-    }
-
-    impl Recorder {
-        fn calls(&self) -> Vec<String> {
-            self.calls.lock().unwrap().clone()
-        }
-        fn log(&self, call: &str) {
-            self.calls.lock().unwrap().push(call.to_string());
-        }
-    }
-
-    impl Backend for Recorder {
-        type Pending = &'static str;
-        const DEPLOY_ASKS: bool = true;
-
-        async fn plan(&self, _: &DeployRequest) -> Result<DeployPlan<&'static str>> {
-            self.log("plan");
-            Ok(match &self.plan {
-                Some(DeployPlan::UpToDate(o)) => DeployPlan::UpToDate(o.clone()),
-                Some(DeployPlan::Apply(p)) => DeployPlan::Apply(p),
-                Some(DeployPlan::Review { changes, pending }) => DeployPlan::Review {
-                    changes: changes.clone(),
-                    pending,
-                },
-                None => unreachable!("every test sets a plan"),
-            })
-        }
-        async fn apply(&self, pending: &'static str) -> Result<StackOutputs> {
-            self.log(&format!("apply {pending}"));
-            Ok(outputs())
-        }
-        async fn discard(&self, pending: &'static str) {
-            self.log(&format!("discard {pending}"));
-        }
-        async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries> {
-            Ok(Default::default())
-        }
-
-        async fn outputs(&self) -> Result<StackOutputs> {
-            unreachable!()
-        }
-        async fn reconcile(
-            &self,
-            _: &crate::backend::ReconcileRequest,
-        ) -> Result<Vec<crate::backend::Reconciled>> {
-            unreachable!()
-        }
-        async fn submit(
-            &self,
-            _: &waitable_core::job::JobRequest,
-        ) -> Result<waitable_core::job::Submitted> {
-            unreachable!()
-        }
-        async fn jobs(
-            &self,
-            _: &crate::backend::JobQuery,
-            _: &mut dyn FnMut(waitable_core::job::JobRecord) -> Result<()>,
-        ) -> Result<()> {
-            unreachable!()
-        }
-        async fn cancel(&self, _: &str) -> Result<crate::backend::Cancelled> {
-            unreachable!()
-        }
-        async fn destroy(&self) -> Result<crate::backend::DestroyReport> {
-            unreachable!()
-        }
-    }
-
-    fn config(ui: crate::output::Ui) -> Config {
+    fn config(ui: Ui) -> Config {
         Config {
-            stack_name: "s".into(),
-            target: crate::cli::Target::Aws,
-            aws: Default::default(),
-            output: crate::cli::OutputFormat::Json,
             ui,
+            ..Fake::config()
         }
     }
 
-    fn args() -> DeployArgs {
-        DeployArgs {
-            allow_replace: false,
-            canary: false,
+    fn request() -> DeployRequest {
+        DeployRequest {
+            stack: StackFlags::default(),
             parameters: vec![],
             webhook_header: None,
-            stack: crate::cli::StackArgs {
-                no_auth: false,
-                deliver: vec![],
-            },
+            allow_replace: false,
+            canary: false,
+        }
+    }
+
+    fn with_plan(plan: DeployPlan<&'static str>) -> Fake {
+        Fake {
+            plan: Some(plan),
+            ..Fake::default()
         }
     }
 
@@ -295,19 +205,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_reviewed_plan_is_applied_only_after_a_yes() {
-        let backend = Recorder {
-            plan: Some(review()),
-            ..Default::default()
-        };
+        let backend = with_plan(review());
         let mut out = Vec::new();
-        run(
-            &backend,
-            &args(),
-            &config(crate::output::Ui::silent()),
-            &mut out,
-        )
-        .await
-        .unwrap();
+        run(&backend, &request(), &config(Ui::silent()), &mut out)
+            .await
+            .unwrap();
         assert_eq!(backend.calls(), ["plan", "apply cs-1"]);
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["TableName"], "jobs");
@@ -315,15 +217,26 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_terminal_or_yes_nothing_is_planned() {
-        let backend = Recorder {
-            plan: Some(review()),
-            ..Default::default()
-        };
-        let ui = crate::output::Ui {
+        let backend = with_plan(review());
+        let ui = Ui {
             assume_yes: false,
-            ..crate::output::Ui::silent()
+            ..Ui::silent()
         };
-        let err = run(&backend, &args(), &config(ui), &mut Vec::new())
+        let err = run(&backend, &request(), &config(ui), &mut Vec::new())
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(backend.calls().is_empty(), "{:?}", backend.calls());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_parameter_is_refused_before_anything_is_planned() {
+        let backend = with_plan(review());
+        let bad = DeployRequest {
+            parameters: params(&[("Nope", "1")]),
+            ..request()
+        };
+        let err = run(&backend, &bad, &config(Ui::silent()), &mut Vec::new())
             .await
             .unwrap_err();
         assert_eq!(err.exit_code(), 2);
@@ -332,34 +245,18 @@ mod tests {
 
     #[tokio::test]
     async fn up_to_date_applies_nothing_and_a_plain_plan_applies_without_asking() {
-        let backend = Recorder {
-            plan: Some(DeployPlan::UpToDate(outputs())),
-            ..Default::default()
-        };
+        let backend = with_plan(DeployPlan::UpToDate(Fake::outputs()));
         let mut out = Vec::new();
-        run(
-            &backend,
-            &args(),
-            &config(crate::output::Ui::silent()),
-            &mut out,
-        )
-        .await
-        .unwrap();
+        run(&backend, &request(), &config(Ui::silent()), &mut out)
+            .await
+            .unwrap();
         assert_eq!(backend.calls(), ["plan"]);
         assert!(!out.is_empty());
 
-        let backend = Recorder {
-            plan: Some(DeployPlan::Apply("local")),
-            ..Default::default()
-        };
-        run(
-            &backend,
-            &args(),
-            &config(crate::output::Ui::silent()),
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+        let backend = with_plan(DeployPlan::Apply("local"));
+        run(&backend, &request(), &config(Ui::silent()), &mut Vec::new())
+            .await
+            .unwrap();
         assert_eq!(backend.calls(), ["plan", "apply local"]);
     }
 
@@ -377,19 +274,11 @@ mod tests {
 
     #[tokio::test]
     async fn a_change_set_replacing_the_table_is_refused_and_discarded() {
-        let backend = Recorder {
-            plan: Some(replacing_the_table()),
-            ..Default::default()
-        };
+        let backend = with_plan(replacing_the_table());
         let mut out = Vec::new();
-        let err = run(
-            &backend,
-            &args(),
-            &config(crate::output::Ui::silent()),
-            &mut out,
-        )
-        .await
-        .unwrap_err();
+        let err = run(&backend, &request(), &config(Ui::silent()), &mut out)
+            .await
+            .unwrap_err();
         assert_eq!(err.exit_code(), 1);
         let msg = err.to_string();
         assert_eq!(msg.lines().count(), 1, "{msg}");
@@ -398,35 +287,28 @@ mod tests {
         assert_eq!(backend.calls(), ["plan", "discard cs-2"]);
         assert!(out.is_empty());
 
-        let backend = Recorder {
-            plan: Some(replacing_the_table()),
-            ..Default::default()
-        };
-        let allowed = DeployArgs {
+        let backend = with_plan(replacing_the_table());
+        let allowed = DeployRequest {
             allow_replace: true,
-            ..args()
+            canary: false,
+            ..request()
         };
-        run(
-            &backend,
-            &allowed,
-            &config(crate::output::Ui::silent()),
-            &mut Vec::new(),
-        )
-        .await
-        .unwrap();
+        run(&backend, &allowed, &config(Ui::silent()), &mut Vec::new())
+            .await
+            .unwrap();
         assert_eq!(backend.calls(), ["plan", "apply cs-2"]);
     }
 
     #[test]
     fn outputs_print_as_json_or_a_table() {
         let mut buf = Vec::new();
-        write_outputs(&outputs(), true, &mut buf).unwrap();
+        write_outputs(&Fake::outputs(), true, &mut buf).unwrap();
         let v: Value = serde_json::from_slice(&buf).unwrap();
         assert_eq!(v["TableName"], "jobs");
         assert_eq!(v.as_object().unwrap().len(), 3);
 
         let mut buf = Vec::new();
-        write_outputs(&outputs(), false, &mut buf).unwrap();
+        write_outputs(&Fake::outputs(), false, &mut buf).unwrap();
         let text = String::from_utf8(buf).unwrap();
         for key in ["ApiUrl", "StateMachineArn", "TableName", "jobs"] {
             assert!(text.contains(key), "{text}");

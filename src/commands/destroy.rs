@@ -9,7 +9,7 @@ use crate::config::Config;
 use crate::{Error, Result};
 
 pub async fn run<B: Backend>(backend: &B, config: &Config, out: &mut impl Write) -> Result<()> {
-    let name = &config.stack_name;
+    let name = config.stack_name.as_str();
     // Counted only when someone is asked: a stack that is not there has none.
     let waiting = if config.ui.assume_yes {
         None

@@ -8,7 +8,7 @@ use crate::local::{LocalBackend, host};
 use waitable_core::template;
 
 pub async fn run(args: &LocalRunArgs, config: &Config) -> Result<()> {
-    let backend = LocalBackend::open(&config.stack_name, config.ui)?;
+    let backend = LocalBackend::open(config.stack_name.as_str(), config.ui)?;
     let dir = backend.dir();
     // The asked port first: if it is taken, nothing is written.
     let listen = match host::bind(args.port).await? {

@@ -1,9 +1,10 @@
-//! One file per command. Commands parse nothing (the config is already checked) and print
-//! through core's renderers to writers passed in.
+//! One file per command. Commands parse nothing (they get a checked `request::Request` and
+//! `config::Config`) and print through core's renderers to writers passed in.
 
 pub mod canary;
 pub mod cancel;
 pub mod check;
+pub mod completions;
 pub mod demo;
 pub mod deploy;
 pub mod destroy;
@@ -11,67 +12,81 @@ pub mod local_exec;
 pub mod local_run;
 pub mod receive;
 pub mod reconcile;
+pub mod show;
 pub mod status;
+mod status_csv;
 pub mod submit;
 pub mod synth;
 
 use crate::Result;
 use crate::backend::Backend;
-use crate::cli::{Command, LocalCommand, Target};
+use crate::cli::{AwsArgs, Target};
 use crate::config::Config;
+use crate::request::Request;
 
-/// Runs one command. Commands that act on a stack get the backend of the chosen target.
-pub async fn dispatch(command: Command, config: Config) -> Result<()> {
+#[cfg(test)]
+mod fake;
+
+/// Runs one checked request. Requests that act on a stack get the backend of the chosen target.
+pub async fn dispatch(request: Request, config: Config) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
-    match command {
-        Command::Synth(args) => synth::run(&args, &mut stdout),
-        Command::Demo => demo::run(&config).await,
-        Command::Local(LocalCommand::Run(args)) => local_run::run(&args, &config).await,
-        Command::Receive(args) => match config.target {
+    match request {
+        Request::Synth(r) => synth::run(&r, &mut stdout),
+        Request::Demo => demo::run(&config).await,
+        Request::Completions(shell) => completions::completions(shell, &mut stdout),
+        Request::Man => completions::man(&mut stdout),
+        Request::LocalRun(args) => local_run::run(&args, &config).await,
+        Request::LocalExec(r) => local_exec::run(&r, &mut stdout),
+        request => match config.target {
             Target::Aws => {
-                let inbox = receive::SqsInbox::connect(&config).await?;
-                receive::run(&inbox, &args, &config, &mut stdout)
-                    .await
-                    .map(|_| ())
+                let backend = crate::aws::AwsBackend::connect(
+                    config.stack_name.as_str(),
+                    &aws_connection(&config.aws),
+                    config.ui,
+                )
+                .await?;
+                on_stack(request, &backend, &config, &mut stdout).await
             }
             Target::Local => {
-                let inbox = receive::LocalInbox::open(&config).await?;
-                receive::run(&inbox, &args, &config, &mut stdout)
-                    .await
-                    .map(|_| ())
-            }
-        },
-        Command::Local(LocalCommand::Exec(args)) => local_exec::run(&args, &mut stdout),
-        command => match config.target {
-            Target::Aws => {
                 let backend =
-                    crate::aws::AwsBackend::connect(&config.stack_name, &config.aws, config.ui)
-                        .await?;
-                on_stack(command, &backend, &config, &mut stdout).await
-            }
-            Target::Local => {
-                let backend = crate::local::LocalBackend::open(&config.stack_name, config.ui)?;
-                on_stack(command, &backend, &config, &mut stdout).await
+                    crate::local::LocalBackend::open(config.stack_name.as_str(), config.ui)?;
+                on_stack(request, &backend, &config, &mut stdout).await
             }
         },
     }
 }
 
+/// The aws target's connection settings from the global flags.
+fn aws_connection(args: &AwsArgs) -> crate::aws::sdk::AwsConnection {
+    crate::aws::sdk::AwsConnection {
+        profile: args.profile.clone(),
+        region: args.region.clone(),
+        endpoint_url: args.endpoint_url.clone(),
+    }
+}
+
 async fn on_stack<B: Backend>(
-    command: Command,
+    request: Request,
     backend: &B,
     config: &Config,
     out: &mut impl std::io::Write,
 ) -> Result<()> {
-    match command {
-        Command::Deploy(args) => deploy::run(backend, &args, config, out).await,
-        Command::Submit(args) => submit::run(backend, &args, config, out).await,
-        Command::Status(args) => status::run(backend, &args, config, out).await,
-        Command::Cancel(args) => cancel::run(backend, &args, config, out).await,
-        Command::Destroy => destroy::run(backend, config, out).await,
-        Command::Check(args) => check::run(backend, &args, config, out).await,
-        Command::Reconcile(args) => reconcile::run(backend, &args, config, out).await,
-        Command::Synth(_) | Command::Demo | Command::Local(_) | Command::Receive(_) => {
+    match request {
+        Request::Deploy(r) => deploy::run(backend, &r, config, out).await,
+        Request::Submit(r) => submit::run(backend, &r, config, out).await,
+        Request::Status(r) => status::run(backend, &r, config, out).await,
+        Request::Cancel(r) => cancel::run(backend, &r, config, out).await,
+        Request::Show(r) => show::run(backend, &r, config, out).await,
+        Request::Receive(r) => receive::run(backend, &r, config, out).await.map(|_| ()),
+        Request::Destroy => destroy::run(backend, config, out).await,
+        Request::Check(r) => check::run(backend, &r, config, out).await,
+        Request::Reconcile(r) => reconcile::run(backend, &r, config, out).await,
+        Request::Synth(_)
+        | Request::Demo
+        | Request::LocalRun(_)
+        | Request::LocalExec(_)
+        | Request::Completions(_)
+        | Request::Man => {
             unreachable!("handled by dispatch")
         }
     }

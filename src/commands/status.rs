@@ -4,57 +4,24 @@
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io::{IsTerminal, Write};
+use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::backend::{Backend, JobQuery};
-use crate::cli::StatusArgs;
 use crate::config::Config;
+use crate::output::table_style;
 use crate::poll::{Schedule, Step, poll, until_interrupted};
 use waitable_core::job::{JobRecord, JobStatus};
-use waitable_core::job_id::validate_id;
-use waitable_core::render::{self, NO_JOBS, NO_MATCHING_JOBS, Style};
-use waitable_core::status_index::DueWindow;
+use waitable_core::render;
 
 use crate::external_sort::ExternalSort;
+use crate::request::StatusQuery;
 use crate::{Error, Result};
 
 /// How often `--watch` reads the table again.
 pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
-
-/// The table style for this terminal: colour only on a terminal, and never with NO_COLOR.
-pub fn style() -> Style {
-    let color = std::io::stdout().is_terminal()
-        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-        && console::colors_enabled();
-    Style {
-        now: chrono::Utc::now(),
-        color,
-    }
-}
-
-fn query_from_args(args: &StatusArgs, now: chrono::DateTime<chrono::Utc>) -> Result<JobQuery> {
-    if args.limit == Some(0) {
-        return Err(Error::usage("--limit must be at least 1"));
-    }
-    if let Some(id) = &args.id {
-        validate_id(id).map_err(Error::usage)?;
-    }
-    let statuses = args
-        .statuses
-        .iter()
-        .map(|s| s.parse::<JobStatus>().map_err(Error::usage))
-        .collect::<Result<Vec<_>>>()?;
-    let window = DueWindow::parse(args.due_after.as_deref(), args.due_before.as_deref(), now)
-        .map_err(Error::usage)?;
-    Ok(JobQuery {
-        id: args.id.clone(),
-        statuses,
-        window,
-        skip_payloads: false,
-    })
-}
 
 /// Whether the target gives this query's jobs already in StartActionAt order: one Id, or one
 /// status read through the status index. Then nothing is sorted or held: rows stream.
@@ -90,42 +57,59 @@ async fn stream_sorted<B: Backend>(
 
 pub async fn run<B: Backend>(
     backend: &B,
-    args: &StatusArgs,
+    request: &StatusQuery,
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let mut query = query_from_args(args, chrono::Utc::now())?;
-    let empty_line = if query.id.is_some() || !query.statuses.is_empty() {
-        NO_MATCHING_JOBS
-    } else {
-        NO_JOBS
-    };
+    let mut query = request.jobs.clone();
+    let limit = request.limit.map(NonZeroUsize::get);
+    let watch = request.watch;
+    let empty_line = &super::status_csv::empty_line(&query);
+    if let Some(id) = &query.id
+        && backend.job(id).await?.is_none()
+    {
+        return Err(Error::failed(format!(
+            "no job {id} in stack {}",
+            config.stack_name
+        )));
+    }
+    if config.output == crate::cli::OutputFormat::Csv {
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
+        super::status_csv::write(backend, &query, limit, &mut buffered).await?;
+        buffered.flush().context("writing the jobs")?;
+        return Ok(());
+    }
     if config.json() {
-        if args.watch {
-            wait_until_finished(backend, &query, args.limit).await?;
+        if watch {
+            wait_until_finished(backend, &query, limit).await?;
         }
         // stdout is line-buffered: one write per job otherwise.
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        json_sorted(backend, &query, args.limit, &mut buffered).await?;
+        json_sorted(backend, &query, limit, &mut buffered).await?;
         buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
     // The table shows no payloads: a target may leave them out.
     query.skip_payloads = true;
-    if !args.watch {
+    if !watch {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        table_pages(backend, &query, args.limit, empty_line, &mut buffered).await?;
+        table_pages(backend, &query, limit, empty_line, &mut buffered, config).await?;
         buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
-    let redraw = args.watch && std::io::stdout().is_terminal();
+    let redraw = watch && std::io::stdout().is_terminal();
     let draw = async || {
-        let (jobs, total) = table_rows(backend, &query, args.limit).await?;
+        let (jobs, total) = table_rows(backend, &query, limit).await?;
         let mut frame = Vec::new();
         if redraw {
             frame.extend_from_slice(b"\x1b[2J\x1b[H");
         }
-        render::jobs_table(&mut frame, &jobs, &style(), empty_line)?;
+        render::jobs_table(
+            &mut frame,
+            &jobs,
+            &table_style(config.display_tz.clone()),
+            empty_line,
+        )?;
         if jobs.len() < total {
             writeln!(
                 frame,
@@ -135,13 +119,13 @@ pub async fn run<B: Backend>(
         }
         out.write_all(&frame).context("writing the jobs")?;
         out.flush().context("writing the jobs")?;
-        Ok(if !args.watch || all_finished(&jobs) {
+        Ok(if !watch || all_finished(&jobs) {
             Step::Done(())
         } else {
             Step::Pending
         })
     };
-    watching(args.watch, poll(&Schedule::every(WATCH_INTERVAL), draw)).await
+    watching(watch, poll(&Schedule::every(WATCH_INTERVAL), draw)).await
 }
 
 /// A `--watch` ends quietly on Ctrl-C; a single look is not interruptible.
@@ -165,18 +149,19 @@ async fn table_pages<B: Backend>(
     limit: Option<usize>,
     empty_line: &str,
     out: &mut impl Write,
+    config: &Config,
 ) -> Result<()> {
-    let style = style();
+    let style = &table_style(config.display_tz.clone());
     let mut pages = render::TablePages::new(render::TABLE_PAGE_ROWS);
     if arrives_sorted(query) {
         let stopped = stream_sorted(backend, query, limit, |job| {
             pages
-                .push(out, job, &style)
+                .push(out, job, style)
                 .context("writing the jobs")
                 .map_err(Error::from)
         })
         .await?;
-        let shown = pages.finish(out, &style, empty_line)?;
+        let shown = pages.finish(out, style, empty_line)?;
         if stopped {
             writeln!(out, "(the first {shown} by StartActionAt)")?;
         }
@@ -186,9 +171,9 @@ async fn table_pages<B: Backend>(
         let (jobs, total) = table_rows(backend, query, limit).await?;
         let shown = jobs.len();
         for job in jobs {
-            pages.push(out, job, &style)?;
+            pages.push(out, job, style)?;
         }
-        pages.finish(out, &style, empty_line)?;
+        pages.finish(out, style, empty_line)?;
         if shown < total {
             writeln!(out, "(the first {shown} of {total} by StartActionAt)")?;
         }
@@ -208,10 +193,10 @@ async fn table_pages<B: Backend>(
         .await?;
     sort.for_each_sorted(|row| {
         let job: JobRecord = serde_json::from_str(row)?;
-        pages.push(out, job, &style)
+        pages.push(out, job, style)
     })
     .context("writing the jobs")?;
-    pages.finish(out, &style, empty_line)?;
+    pages.finish(out, style, empty_line)?;
     Ok(())
 }
 
@@ -300,10 +285,10 @@ async fn table_rows<B: Backend>(
 }
 
 /// A value ordered by its job's (StartActionAt, Id).
-struct Keyed<T> {
+pub(super) struct Keyed<T> {
     /// `StartActionAt NUL Id`: one allocation, and orders as the pair would (neither holds NUL).
     key: Box<str>,
-    value: T,
+    pub(super) value: T,
 }
 
 /// [`render::sort_key`] packed into one string for the external sort.
@@ -331,7 +316,7 @@ impl<T> Ord for Keyed<T> {
 
 /// Streams the matching jobs through `shrink` (which keeps only what will be printed) and
 /// keeps all of them, or only the `limit` earliest (a bounded heap).
-async fn collect<B: Backend, T: Send>(
+pub(super) async fn collect<B: Backend, T: Send>(
     backend: &B,
     query: &JobQuery,
     limit: Option<usize>,
@@ -404,42 +389,5 @@ mod tests {
         let mut by_pair: Vec<&JobRecord> = jobs.iter().collect();
         by_pair.sort_by(|x, y| (&x.start_action_at, &x.id).cmp(&(&y.start_action_at, &y.id)));
         assert_eq!(by_key, by_pair);
-    }
-
-    fn query_from_args_now(args: &StatusArgs) -> Result<JobQuery> {
-        query_from_args(args, chrono::Utc::now())
-    }
-
-    #[test]
-    fn statuses_and_ids_are_checked_before_any_call() {
-        let args = |id: Option<&str>, statuses: &[&str]| StatusArgs {
-            id: id.map(str::to_string),
-            statuses: statuses.iter().map(|s| s.to_string()).collect(),
-            due_after: None,
-            due_before: None,
-            limit: None,
-            watch: false,
-        };
-        let q = query_from_args_now(&args(Some("a-1"), &["started", "FAILED"])).unwrap();
-        assert_eq!(q.statuses, vec![JobStatus::Started, JobStatus::Failed]);
-        assert_eq!(
-            query_from_args_now(&args(None, &["DONE"]))
-                .unwrap_err()
-                .exit_code(),
-            2
-        );
-        assert_eq!(
-            query_from_args_now(&args(Some("a b"), &[]))
-                .unwrap_err()
-                .exit_code(),
-            2
-        );
-        let zero = StatusArgs {
-            limit: Some(0),
-            ..args(None, &[])
-        };
-        let err = query_from_args_now(&zero).unwrap_err();
-        assert_eq!(err.exit_code(), 2);
-        assert!(err.to_string().contains("at least 1"), "{err}");
     }
 }

@@ -2,89 +2,99 @@
 //! Everything is checked before the first call is sent.
 
 use std::io::Write;
-use std::path::Path;
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use anyhow::Context;
-use chrono::Utc;
 use futures::StreamExt;
 
 use crate::backend::Backend;
-use crate::cli::SubmitArgs;
 use crate::config::Config;
+use crate::output::table_style;
+use crate::request::SubmitRequest;
 use crate::{Error, Result};
-use waitable_core::job::JobRequest;
+use chrono::Utc;
+use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::render::{self, BatchFailure, BatchReport};
-use waitable_core::submit_input::{BatchJob, job_request, parse_batch};
+use waitable_core::resubmit::{self, Resubmit};
+use waitable_core::submit_input::BatchJob;
 
 /// Submits in flight at once in a batch (the rate limit is what bounds the load).
 const BATCH_CONCURRENCY: usize = 32;
 
-fn new_id() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
-
-fn read_input_file(path: &Path, what: &str) -> Result<String> {
-    std::fs::read_to_string(path)
-        .map_err(|e| Error::usage(format!("cannot read {what} {}: {e}", path.display())))
-}
-
-/// The single job the flags describe, checked.
-pub fn request_from_args(args: &SubmitArgs) -> Result<JobRequest> {
-    let at = args
-        .at
-        .as_deref()
-        .ok_or_else(|| Error::usage("--at is required (or --file for a batch)"))?;
-    let (payload, from_file) = match (&args.payload, &args.payload_file) {
-        (Some(text), _) => (Some(text.clone()), None),
-        (None, Some(path)) => (Some(read_input_file(path, "payload file")?), Some(path)),
-        (None, None) => (None, None),
-    };
-    job_request(
-        at,
-        args.id.as_deref(),
-        payload.as_deref(),
-        Utc::now(),
-        new_id,
-    )
-    .map_err(|e| match from_file {
-        Some(path) if e.contains("payload") => Error::usage(format!("{}: {e}", path.display())),
-        _ => Error::usage(e),
-    })
-}
-
 pub async fn run<B: Backend>(
     backend: &B,
-    args: &SubmitArgs,
+    request: &SubmitRequest,
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    if let Some(file) = &args.file {
-        let rate = args.rate.unwrap_or_else(|| backend.default_rate());
-        if rate == 0 {
-            return Err(Error::usage("--rate must be at least 1 job per second"));
+    let (job, relative) = match request {
+        SubmitRequest::One(job, relative) => (job, *relative),
+        SubmitRequest::Batch(batch_request) => {
+            let rate = batch_request
+                .rate
+                .map_or_else(|| backend.default_rate(), NonZeroU32::get);
+            // No stack: one clear error, not the same failure once per line.
+            backend.outputs().await?;
+            return batch(backend, &batch_request.jobs, rate, config, out).await;
         }
-        let jobs = parse_batch(&read_input_file(file, "jobs file")?, Utc::now(), new_id)
-            .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
-        // No stack: one clear error, not the same failure once per line.
-        backend.outputs().await?;
-        return batch(backend, &jobs, rate, config, out).await;
-    }
-    let request = request_from_args(args)?;
-    let submitted = backend.submit(&request).await?;
+    };
+    let (submitted, at) = submit_one(backend, job, relative, Utc::now()).await?;
     if submitted.already_submitted {
         config.ui.info(format!(
-            "job {} was already submitted with this time and payload; nothing new was started",
+            "job {} was already submitted for {at} with this payload; nothing new was started",
             submitted.job_id
         ));
     }
     if config.json() {
         render::json_value(out, &submitted)
     } else {
-        render::submitted_table(out, &submitted, &super::status::style())
+        render::submitted_table(out, &submitted, &table_style(config.display_tz.clone()))
     }
     .context("writing the result")?;
     Ok(())
+}
+
+/// Submits one job, judging a taken Id by [`resubmit::judge`]: a relative time repeated
+/// within its window is the stored job (sent again with the stored time, so the target
+/// answers "already submitted"), a finished job is refused, a different one says what
+/// differs. A new job costs nothing extra: the row is read only when the Id is taken.
+async fn submit_one<B: Backend>(
+    backend: &B,
+    request: &JobRequest,
+    relative: Option<chrono::Duration>,
+    now: chrono::DateTime<Utc>,
+) -> Result<(Submitted, String)> {
+    let outcome = backend
+        .submit(request)
+        .await
+        .map(|s| (s, request.at.clone()));
+    if matches!(&outcome, Ok((s, _)) if !s.already_submitted) {
+        return outcome;
+    }
+    let Some(row) = backend.job(&request.id).await? else {
+        return outcome;
+    };
+    match resubmit::judge(&row, request, relative, now) {
+        Resubmit::Same { stored_at } if stored_at != request.at => {
+            let stored = JobRequest {
+                at: stored_at.clone(),
+                ..request.clone()
+            };
+            Ok((backend.submit(&stored).await?, stored_at))
+        }
+        Resubmit::Same { .. } => outcome,
+        Resubmit::Different(diff) => Err(Error::failed(diff)),
+        Resubmit::Finished { status } => Err(finished(&row, status)),
+    }
+}
+
+fn finished(row: &JobRecord, status: JobStatus) -> Error {
+    Error::failed(resubmit::finished_message(
+        &row.id,
+        status,
+        &row.start_action_at,
+    ))
 }
 
 /// Paces starts at `rate` a second on average: a slow moment may be caught up, but never by
@@ -148,7 +158,8 @@ async fn batch<B: Backend>(
                 }
                 let at = ticks.lock().await.next(tokio::time::Instant::now());
                 tokio::time::sleep_until(at).await;
-                (job, Some(backend.submit(&job.request).await))
+                let result = submit_one(backend, &job.request, job.relative, Utc::now()).await;
+                (job, Some(result))
             }
         })
         .buffer_unordered(BATCH_CONCURRENCY);
@@ -168,7 +179,7 @@ async fn batch<B: Backend>(
                     ))
                 });
             }
-            Some(Ok(s)) if s.already_submitted => report.already_submitted += 1,
+            Some(Ok((s, _))) if s.already_submitted => report.already_submitted += 1,
             Some(Ok(_)) => report.submitted += 1,
             Some(Err(err)) => report.failed.push(BatchFailure {
                 line: job.line,
@@ -182,7 +193,7 @@ async fn batch<B: Backend>(
     if config.json() {
         render::json_value(out, &report)
     } else {
-        render::batch_table(out, &report, &super::status::style())
+        render::batch_table(out, &report, &table_style(config.display_tz.clone()))
     }
     .context("writing the result")?;
     if report.failed.is_empty() {
@@ -198,10 +209,6 @@ async fn batch<B: Backend>(
 
 #[cfg(test)]
 mod tests {
-    use clap::Parser;
-
-    use crate::cli::{Cli, Command};
-
     #[test]
     fn pacing_keeps_the_average_and_bounds_the_catch_up() {
         let t0 = tokio::time::Instant::now();
@@ -212,22 +219,5 @@ mod tests {
         let late = t0 + std::time::Duration::from_secs(6);
         let burst = (0..20).filter(|_| pace.next(late) <= late).count();
         assert_eq!(burst, 11, "one second's worth, and the one due now");
-    }
-
-    #[test]
-    fn ids_may_start_with_a_hyphen() {
-        let cli =
-            Cli::try_parse_from(["waitable", "submit", "--at", "now", "--id", "-abc"]).unwrap();
-        let Command::Submit(args) = cli.command else {
-            panic!("not a submit")
-        };
-        assert_eq!(args.id.as_deref(), Some("-abc"));
-        assert_eq!(super::request_from_args(&args).unwrap().id, "-abc");
-        for argv in [
-            &["waitable", "status", "--id", "-abc"][..],
-            &["waitable", "cancel", "-abc"],
-        ] {
-            assert!(Cli::try_parse_from(argv).is_ok(), "{argv:?}");
-        }
     }
 }

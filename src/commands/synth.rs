@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 
 use crate::Result;
-use crate::cli::{SynthArgs, TemplateFormat};
+use crate::cli::TemplateFormat;
+use crate::request::SynthRequest;
 use waitable_core::stack_spec::{StackSpec, variants};
 use waitable_core::{state_machine, template};
 
@@ -38,21 +39,12 @@ pub fn files(iam_auth: bool) -> Vec<(String, String)> {
     out
 }
 
-pub fn run(args: &SynthArgs, out: &mut impl Write) -> Result<()> {
-    match &args.out {
-        Some(_) if !args.stack.deliver.is_empty() => Err(crate::Error::usage(
-            "--out writes the checked-in files of every variant: use --deliver without --out",
-        )),
-        Some(dir) => write_files(dir, !args.stack.no_auth),
+pub fn run(request: &SynthRequest, out: &mut impl Write) -> Result<()> {
+    match &request.out {
+        Some(dir) => write_files(dir, request.spec.iam_auth),
         None => {
-            let deliveries = waitable_core::delivery::Deliveries::parse(&args.stack.deliver)
-                .map_err(crate::Error::usage)?
-                .unwrap_or_default();
-            let t = template::template(&StackSpec {
-                iam_auth: !args.stack.no_auth,
-                deliveries,
-            });
-            let text = match args.format {
+            let t = template::template(&request.spec);
+            let text = match request.format {
                 TemplateFormat::Yaml => template::to_yaml(&t),
                 TemplateFormat::Json => template::to_json(&t),
             };

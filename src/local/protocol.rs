@@ -34,10 +34,15 @@ pub const DESTROY: &str = "/_waitable/destroy";
 pub const QUEUE_RECEIVE: &str = "/_waitable/queue/receive";
 /// `POST` [`QueueDelete`] -> `{"deleted": n}`.
 pub const QUEUE_DELETE: &str = "/_waitable/queue/delete";
-/// `GET`: the (event, state) history of one execution (the route's pattern).
 /// Sweeps STARTED jobs (`waitable reconcile`): body `{"ids": [...], "dryRun": bool}`.
 pub const RECONCILE: &str = "/_waitable/reconcile";
+/// `GET`: the (event, state, at_ms) history of one execution (the route's pattern).
 pub const HISTORY: &str = "/_waitable/history/{name}";
+
+/// [`HISTORY`] for execution `name` (a job Id: no character needs escaping).
+pub fn history_path(name: &str) -> String {
+    HISTORY.replace("{name}", name)
+}
 
 /// [`JOBS`]' query parameters for a window on StartActionAt (with `status`, which reads the
 /// status index; `GET /status` takes `status` only, as the deployed API).

@@ -361,11 +361,15 @@ pub fn record(
 }
 
 /// (event, state) of one execution, in order.
-pub fn history(c: &Connection, execution: &str) -> anyhow::Result<Vec<(String, Option<String>)>> {
+/// (event, state, time in ms since the epoch) of one execution, oldest first.
+pub fn history(
+    c: &Connection,
+    execution: &str,
+) -> anyhow::Result<Vec<(String, Option<String>, i64)>> {
     let mut stmt =
-        c.prepare("SELECT event, state FROM history WHERE execution = ?1 ORDER BY seq")?;
+        c.prepare("SELECT event, state, at_ms FROM history WHERE execution = ?1 ORDER BY seq")?;
     let rows = stmt
-        .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
 }

@@ -31,6 +31,9 @@ pub const IDS: &[(&str, bool)] = &[
 /// (StartTimestamp on the wire, valid?)
 pub const TIMESTAMPS: &[(&str, bool)] = &[
     ("2030-01-01T00:00:00Z", true),
+    ("2030-12-31T23:59:59Z", true),
+    // A leap second: some parsers read it as :59, a second early.
+    ("2030-12-31T23:59:60Z", false),
     ("2030-01-01T00:00:00.123Z", false),
     ("2030-01-01T00:00:00.000Z", false),
     ("2030-01-01T00:00:00z", false),

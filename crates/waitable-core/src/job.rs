@@ -69,17 +69,22 @@ impl fmt::Display for JobStatus {
     }
 }
 
+/// A status name that is none of [`JobStatus::ALL`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown status {name:?}: expected one of STARTED, COMPLETED, FAILED, CANCELLED")]
+pub struct UnknownStatus {
+    pub name: String,
+}
+
 impl FromStr for JobStatus {
-    type Err = String;
+    type Err = UnknownStatus;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         JobStatus::ALL
             .into_iter()
             .find(|st| st.as_str().eq_ignore_ascii_case(s))
-            .ok_or_else(|| {
-                format!(
-                    "unknown status {s:?}: expected one of STARTED, COMPLETED, FAILED, CANCELLED"
-                )
+            .ok_or_else(|| UnknownStatus {
+                name: s.to_string(),
             })
     }
 }

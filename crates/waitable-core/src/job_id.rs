@@ -16,14 +16,30 @@ pub fn is_valid_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// [`is_valid_id`], with the one-line message users see.
-pub fn validate_id(id: &str) -> Result<(), String> {
+/// An Id that breaks the Id rule.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid job Id {id:?}: use 1 to {MAX_ID_LEN} letters, digits, '_' or '-'")]
+pub struct InvalidId {
+    pub id: String,
+}
+
+/// An Id a user may not submit: against the rule, or with the canary's reserved prefix.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidUserId {
+    #[error(transparent)]
+    Rule(#[from] InvalidId),
+    #[error(
+        "invalid job Id {0:?}: the prefix {CANARY_PREFIX:?} is reserved for `waitable check --canary`"
+    )]
+    Reserved(String),
+}
+
+/// [`is_valid_id`], as an error that names the Id.
+pub fn validate_id(id: &str) -> Result<(), InvalidId> {
     if is_valid_id(id) {
         Ok(())
     } else {
-        Err(format!(
-            "invalid job Id {id:?}: use 1 to {MAX_ID_LEN} letters, digits, '_' or '-'"
-        ))
+        Err(InvalidId { id: id.to_string() })
     }
 }
 
@@ -32,12 +48,10 @@ pub fn validate_id(id: &str) -> Result<(), String> {
 pub const CANARY_PREFIX: &str = "waitable-canary-";
 
 /// [`validate_id`] for an Id a user submits: the canary's prefix is refused too.
-pub fn validate_user_id(id: &str) -> Result<(), String> {
+pub fn validate_user_id(id: &str) -> Result<(), InvalidUserId> {
     validate_id(id)?;
     if id.starts_with(CANARY_PREFIX) {
-        return Err(format!(
-            "invalid job Id {id:?}: the prefix {CANARY_PREFIX:?} is reserved for `waitable check --canary`"
-        ));
+        return Err(InvalidUserId::Reserved(id.to_string()));
     }
     Ok(())
 }
@@ -88,7 +102,8 @@ mod tests {
         assert!(validate_id(&id).is_ok());
         let err = validate_user_id(&id).unwrap_err();
         assert!(
-            err.contains("reserved for `waitable check --canary`"),
+            err.to_string()
+                .contains("reserved for `waitable check --canary`"),
             "{err}"
         );
         assert!(validate_user_id("waitable-canary").is_ok());

@@ -19,6 +19,19 @@ use super::limits::MAX_PAYLOAD_DEPTH;
 /// The API model's JSON Schema type for `Payload`.
 pub const PAYLOAD_SCHEMA_TYPE: &str = "object";
 
+/// Why a payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PayloadError {
+    #[error(
+        "the payload is nested {depth} levels deep, more than the limit of {MAX_PAYLOAD_DEPTH}"
+    )]
+    TooDeep { depth: usize },
+    #[error("the payload is not valid JSON: {reason}")]
+    NotJson { reason: String },
+    #[error("the payload must be a JSON object ({{...}}), not {kind}")]
+    NotAnObject { kind: &'static str },
+}
+
 /// The exact JSON text of a payload. Serialises as that JSON (not as a string), unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Payload(String);
@@ -26,28 +39,24 @@ pub struct Payload(String);
 impl Payload {
     /// Checks `text` (a `--payload`, a payload file, the `Payload` of a POST body) against the
     /// payload rule and keeps it as it is, without the whitespace around it.
-    pub fn parse(text: &str) -> Result<Payload, String> {
+    pub fn parse(text: &str) -> Result<Payload, PayloadError> {
         let text = text.trim_matches(is_json_space);
         let depth = nesting_depth(text);
         if depth > MAX_PAYLOAD_DEPTH {
-            return Err(format!(
-                "the payload is nested {depth} levels deep, more than the limit of {MAX_PAYLOAD_DEPTH}"
-            ));
+            return Err(PayloadError::TooDeep { depth });
         }
-        serde_json::from_str::<IgnoredAny>(text)
-            .map_err(|e| format!("the payload is not valid JSON: {e}"))?;
+        serde_json::from_str::<IgnoredAny>(text).map_err(|e| PayloadError::NotJson {
+            reason: e.to_string(),
+        })?;
         if !text.starts_with('{') {
             let v: Value = serde_json::from_str(text).unwrap_or(Value::Null);
-            return Err(format!(
-                "the payload must be a JSON object ({{...}}), not {}",
-                kind(&v)
-            ));
+            return Err(PayloadError::NotAnObject { kind: kind(&v) });
         }
         Ok(Payload(text.to_string()))
     }
 
     /// A payload built in code (the demo's, tests'), checked like any other.
-    pub fn from_value(v: &Value) -> Result<Payload, String> {
+    pub fn from_value(v: &Value) -> Result<Payload, PayloadError> {
         Payload::parse(&v.to_string())
     }
 
@@ -126,7 +135,7 @@ pub fn nesting_depth(text: &str) -> usize {
 }
 
 /// Parses `--payload` text (or a payload file's contents) and checks it.
-pub fn parse_payload(text: &str) -> Result<Payload, String> {
+pub fn parse_payload(text: &str) -> Result<Payload, PayloadError> {
     Payload::parse(text)
 }
 
@@ -279,16 +288,13 @@ mod tests {
             ("true", "a boolean"),
         ] {
             let err = parse_payload(text).unwrap_err();
-            assert!(
-                err.contains("JSON object") && err.contains(said),
-                "{text}: {err}"
-            );
+            assert_eq!(err, PayloadError::NotAnObject { kind: said }, "{text}");
+            assert!(err.to_string().contains("JSON object"), "{err}");
         }
-        assert!(
-            parse_payload("{a:1}")
-                .unwrap_err()
-                .contains("not valid JSON")
-        );
+        assert!(matches!(
+            parse_payload("{a:1}").unwrap_err(),
+            PayloadError::NotJson { .. }
+        ));
         assert!(parse_payload("").is_err());
         assert!(Payload::from_value(&json!({"a": [1]})).is_ok());
         assert!(Payload::from_value(&json!([1])).is_err());
@@ -321,9 +327,15 @@ mod tests {
         assert_eq!(nesting_depth(&nested(MAX_PAYLOAD_DEPTH)), MAX_PAYLOAD_DEPTH);
         assert!(Payload::parse(&nested(MAX_PAYLOAD_DEPTH)).is_ok());
         let err = Payload::parse(&nested(MAX_PAYLOAD_DEPTH + 1)).unwrap_err();
-        assert!(err.contains("levels deep"), "{err}");
+        assert_eq!(
+            err,
+            PayloadError::TooDeep {
+                depth: MAX_PAYLOAD_DEPTH + 1
+            }
+        );
+        assert!(err.to_string().contains("levels deep"), "{err}");
         let err = Payload::parse(&nested(500)).unwrap_err();
-        assert!(err.contains("levels deep"), "{err}");
+        assert_eq!(err, PayloadError::TooDeep { depth: 500 });
         assert_eq!(nesting_depth(r#"{"a":"{{[[","b":"\"{"}"#), 1);
         assert_eq!(nesting_depth("1"), 0);
     }

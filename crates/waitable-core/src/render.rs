@@ -8,10 +8,11 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 use chrono::{DateTime, Utc};
-use comfy_table::{Cell, Color, ContentArrangement, Table, presets};
+use comfy_table::{Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use super::job::{JobRecord, JobStatus, Submitted};
+use super::render_fit::table_of;
 use super::time_input::{format_utc, parse_stored, relative_hint};
 
 /// Printed instead of an empty table.
@@ -20,10 +21,24 @@ pub const NO_JOBS: &str = "No jobs yet. Start one with: waitable submit --at +1m
 pub const NO_MATCHING_JOBS: &str = "No jobs match.";
 
 /// How the table looks: the clock its hints are relative to, and whether to colour.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Style {
     pub now: DateTime<Utc>,
     pub color: bool,
+    /// Show times in this zone (`--tz`, `--local`); `None`: UTC.
+    pub tz: Option<jiff::tz::TimeZone>,
+    /// Fit tables to this many columns (the terminal's width); `None`: as wide as the content.
+    pub width: Option<u16>,
+}
+
+impl Style {
+    /// A stored time as this style shows it: UTC, or in the chosen zone with its offset.
+    pub fn time(&self, at: DateTime<Utc>) -> String {
+        match &self.tz {
+            Some(tz) => super::time_zone::format_in(at, tz),
+            None => format_utc(at),
+        }
+    }
 }
 
 /// The order `status` shows jobs in: by StartActionAt, then Id.
@@ -31,7 +46,7 @@ pub fn sort_key(job: &JobRecord) -> (&str, &str) {
     (&job.start_action_at, &job.id)
 }
 
-fn status_color(status: Option<JobStatus>) -> Option<Color> {
+pub(crate) fn status_color(status: Option<JobStatus>) -> Option<Color> {
     match status? {
         JobStatus::Started => Some(Color::Yellow),
         JobStatus::Completed => Some(Color::Green),
@@ -40,7 +55,7 @@ fn status_color(status: Option<JobStatus>) -> Option<Color> {
     }
 }
 
-fn new_table(style: &Style) -> Table {
+pub(crate) fn new_table(style: &Style) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::UTF8_FULL_CONDENSED)
@@ -75,10 +90,10 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 
 /// A stored time as `2030-01-01T09:00:00Z (in 4m)`; text that is not a time is shown as it is
 /// (made [`printable`]).
-fn time_cell(text: &str, style: &Style, hint: bool) -> String {
+pub(crate) fn time_cell(text: &str, style: &Style, hint: bool) -> String {
     match parse_stored(text) {
-        Some(t) if hint => format!("{} ({})", format_utc(t), relative_hint(t, style.now)),
-        Some(t) => format_utc(t),
+        Some(t) if hint => format!("{} ({})", style.time(t), relative_hint(t, style.now)),
+        Some(t) => style.time(t),
         None => printable(text).into_owned(),
     }
 }
@@ -96,38 +111,6 @@ pub fn jobs_table(
     }
     writeln!(out, "{}", table_of(jobs, style))?;
     writeln!(out, "{}", summary_line(jobs))
-}
-
-/// The table of `jobs` (a non-empty page), without the summary.
-fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
-    let with_errors = jobs.iter().any(|j| j.error.is_some());
-    let mut table = new_table(style);
-    let mut header = vec!["Id", "StartActionAt", "ProcessStatus", "LastUpdated"];
-    if with_errors {
-        header.push("Error");
-    }
-    table.set_header(header);
-    for job in jobs {
-        let mut status = Cell::new(printable(&shown_status(job)));
-        if let Some(color) = status_color(job.status()) {
-            status = status.fg(color);
-        }
-        let mut row = vec![
-            Cell::new(printable(&job.id)),
-            Cell::new(time_cell(&job.start_action_at, style, true)),
-            status,
-            Cell::new(time_cell(
-                job.last_updated.as_deref().unwrap_or(""),
-                style,
-                false,
-            )),
-        ];
-        if with_errors {
-            row.push(Cell::new(printable(job.error.as_deref().unwrap_or(""))));
-        }
-        table.add_row(row);
-    }
-    table
 }
 
 /// The status as the table shows it: a STARTED job that fired (its delivery in progress: it
@@ -378,6 +361,8 @@ mod tests {
         Style {
             now: "2026-03-01T12:00:00Z".parse().unwrap(),
             color,
+            tz: None,
+            width: None,
         }
     }
 
@@ -576,5 +561,48 @@ mod tests {
             !text.contains('\u{1b}') && !text.contains('\u{7}'),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn tables_fit_the_terminal_cutting_the_error_first() {
+        let mut failed = job("job-id-1", "2026-03-01T12:00:00Z", "FAILED");
+        failed.error = Some(format!("DeliveryFailed: {}", "x".repeat(200)));
+        let jobs = vec![failed, job("b", "2026-03-02T12:00:00Z", "STARTED")];
+        // Without errors, at 80 columns: LastUpdated gives way when the zone's times are wide.
+        let berlin = Style {
+            width: Some(80),
+            tz: Some(crate::time_zone::zone("Europe/Berlin").unwrap()),
+            ..style(false)
+        };
+        let mut out = Vec::new();
+        jobs_table(&mut out, &jobs[1..], &berlin, "").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.lines().all(|l| l.chars().count() <= 80), "{text}");
+        assert!(
+            text.contains("+01:00") && !text.contains("LastUpdated"),
+            "{text}"
+        );
+        for width in [80u16, 100, 120] {
+            let style = Style {
+                width: Some(width),
+                ..style(false)
+            };
+            let mut out = Vec::new();
+            jobs_table(&mut out, &jobs, &style, "").unwrap();
+            let text = String::from_utf8(out).unwrap();
+            for line in text.lines() {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "{width}: {line}"
+                );
+            }
+            assert!(text.contains("job-id-1"), "the Id is whole: {text}");
+            assert!(text.contains("DeliveryFailed"), "{text}");
+            assert!(text.contains('…'), "{text}");
+        }
+        let mut out = Vec::new();
+        jobs_table(&mut out, &jobs, &style(false), "").unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(&"x".repeat(200)), "no width: whole lines");
     }
 }

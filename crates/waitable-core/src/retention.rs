@@ -32,18 +32,25 @@ pub fn expires_at(start_epoch_seconds: i64, retention_days: u32) -> String {
 /// The `RetentionDays` a stack was deployed with: its parameter's value, or the default when
 /// the stack has none (deployed before the parameter existed, or given no value). A value
 /// outside 0..=[`MAX_RETENTION_DAYS`] is refused, as CloudFormation refuses it.
-pub fn retention_days(value: Option<&str>) -> Result<u32, String> {
+pub fn retention_days(value: Option<&str>) -> Result<u32, InvalidRetention> {
     let Some(text) = value.map(str::trim).filter(|v| !v.is_empty()) else {
         return Ok(DEFAULT_RETENTION_DAYS);
     };
     text.parse::<u32>()
         .ok()
         .filter(|days| *days <= MAX_RETENTION_DAYS)
-        .ok_or_else(|| {
-            format!(
-                "RetentionDays must be a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, not {text:?}"
-            )
+        .ok_or_else(|| InvalidRetention {
+            value: text.to_string(),
         })
+}
+
+/// A `RetentionDays` outside what the parameter accepts.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "RetentionDays must be a whole number of days from 0 (keep forever) to {MAX_RETENTION_DAYS}, not {value:?}"
+)]
+pub struct InvalidRetention {
+    pub value: String,
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@
 //! projections, write cost) and "Query" (KeyConditionExpression: `=` on the partition key, one
 //! of `= < <= > >= BETWEEN begins_with` on the sort key).
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::SubsecRound;
 use serde_json::{Value, json};
 
 use super::cfn_intrinsics::sub;
@@ -33,7 +33,7 @@ use super::job::{
     JobStatus,
 };
 use super::logical_ids::JOBS_TABLE;
-use super::time_input::{format_utc, parse_time, round_up_to_second};
+use super::time_input::{TimeContext, format_utc, parse_time, round_up_to_second};
 
 /// The index's name (part of its ARN, so IAM can name it alone).
 pub const INDEX_NAME: &str = "ByStatus";
@@ -81,17 +81,25 @@ impl DueWindow {
     pub fn parse(
         after: Option<&str>,
         before: Option<&str>,
-        now: DateTime<Utc>,
-    ) -> Result<DueWindow, String> {
+        now: impl Into<TimeContext>,
+    ) -> Result<DueWindow, InvalidWindow> {
+        let ctx = now.into();
         let after = after
-            .map(|t| parse_time(t, now).map(|t| format_utc(round_up_to_second(t))))
-            .transpose()?;
+            .map(|t| parse_time(t, ctx.clone()).map(|t| format_utc(round_up_to_second(t))))
+            .transpose()
+            .map_err(|e| InvalidWindow(e.to_string()))?;
         let before = before
-            .map(|t| parse_time(t, now).map(|t| format_utc(t.trunc_subsecs(0))))
-            .transpose()?;
+            .map(|t| parse_time(t, ctx.clone()).map(|t| format_utc(t.trunc_subsecs(0))))
+            .transpose()
+            .map_err(|e| InvalidWindow(e.to_string()))?;
         Ok(DueWindow { after, before })
     }
 }
+
+/// A `--due-after` or `--due-before` that is not a time (`time_input`'s message).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidWindow(pub String);
 
 /// Whether a job is in the (sparse) index: it has a status and a StartActionAt.
 pub fn in_index(job: &JobRecord) -> bool {
@@ -242,6 +250,7 @@ pub fn parse_query_token_text(text: &str) -> Option<(&str, &str)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::{DateTime, Utc};
 
     fn w(after: Option<&str>, before: Option<&str>) -> DueWindow {
         DueWindow {

@@ -3,14 +3,62 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use serde_json::value::RawValue;
 
 use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
-use super::job_id::validate_user_id;
+use super::job_id::{InvalidId, InvalidUserId, validate_user_id};
 use super::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH, STATE_OVERHEAD_BYTES};
-use super::payload::{Payload, nesting_depth};
-use super::time_input::normalise_at;
+use super::payload::{Payload, PayloadError, nesting_depth};
+use super::time_input::{TimeContext, normalise_at};
+
+/// Why one job's `--at`, `--id` or payload was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JobInputError {
+    /// `--at` is not a time we take (`time_input`'s message).
+    #[error("{0}")]
+    Time(String),
+    #[error(transparent)]
+    Id(#[from] InvalidId),
+    #[error(transparent)]
+    UserId(#[from] InvalidUserId),
+    #[error(transparent)]
+    Payload(#[from] PayloadError),
+    #[error(
+        "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
+    )]
+    TooLarge { size: usize },
+}
+
+impl JobInputError {
+    /// True when the payload itself is at fault (so a message can name the file it came from).
+    pub fn is_about_payload(&self) -> bool {
+        matches!(
+            self,
+            JobInputError::Payload(_) | JobInputError::TooLarge { .. }
+        )
+    }
+}
+
+/// Why a `--file` batch was refused: the first bad line, or no jobs at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    #[error("line {line}: {source}")]
+    Job { line: usize, source: JobInputError },
+    #[error(
+        "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}}: {reason}"
+    )]
+    NotAJob { line: usize, reason: String },
+    #[error(
+        "line {line}: job Id {id:?} is already used on line {first_line} with a different time or payload"
+    )]
+    IdReused {
+        line: usize,
+        id: String,
+        first_line: usize,
+    },
+    #[error("the file holds no jobs")]
+    Empty,
+}
 
 /// Builds a checked request from the payload's JSON text (kept byte for byte). `new_id` makes
 /// an Id when none is given (a UUID v4 in practice).
@@ -18,10 +66,10 @@ pub fn job_request(
     at: &str,
     id: Option<&str>,
     payload: Option<&str>,
-    now: DateTime<Utc>,
+    now: impl Into<TimeContext>,
     new_id: impl FnOnce() -> String,
-) -> Result<JobRequest, String> {
-    let at = normalise_at(at, now)?;
+) -> Result<JobRequest, JobInputError> {
+    let at = normalise_at(at, now).map_err(|e| JobInputError::Time(e.to_string()))?;
     let payload = payload.map(Payload::parse).transpose()?;
     let id = match id {
         Some(id) => {
@@ -34,9 +82,7 @@ pub fn job_request(
     // Measured with the longest ExpiresAt, whatever the stack's retention.
     let size = request.execution_input(LONGEST_EXPIRY).to_string().len();
     if size > MAX_INPUT_BYTES {
-        return Err(format!(
-            "the payload is too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES} (Step Functions' 256 KB of state data, less {STATE_OVERHEAD_BYTES} for what the state machine adds)"
-        ));
+        return Err(JobInputError::TooLarge { size });
     }
     Ok(request)
 }
@@ -50,6 +96,8 @@ pub struct BatchJob {
     /// An earlier line with the same Id and the same input: reported as already submitted,
     /// never sent twice.
     pub duplicate_of: Option<usize>,
+    /// The offset when the line's `at` was a relative time (see [`crate::resubmit`]).
+    pub relative: Option<chrono::Duration>,
 }
 
 #[derive(serde::Deserialize)]
@@ -68,9 +116,10 @@ struct Line {
 /// an error.
 pub fn parse_batch(
     text: &str,
-    now: DateTime<Utc>,
+    now: impl Into<TimeContext>,
     mut new_id: impl FnMut() -> String,
-) -> Result<Vec<BatchJob>, String> {
+) -> Result<Vec<BatchJob>, BatchError> {
+    let ctx: TimeContext = now.into();
     let mut jobs = Vec::new();
     // Id -> (line, index in jobs) of its first occurrence.
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
@@ -82,33 +131,33 @@ pub fn parse_batch(
         // Measured first: a parser's recursion limit would give a less useful message.
         let depth = nesting_depth(raw);
         if depth > MAX_PAYLOAD_DEPTH + 1 {
-            return Err(format!(
-                "line {line}: the payload is nested {} levels deep, more than the limit of {MAX_PAYLOAD_DEPTH}",
-                depth - 1
-            ));
+            return Err(BatchError::Job {
+                line,
+                source: PayloadError::TooDeep { depth: depth - 1 }.into(),
+            });
         }
-        let parsed: Line = serde_json::from_str(raw).map_err(|e| {
-            format!(
-                "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}}: {e}"
-            )
+        let parsed: Line = serde_json::from_str(raw).map_err(|e| BatchError::NotAJob {
+            line,
+            reason: e.to_string(),
         })?;
         let request = job_request(
             &parsed.at,
             parsed.id.as_deref(),
             parsed.payload.as_deref().map(RawValue::get),
-            now,
+            ctx.clone(),
             &mut new_id,
         )
-        .map_err(|e| format!("line {line}: {e}"))?;
+        .map_err(|source| BatchError::Job { line, source })?;
         let duplicate_of = match seen.get(&request.id) {
             Some(&(first_line, first)) => {
                 if jobs_equal(&jobs[first], &request) {
                     Some(first_line)
                 } else {
-                    return Err(format!(
-                        "line {line}: job Id {:?} is already used on line {first_line} with a different time or payload",
-                        request.id
-                    ));
+                    return Err(BatchError::IdReused {
+                        line,
+                        id: request.id,
+                        first_line,
+                    });
                 }
             }
             None => {
@@ -120,10 +169,11 @@ pub fn parse_batch(
             line,
             request,
             duplicate_of,
+            relative: super::time_input::relative_offset(&parsed.at),
         });
     }
     if jobs.is_empty() {
-        return Err("the file holds no jobs".into());
+        return Err(BatchError::Empty);
     }
     Ok(jobs)
 }
@@ -137,6 +187,7 @@ fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use chrono::{DateTime, Utc};
     use serde_json::json;
 
     use super::*;
@@ -149,7 +200,7 @@ mod tests {
     fn a_submit_refuses_the_canary_prefix() {
         let err =
             job_request("+1h", Some("waitable-canary-x"), None, now(), || "g".into()).unwrap_err();
-        assert!(err.contains("reserved"), "{err}");
+        assert!(err.to_string().contains("reserved"), "{err}");
         let line = r#"{"at": "+1h", "id": "waitable-canary-y"}"#;
         assert!(parse_batch(line, now(), || "g".into()).is_err());
     }
@@ -175,7 +226,7 @@ mod tests {
         for not_an_object in [r#""text""#, "42", "[1, 2]"] {
             let err =
                 job_request("now", None, Some(not_an_object), now(), String::new).unwrap_err();
-            assert!(err.contains("JSON object"), "{err}");
+            assert!(matches!(err, JobInputError::Payload(_)), "{err}");
         }
     }
 
@@ -205,7 +256,8 @@ mod tests {
             String::new,
         )
         .unwrap_err();
-        assert!(err.contains("too large"), "{err}");
+        assert!(matches!(err, JobInputError::TooLarge { .. }), "{err}");
+        assert!(err.to_string().contains("too large"), "{err}");
     }
 
     #[test]
@@ -252,7 +304,7 @@ mod tests {
         ];
         for (text, expected) in cases {
             let err = parse_batch(text, now(), String::new).unwrap_err();
-            assert!(err.starts_with(expected), "{text:?}: {err}");
+            assert!(err.to_string().starts_with(expected), "{text:?}: {err}");
         }
         assert!(parse_batch("\n \n", now(), String::new).is_err());
     }

@@ -5,11 +5,13 @@
 //! that, in whole seconds (a fraction is rounded up so a job never runs early).
 
 use chrono::{DateTime, Duration, Utc};
+use jiff::tz::TimeZone;
 
+use super::time_zone;
 pub use super::timestamp::{WIRE_FORMAT, format_utc};
 
 /// What `--at` accepts, for error messages and help.
-pub const ACCEPTED_FORMS: &str = "an RFC 3339 time (2030-01-01T09:00:00Z, 2030-01-01T10:00:00+01:00), a relative time (+90s, +15m, +2h, +3d) or now";
+pub const ACCEPTED_FORMS: &str = "an RFC 3339 time (2030-01-01T09:00:00Z, 2030-01-01T10:00:00+01:00), a local time with a zone (2030-01-01T09:00 Europe/Berlin, or 2030-01-01 09:00 with --tz), epoch seconds (@1893488400), a relative time (+90s, +1h30m, +1w) or now";
 
 /// How far in the past `--at` may be (clock skew, a slow terminal): beyond this it is a mistake.
 pub const MAX_PAST: Duration = Duration::seconds(60);
@@ -17,52 +19,142 @@ pub const MAX_PAST: Duration = Duration::seconds(60);
 /// life ([`super::limits::MAX_AHEAD_SECONDS`]).
 pub const MAX_AHEAD: Duration = Duration::seconds(super::limits::MAX_AHEAD_SECONDS);
 
+/// Why a time the user typed was refused (each is bad input: exit 2, nothing sent).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TimeError {
+    #[error("invalid time {text:?}: expected {ACCEPTED_FORMS}")]
+    Unparseable { text: String },
+    #[error(
+        "invalid time {text:?}: expected <number><unit>... with units w, d, h, m, s (e.g. +90s, +15m, +1h30m, +1w)"
+    )]
+    BadRelative { text: String },
+    #[error("invalid time {text:?}: the number is too large")]
+    TooLarge { text: String },
+    #[error("invalid time {text:?}: it is outside the range of times that can be written")]
+    OutOfRange { text: String },
+    #[error("unknown time zone {zone:?}: give an IANA name such as Europe/Berlin or UTC")]
+    UnknownZone { zone: String },
+    #[error(
+        "time {text:?} has no time zone: add one (2030-01-01T09:00 Europe/Berlin or +01:00), give --tz, or set TZ"
+    )]
+    NoZone { text: String },
+    #[error(
+        "{local} does not exist in {zone} (the clocks skip it): give {before} or {after} instead"
+    )]
+    Gap {
+        local: String,
+        zone: String,
+        before: String,
+        after: String,
+    },
+    #[error(
+        "{local} happens twice in {zone} (the clocks go back): give {first} or {second} instead"
+    )]
+    Fold {
+        local: String,
+        zone: String,
+        first: String,
+        second: String,
+    },
+    #[error("time {text:?} ({at}) is in the past: give a time from now on")]
+    Past { text: String, at: String },
+    #[error(
+        "time {text:?} ({at}) is more than 363 days ahead: a Standard execution lives at most one year, and its last 2 days are kept for the job's deliveries"
+    )]
+    TooFarAhead { text: String, at: String },
+}
+
+/// The clock and the zone a typed time is read against: `now` for relative times, `tz` for a
+/// wall-clock time typed without a zone (`--tz`, else `TZ`; none: such a time is refused).
+#[derive(Debug, Clone)]
+pub struct TimeContext {
+    pub now: DateTime<Utc>,
+    pub tz: Option<TimeZone>,
+}
+
+impl From<DateTime<Utc>> for TimeContext {
+    fn from(now: DateTime<Utc>) -> Self {
+        TimeContext { now, tz: None }
+    }
+}
+
 /// Parses `--at` relative to `now`, checks it is within [now - 1 min, now + 1 year] and
 /// returns it in UTC, whole seconds (rounded up).
-pub fn parse_at(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
-    if text.trim().starts_with('-') {
-        return Err(format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"));
-    }
-    let at = parse_time(text, now)?;
+pub fn parse_at(text: &str, now: impl Into<TimeContext>) -> Result<DateTime<Utc>, TimeError> {
+    let ctx = now.into();
+    let now = ctx.now;
+    let at = parse_time(text, ctx)?;
     // Limits apply to the time asked for; rounding up adds less than a second.
     let asked = at;
     let at = round_up_to_second(at);
     if asked < now - MAX_PAST {
-        return Err(format!(
-            "time {text:?} ({}) is in the past: give a time from now on",
-            format_utc(at)
-        ));
+        return Err(TimeError::Past {
+            text: text.to_string(),
+            at: format_utc(at),
+        });
     }
     if asked > now + MAX_AHEAD {
-        return Err(format!(
-            "time {text:?} ({}) is more than {} days ahead: a Standard execution lives at most one year, and its last {} days are kept for the job's deliveries",
-            format_utc(at),
-            MAX_AHEAD.num_days(),
-            super::limits::DELIVERY_RESERVE_SECONDS / 86_400
-        ));
+        return Err(TimeError::TooFarAhead {
+            text: text.to_string(),
+            at: format_utc(at),
+        });
     }
     Ok(at)
 }
 
 /// Any time in the forms `--at` accepts, with no limits (a window's bound for `status`):
 /// relative times may also point back (`-2h`).
-pub fn parse_time(text: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+pub fn parse_time(text: &str, now: impl Into<TimeContext>) -> Result<DateTime<Utc>, TimeError> {
+    let ctx = now.into();
+    let now = ctx.now;
     let trimmed = text.trim();
-    Ok(if trimmed.eq_ignore_ascii_case("now") {
-        now
-    } else if let Some(rel) = trimmed.strip_prefix('+') {
-        now + parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
-    } else if let Some(rel) = trimmed.strip_prefix('-') {
-        now - parse_relative(rel).map_err(|why| format!("invalid time {text:?}: {why}"))?
-    } else {
-        DateTime::parse_from_rfc3339(trimmed)
-            .map_err(|_| format!("invalid time {text:?}: expected {ACCEPTED_FORMS}"))?
-            .with_timezone(&Utc)
-    })
+    let unparseable = || TimeError::Unparseable {
+        text: text.to_string(),
+    };
+    let out_of_range = || TimeError::OutOfRange {
+        text: text.to_string(),
+    };
+    if trimmed.eq_ignore_ascii_case("now") {
+        return Ok(now);
+    }
+    if let Some(rel) = trimmed.strip_prefix('+') {
+        let offset = parse_relative(rel, text)?;
+        return now.checked_add_signed(offset).ok_or_else(out_of_range);
+    }
+    if let Some(rel) = trimmed.strip_prefix('-') {
+        let offset = parse_relative(rel, text)?;
+        return now.checked_sub_signed(offset).ok_or_else(out_of_range);
+    }
+    if let Some(epoch) = trimmed.strip_prefix('@') {
+        if epoch.is_empty() || !epoch.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(unparseable());
+        }
+        let secs: i64 = epoch.parse().map_err(|_| out_of_range())?;
+        return DateTime::from_timestamp(secs, 0).ok_or_else(out_of_range);
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(trimmed) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    // A wall-clock time, then optionally a zone name after a space.
+    let (local_text, zone_text) = match trimmed.rsplit_once(' ') {
+        Some((l, z)) if time_zone::parse_civil(l).is_some() => (l, Some(z)),
+        _ => (trimmed, None),
+    };
+    let local = time_zone::parse_civil(local_text).ok_or_else(unparseable)?;
+    let tz = match (zone_text, ctx.tz) {
+        (Some(name), _) => time_zone::zone(name)?,
+        (None, Some(tz)) => tz,
+        (None, None) => {
+            return Err(TimeError::NoZone {
+                text: text.to_string(),
+            });
+        }
+    };
+    time_zone::resolve(local, &tz)
 }
 
 /// [`parse_at`], formatted for the wire.
-pub fn normalise_at(text: &str, now: DateTime<Utc>) -> Result<String, String> {
+pub fn normalise_at(text: &str, now: impl Into<TimeContext>) -> Result<String, TimeError> {
     parse_at(text, now).map(format_utc)
 }
 
@@ -75,28 +167,59 @@ pub fn round_up_to_second(at: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp(whole, 0).unwrap_or(at)
 }
 
-/// `90s`, `15m`, `2h`, `3d` (after the `+`).
-fn parse_relative(rel: &str) -> Result<Duration, String> {
-    let expected = "expected +<number><unit> with unit s, m, h or d (e.g. +90s, +15m, +2h, +3d)";
-    let unit_at = rel.len().checked_sub(1).ok_or(expected)?;
-    let (digits, unit) = rel.split_at(unit_at);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(expected.into());
+/// Whether `text` is a relative time (`+1h`, `-30s`): then a repeated submit compares against
+/// a window, not an exact time.
+pub fn relative_offset(text: &str) -> Option<Duration> {
+    let trimmed = text.trim();
+    if let Some(rel) = trimmed.strip_prefix('+') {
+        parse_relative(rel, text).ok()
+    } else if let Some(rel) = trimmed.strip_prefix('-') {
+        parse_relative(rel, text).ok().map(|d| -d)
+    } else {
+        None
     }
-    // Anything over a year is refused later; cap the number so the arithmetic cannot overflow.
-    let n: i64 = digits
-        .parse::<u64>()
-        .ok()
-        .and_then(|n| i64::try_from(n).ok())
-        .filter(|n| *n <= 100_000_000)
-        .ok_or("the number is too large")?;
-    match unit {
-        "s" | "S" => Ok(Duration::seconds(n)),
-        "m" | "M" => Ok(Duration::minutes(n)),
-        "h" | "H" => Ok(Duration::hours(n)),
-        "d" | "D" => Ok(Duration::days(n)),
-        _ => Err(expected.into()),
+}
+
+/// `90s`, `15m`, `1h30m`, `1w` (after the sign): one or more <number><unit>.
+fn parse_relative(rel: &str, text: &str) -> Result<Duration, TimeError> {
+    let bad = || TimeError::BadRelative {
+        text: text.to_string(),
+    };
+    let too_large = || TimeError::TooLarge {
+        text: text.to_string(),
+    };
+    let mut total = Duration::zero();
+    let mut rest = rel;
+    if rest.is_empty() {
+        return Err(bad());
     }
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err(bad());
+        }
+        let unit = rest[digits..].chars().next().ok_or_else(bad)?;
+        let n: i64 = rest[..digits].parse().map_err(|_| too_large())?;
+        let unit_secs: i64 = match unit.to_ascii_lowercase() {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'w' => 604_800,
+            _ => return Err(bad()),
+        };
+        // Anything past a thousand years is a mistake; the bound keeps every sum in range.
+        let secs = n
+            .checked_mul(unit_secs)
+            .filter(|s| *s <= 1000 * 366 * 86_400)
+            .ok_or_else(too_large)?;
+        total = total
+            .checked_add(&Duration::seconds(secs))
+            .filter(|t| t.num_seconds() <= 1000 * 366 * 86_400)
+            .ok_or_else(too_large)?;
+        rest = &rest[digits + unit.len_utf8()..];
+    }
+    Ok(total)
 }
 
 /// Parses a timestamp read back from the table (any RFC 3339 form).
@@ -106,19 +229,24 @@ pub fn parse_stored(text: &str) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// "in 4m", "3h ago", "now": the largest whole unit, for people scanning a table.
+/// "in 3h 12m", "1d 23h ago", "now": the two largest units, exact enough to act on.
 pub fn relative_hint(at: DateTime<Utc>, now: DateTime<Utc>) -> String {
     let secs = (at - now).num_seconds();
     let abs = secs.unsigned_abs();
     if abs < 1 {
         return "now".into();
     }
-    let amount = match abs {
-        0..60 => format!("{abs}s"),
-        60..3600 => format!("{}m", abs / 60),
-        3600..86400 => format!("{}h", abs / 3600),
-        _ => format!("{}d", abs / 86400),
-    };
+    let parts = [
+        (abs / 86_400, "d"),
+        (abs % 86_400 / 3600, "h"),
+        (abs % 3600 / 60, "m"),
+        (abs % 60, "s"),
+    ];
+    let first = parts.iter().position(|(n, _)| *n > 0).unwrap_or(3);
+    let mut amount = format!("{}{}", parts[first].0, parts[first].1);
+    if let Some((n, unit)) = parts.get(first + 1).filter(|(n, _)| *n > 0) {
+        amount.push_str(&format!(" {n}{unit}"));
+    }
     if secs > 0 {
         format!("in {amount}")
     } else {
@@ -137,7 +265,7 @@ mod tests {
     }
 
     fn at(text: &str) -> Result<String, String> {
-        normalise_at(text, now())
+        normalise_at(text, now()).map_err(|e| e.to_string())
     }
 
     #[test]
@@ -159,7 +287,7 @@ mod tests {
     #[test]
     fn bad_relative_forms_say_what_is_accepted() {
         for bad in [
-            "+", "+s", "+5", "+5w", "+-5s", "+5.5s", "+ 5s", "+1e3s", "+5sec",
+            "+", "+s", "+5", "+5y", "+-5s", "+5.5s", "+ 5s", "+1e3s", "+5sec", "+1h30",
         ] {
             let err = at(bad).unwrap_err();
             assert!(err.contains("+90s"), "{bad}: {err}");
@@ -207,7 +335,7 @@ mod tests {
 
     #[test]
     fn a_fraction_of_a_leap_second_never_rounds_down() {
-        let n = "2030-06-30T23:00:00Z".parse().unwrap();
+        let n: DateTime<Utc> = "2030-06-30T23:00:00Z".parse().unwrap();
         assert_eq!(
             normalise_at("2030-06-30T23:59:60.5Z", n).unwrap(),
             "2030-07-01T00:00:01Z"
@@ -228,15 +356,14 @@ mod tests {
             "",
             "tomorrow",
             "2026-03-01",
-            "2026-03-01T12:30:00",
-            "2026-03-01 12:30",
+            "2026-03-01",
             "12:30",
             "2026-13-01T00:00:00Z",
             "2026-02-30T00:00:00Z",
         ] {
             let err = at(bad).unwrap_err();
             assert!(
-                err.contains("RFC 3339") && err.contains("now"),
+                err.contains("RFC 3339") && err.contains("Europe/Berlin") && err.contains("now"),
                 "{bad}: {err}"
             );
         }
@@ -287,10 +414,105 @@ mod tests {
         assert_eq!(h(-30), "30s ago");
         assert_eq!(h(59), "in 59s");
         assert_eq!(h(60), "in 1m");
-        assert_eq!(h(4 * 60 + 59), "in 4m");
+        assert_eq!(h(4 * 60 + 59), "in 4m 59s");
         assert_eq!(h(-3 * 3600 - 10), "3h ago");
-        assert_eq!(h(86_399), "in 23h");
+        assert_eq!(h(3 * 3600 + 12 * 60 + 5), "in 3h 12m");
+        assert_eq!(h(86_399), "in 23h 59m");
+        assert_eq!(h(86_400 * 2 - 3600), "in 1d 23h");
         assert_eq!(h(86_400 * 3), "in 3d");
         assert_eq!(h(-86_400 * 400), "400d ago");
+    }
+
+    fn with_tz(text: &str, tz: &str) -> Result<String, TimeError> {
+        let ctx = TimeContext {
+            now: now(),
+            tz: Some(time_zone::zone(tz).unwrap()),
+        };
+        normalise_at(text, ctx)
+    }
+
+    #[test]
+    fn wall_clock_times_take_a_zone_from_the_text_or_the_context() {
+        assert_eq!(
+            at("2026-03-01T14:00 Europe/Berlin").unwrap(),
+            "2026-03-01T13:00:00Z"
+        );
+        assert_eq!(
+            with_tz("2026-03-01 14:00", "Europe/Berlin").unwrap(),
+            "2026-03-01T13:00:00Z"
+        );
+        // A zone in the text wins over the context's.
+        assert_eq!(
+            with_tz("2026-03-01T14:00 UTC", "Europe/Berlin").unwrap(),
+            "2026-03-01T14:00:00Z"
+        );
+        assert!(matches!(
+            normalise_at("2026-03-01 14:00", now()),
+            Err(TimeError::NoZone { .. })
+        ));
+        assert!(matches!(
+            normalise_at("2026-03-01T14:00 Mars/Base", now()),
+            Err(TimeError::UnknownZone { .. })
+        ));
+        assert!(matches!(
+            with_tz("2026-03-29T02:30", "Europe/Berlin"),
+            Err(TimeError::Gap { .. })
+        ));
+        assert!(matches!(
+            with_tz("2026-10-25T02:30", "Europe/Berlin"),
+            Err(TimeError::Fold { .. })
+        ));
+    }
+
+    #[test]
+    fn epoch_seconds_and_compound_relative_times() {
+        assert_eq!(at("@1772370000").unwrap(), "2026-03-01T13:00:00Z");
+        assert_eq!(at("+1h30m").unwrap(), "2026-03-01T13:30:01Z");
+        assert_eq!(at("+1w").unwrap(), "2026-03-08T12:00:01Z");
+        assert_eq!(at("+1d2h3m4s").unwrap(), "2026-03-02T14:03:05Z");
+        assert!(matches!(
+            normalise_at("@", now()),
+            Err(TimeError::Unparseable { .. })
+        ));
+        assert!(matches!(
+            normalise_at("@99999999999999999999", now()),
+            Err(TimeError::OutOfRange { .. })
+        ));
+    }
+
+    #[test]
+    fn a_negative_relative_time_is_the_recent_past() {
+        assert_eq!(at("-30s").unwrap(), "2026-03-01T11:59:31Z");
+        assert!(matches!(
+            normalise_at("-2m", now()),
+            Err(TimeError::Past { .. })
+        ));
+    }
+
+    #[test]
+    fn overflowing_relative_times_are_refused_never_panic() {
+        for text in [
+            "+99999999d",
+            "-99999999d",
+            "+9223372036854775807s",
+            "+99999999999999999999w",
+            "+1000000w1000000w",
+        ] {
+            assert!(
+                matches!(
+                    parse_time(text, now()),
+                    Err(TimeError::TooLarge { .. } | TimeError::OutOfRange { .. })
+                ),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn relative_offsets_are_recognised_for_the_idempotency_window() {
+        assert_eq!(relative_offset("+1m"), Some(Duration::minutes(1)));
+        assert_eq!(relative_offset("-30s"), Some(Duration::seconds(-30)));
+        assert_eq!(relative_offset("now"), None);
+        assert_eq!(relative_offset("2030-01-01T00:00:00Z"), None);
     }
 }

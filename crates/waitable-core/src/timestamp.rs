@@ -11,7 +11,9 @@
 use chrono::{DateTime, Utc};
 
 /// The API model's pattern for `StartTimestamp`: UTC in whole seconds, uppercase `T` and `Z`.
-pub const TIMESTAMP_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$";
+/// The seconds stop at 59: a leap second (`:60`) would be read as `:59` by some parsers and
+/// fire a job a second early, so the CLI sends it as the next minute and the wire refuses it.
+pub const TIMESTAMP_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-5][0-9]Z$";
 
 /// The one timestamp format the CLI sends (whole seconds, UTC, `Z`).
 pub const WIRE_FORMAT: &str = "%Y-%m-%dT%H:%M:%SZ";
@@ -34,7 +36,8 @@ pub fn matches_pattern(ts: &str) -> bool {
         && b[13] == b':'
         && digits(14..16)
         && b[16] == b':'
-        && digits(17..19)
+        && (b'0'..=b'5').contains(&b[17])
+        && digits(18..19)
 }
 
 /// A wire timestamp: matches the pattern and is a real time (no 2030-02-30).
@@ -59,7 +62,8 @@ mod tests {
     /// (text, a valid wire timestamp?)
     pub const CASES: &[(&str, bool)] = &[
         ("2030-01-01T00:00:00Z", true),
-        ("2030-12-31T23:59:60Z", true),
+        ("2030-12-31T23:59:60Z", false),
+        ("2030-12-31T23:59:59Z", true),
         ("2030-01-01T00:00:00.123Z", false),
         ("2030-01-01T00:00:00.5Z", false),
         ("2030-01-01T00:00:00.Z", false),

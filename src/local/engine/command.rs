@@ -111,16 +111,16 @@ pub enum Command {
         handles: Vec<String>,
         reply: Reply<usize>,
     },
-    /// (event, state) history of one execution.
     /// Moves each named job still STARTED the way its execution ended (`waitable reconcile`).
     Reconcile {
         ids: Vec<String>,
         dry_run: bool,
         reply: Reply<Vec<crate::backend::Reconciled>>,
     },
+    /// (event, state, at_ms) history of one execution.
     History {
         name: String,
-        reply: Reply<Vec<(String, Option<String>)>>,
+        reply: Reply<Vec<(String, Option<String>, i64)>>,
     },
     Stop,
 }

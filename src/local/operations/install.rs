@@ -9,7 +9,7 @@ use super::super::protocol::{self, ReloadRequest};
 use super::super::state::{StackDir, StackFile};
 use super::super::store;
 use super::{LocalBackend, failure};
-use crate::backend::DeployRequest;
+use crate::backend::Deployment;
 use crate::{Error, Result};
 use waitable_asl as asl;
 use waitable_core::delivery;
@@ -83,7 +83,7 @@ impl LocalBackend {
 
     /// Creates or updates the local stack and returns its outputs (a local deploy asks
     /// nothing: it loses nothing).
-    pub async fn deploy(&self, request: &DeployRequest) -> Result<StackOutputs> {
+    pub async fn deploy(&self, request: &Deployment) -> Result<StackOutputs> {
         let dir = self.dir();
         // One deploy of a stack at a time: a second one waits, then finds the engine running.
         let lock = dir.lock_deploy()?;

@@ -2,7 +2,9 @@
 //! write goes through the engine's HTTP API (the engine is the one writer). Deploying is in
 //! `deploy.rs`.
 
+mod history;
 mod install;
+mod receive;
 mod reconcile;
 
 use std::path::PathBuf;
@@ -20,12 +22,13 @@ use super::protocol::{
 use super::state::{self, StackDir};
 use super::store;
 use crate::backend::{
-    Backend, Cancelled, DeployPlan, DeployRequest, DestroyReport, JobQuery, ReconcileRequest,
+    Backend, Cancelled, DeployPlan, Deployment, DestroyReport, JobQuery, ReconcileRequest,
     Reconciled,
 };
 use crate::output::Ui;
 use crate::{Error, Result};
 use waitable_core::delivery;
+use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::logical_ids::JOBS_TABLE;
 use waitable_core::outputs::StackOutputs;
@@ -232,19 +235,19 @@ fn failure(status: u16, body: &Value) -> Error {
 }
 
 impl Backend for LocalBackend {
-    type Pending = DeployRequest;
+    type Pending = Deployment;
 
     const DEPLOY_ASKS: bool = false;
 
-    async fn plan(&self, request: &DeployRequest) -> Result<DeployPlan<DeployRequest>> {
+    async fn plan(&self, request: &Deployment) -> Result<DeployPlan<Deployment>> {
         Ok(DeployPlan::Apply(request.clone()))
     }
 
-    async fn apply(&self, request: DeployRequest) -> Result<StackOutputs> {
+    async fn apply(&self, request: Deployment) -> Result<StackOutputs> {
         self.deploy(&request).await
     }
 
-    async fn discard(&self, _: DeployRequest) {}
+    async fn discard(&self, _: Deployment) {}
 
     async fn deliveries(&self) -> Result<delivery::Deliveries> {
         let flags = self
@@ -301,6 +304,31 @@ impl Backend for LocalBackend {
 
     async fn reconcile(&self, request: &ReconcileRequest) -> Result<Vec<Reconciled>> {
         reconcile::sweep(self, request).await
+    }
+
+    async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution> {
+        let outputs = self.outputs().await?;
+        let execution_arn = waitable_core::arn::execution_arn(&outputs.state_machine_arn, id)
+            .unwrap_or_else(|| id.to_string());
+        let events: Vec<(String, Option<String>, i64)> = self
+            .call_typed("GET", &protocol::history_path(id), None::<&()>)
+            .await?;
+        Ok(waitable_core::show::Execution {
+            execution_arn,
+            console_url: None,
+            timeline: events
+                .into_iter()
+                .filter_map(|(event, state, at_ms)| history::timeline_event(event, state, at_ms))
+                .collect(),
+        })
+    }
+
+    async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
+        self.receive_messages(max, wait).await
+    }
+
+    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+        self.queue_delete(handles).await
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {

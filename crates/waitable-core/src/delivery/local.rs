@@ -9,13 +9,33 @@ use super::*;
 use crate::cfn_intrinsics::substitute;
 use crate::logical_ids::STATE_MACHINE;
 
+/// Why a delivering template cannot run on the local target.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LocalDeliveryError {
+    #[error(transparent)]
+    Deliveries(#[from] DeliveryError),
+    #[error(
+        "the local target cannot deliver to {what}: use --deliver queue or --deliver webhook=URL here ({kind} works on the aws target)"
+    )]
+    Unsupported {
+        what: &'static str,
+        kind: &'static str,
+    },
+    #[error("the state machine's DefinitionString is not an Fn::Sub with variables")]
+    NotSubstituted,
+    #[error("parameter {name} has no value")]
+    NoValue { name: String },
+    #[error("parameter {name} must be a whole number, not {value:?}")]
+    NotANumber { name: &'static str, value: String },
+}
+
 /// The template with every delivery placeholder of its state machine resolved for `stack`.
 /// `given` are the `--parameter` values (the rest take the template's defaults).
 pub fn for_local(
     template: &Value,
     given: &[(String, String)],
     stack: &str,
-) -> Result<Value, String> {
+) -> Result<Value, LocalDeliveryError> {
     let d = Deliveries::from_template(template)?;
     if d.is_empty() {
         return Ok(template.clone());
@@ -26,31 +46,31 @@ pub fn for_local(
             Target::Bus(_) => "an EventBridge bus",
             _ => continue,
         };
-        return Err(format!(
-            "the local target cannot deliver to {what}: use --deliver queue or --deliver webhook=URL here ({} works on the aws target)",
-            t.kind()
-        ));
+        return Err(LocalDeliveryError::Unsupported {
+            what,
+            kind: t.kind(),
+        });
     }
     let mut t = template.clone();
     let sub = &mut t["Resources"][STATE_MACHINE]["Properties"]["DefinitionString"]["Fn::Sub"];
     let (Some(text), true) = (sub[0].as_str().map(str::to_string), sub[1].is_object()) else {
-        return Err("the state machine's DefinitionString is not an Fn::Sub with variables".into());
+        return Err(LocalDeliveryError::NotSubstituted);
     };
     let specs = parameters(&d);
-    let value = |name: &str| -> Result<String, String> {
+    let value = |name: &str| -> Result<String, LocalDeliveryError> {
         given
             .iter()
             .rev()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
             .or_else(|| specs[name]["Default"].as_str().map(str::to_string))
-            .ok_or_else(|| format!("parameter {name} has no value"))
+            .ok_or_else(|| LocalDeliveryError::NoValue { name: name.into() })
     };
     let mut pairs = Vec::new();
     for p in [PARAM_ATTEMPTS, PARAM_MAX_DELAY] {
         let v = value(p)?;
         if v.parse::<u32>().is_err() {
-            return Err(format!("parameter {p} must be a whole number, not {v:?}"));
+            return Err(LocalDeliveryError::NotANumber { name: p, value: v });
         }
         pairs.push((p, v));
     }
@@ -113,7 +133,9 @@ mod tests {
     #[test]
     fn topic_and_bus_are_refused_naming_the_alternative() {
         for flag in ["topic", "bus"] {
-            let err = for_local(&delivering(&[flag]), &[], "s").unwrap_err();
+            let err = for_local(&delivering(&[flag]), &[], "s")
+                .unwrap_err()
+                .to_string();
             assert!(
                 err.contains("--deliver queue") && err.contains("aws target"),
                 "{err}"
@@ -125,7 +147,10 @@ mod tests {
             "s",
         )
         .unwrap_err();
-        assert!(err.contains("whole number"), "{err}");
+        assert!(
+            matches!(err, LocalDeliveryError::NotANumber { .. }),
+            "{err}"
+        );
     }
 
     #[test]

@@ -40,6 +40,44 @@ pub const DEFAULT_BUS: &str = "default";
 /// The header name the webhook's connection sends when `--webhook-header` was never given.
 pub const DEFAULT_HEADER_NAME: &str = "X-Waitable-Stack";
 
+/// Why `--deliver` or `--webhook-header` was refused (or a stack's remembered targets could
+/// not be read).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    #[error("--deliver none cannot be combined with other targets")]
+    NoneCombined,
+    #[error("--deliver {kind} is given twice")]
+    Twice { kind: &'static str },
+    #[error(
+        "--deliver {flag:?} is not a target: use queue, topic, bus[=NAME], webhook=URL or none"
+    )]
+    NotATarget { flag: String },
+    #[error("--deliver webhook needs a URL: --deliver webhook=https://example.com/hook")]
+    WebhookWithoutUrl,
+    #[error("--deliver bus={name:?}: a bus name is 1 to 256 letters, digits, '.', '_', '-' or '/'")]
+    BusName { name: String },
+    #[error(
+        "--deliver webhook={url:?}: the URL must start with https:// (or http:// on the local target) and name a host"
+    )]
+    UrlHost { url: String },
+    #[error(
+        "--deliver webhook={url:?}: the URL must be at most 2048 characters, without spaces or \"${{\""
+    )]
+    UrlText { url: String },
+    #[error("--deliver webhook={url}: the aws target calls webhooks over https only")]
+    NotHttps { url: String },
+    #[error("--webhook-header is NAME=VALUE, e.g. --webhook-header Authorization='Bearer abc'")]
+    HeaderSyntax,
+    #[error("--webhook-header: {name:?} is not an HTTP header name")]
+    HeaderName { name: String },
+    #[error(
+        "--webhook-header {name}: the value must be 1 to 512 characters without control characters"
+    )]
+    HeaderValue { name: String },
+    #[error("--webhook-header needs a webhook: add --deliver webhook=URL")]
+    HeaderWithoutWebhook,
+}
+
 /// One place a fired job is delivered to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
@@ -65,7 +103,7 @@ impl Target {
         }
     }
 
-    fn parse(flag: &str) -> Result<Target, String> {
+    fn parse(flag: &str) -> Result<Target, DeliveryError> {
         let (kind, value) = match flag.split_once('=') {
             Some((k, v)) => (k, Some(v)),
             None => (flag, None),
@@ -76,12 +114,8 @@ impl Target {
             ("bus", None) => Ok(Target::Bus(DEFAULT_BUS.into())),
             ("bus", Some(name)) => check_bus_name(name).map(|()| Target::Bus(name.into())),
             ("webhook", Some(url)) => check_url(url).map(|()| Target::Webhook(url.into())),
-            ("webhook", None) => Err(
-                "--deliver webhook needs a URL: --deliver webhook=https://example.com/hook".into(),
-            ),
-            _ => Err(format!(
-                "--deliver {flag:?} is not a target: use queue, topic, bus[=NAME], webhook=URL or none"
-            )),
+            ("webhook", None) => Err(DeliveryError::WebhookWithoutUrl),
+            _ => Err(DeliveryError::NotATarget { flag: flag.into() }),
         }
     }
 
@@ -105,13 +139,13 @@ pub struct Deliveries {
 impl Deliveries {
     /// `--deliver` flags: `None` when none was given (keep what the stack has), `none` alone
     /// removes every target. Each kind at most once.
-    pub fn parse(flags: &[String]) -> Result<Option<Deliveries>, String> {
+    pub fn parse(flags: &[String]) -> Result<Option<Deliveries>, DeliveryError> {
         if flags.is_empty() {
             return Ok(None);
         }
         if flags.iter().any(|f| f == "none") {
             if flags.len() > 1 {
-                return Err("--deliver none cannot be combined with other targets".into());
+                return Err(DeliveryError::NoneCombined);
             }
             return Ok(Some(Deliveries::default()));
         }
@@ -119,7 +153,7 @@ impl Deliveries {
         for flag in flags {
             let t = Target::parse(flag)?;
             if targets.iter().any(|o| o.kind() == t.kind()) {
-                return Err(format!("--deliver {} is given twice", t.kind()));
+                return Err(DeliveryError::Twice { kind: t.kind() });
             }
             targets.push(t);
         }
@@ -160,7 +194,7 @@ impl Deliveries {
     }
 
     /// The targets a deployed template remembers (none when it has no such metadata).
-    pub fn from_template(template: &Value) -> Result<Deliveries, String> {
+    pub fn from_template(template: &Value) -> Result<Deliveries, DeliveryError> {
         let flags: Vec<String> = template["Metadata"][METADATA_KEY][METADATA_DELIVER]
             .as_array()
             .map(|a| {
@@ -175,29 +209,22 @@ impl Deliveries {
 
 /// `--webhook-header NAME=VALUE`: the header the webhook's connection sends. The value is a
 /// secret: it travels only as a NoEcho parameter into the connection's secret.
-pub fn parse_header(flag: &str) -> Result<(String, String), String> {
+pub fn parse_header(flag: &str) -> Result<(String, String), DeliveryError> {
     let Some((name, value)) = flag.split_once('=') else {
-        return Err(
-            "--webhook-header is NAME=VALUE, e.g. --webhook-header Authorization='Bearer abc'"
-                .into(),
-        );
+        return Err(DeliveryError::HeaderSyntax);
     };
     let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
     if name.is_empty() || name.len() > 512 || !name.chars().all(token) {
-        return Err(format!(
-            "--webhook-header: {name:?} is not an HTTP header name"
-        ));
+        return Err(DeliveryError::HeaderName { name: name.into() });
     }
     if value.is_empty() || value.len() > 512 || value.chars().any(|c| c.is_control()) {
-        return Err(format!(
-            "--webhook-header {name}: the value must be 1 to 512 characters without control characters"
-        ));
+        return Err(DeliveryError::HeaderValue { name: name.into() });
     }
     Ok((name.to_string(), value.to_string()))
 }
 
 /// An EventBridge bus name (its documented pattern), never a wildcard.
-fn check_bus_name(name: &str) -> Result<(), String> {
+fn check_bus_name(name: &str) -> Result<(), DeliveryError> {
     let ok = !name.is_empty()
         && name.len() <= 256
         && name
@@ -206,15 +233,13 @@ fn check_bus_name(name: &str) -> Result<(), String> {
     if ok {
         Ok(())
     } else {
-        Err(format!(
-            "--deliver bus={name:?}: a bus name is 1 to 256 letters, digits, '.', '_', '-' or '/'"
-        ))
+        Err(DeliveryError::BusName { name: name.into() })
     }
 }
 
 /// A webhook URL: http(s), a host, nothing that could break out of the template or the
 /// definition (`${` would be read by `Fn::Sub`).
-fn check_url(url: &str) -> Result<(), String> {
+fn check_url(url: &str) -> Result<(), DeliveryError> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
@@ -223,17 +248,13 @@ fn check_url(url: &str) -> Result<(), String> {
         !host.is_empty()
     });
     if !host_ok {
-        return Err(format!(
-            "--deliver webhook={url:?}: the URL must start with https:// (or http:// on the local target) and name a host"
-        ));
+        return Err(DeliveryError::UrlHost { url: url.into() });
     }
     if url.len() > 2048
         || url.chars().any(|c| c.is_whitespace() || c.is_control())
         || url.contains("${")
     {
-        return Err(format!(
-            "--deliver webhook={url:?}: the URL must be at most 2048 characters, without spaces or \"${{\""
-        ));
+        return Err(DeliveryError::UrlText { url: url.into() });
     }
     Ok(())
 }
@@ -243,33 +264,27 @@ pub fn is_https(url: &str) -> bool {
     url.starts_with("https://")
 }
 
-/// What a deploy delivers to: the `--deliver` flags, else what the stack has now. On the aws
-/// target a webhook must be https (the HTTP Task's rule). `header` is `--webhook-header`,
-/// which needs a webhook; it becomes the connection's two parameters.
+/// What a deploy delivers to: the parsed `--deliver` flags, else what the stack has now. On
+/// the aws target a webhook must be https (the HTTP Task's rule). `header` is the parsed
+/// `--webhook-header`, which needs a webhook; it becomes the connection's two parameters.
 pub fn for_deploy(
-    flags: &[String],
-    header: Option<&str>,
+    chosen: Option<Deliveries>,
+    header: Option<(String, String)>,
     remembered: impl FnOnce() -> Deliveries,
     aws: bool,
-) -> Result<(Deliveries, Vec<(String, String)>), String> {
-    let d = match Deliveries::parse(flags)? {
-        Some(d) => d,
-        None => remembered(),
-    };
+) -> Result<(Deliveries, Vec<(String, String)>), DeliveryError> {
+    let d = chosen.unwrap_or_else(remembered);
     if aws
         && let Some(url) = d.webhook()
         && !is_https(url)
     {
-        return Err(format!(
-            "--deliver webhook={url}: the aws target calls webhooks over https only"
-        ));
+        return Err(DeliveryError::NotHttps { url: url.into() });
     }
     let mut parameters = Vec::new();
-    if let Some(flag) = header {
+    if let Some((name, value)) = header {
         if d.webhook().is_none() {
-            return Err("--webhook-header needs a webhook: add --deliver webhook=URL".into());
+            return Err(DeliveryError::HeaderWithoutWebhook);
         }
-        let (name, value) = parse_header(flag)?;
         parameters.push((PARAM_HEADER_NAME.to_string(), name));
         parameters.push((PARAM_HEADER_VALUE.to_string(), value));
     }
@@ -291,7 +306,7 @@ pub fn local_connection_arn(stack: &str) -> String {
 mod tests {
     use super::*;
 
-    fn p(flags: &[&str]) -> Result<Option<Deliveries>, String> {
+    fn p(flags: &[&str]) -> Result<Option<Deliveries>, DeliveryError> {
         Deliveries::parse(&flags.iter().map(|s| s.to_string()).collect::<Vec<_>>())
     }
 
@@ -340,7 +355,7 @@ mod tests {
             (vec!["bus="], "bus name"),
         ] {
             let flags: Vec<&str> = flags;
-            let err = p(&flags).unwrap_err();
+            let err = p(&flags).unwrap_err().to_string();
             assert!(err.contains(needle), "{flags:?}: {err}");
         }
     }
@@ -364,27 +379,26 @@ mod tests {
     #[test]
     fn a_deploy_keeps_what_the_stack_has_unless_told_otherwise() {
         let had = || p(&["queue"]).unwrap().unwrap();
-        let (d, params) = for_deploy(&[], None, had, true).unwrap();
+        let header = || Some(parse_header("X-Key=v").unwrap());
+        let (d, params) = for_deploy(None, None, had, true).unwrap();
         assert_eq!(d, had());
         assert!(params.is_empty());
-        let (d, _) = for_deploy(&["none".into()], None, had, true).unwrap();
+        let (d, _) = for_deploy(p(&["none"]).unwrap(), None, had, true).unwrap();
         assert!(d.is_empty());
-        let web = vec!["webhook=http://127.0.0.1:1/h".to_string()];
-        assert!(
-            for_deploy(&web, None, had, true)
-                .unwrap_err()
-                .contains("https")
-        );
-        let (_, params) = for_deploy(&web, Some("X-Key=v"), had, false).unwrap();
+        let web = || p(&["webhook=http://127.0.0.1:1/h"]).unwrap();
+        assert!(matches!(
+            for_deploy(web(), None, had, true).unwrap_err(),
+            DeliveryError::NotHttps { .. }
+        ));
+        let (_, params) = for_deploy(web(), header(), had, false).unwrap();
         assert_eq!(
             params[0],
             (PARAM_HEADER_NAME.to_string(), "X-Key".to_string())
         );
         assert_eq!(params[1], (PARAM_HEADER_VALUE.to_string(), "v".to_string()));
-        assert!(
-            for_deploy(&[], Some("X-Key=v"), had, false)
-                .unwrap_err()
-                .contains("needs a webhook")
+        assert_eq!(
+            for_deploy(None, header(), had, false).unwrap_err(),
+            DeliveryError::HeaderWithoutWebhook
         );
     }
 
@@ -399,6 +413,6 @@ mod tests {
         }
         // The value never appears in an error.
         let err = parse_header("X=sec\u{7}ret").unwrap_err();
-        assert!(!err.contains("sec"), "{err}");
+        assert!(!err.to_string().contains("sec"), "{err}");
     }
 }
