@@ -37,6 +37,10 @@ pub const QUEUE_DELETE: &str = "/_waitable/queue/delete";
 /// `GET`: the (event, state) history of one execution (the route's pattern).
 pub const HISTORY: &str = "/_waitable/history/{name}";
 
+/// The header carrying the caller's deadline (epoch milliseconds): past it, the engine does
+/// not run the call's command (the caller gave up on it).
+pub const DEADLINE_HEADER: &str = "x-waitable-deadline-ms";
+
 /// [`JOBS`]' query parameters for a window on StartActionAt (with `status`, which reads the
 /// status index; `GET /status` takes `status` only, as the deployed API).
 pub const DUE_AFTER_PARAM: &str = "dueAfter";

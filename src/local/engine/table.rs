@@ -20,6 +20,10 @@ pub(super) struct TableTasks<'a> {
     pub execution: &'a str,
     pub state: String,
     pub now: i64,
+    /// The answer to this state's webhook request, when it came back.
+    pub sent: Option<Result<Value, Fault>>,
+    /// The webhook request this state needs made (its parameters): the step is not taken.
+    pub send: Option<Value>,
     /// The first store error: the step is rolled back and the execution fails internally.
     pub failure: Option<anyhow::Error>,
 }
@@ -36,7 +40,14 @@ impl asl::Tasks for TableTasks<'_> {
                     }
                 }
             }
-            DeliverOp::HttpInvoke => deliver::http_invoke(self.delivery, params),
+            DeliverOp::HttpInvoke => match self.sent.take() {
+                Some(answer) => answer,
+                None => {
+                    self.send = Some(params.clone());
+                    // Never seen: the engine drops this step and waits for the answer.
+                    return Err(Fault::task("States.Runtime", "the request is in flight"));
+                }
+            },
             other => Err(Fault::task(
                 "States.TaskFailed",
                 format!("{other:?} is not available on the local target"),

@@ -30,7 +30,8 @@ fn start_with(db: &std::path::Path, definition: &str) -> Running {
     let conn = store::open(db).unwrap();
     let engine = Engine::new(conn, StackNames::new("s", "jobs"), definition).unwrap();
     let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || engine.run(rx, || {}));
+    let done = tx.clone();
+    let thread = std::thread::spawn(move || engine.run(done, rx, || {}));
     Running {
         handle: Handle { tx },
         thread,
@@ -52,8 +53,11 @@ impl Running {
     fn submit(&self, id: &str, at: &str) -> Result<Submitted, EngineError> {
         let input = json!({"StartTimestamp": at});
         self.ask(|reply| Command::Submit {
-            name: id.into(),
-            input,
+            request: Submit {
+                name: id.into(),
+                input,
+                as_api: false,
+            },
             reply,
         })
     }
@@ -166,8 +170,11 @@ fn bad_input_is_recorded_as_failed() {
     let e = start(&dir.path().join("db"));
     let input = json!({"StartTimestamp": "not a time"});
     e.ask(|reply| Command::Submit {
-        name: "bad".into(),
-        input,
+        request: Submit {
+            name: "bad".into(),
+            input,
+            as_api: false,
+        },
         reply,
     })
     .unwrap();

@@ -73,6 +73,12 @@ impl LocalBackend {
             port: previous_port,
             deliver: deliver.targets.iter().map(delivery::Target::flag).collect(),
             retention_days,
+            // A setting of the stack file, kept across deploys.
+            webhook_concurrency: previous
+                .as_ref()
+                .map_or(crate::local::engine::DEFAULT_CONCURRENCY, |s| {
+                    s.webhook_concurrency
+                }),
         };
         dir.write_stack(&file)?;
         if let Some(header) = delivery::local::given_header(parameters) {

@@ -92,7 +92,7 @@ impl LocalBackend {
             .map(|e| format!(" (pid {})", e.pid))
             .unwrap_or_default();
         Error::failed(format!(
-            "the local engine of stack {}{pid} did not answer within {} s: it is paused (resume it with `kill -CONT <pid>`), stuck or overloaded; log: {}",
+            "the local engine of stack {}{pid} did not answer within {} s, not even whether it runs: its process is paused (resume it with `kill -CONT <pid>`) or stuck; the command was not run; log: {}",
             self.stack_name,
             client::TIMEOUT.as_secs(),
             dir.log_file().display()
@@ -124,11 +124,29 @@ impl LocalBackend {
         }
     }
 
-    /// One call to the engine (bounded by [`client::TIMEOUT`]).
+    /// One call to the engine (bounded by [`client::TIMEOUT`]; the engine does not run it
+    /// after that).
     async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
-        client::call(&self.dir().socket_file(), method, path, body)
-            .await
-            .map_err(|err| self.call_failed(err))
+        let socket = self.dir().socket_file();
+        match client::call(&socket, method, path, body).await {
+            Ok(answer) => Ok(answer),
+            Err(CallError::NoAnswer)
+                if client::answers_health(&socket, std::time::Duration::from_secs(2)).await =>
+            {
+                Err(self.busy())
+            }
+            Err(err) => Err(self.call_failed(err)),
+        }
+    }
+
+    /// The engine answers, but did not come to the command in time: it was not run.
+    fn busy(&self) -> Error {
+        Error::failed(format!(
+            "the local engine of stack {} is running but busy: it did not come to the command within {} s, so it was not run (nothing changed); try again; log: {}",
+            self.stack_name,
+            client::TIMEOUT.as_secs(),
+            self.dir().log_file().display()
+        ))
     }
 
     fn call_failed(&self, err: CallError) -> Error {
