@@ -12,6 +12,7 @@ mod jobs;
 // CloudFormation made from `deploy`'s tests (libtest starts tests in name order).
 mod jobs_delivery;
 mod local;
+mod local_deliver;
 mod local_exec;
 mod local_hardening;
 mod scale;

@@ -185,9 +185,6 @@ pub fn delete(c: &Connection, handles: &[String]) -> rusqlite::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-
     use super::*;
 
     fn db() -> Connection {

@@ -1,0 +1,261 @@
+//! The local engine's deliveries off its commit path: a slow or hanging webhook holds up no
+//! command and no other job, a crash repeats only the requests in flight, and the step after a
+//! request is timed from its answer.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use crate::harness::{StackEnv, run_ok, unique_name};
+use crate::local::{LocalEnv, http};
+
+/// How long one webhook request may take in these tests (AWS's 60 s otherwise).
+const HTTP_TIMEOUT_MS: &str = "2000";
+
+/// A webhook receiver on 127.0.0.1 that answers 200 at once, except the first request for
+/// the job `hang` (by the Id in its body), which it holds unanswered for a minute.
+struct Hook {
+    url: String,
+    /// (arrival, job Id) of every request.
+    seen: Arc<Mutex<Vec<(Instant, String)>>>,
+}
+
+impl Hook {
+    fn start(hang: &str) -> Hook {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/hook", l.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (s, hang) = (seen.clone(), hang.to_string());
+        std::thread::spawn(move || {
+            for stream in l.incoming() {
+                let Ok(stream) = stream else { continue };
+                let (s, hang) = (s.clone(), hang.clone());
+                std::thread::spawn(move || serve(stream, &hang, &s));
+            }
+        });
+        Hook { url, seen }
+    }
+
+    fn ids(&self) -> Vec<String> {
+        self.seen
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, id)| id.clone())
+            .collect()
+    }
+
+    fn arrivals(&self, id: &str) -> Vec<Instant> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|(_, i)| i == id)
+            .map(|(t, _)| *t)
+            .collect()
+    }
+}
+
+fn serve(stream: TcpStream, hang: &str, seen: &Mutex<Vec<(Instant, String)>>) {
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut stream = stream;
+    loop {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let len: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .map(|v| v.trim().parse().unwrap())
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; len];
+        if reader.read_exact(&mut body).is_err() {
+            return;
+        }
+        let id = serde_json::from_slice::<Value>(&body).unwrap()["Id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let first = {
+            let mut s = seen.lock().unwrap();
+            let first = !s.iter().any(|(_, i)| *i == id);
+            s.push((Instant::now(), id.clone()));
+            first
+        };
+        if first && id == hang {
+            std::thread::sleep(Duration::from_secs(60));
+            return;
+        }
+        let _ = write!(stream, "HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n");
+    }
+}
+
+/// A local stack delivering to `hook`, its engine giving a request [`HTTP_TIMEOUT_MS`].
+fn delivering_to(hook: &Hook) -> LocalEnv {
+    let mut env = LocalEnv::new();
+    run_ok(
+        env.waitable()
+            .args(["deploy", &format!("--deliver=webhook={}", hook.url)]),
+    );
+    env.stop_engine();
+    env.start_engine_with(&[("WAITABLE_LOCAL_HTTP_TIMEOUT_MS", HTTP_TIMEOUT_MS)]);
+    env
+}
+
+fn jobs(env: &LocalEnv) -> HashMap<String, Value> {
+    let out = run_ok(
+        env.waitable()
+            .args(["status", "--output", "json", "--quiet"]),
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let items = v
+        .as_array()
+        .cloned()
+        .or_else(|| v["items"].as_array().cloned());
+    items
+        .unwrap_or_default()
+        .into_iter()
+        .map(|j| (j["Id"].as_str().unwrap().to_string(), j))
+        .collect()
+}
+
+fn wait_until(what: &str, within: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + within;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn submit_file(env: &LocalEnv, lines: &[String]) {
+    let file = env
+        .home
+        .path()
+        .join(format!("{}.jsonl", unique_name("jobs")));
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    run_ok(
+        env.waitable()
+            .args(["submit", "--quiet", "--file", file.to_str().unwrap()]),
+    );
+}
+
+fn due_in(secs: i64) -> String {
+    (Utc::now() + chrono::Duration::seconds(secs))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
+}
+
+fn time(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap())
+        .unwrap()
+        .into()
+}
+
+#[test]
+fn a_hanging_webhook_holds_up_no_command_and_no_other_job() {
+    let hook = Hook::start("hang");
+    let env = delivering_to(&hook);
+    let at = due_in(2);
+    submit_file(&env, &[format!(r#"{{"id": "hang", "at": "{at}"}}"#)]);
+    wait_until("the hanging request", Duration::from_secs(10), || {
+        hook.ids().contains(&"hang".to_string())
+    });
+    // While the request hangs: the API answers at once, and a job due now is delivered.
+    let t0 = Instant::now();
+    let (code, body) = http(env.port, "GET", "/status", None);
+    assert_eq!(code, 200, "{body}");
+    let late = due_in(1);
+    let (code, body) = http(
+        env.port,
+        "POST",
+        "/",
+        Some(&serde_json::json!({ "StartTimestamp": late, "Id": "other" })),
+    );
+    assert_eq!(code, 200, "{body}");
+    assert!(
+        t0.elapsed() < Duration::from_millis(500),
+        "{:?}",
+        t0.elapsed()
+    );
+    wait_until("the other job", Duration::from_secs(4), || {
+        hook.ids().contains(&"other".to_string())
+    });
+    assert_eq!(hook.arrivals("hang").len(), 1, "still hanging");
+
+    // The hanging request times out, is retried, and the job is delivered then: DeliveredAt
+    // says when (the back-off's start is tested on a virtual clock in the engine's tests).
+    wait_until(
+        "the hanging job's delivery",
+        Duration::from_secs(20),
+        || jobs(&env)["hang"]["ProcessStatus"] == "COMPLETED",
+    );
+    let tries = hook.arrivals("hang");
+    assert_eq!(tries.len(), 2, "{tries:?}");
+    let timeout = Duration::from_millis(HTTP_TIMEOUT_MS.parse().unwrap());
+    assert!(
+        tries[1] - tries[0] >= timeout,
+        "the retry came {:?} after the first request",
+        tries[1] - tries[0]
+    );
+    let job = &jobs(&env)["hang"];
+    let fired = time(&job["StartActionAt"]);
+    let delivered = time(&job["DeliveredAt"]);
+    assert!(
+        delivered - fired >= chrono::Duration::from_std(timeout).unwrap(),
+        "{job}"
+    );
+}
+
+/// `kill -9` while 100 deliveries run, one of them hanging: after the restart every job is
+/// delivered, and only requests that were in flight are made twice.
+#[test]
+fn a_crash_during_deliveries_repeats_only_the_requests_in_flight() {
+    let hook = Hook::start("c000");
+    let mut env = delivering_to(&hook);
+    let at = due_in(3);
+    let lines: Vec<String> = (0..100)
+        .map(|i| format!(r#"{{"id": "c{i:03}", "at": "{at}"}}"#))
+        .collect();
+    submit_file(&env, &lines);
+    wait_until("100 requests", Duration::from_secs(20), || {
+        hook.ids().len() >= 100
+    });
+    // The answered requests' steps commit at once; the hanging one is in flight.
+    std::thread::sleep(Duration::from_millis(500));
+    env.kill_engine();
+    env.start_engine_with(&[("WAITABLE_LOCAL_HTTP_TIMEOUT_MS", HTTP_TIMEOUT_MS)]);
+    wait_until("every job delivered", Duration::from_secs(30), || {
+        let j = jobs(&env);
+        j.len() == 100 && j.values().all(|j| j["ProcessStatus"] == "COMPLETED")
+    });
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for id in hook.ids() {
+        *counts.entry(id).or_default() += 1;
+    }
+    assert_eq!(counts.len(), 100);
+    let twice: Vec<&String> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(id, _)| id)
+        .collect();
+    assert!(counts.values().all(|n| *n <= 2), "{counts:?}");
+    assert!(twice.contains(&&"c000".to_string()), "{twice:?}");
+    assert!(
+        twice.len() <= 3,
+        "more than the requests in flight were repeated: {twice:?}"
+    );
+}
