@@ -42,7 +42,8 @@ pub async fn run(dir: &StackDir, listen: Listen, ui: &Ui) -> Result<()> {
         &stack.definition,
     )?
     .with_webhook_header_file(dir.root.join(super::engine::WEBHOOK_HEADER_FILE))
-    .with_webhook_concurrency(stack.webhook_concurrency);
+    .with_webhook_concurrency(stack.webhook_concurrency)
+    .with_db_file(dir.db_file());
 
     let listener = match listen {
         Listen::Bound(l) => l,

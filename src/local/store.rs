@@ -62,8 +62,15 @@ pub enum OpenError {
     Damaged { path: String, cause: String },
 }
 
-/// Creates a new stack's database (deploy, the first time).
+/// Creates a new stack's database (deploy, the first time), readable by its owner only (it
+/// holds every job's payload; SQLite gives its journal files the same mode).
 pub fn create(path: &Path) -> anyhow::Result<()> {
+    let mut file = std::fs::OpenOptions::new();
+    file.write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+    file.open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
     let conn = Connection::open(path).with_context(|| format!("creating {}", path.display()))?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.execute_batch(SCHEMA).context("creating the schema")?;
@@ -118,6 +125,20 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
     probe("SELECT MAX(id) FROM definitions")?;
     probe("SELECT MIN(id) FROM items")?;
     Ok(conn)
+}
+
+/// Which file `path` is now (device and inode), to notice it deleted or replaced under a
+/// running engine; None when it is gone.
+pub fn identity(path: &Path) -> Option<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::metadata(path).ok().map(|_| (0, 0))
+    }
 }
 
 /// A failed write, with its cause, and when the file itself is at fault, the way out.
@@ -255,6 +276,12 @@ mod tests {
         assert!(matches!(open(&db), Err(OpenError::Missing(_))));
         assert!(!db.exists(), "a missing database is not created");
         create(&db).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&db).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+        }
         assert!(!in_use(&db));
         let first = open(&db).unwrap();
         assert!(in_use(&db));

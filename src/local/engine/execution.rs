@@ -271,7 +271,10 @@ pub(super) fn fail_internally(
             &mut exec,
             FAILED,
             now,
-            Some(("States.Runtime".into(), message.into())),
+            Some((
+                "States.Runtime".into(),
+                asl::limits::cap_cause(message.into()),
+            )),
         );
         store::save_execution(c, &exec)?;
         store::record(c, name, "ExecutionFailed", None, now)?;

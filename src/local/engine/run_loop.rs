@@ -38,6 +38,9 @@ pub struct Engine {
     pool: Option<Pool>,
     /// When to look for expired jobs next (retention, `super::super::prune`).
     next_prune: std::time::Instant,
+    /// The database file and which file it was at the start (see [`Engine::db_file_gone`]).
+    db_file: Option<(std::path::PathBuf, Option<(u64, u64)>)>,
+    next_db_check: std::time::Instant,
 }
 
 impl Engine {
@@ -57,6 +60,8 @@ impl Engine {
             current,
             pool: None,
             next_prune: std::time::Instant::now(),
+            db_file: None,
+            next_db_check: std::time::Instant::now(),
         })
     }
 
@@ -64,6 +69,33 @@ impl Engine {
     pub fn with_webhook_header_file(mut self, file: std::path::PathBuf) -> Engine {
         self.delivery.header_file = Some(file);
         self
+    }
+
+    /// Watches `file`, the database the engine opened: deleted or replaced, the engine stops.
+    pub fn with_db_file(mut self, file: std::path::PathBuf) -> Engine {
+        let id = store::identity(&file);
+        self.db_file = Some((file, id));
+        self
+    }
+
+    /// Whether the database file was deleted or replaced since the engine opened it: its
+    /// writes would then go to a file nobody will open again. Looked at once a second.
+    fn db_file_gone(&mut self) -> Option<String> {
+        let now = std::time::Instant::now();
+        if now < self.next_db_check {
+            return None;
+        }
+        self.next_db_check = now + Duration::from_secs(1);
+        let (path, opened) = self.db_file.as_ref()?;
+        let what = match store::identity(path) {
+            None => "deleted or moved",
+            Some(id) if Some(id) != *opened => "replaced by another file",
+            Some(_) => return None,
+        };
+        Some(format!(
+            "the database {} was {what} while the engine ran: it stops rather than acknowledge writes nobody would see (put the file back and start the engine again, or destroy the stack)",
+            path.display()
+        ))
     }
 
     /// At most `n` requests to one webhook at once (the stack's setting).
@@ -79,6 +111,10 @@ impl Engine {
         let _guard = OnDrop(Some(stopped));
         self.pool = Some(Pool::new(self.delivery.clone(), tx));
         loop {
+            if let Some(why) = self.db_file_gone() {
+                eprintln!("engine: {why}");
+                break;
+            }
             self.prune_if_due();
             let more_due = match self.fire_due() {
                 Ok(more) => more,
@@ -114,10 +150,10 @@ impl Engine {
     /// Until the next timer, at most [`MAX_SLEEP`] (the wall clock is checked again then, in
     /// case it jumped or the machine slept).
     fn next_wait(&self) -> Duration {
-        let until_prune = self
-            .next_prune
-            .saturating_duration_since(std::time::Instant::now());
-        self.next_timer().min(until_prune)
+        let now = std::time::Instant::now();
+        let until_prune = self.next_prune.saturating_duration_since(now);
+        let until_check = self.next_db_check.saturating_duration_since(now);
+        self.next_timer().min(until_prune).min(until_check)
     }
 
     fn next_timer(&self) -> Duration {

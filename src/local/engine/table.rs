@@ -10,6 +10,7 @@ use waitable_asl::ddb;
 use waitable_asl::deliver_task::DeliverOp;
 use waitable_asl::{self as asl, Fault};
 use waitable_core::job::ATTR_ID;
+use waitable_core::status_index;
 
 /// The jobs table as the interpreter's `Tasks`, for one state of one execution.
 pub(super) struct TableTasks<'a> {
@@ -94,6 +95,8 @@ impl asl::Tasks for TableTasks<'_> {
             ddb::apply(*op, params, ATTR_ID, current.as_ref()).map_err(to_fault)?;
         match write {
             Some(ddb::Write::Put(k, item)) => {
+                // The index's sort key is held to DynamoDB's limit too.
+                ddb::check_write(&item, ATTR_ID, &[status_index::RANGE_KEY]).map_err(to_fault)?;
                 io(store::put_item(self.c, &k, &item), &mut self.failure)
             }
             Some(ddb::Write::Delete(k)) => io(store::delete_item(self.c, &k), &mut self.failure),

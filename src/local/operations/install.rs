@@ -38,7 +38,7 @@ impl LocalBackend {
         let given = parameters
             .iter()
             .find(|(k, _)| k == PARAM_RETENTION_DAYS)
-            .map(|(_, v)| retention::retention_days(Some(v)).map_err(Error::usage))
+            .map(|(_, v)| retention::given_retention_days(v).map_err(Error::usage))
             .transpose()?;
         let table = self.table_name();
         let definition = definition_from_template(template, &self.stack_name, &table)

@@ -228,6 +228,19 @@ fn check_url(url: &str) -> Result<(), String> {
             "--deliver webhook={url:?}: the URL must start with https:// (or http:// on the local target) and name a host"
         ));
     }
+    // User info (`https://user:pw@host/`) would keep a secret in the template and the
+    // definition, in plain text: the secret is not repeated here either.
+    if let Some(r) = rest
+        && let Some((_, host)) = r
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .rsplit_once('@')
+    {
+        return Err(format!(
+            "--deliver webhook: the URL for {host} carries a user name or password: give the credentials with --webhook-header (e.g. --webhook-header Authorization='Basic ...'), not in the URL"
+        ));
+    }
     if url.len() > 2048
         || url.chars().any(|c| c.is_whitespace() || c.is_control())
         || url.contains("${")
@@ -387,6 +400,16 @@ mod tests {
                 .unwrap_err()
                 .contains("needs a webhook")
         );
+    }
+
+    #[test]
+    fn a_webhook_url_with_user_info_is_refused_without_repeating_it() {
+        for url in ["https://user:s3cret@example.com/h", "http://u@127.0.0.1:9/"] {
+            let e = p(&[&format!("webhook={url}")]).unwrap_err();
+            assert!(e.contains("--webhook-header"), "{e}");
+            assert!(!e.contains("s3cret") && !e.contains("user:"), "{e}");
+        }
+        assert!(p(&["webhook=https://example.com/a@b"]).is_ok());
     }
 
     #[test]
