@@ -79,7 +79,7 @@ mod tests {
     #[test]
     fn items_and_keys_over_dynamodbs_limits_are_refused() {
         let fits =
-            item(json!({ "Id": { "S": "a" }, "P": { "S": "x".repeat(MAX_ITEM_BYTES - 3) } }));
+            item(json!({ "Id": { "S": "a" }, "P": { "S": "x".repeat(MAX_ITEM_BYTES - 4) } }));
         assert_eq!(item_size(&fits), MAX_ITEM_BYTES);
         assert!(check_write(&fits, "Id", &[]).is_ok());
         let over = item(json!({ "Id": { "S": "a" }, "P": { "S": "x".repeat(MAX_ITEM_BYTES) } }));
