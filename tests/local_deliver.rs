@@ -278,3 +278,45 @@ fn an_engine_whose_database_is_deleted_stops() {
         "the engine kept running without its database"
     );
 }
+
+/// A webhook answering 2xx with a binary type: the HTTP Task's `States.Runtime`, and the job
+/// is recorded FAILED with a reason naming the type.
+#[test]
+fn a_binary_webhook_answer_fails_the_job_naming_its_type() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", l.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in l.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 65536];
+                let _ = stream.read(&mut buf);
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\ncontent-type: image/png\r\ncontent-length: 4\r\nconnection: close\r\n\r\n.PNG"
+                );
+            });
+        }
+    });
+    let env = LocalEnv::new();
+    run_ok(
+        env.waitable()
+            .args(["deploy", &format!("--deliver=webhook={url}")]),
+    );
+    submit_file(
+        &env,
+        &[format!(r#"{{"id": "png", "at": "{}"}}"#, due_in(1))],
+    );
+    wait_until("the job's end", Duration::from_secs(20), || {
+        jobs(&env)
+            .get("png")
+            .is_some_and(|j| j["ProcessStatus"] != "STARTED")
+    });
+    let job = &jobs(&env)["png"];
+    assert_eq!(job["ProcessStatus"], "FAILED", "{job}");
+    let error = job["Error"].as_str().unwrap();
+    assert!(
+        error.contains("States.Runtime") && error.contains("image/png"),
+        "{error}"
+    );
+}

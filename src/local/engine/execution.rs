@@ -235,9 +235,10 @@ pub(super) fn drive(
             Transition::Failed { error, cause } => {
                 // Past the one-year limit the execution timed out (TIMED_OUT on AWS).
                 let timed_out = now > exec.start_ms.saturating_add(asl::limits::MAX_EXECUTION_MS);
+                let status = if timed_out { "TIMED_OUT" } else { FAILED };
+                reconcile_row(c, name, status, now, (&error, &cause))?;
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
-                reconcile_row(c, name, if timed_out { "TIMED_OUT" } else { FAILED }, now)?;
                 return store::save_execution(c, &exec);
             }
         }
@@ -278,19 +279,22 @@ pub(super) fn fail_internally(
         );
         store::save_execution(c, &exec)?;
         store::record(c, name, "ExecutionFailed", None, now)?;
-        reconcile_row(c, name, FAILED, now)?;
+        reconcile_row(c, name, FAILED, now, ("States.Runtime", message))?;
     }
     Ok(())
 }
 
 /// What the reconcile does on AWS (`core::reconcile_machine`), in the same transaction: an execution
 /// that ended `execution_status` while its job's row still says STARTED moves the row to the
-/// outcome's status, with its reason. A job that recorded its own end is left as it is.
+/// outcome's status, with its reason followed by the execution's error and cause (a webhook
+/// answer of a type the HTTP Task refuses, for example). A job that recorded its own end is
+/// left as it is.
 fn reconcile_row(
     c: &Connection,
     name: &str,
     execution_status: &str,
     now: i64,
+    (failed_with, cause): (&str, &str),
 ) -> anyhow::Result<()> {
     let Some((status, error)) = waitable_core::reconcile_machine::outcome(execution_status) else {
         return Ok(());
@@ -308,7 +312,8 @@ fn reconcile_row(
         ATTR_LAST_UPDATED.into(),
         json!({ "S": asl::run::iso_millis(now) }),
     );
-    item.insert(ATTR_ERROR.into(), json!({ "S": error }));
+    let reason = asl::limits::cap_cause(format!("{error}: {failed_with}: {cause}"));
+    item.insert(ATTR_ERROR.into(), json!({ "S": reason }));
     store::put_item(c, name, &item)
 }
 

@@ -245,7 +245,10 @@ fn an_execution_that_fails_uncaught_leaves_no_job_started() {
     let job = e.job("a").unwrap();
     let (status, error) = waitable_core::reconcile_machine::outcome("FAILED").unwrap();
     assert_eq!(job.process_status, status.as_str());
-    assert_eq!(job.error.as_deref(), Some(error));
+    assert_eq!(
+        job.error.as_deref(),
+        Some(format!("{error}: States.Runtime: simulated").as_str())
+    );
     // A job the state machine recorded itself keeps its own status and error.
     e.submit("bad", "soon").unwrap();
     let job = e.job("bad").unwrap();
