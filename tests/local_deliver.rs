@@ -320,3 +320,28 @@ fn a_binary_webhook_answer_fails_the_job_naming_its_type() {
         "{error}"
     );
 }
+
+/// `receive --max N` over the engine's 1,000 per call reads on until N (or the queue is empty).
+#[test]
+fn receive_over_a_thousand_reads_until_it_has_them() {
+    let env = LocalEnv::new();
+    run_ok(env.waitable().args(["deploy", "--deliver=queue"]));
+    let at = due_in(2);
+    let lines: Vec<String> = (0..1100)
+        .map(|i| format!(r#"{{"id": "q{i:04}", "at": "{at}"}}"#))
+        .collect();
+    submit_file(&env, &lines);
+    wait_until("1,100 deliveries", Duration::from_secs(60), || {
+        jobs(&env)
+            .values()
+            .filter(|j| j["ProcessStatus"] == "COMPLETED")
+            .count()
+            == 1100
+    });
+    let out = run_ok(
+        env.waitable()
+            .args(["receive", "--output", "json", "--max", "1100"]),
+    );
+    let got: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got.len(), 1100);
+}
