@@ -88,7 +88,7 @@ for name in scenarios:
             time.sleep(0.05)
         cli(stack, "deploy", "--deliver", f"webhook={hook}")
         port = json.load(open(f"{home}/{stack}/engine.json"))["port"]
-        start = int(time.time()) + 5 + n // 500
+        start = int(time.time()) + 10 + n // 100
         ts = datetime.datetime.fromtimestamp(start, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
         names = [HANG if name == "hang" and i == 0 else f"{name}-{i:05d}" for i in range(n)]
         with open(f"{home}/{stack}.jsonl", "w") as f:

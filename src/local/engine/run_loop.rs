@@ -24,6 +24,8 @@ use waitable_core::retention::ATTR_EXPIRES_AT;
 /// How many commands one transaction takes, and how many due executions one pass steps
 /// before the engine looks at its commands again.
 pub(super) const BATCH: usize = 256;
+/// The longest the engine steps due executions before it answers waiting commands.
+const FIRE_SLICE: Duration = Duration::from_millis(20);
 /// The longest the engine sleeps without looking at the clock again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
@@ -198,11 +200,16 @@ impl Engine {
             };
     }
 
-    /// Steps up to [`BATCH`] due executions, each in its own transaction; true if more are due.
+    /// Steps up to [`BATCH`] due executions, each in its own transaction, for at most
+    /// [`FIRE_SLICE`] (then commands are answered before the rest); true if more are due.
     fn fire_due(&mut self) -> anyhow::Result<bool> {
+        let began = std::time::Instant::now();
         let names = store::due_executions(&self.conn, now_ms(), BATCH)?;
         for name in &names {
             self.step_one(name, None)?;
+            if began.elapsed() >= FIRE_SLICE {
+                return Ok(true);
+            }
         }
         Ok(names.len() == BATCH)
     }
