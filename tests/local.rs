@@ -108,10 +108,16 @@ impl LocalEnv {
 
     /// Starts `waitable local run` and waits until it serves.
     pub fn start_engine(&mut self) {
+        self.start_engine_with(&[]);
+    }
+
+    /// [`LocalEnv::start_engine`] with these environment variables for the engine.
+    pub fn start_engine_with(&mut self, vars: &[(&str, &str)]) {
         assert!(self.engine.is_none(), "the engine is already running");
         let _ = std::fs::remove_file(self.dir().join("engine.json"));
         let child = self
             .waitable()
+            .envs(vars.iter().copied())
             .args(["local", "run"])
             // Tied to this test process: the engine also stops if the test run is killed.
             .env("WAITABLE_ENGINE_TIED_TO_STDIN", "1")

@@ -11,6 +11,7 @@ mod jobs;
 mod jobs_check;
 mod jobs_delivery;
 mod local;
+mod local_deliver;
 mod local_exec;
 mod local_hardening;
 mod ministack;

@@ -25,6 +25,13 @@ pub enum CallError {
     Other(#[from] anyhow::Error),
 }
 
+/// Whether the engine answers a health call within `within` (answered by the server without
+/// the engine thread: a busy engine answers it, a paused process does not).
+pub async fn answers_health(socket: &Path, within: Duration) -> bool {
+    let call = raw(socket, "GET", super::protocol::HEALTH, None);
+    matches!(tokio::time::timeout(within, call).await, Ok(Ok((200, _))))
+}
+
 /// Sends one request; returns the status code and the body parsed as JSON.
 pub async fn call(
     socket: &Path,
@@ -66,8 +73,12 @@ async fn raw(
         .await
         .map_err(|_| CallError::NotListening(socket.display().to_string()))?;
     let payload = body.unwrap_or_default();
+    // The engine runs the command only before this moment: past it, this call has given up.
+    // A second before this call gives up, so an answer the engine commits makes it back.
+    let deadline = chrono::Utc::now().timestamp_millis() + TIMEOUT.as_millis() as i64 - 1000;
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: application/json\r\n{}: {deadline}\r\nContent-Length: {}\r\n\r\n",
+        super::protocol::DEADLINE_HEADER,
         payload.len()
     );
     let mut response = Vec::new();

@@ -14,17 +14,42 @@ use super::protocol::ErrorBody;
 
 /// Passes only requests that come from this machine's own programs, not from a browser page.
 pub async fn same_origin_only(port: u16, req: Request, next: Next) -> Response {
-    match refusal(port, req.headers()) {
-        None => next.run(req).await,
-        Some(message) => (
-            StatusCode::FORBIDDEN,
+    let answer = |status, error: &str, message| {
+        (
+            status,
             Json(ErrorBody {
-                error: "Forbidden".into(),
+                error: error.into(),
                 message,
             }),
         )
-            .into_response(),
+            .into_response()
+    };
+    if let Some(message) = ambiguous(port, req.uri(), req.headers()) {
+        return answer(StatusCode::BAD_REQUEST, "BadRequest", message);
     }
+    match refusal(port, req.headers()) {
+        None => next.run(req).await,
+        Some(message) => answer(StatusCode::FORBIDDEN, "Forbidden", message),
+    }
+}
+
+/// A request that names its host twice, or two ways that disagree (RFC 9112 section 3.2: a
+/// server answers 400 to more than one Host, and an absolute-form target's authority is the
+/// host): which host it is for cannot be told, so it is not served.
+fn ambiguous(port: u16, uri: &axum::http::Uri, headers: &HeaderMap) -> Option<String> {
+    if headers.get_all(header::HOST).iter().count() > 1 {
+        return Some("a request with more than one Host header is refused".into());
+    }
+    let authority = uri.authority()?.as_str();
+    let ours = [
+        "127.0.0.1".to_string(),
+        "localhost".to_string(),
+        format!("127.0.0.1:{port}"),
+        format!("localhost:{port}"),
+    ];
+    (!ours.iter().any(|o| o == authority)).then(|| {
+        format!("a request for {authority:?} is refused: the local API answers only to 127.0.0.1")
+    })
 }
 
 /// Why a request is refused, if it is.
@@ -94,5 +119,22 @@ mod tests {
         ] {
             assert!(refusal(4000, &bad).is_some(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn two_hosts_or_a_target_for_another_authority_are_bad_requests() {
+        let uri = |u: &str| u.parse::<axum::http::Uri>().unwrap();
+        let mut two = HeaderMap::new();
+        two.append(header::HOST, "127.0.0.1:4000".parse().unwrap());
+        two.append(header::HOST, "evil.example".parse().unwrap());
+        assert!(ambiguous(4000, &uri("/"), &two).is_some());
+        let one = headers(&[("host", "127.0.0.1:4000")]);
+        assert_eq!(ambiguous(4000, &uri("/"), &one), None);
+        assert_eq!(
+            ambiguous(4000, &uri("http://127.0.0.1:4000/status"), &one),
+            None
+        );
+        assert!(ambiguous(4000, &uri("http://evil.example/status"), &one).is_some());
+        assert!(ambiguous(4000, &uri("http://127.0.0.1:4001/"), &one).is_some());
     }
 }

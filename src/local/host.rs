@@ -41,7 +41,9 @@ pub async fn run(dir: &StackDir, listen: Listen, ui: &Ui) -> Result<()> {
         StackNames::new(&stack.stack, &stack.table_name),
         &stack.definition,
     )?
-    .with_webhook_header_file(dir.root.join(super::engine::WEBHOOK_HEADER_FILE));
+    .with_webhook_header_file(dir.root.join(super::engine::WEBHOOK_HEADER_FILE))
+    .with_webhook_concurrency(stack.webhook_concurrency)
+    .with_db_file(dir.db_file());
 
     let listener = match listen {
         Listen::Bound(l) => l,
@@ -63,9 +65,10 @@ pub async fn run(dir: &StackDir, listen: Listen, ui: &Ui) -> Result<()> {
     let shutdown = Arc::new(Notify::new());
     let (tx, rx) = mpsc::channel();
     let stopped = shutdown.clone();
+    let done = tx.clone();
     let thread = std::thread::Builder::new()
         .name("engine".into())
-        .spawn(move || engine.run(rx, move || stopped.notify_waiters()))
+        .spawn(move || engine.run(done, rx, move || stopped.notify_waiters()))
         .context("starting the engine thread")?;
     let health = Health {
         stack: stack.stack.clone(),
@@ -76,7 +79,8 @@ pub async fn run(dir: &StackDir, listen: Listen, ui: &Ui) -> Result<()> {
     let retention_days: http::Retention = Default::default();
     retention_days.store(stack.retention_days, std::sync::atomic::Ordering::Relaxed);
     let public = http::public_router(handle.clone(), retention_days.clone(), port);
-    let private = http::private_router(handle, retention_days, health, shutdown.clone());
+    let private =
+        super::http_private::private_router(handle, retention_days, health, shutdown.clone());
     let how_to_stop = if ui.interactive {
         "; Ctrl-C stops it"
     } else {

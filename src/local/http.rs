@@ -1,27 +1,24 @@
-//! The HTTP API on 127.0.0.1: the public contract (`POST /`, `GET /status`) and the private
-//! `/_waitable/...` routes the CLI and tests use (all in `protocol`). Every write goes to the
-//! engine thread, the one writer. This is the one place engine errors become HTTP statuses.
+//! The HTTP API on 127.0.0.1: the public contract (`POST /`, `GET /status`) here, and the
+//! private `/_waitable/...` routes the CLI and tests use in `http_private` (all in
+//! `protocol`). Every write goes to the engine thread, the one writer. This is the one place
+//! engine errors become HTTP statuses.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode, Uri, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::engine::{Command, EngineError, Handle, IndexQuery, Page, submission};
+use super::engine::{Command, EngineError, Handle, IndexQuery, Page, Submit, submission};
 use super::guard;
 use super::http_contract;
-use super::protocol::{
-    self, Accepted, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage,
-    ReloadRequest, SeedAnswer, StartExecution,
-};
+use super::protocol::{self, Accepted, ErrorBody, Health};
 use waitable_core::api::{
     DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NOT_IDEMPOTENT_NOTE, post_input_extras,
 };
@@ -32,29 +29,29 @@ use waitable_core::status_index::{self, DueWindow};
 /// Functions takes at most 256 KiB), so a job the local target accepts also fits on AWS.
 pub const MAX_BODY_BYTES: usize = waitable_core::limits::MAX_INPUT_BYTES;
 /// Seeding writes many records at once (tests, migrations); only on the control socket.
-const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
+pub(super) const SEED_BODY_LIMIT: usize = 512 * 1024 * 1024;
 
 /// The stack's `RetentionDays`, shared by both routers; a deploy (reload) changes it.
 pub type Retention = std::sync::Arc<std::sync::atomic::AtomicU32>;
 
 #[derive(Clone)]
-struct App {
-    engine: Handle,
-    retention_days: Retention,
+pub(super) struct App {
+    pub(super) engine: Handle,
+    pub(super) retention_days: Retention,
     /// What the control socket's health route answers (none on the public port).
-    health: Option<Health>,
-    shutdown: std::sync::Arc<tokio::sync::Notify>,
+    pub(super) health: Option<Health>,
+    pub(super) shutdown: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// An error answer: HTTP status and [`ErrorBody`].
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct ApiError {
-    status: StatusCode,
-    body: ErrorBody,
+pub(super) struct ApiError {
+    pub(super) status: StatusCode,
+    pub(super) body: ErrorBody,
 }
 
 impl ApiError {
-    fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
+    pub(super) fn new(status: StatusCode, error: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
             body: ErrorBody {
@@ -82,6 +79,7 @@ impl From<EngineError> for ApiError {
                 (StatusCode::INTERNAL_SERVER_ERROR, "InternalError")
             }
             EngineError::Stopped => (StatusCode::SERVICE_UNAVAILABLE, "EngineStopped"),
+            EngineError::GaveUp => (StatusCode::GATEWAY_TIMEOUT, "CallerGaveUp"),
         };
         ApiError::new(status, name, e.to_string())
     }
@@ -93,9 +91,9 @@ impl IntoResponse for ApiError {
     }
 }
 
-type Answer<T = Value> = Result<Json<T>, ApiError>;
+pub(super) type Answer<T = Value> = Result<Json<T>, ApiError>;
 
-fn bad_request(message: impl Into<String>) -> ApiError {
+pub(super) fn bad_request(message: impl Into<String>) -> ApiError {
     ApiError::new(StatusCode::BAD_REQUEST, "BadRequestBody", message)
 }
 
@@ -120,45 +118,7 @@ pub fn public_router(engine: Handle, retention_days: Retention, port: u16) -> Ro
         })
 }
 
-/// Every route, for the control socket (the CLI and the tests): whoever can open the
-/// stack's directory controls the stack.
-pub fn private_router(
-    engine: Handle,
-    retention_days: Retention,
-    health: Health,
-    shutdown: std::sync::Arc<tokio::sync::Notify>,
-) -> Router {
-    Router::new()
-        .route(protocol::SUBMIT, post(submit_public))
-        .route(protocol::STATUS, get(status_public))
-        .route(protocol::HEALTH, get(health_check))
-        .route(protocol::SUBMIT_PRIVATE, post(submit_private))
-        .route(protocol::EXECUTIONS, post(start_raw))
-        .route(protocol::CANCEL, post(cancel))
-        .route(protocol::JOBS, get(jobs))
-        .route(
-            protocol::SEED,
-            post(seed).layer(DefaultBodyLimit::max(SEED_BODY_LIMIT)),
-        )
-        .route(protocol::RELOAD, post(reload))
-        .route(protocol::DESTROY, post(destroy))
-        .route(protocol::HISTORY, get(history))
-        .route(protocol::RECONCILE, post(reconcile))
-        .route(protocol::QUEUE_RECEIVE, post(queue_receive))
-        .route(protocol::QUEUE_DELETE, post(queue_delete))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(middleware::map_response(json_errors))
-        .with_state(App {
-            engine,
-            retention_days,
-            health: Some(health),
-            shutdown,
-        })
-}
-
-async fn not_found() -> ApiError {
+pub(super) async fn not_found() -> ApiError {
     ApiError::new(
         StatusCode::NOT_FOUND,
         "NotFound",
@@ -166,7 +126,7 @@ async fn not_found() -> ApiError {
     )
 }
 
-async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
+pub(super) async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "MethodNotAllowed",
@@ -179,7 +139,7 @@ async fn method_not_allowed(method: Method, uri: Uri) -> ApiError {
 
 /// Error answers that axum makes itself (a body over the limit: 413 in text) become JSON
 /// like every other error.
-async fn json_errors(response: Response) -> Response {
+pub(super) async fn json_errors(response: Response) -> Response {
     let status = response.status();
     let is_json = response
         .headers()
@@ -210,10 +170,11 @@ async fn json_errors(response: Response) -> Response {
 /// Submits a POST body; also says whether it named its Id (so a retry of it is safe). `api`:
 /// it came through the public `POST /`, whose input gets what the deployed API's template adds;
 /// the CLI's own submissions start the execution directly, as StartExecution does on AWS.
-async fn submit_body(
+pub(super) async fn submit_body(
     app: &App,
     body: &[u8],
     api: bool,
+    deadline_ms: Option<i64>,
 ) -> Result<(waitable_core::job::Submitted, bool), ApiError> {
     let job = http_contract::parse_job_body(body).map_err(bad_request)?;
     let named = job.id.is_some();
@@ -230,31 +191,28 @@ async fn submit_body(
             input[key] = value;
         }
     }
+    let request = Submit {
+        name,
+        input,
+        as_api: api,
+    };
     let submitted = app
         .engine
-        .ask(|reply| Command::Submit { name, input, reply })
+        .ask_until(deadline_ms, |reply| Command::Submit { request, reply })
         .await?;
     Ok((submitted, named))
 }
 
 /// POST /: `{"StartTimestamp", "Id"?, "Payload"?}` -> `{"jobId", "executionArn"}`.
-async fn submit_public(State(app): State<App>, body: Bytes) -> Answer<Accepted> {
+pub(super) async fn submit_public(State(app): State<App>, body: Bytes) -> Answer<Accepted> {
     // A body without an Id gets a fresh name on each request: a retry could start a second job.
-    let (s, idempotent) = submit_body(&app, &body, true).await?;
+    let (s, idempotent) = submit_body(&app, &body, true, None).await?;
     Ok(Json(Accepted {
         job_id: s.job_id,
         execution_arn: s.execution_arn,
         idempotent,
         note: (!idempotent).then(|| NOT_IDEMPOTENT_NOTE.to_string()),
     }))
-}
-
-/// The same as POST /, also saying whether the job already existed.
-async fn submit_private(
-    State(app): State<App>,
-    body: Bytes,
-) -> Answer<waitable_core::job::Submitted> {
-    Ok(Json(submit_body(&app, &body, false).await?.0))
 }
 
 /// `limit`: absent (or empty) means the default page; anything but a whole number from 1 to
@@ -310,7 +268,11 @@ fn index_args(q: &HashMap<String, String>, windows: bool) -> Result<Option<Index
     }))
 }
 
-async fn page(app: &App, q: &HashMap<String, String>, windows: bool) -> Result<Page, ApiError> {
+pub(super) async fn page(
+    app: &App,
+    q: &HashMap<String, String>,
+    windows: bool,
+) -> Result<Page, ApiError> {
     let (after, limit) = page_args(q)?;
     let Ok(index) = index_args(q, windows) else {
         return Ok(Page {
@@ -337,144 +299,13 @@ fn with_token(mut body: Value, token: Option<String>) -> Value {
 }
 
 /// GET /status: `{"items": [{Id, StartActionAt, LastUpdated, ProcessStatus, Error}], "nextToken"?}`.
-async fn status_public(State(app): State<App>, Query(q): Query<HashMap<String, String>>) -> Answer {
+pub(super) async fn status_public(
+    State(app): State<App>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Answer {
     let p = page(&app, &q, false).await?;
     let items: Vec<Value> = p.items.iter().map(http_contract::status_entry).collect();
     Ok(Json(with_token(json!({ "items": items }), p.next_token)))
-}
-
-/// The full job records (with Payload), for the CLI.
-async fn jobs(
-    State(app): State<App>,
-    Query(q): Query<HashMap<String, String>>,
-) -> Answer<JobsPage> {
-    let p = page(&app, &q, true).await?;
-    Ok(Json(JobsPage {
-        items: p
-            .items
-            .iter()
-            .filter_map(http_contract::job_from_item)
-            .collect(),
-        next_token: p.next_token,
-    }))
-}
-
-async fn health_check(State(app): State<App>) -> Answer<Option<Health>> {
-    ok(app.health.clone())
-}
-
-/// A JSON body of type `T`, or a 400 naming what is wrong.
-fn parse<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|e| match e.classify() {
-        serde_json::error::Category::Data => bad_request(format!("the body does not fit: {e}")),
-        _ => bad_request(format!("the body is not valid JSON: {e}")),
-    })
-}
-
-fn ok<T: Serialize>(value: T) -> Answer<T> {
-    Ok(Json(value))
-}
-
-/// An execution with any input, bypassing the API's checks.
-async fn start_raw(State(app): State<App>, body: Bytes) -> Answer<waitable_core::job::Submitted> {
-    let v: StartExecution = parse(&body)?;
-    let input = v.input.unwrap_or(json!({}));
-    let s = app
-        .engine
-        .ask(|reply| Command::Submit {
-            name: v.name,
-            input,
-            reply,
-        })
-        .await?;
-    ok(s)
-}
-
-async fn cancel(State(app): State<App>, body: Bytes) -> Answer<CancelAnswer> {
-    let v: CancelRequest = parse(&body)?;
-    let job = app
-        .engine
-        .ask(|reply| Command::Cancel { id: v.id, reply })
-        .await?;
-    ok(CancelAnswer {
-        job_id: job.id.clone(),
-        job,
-    })
-}
-
-async fn seed(State(app): State<App>, body: Bytes) -> Answer<SeedAnswer> {
-    let records: Vec<Value> = parse(&body)?;
-    let seeded = app
-        .engine
-        .ask(|reply| Command::Seed { records, reply })
-        .await?;
-    ok(SeedAnswer { seeded })
-}
-
-async fn reload(State(app): State<App>, body: Bytes) -> Answer {
-    let v: ReloadRequest = parse(&body)?;
-    app.engine
-        .ask(|reply| Command::Reload {
-            definition: v.definition,
-            reply,
-        })
-        .await?;
-    app.retention_days
-        .store(v.retention_days, std::sync::atomic::Ordering::Relaxed);
-    ok(json!({}))
-}
-
-/// Cancels every waiting job, then the engine stops and the server shuts down.
-async fn destroy(State(app): State<App>) -> Answer<DestroyAnswer> {
-    let cancelled_jobs = app.engine.ask(|reply| Command::Destroy { reply }).await?;
-    app.shutdown.notify_waiters();
-    ok(DestroyAnswer { cancelled_jobs })
-}
-
-async fn queue_receive(State(app): State<App>, Json(body): Json<protocol::QueueReceive>) -> Answer {
-    let max = body.max.clamp(1, 1000);
-    let messages = app
-        .engine
-        .ask(|reply| Command::QueueReceive { max, reply })
-        .await?;
-    ok(json!(messages))
-}
-
-async fn queue_delete(State(app): State<App>, Json(body): Json<protocol::QueueDelete>) -> Answer {
-    let handles = body.handles;
-    let deleted = app
-        .engine
-        .ask(|reply| Command::QueueDelete { handles, reply })
-        .await?;
-    ok(json!({ "deleted": deleted }))
-}
-
-#[derive(serde::Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ReconcileBody {
-    ids: Vec<String>,
-    dry_run: bool,
-}
-
-async fn reconcile(State(app): State<App>, body: Bytes) -> Answer {
-    let v: ReconcileBody = parse(&body)?;
-    let report = app
-        .engine
-        .ask(|reply| Command::Reconcile {
-            ids: v.ids,
-            dry_run: v.dry_run,
-            reply,
-        })
-        .await?;
-    ok(json!(report))
-}
-
-async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {
-    let events = app
-        .engine
-        .ask(|reply| Command::History { name, reply })
-        .await?;
-    ok(json!(events))
 }
 
 #[cfg(test)]

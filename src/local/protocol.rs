@@ -44,6 +44,10 @@ pub fn history_path(name: &str) -> String {
     HISTORY.replace("{name}", name)
 }
 
+/// The header carrying the caller's deadline (epoch milliseconds): past it, the engine does
+/// not run the call's command (the caller gave up on it).
+pub const DEADLINE_HEADER: &str = "x-waitable-deadline-ms";
+
 /// [`JOBS`]' query parameters for a window on StartActionAt (with `status`, which reads the
 /// status index; `GET /status` takes `status` only, as the deployed API).
 pub const DUE_AFTER_PARAM: &str = "dueAfter";

@@ -7,6 +7,10 @@
 //! index on the expiry so a pass costs nothing when nothing is due. DynamoDB deletes expired
 //! items "within a few days"; the engine does it within [`PRUNE_EVERY`]. A job still STARTED
 //! is never deleted (its expiry is after its due time, so this cannot happen but by hand).
+//!
+//! A pruned execution's name stays taken, as on AWS, until [`NAME_KEPT_MS`] after the
+//! execution closed: a small row of `closed_names` outlives the job and its history, so a
+//! retried submit with the same Id is refused instead of starting a second job.
 
 use std::time::Duration;
 
@@ -17,12 +21,40 @@ pub const PRUNE_EVERY: Duration = Duration::from_secs(60);
 /// Jobs deleted per transaction (the engine answers commands between batches).
 pub const PRUNE_BATCH: usize = 500;
 
-/// The index on the expiry of `ttl_attr` (an expression of the stored item).
+/// How long a closed execution's name stays taken: Step Functions lets a name be used
+/// again 90 days after its execution closed, not before (`StartExecution` API reference).
+pub const NAME_KEPT_MS: i64 = 90 * 24 * 3600 * 1000;
+
+/// The index on the expiry of `ttl_attr` (an expression of the stored item), and the names
+/// of pruned executions.
 pub fn schema(ttl_attr: &str) -> String {
     format!(
-        "CREATE INDEX IF NOT EXISTS items_expiry ON items ({});",
+        "CREATE INDEX IF NOT EXISTS items_expiry ON items ({});
+         CREATE TABLE IF NOT EXISTS closed_names (
+             name      TEXT PRIMARY KEY,
+             closed_ms INTEGER NOT NULL
+         ) WITHOUT ROWID;
+         CREATE INDEX IF NOT EXISTS closed_names_age ON closed_names (closed_ms);",
         expiry(ttl_attr)
     )
+}
+
+/// When the execution that last had `name` closed, if it was pruned less than
+/// [`NAME_KEPT_MS`] after closing by `now_ms` (its name is still taken).
+pub fn closed_name(c: &Connection, name: &str, now_ms: i64) -> anyhow::Result<Option<i64>> {
+    use rusqlite::OptionalExtension;
+    Ok(
+        c.prepare_cached("SELECT closed_ms FROM closed_names WHERE name = ?1 AND closed_ms > ?2")?
+            .query_row(params![name, now_ms - NAME_KEPT_MS], |r| r.get(0))
+            .optional()?,
+    )
+}
+
+/// Forgets a closed name (it is free again, and is being used).
+pub fn forget_name(c: &Connection, name: &str) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM closed_names WHERE name = ?1")?
+        .execute([name])?;
+    Ok(())
 }
 
 fn expiry(ttl_attr: &str) -> String {
@@ -31,14 +63,21 @@ fn expiry(ttl_attr: &str) -> String {
     format!("CAST(json_extract(item, '$.{ttl_attr}.N') AS INTEGER)")
 }
 
-/// Deletes up to `limit` jobs whose `ttl_attr` is below `now_s` (and not STARTED), their
-/// executions and history; returns how many jobs went.
+/// Deletes up to `limit` jobs whose `ttl_attr` is below the time `now_ms` (and not STARTED),
+/// their executions and history, keeping a closed execution's name; forgets names kept long
+/// enough. Returns how many jobs went.
 pub fn prune_expired(
     c: &Connection,
     ttl_attr: &str,
-    now_s: i64,
+    now_ms: i64,
     limit: usize,
 ) -> anyhow::Result<usize> {
+    let now_s = now_ms.div_euclid(1000);
+    c.prepare_cached(
+        "DELETE FROM closed_names WHERE name IN
+           (SELECT name FROM closed_names WHERE closed_ms <= ?1 ORDER BY closed_ms LIMIT ?2)",
+    )?
+    .execute(params![now_ms - NAME_KEPT_MS, limit as i64])?;
     let expiry = expiry(ttl_attr);
     let ids: Vec<String> = c
         .prepare_cached(&format!(
@@ -49,6 +88,12 @@ pub fn prune_expired(
         .query_map(params![now_s, limit as i64], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     for id in &ids {
+        c.prepare_cached(
+            "INSERT OR REPLACE INTO closed_names (name, closed_ms)
+             SELECT name, COALESCE(stop_ms, ?2) FROM executions
+             WHERE name = ?1 AND status != 'RUNNING'",
+        )?
+        .execute(params![id, now_ms])?;
         c.prepare_cached("DELETE FROM history WHERE execution = ?1")?
             .execute([id])?;
         c.prepare_cached("DELETE FROM executions WHERE name = ?1 AND status != 'RUNNING'")?
@@ -114,9 +159,9 @@ mod tests {
         job(&c, "young", "COMPLETED", Some(10_000));
         job(&c, "forever", "COMPLETED", None);
         job(&c, "waiting", "STARTED", Some(100));
-        assert_eq!(prune_expired(&c, "ExpiresAt", 1_000, 1).unwrap(), 1);
-        assert_eq!(prune_expired(&c, "ExpiresAt", 1_000, 10).unwrap(), 1);
-        assert_eq!(prune_expired(&c, "ExpiresAt", 1_000, 10).unwrap(), 0);
+        assert_eq!(prune_expired(&c, "ExpiresAt", 1_000_000, 1).unwrap(), 1);
+        assert_eq!(prune_expired(&c, "ExpiresAt", 1_000_000, 10).unwrap(), 1);
+        assert_eq!(prune_expired(&c, "ExpiresAt", 1_000_000, 10).unwrap(), 0);
         let left: Vec<String> = c
             .prepare("SELECT id FROM items ORDER BY id")
             .unwrap()
@@ -127,6 +172,30 @@ mod tests {
         assert_eq!(left, ["forever", "waiting", "young"]);
         assert_eq!(count(&c, "executions"), 3);
         assert_eq!(count(&c, "history"), 3);
+        // Their names stay taken for 90 days after they closed (no stop time recorded here:
+        // when they were pruned), then go.
+        let later = 1_000_000 + NAME_KEPT_MS;
+        assert_eq!(
+            closed_name(&c, "old-done", 1_000_000).unwrap(),
+            Some(1_000_000)
+        );
+        assert_eq!(closed_name(&c, "young", 1_000_000).unwrap(), None);
+        assert_eq!(
+            closed_name(&c, "old-done", later - 1).unwrap(),
+            Some(1_000_000)
+        );
+        assert_eq!(closed_name(&c, "old-done", later).unwrap(), None);
+        assert_eq!(count(&c, "closed_names"), 2);
+        // The kept names go; "young" expired meanwhile, and its name is kept now.
+        prune_expired(&c, "ExpiresAt", later, 10).unwrap();
+        let kept: Vec<String> = c
+            .prepare("SELECT name FROM closed_names")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(kept, ["young"]);
     }
 
     #[test]

@@ -39,10 +39,17 @@ pub struct StackFile {
     /// The `RetentionDays` parameter the stack was deployed with (every job's `ExpiresAt`).
     #[serde(rename = "retentionDays", default = "default_retention_days")]
     pub retention_days: u32,
+    /// How many webhook requests run at once against one webhook (the rest wait in line).
+    #[serde(rename = "webhookConcurrency", default = "default_webhook_concurrency")]
+    pub webhook_concurrency: usize,
 }
 
 fn default_retention_days() -> u32 {
     waitable_core::retention::DEFAULT_RETENTION_DAYS
+}
+
+fn default_webhook_concurrency() -> usize {
+    super::engine::DEFAULT_CONCURRENCY
 }
 
 /// What a running engine writes for people and tools to read (its pid and public port). The
@@ -164,6 +171,7 @@ mod tests {
             port: Some(n),
             deliver: vec![],
             retention_days: 90,
+            webhook_concurrency: 512,
         };
         std::thread::scope(|scope| {
             for n in 0..16 {

@@ -10,10 +10,11 @@ pub struct Fault {
 }
 
 impl Fault {
+    /// The cause is cut at [`crate::limits::MAX_CAUSE_CHARS`], as Step Functions cuts it.
     pub fn new(error: &str, cause: impl Into<String>) -> Self {
         Fault {
             error: error.into(),
-            cause: cause.into(),
+            cause: crate::limits::cap_cause(cause.into()),
             from_task: false,
         }
     }

@@ -29,6 +29,17 @@ pub fn expires_at(start_epoch_seconds: i64, retention_days: u32) -> String {
     (start_epoch_seconds + i64::from(retention_days) * SECONDS_PER_DAY).to_string()
 }
 
+/// A `RetentionDays` given on a deploy (`--parameter RetentionDays=...`): an empty value is
+/// refused rather than read as the default (which would cut a longer retention to 90 days).
+pub fn given_retention_days(text: &str) -> Result<u32, InvalidRetention> {
+    if text.trim().is_empty() {
+        return Err(InvalidRetention {
+            value: text.to_string(),
+        });
+    }
+    retention_days(Some(text))
+}
+
 /// The `RetentionDays` a stack was deployed with: its parameter's value, or the default when
 /// the stack has none (deployed before the parameter existed, or given no value). A value
 /// outside 0..=[`MAX_RETENTION_DAYS`] is refused, as CloudFormation refuses it.
@@ -63,6 +74,9 @@ mod tests {
         assert_eq!(retention_days(Some("")), Ok(DEFAULT_RETENTION_DAYS));
         assert_eq!(retention_days(Some("0")), Ok(0));
         assert_eq!(retention_days(Some("3650")), Ok(MAX_RETENTION_DAYS));
+        assert!(given_retention_days("").is_err());
+        assert!(given_retention_days(" ").is_err());
+        assert_eq!(given_retention_days("7"), Ok(7));
         for bad in ["3651", "-1", "1.5", "ninety"] {
             assert!(retention_days(Some(bad)).is_err(), "{bad}");
         }

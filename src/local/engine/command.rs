@@ -7,6 +7,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::super::http_contract::JobBody;
+use super::pool::SendOutcome;
 use waitable_asl::ddb::Item;
 use waitable_core::job::{JobRecord, JobStatus, Submitted};
 use waitable_core::status_index::DueWindow;
@@ -17,11 +18,13 @@ pub enum EngineError {
     /// The execution name breaks the Id rule.
     #[error("invalid execution name {0:?}")]
     InvalidName(String),
-    /// The name was taken by an execution with another input.
-    #[error(
-        "Execution Already Exists: '{arn}' (a job with Id {id} was submitted with a different input)"
-    )]
-    AlreadyExists { arn: String, id: String },
+    /// The name is taken (see `execution::submit`); `reason` says by what.
+    #[error("Execution Already Exists: '{arn}' (job {id}: {reason})")]
+    AlreadyExists {
+        arn: String,
+        id: String,
+        reason: String,
+    },
     #[error("no job with Id {0:?}")]
     JobNotFound(String),
     /// Only a STARTED job that has not fired can be cancelled (`waitable_core::cancel`).
@@ -41,6 +44,9 @@ pub enum EngineError {
     /// The engine thread is gone or going.
     #[error("the engine is stopping")]
     Stopped,
+    /// The caller's deadline passed before the engine came to the command: it was not run.
+    #[error("the command was not run: its caller's deadline passed before the engine came to it")]
+    GaveUp,
     /// The store failed (the message names the cause).
     #[error("{0}")]
     Internal(String),
@@ -68,12 +74,20 @@ pub struct IndexQuery {
     pub window: DueWindow,
 }
 
+/// What a submit asks: the execution's name and input, and whether it came through the
+/// public API (`POST /`, answered as StartExecution answers a name in use).
+#[derive(Debug, Clone)]
+pub struct Submit {
+    pub name: String,
+    pub input: Value,
+    pub as_api: bool,
+}
+
 pub enum Command {
     /// Start the job's execution (idempotent on Id and input). The name always follows the
     /// Id rule; the input is checked by the state machine (the private raw route sends any).
     Submit {
-        name: String,
-        input: Value,
+        request: Submit,
         reply: Reply<Submitted>,
     },
     Cancel {
@@ -122,7 +136,63 @@ pub enum Command {
         name: String,
         reply: Reply<Vec<(String, Option<String>, i64)>>,
     },
+    /// The outcome of a webhook request, from the send pool: the execution's next step.
+    Delivered(SendOutcome),
+    /// `command`, unless its caller gives up first: past `deadline_ms` (epoch milliseconds,
+    /// the CLI's own deadline) it is not run.
+    Until {
+        deadline_ms: i64,
+        command: Box<Command>,
+    },
     Stop,
+}
+
+impl Command {
+    /// True when nobody waits for the answer any more: the caller went away (its reply
+    /// channel is closed) or its deadline passed. Such a command is never run.
+    pub fn abandoned(&self, now_ms: i64) -> bool {
+        match self {
+            Command::Submit { reply, .. } => reply.is_closed(),
+            Command::Cancel { reply, .. } => reply.is_closed(),
+            Command::Page { reply, .. } => reply.is_closed(),
+            Command::Seed { reply, .. } => reply.is_closed(),
+            Command::Reload { reply, .. } => reply.is_closed(),
+            Command::Destroy { reply } => reply.is_closed(),
+            Command::QueueReceive { reply, .. } => reply.is_closed(),
+            Command::QueueDelete { reply, .. } => reply.is_closed(),
+            Command::History { reply, .. } => reply.is_closed(),
+            Command::Reconcile { reply, .. } => reply.is_closed(),
+            Command::Until {
+                deadline_ms,
+                command,
+            } => now_ms > *deadline_ms || command.abandoned(now_ms),
+            Command::Delivered(_) | Command::Stop => false,
+        }
+    }
+
+    /// Answers the caller (if it still listens) that its command was not run.
+    pub fn give_up(self) {
+        fn no<T>(reply: Reply<T>) -> bool {
+            reply.send(Err(EngineError::GaveUp)).is_ok()
+        }
+        let _ = match self {
+            Command::Submit { reply, .. } => no(reply),
+            Command::Cancel { reply, .. } => no(reply),
+            Command::Page { reply, .. } => no(reply),
+            Command::Seed { reply, .. } => no(reply),
+            Command::Reload { reply, .. } => no(reply),
+            Command::Destroy { reply } => no(reply),
+            Command::QueueReceive { reply, .. } => no(reply),
+            Command::QueueDelete { reply, .. } => no(reply),
+            Command::History { reply, .. } => no(reply),
+            Command::Reconcile { reply, .. } => no(reply),
+            Command::Until { command, .. } => {
+                command.give_up();
+                true
+            }
+            Command::Delivered(_) | Command::Stop => false,
+        };
+    }
 }
 
 /// Submit body -> execution (name, input), on a stack that keeps finished jobs `retention_days`.
@@ -142,10 +212,25 @@ pub struct Handle {
 
 impl Handle {
     pub async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, EngineError> {
+        self.ask_until(None, make).await
+    }
+
+    /// [`Handle::ask`] for a caller who waits until `deadline_ms` (epoch milliseconds) at
+    /// most: the engine does not run the command after it.
+    pub async fn ask_until<T>(
+        &self,
+        deadline_ms: Option<i64>,
+        make: impl FnOnce(Reply<T>) -> Command,
+    ) -> Result<T, EngineError> {
         let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(make(reply))
-            .map_err(|_| EngineError::Stopped)?;
+        let command = match deadline_ms {
+            Some(deadline_ms) => Command::Until {
+                deadline_ms,
+                command: Box::new(make(reply)),
+            },
+            None => make(reply),
+        };
+        self.tx.send(command).map_err(|_| EngineError::Stopped)?;
         rx.await.unwrap_or(Err(EngineError::Stopped))
     }
 }

@@ -1,10 +1,11 @@
 //! The delivery tasks on the local target: `sqs:sendMessage` into the stack's queue (a table
 //! in the stack's database, written in the step's transaction) and `http:invoke` as a real
-//! HTTP POST from the engine.
+//! HTTP request, made by the send pool (`pool`) off the engine thread (`webhook`).
 //!
-//! At least once: a POST is made before the step commits, so a crash between the two repeats
-//! the POST after the restart; a queue message commits with the step, so it is sent once.
-//! `sns:publish` and `events:putEvents` are refused at deploy on this target (no stand-in).
+//! At least once: a request is made after the step that claimed the job committed, and its
+//! outcome commits with the next step, so a crash between the two repeats only the requests in
+//! flight; a queue message commits with the step, so it is sent once. `sns:publish` and
+//! `events:putEvents` are refused at deploy on this target (no stand-in).
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -16,8 +17,13 @@ use waitable_asl::Fault;
 
 /// What a received message stays hidden for before another receive may take it again.
 pub const VISIBILITY_MS: i64 = 30_000;
-/// How long one POST may take (AWS's HTTP Task gives up after 60 s).
-pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one request may take: AWS's HTTP Task gives up after 60 s.
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
+/// Sets another [`HTTP_TIMEOUT`] in milliseconds (tests of a hanging webhook).
+pub const HTTP_TIMEOUT_ENV: &str = "WAITABLE_LOCAL_HTTP_TIMEOUT_MS";
+/// How many requests to one webhook (scheme, host and port) run at once, unless the stack
+/// says otherwise (`webhookConcurrency` in its stack file).
+pub const DEFAULT_CONCURRENCY: usize = 512;
 
 /// Creates the queue table when the stack has none yet.
 pub fn init(c: &Connection) -> rusqlite::Result<()> {
@@ -35,6 +41,7 @@ pub fn init(c: &Connection) -> rusqlite::Result<()> {
 }
 
 /// What the delivery tasks need to know about this stack.
+#[derive(Clone)]
 pub struct Delivery {
     pub queue_url: String,
     pub connection_arn: String,
@@ -42,13 +49,21 @@ pub struct Delivery {
     /// a redeploy's new header applies at once.
     pub header_file: Option<PathBuf>,
     pub agent: ureq::Agent,
+    /// Requests to one webhook at once (the stack's setting).
+    pub concurrency: usize,
 }
 
 impl Delivery {
     pub fn new(stack: &str, header_file: Option<PathBuf>) -> Delivery {
         let crypto = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let timeout = std::env::var(HTTP_TIMEOUT_ENV)
+            .ok()
+            .and_then(|ms| ms.parse().ok())
+            .map_or(HTTP_TIMEOUT, Duration::from_millis);
         let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(HTTP_TIMEOUT))
+            .timeout_global(Some(timeout))
+            .max_idle_connections_per_host(DEFAULT_CONCURRENCY)
+            .max_idle_connections(DEFAULT_CONCURRENCY)
             .http_status_as_error(false)
             .max_redirects(0)
             .tls_config(
@@ -64,10 +79,11 @@ impl Delivery {
             connection_arn: waitable_core::delivery::local_connection_arn(stack),
             header_file,
             agent,
+            concurrency: DEFAULT_CONCURRENCY,
         }
     }
 
-    fn header(&self) -> Option<(String, String)> {
+    pub(super) fn header(&self) -> Option<(String, String)> {
         let text = std::fs::read(self.header_file.as_ref()?).ok()?;
         serde_json::from_slice(&text).ok()
     }
@@ -115,63 +131,6 @@ pub fn send_message(
     )?;
     let seq = c.last_insert_rowid();
     Ok(Ok(json!({ "MessageId": format!("local-{seq}") })))
-}
-
-/// `http:invoke`: a POST (or the method asked for) with the connection's header; 2xx is the
-/// result, any other status is `States.Http.StatusCode.<n>`, no answer is `States.Http.Socket`.
-pub fn http_invoke(d: &Delivery, params: &Value) -> Result<Value, Fault> {
-    let invalid = |m: String| Fault::task("States.Runtime", m);
-    let url = params["ApiEndpoint"]
-        .as_str()
-        .ok_or_else(|| invalid("ApiEndpoint is required".into()))?;
-    let method = params["Method"].as_str().unwrap_or("POST");
-    if params["Authentication"]["ConnectionArn"].as_str() != Some(d.connection_arn.as_str()) {
-        return Err(Fault::task(
-            "Events.ConnectionResource.InvalidConnectionState",
-            "the connection is not this stack's webhook connection",
-        ));
-    }
-    let body = match &params["RequestBody"] {
-        Value::Null => String::new(),
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
-    };
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
-    for (k, v) in params["Headers"].as_object().into_iter().flatten() {
-        let v = v
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| v.to_string());
-        req = req.header(k.as_str(), v);
-    }
-    if let Some((k, v)) = &d.header() {
-        req = req.header(k.as_str(), v.as_str());
-    }
-    let req = req
-        .body(body)
-        .map_err(|e| invalid(format!("the request to {url} is invalid: {e}")))?;
-    let mut resp = d
-        .agent
-        .run(req)
-        .map_err(|e| Fault::task("States.Http.Socket", format!("POST {url}: {e}")))?;
-    let status = resp.status().as_u16();
-    let text = resp
-        .body_mut()
-        .with_config()
-        .limit(256 * 1024)
-        .read_to_string()
-        .unwrap_or_default();
-    if (200..300).contains(&status) {
-        Ok(
-            json!({ "StatusCode": status, "StatusText": resp.status().canonical_reason().unwrap_or_default(), "ResponseBody": text }),
-        )
-    } else {
-        let cause = json!({ "StatusCode": status, "ResponseBody": text }).to_string();
-        Err(Fault::task(
-            &format!("States.Http.StatusCode.{status}"),
-            cause,
-        ))
-    }
 }
 
 /// One message handed out by [`receive`]: its handle is `seq.receives`, so a handle from an
@@ -226,9 +185,6 @@ pub fn delete(c: &Connection, handles: &[String]) -> rusqlite::Result<usize> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Read, Write};
-    use std::net::TcpListener;
-
     use super::*;
 
     fn db() -> Connection {
@@ -284,104 +240,5 @@ mod tests {
             2
         );
         assert!(receive(&c, 10, i64::MAX / 2).unwrap().is_empty());
-    }
-
-    /// A one-shot HTTP server answering `status`; returns its URL and the request it got.
-    fn server(status: u16) -> (String, std::thread::JoinHandle<String>) {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let url = format!("http://{}/hook", l.local_addr().unwrap());
-        let h = std::thread::spawn(move || {
-            let (mut s, _) = l.accept().unwrap();
-            let mut buf = vec![0u8; 65536];
-            let mut got = Vec::new();
-            loop {
-                let n = s.read(&mut buf).unwrap();
-                got.extend_from_slice(&buf[..n]);
-                let text = String::from_utf8_lossy(&got).to_string();
-                if let Some(end) = text.find("\r\n\r\n") {
-                    let len: usize = text
-                        .lines()
-                        .find_map(|l| {
-                            l.to_ascii_lowercase()
-                                .strip_prefix("content-length:")
-                                .map(|v| v.trim().parse().unwrap())
-                        })
-                        .unwrap_or(0);
-                    if got.len() >= end + 4 + len {
-                        break;
-                    }
-                }
-            }
-            write!(
-                s,
-                "HTTP/1.1 {status} X\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok"
-            )
-            .unwrap();
-            String::from_utf8(got).unwrap()
-        });
-        (url, h)
-    }
-
-    fn invoke(url: &str, d: &Delivery) -> Result<Value, Fault> {
-        http_invoke(
-            d,
-            &json!({
-                "ApiEndpoint": url,
-                "Method": "POST",
-                "Authentication": { "ConnectionArn": d.connection_arn },
-                "Headers": { "Content-Type": "application/json", "Idempotency-Key": "job-1" },
-                "RequestBody": "{\"Id\":\"job-1\",\"Payload\":{\"n\":1e2}}"
-            }),
-        )
-    }
-
-    #[test]
-    fn a_webhook_gets_the_body_as_is_with_the_connection_header() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join(WEBHOOK_HEADER_FILE);
-        std::fs::write(&file, r#"["Authorization","Bearer s3cret"]"#).unwrap();
-        let d = Delivery::new("s", Some(file));
-        let (url, h) = server(204);
-        let r = invoke(&url, &d).unwrap();
-        assert_eq!(r["StatusCode"], 204);
-        let req = h.join().unwrap();
-        assert!(req.starts_with("POST /hook HTTP/1.1\r\n"), "{req}");
-        assert!(
-            req.to_ascii_lowercase()
-                .contains("authorization: bearer s3cret"),
-            "{req}"
-        );
-        assert!(
-            req.to_ascii_lowercase().contains("idempotency-key: job-1"),
-            "{req}"
-        );
-        assert!(
-            req.ends_with("\r\n\r\n{\"Id\":\"job-1\",\"Payload\":{\"n\":1e2}}"),
-            "{req}"
-        );
-    }
-
-    #[test]
-    fn statuses_become_the_http_tasks_error_names() {
-        let d = Delivery::new("s", None);
-        for status in [400, 429, 500] {
-            let (url, h) = server(status);
-            let f = invoke(&url, &d).unwrap_err();
-            h.join().unwrap();
-            assert_eq!(f.error, format!("States.Http.StatusCode.{status}"));
-            assert!(f.from_task);
-        }
-        // Nobody listening: a socket error.
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let f = invoke(&format!("http://127.0.0.1:{port}/x"), &d).unwrap_err();
-        assert_eq!(f.error, "States.Http.Socket");
-        // Another stack's connection is refused without a request.
-        let other = Delivery::new("other", None);
-        let f = http_invoke(&d, &json!({ "ApiEndpoint": "http://127.0.0.1:1/", "Authentication": { "ConnectionArn": other.connection_arn } })).unwrap_err();
-        assert!(f.error.starts_with("Events.ConnectionResource"), "{f:?}");
     }
 }

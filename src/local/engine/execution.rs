@@ -7,13 +7,15 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rusqlite::Connection;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::super::http_contract;
+use super::super::prune;
 use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
 use super::StackNames;
-use super::command::EngineError;
+use super::command::{EngineError, Submit};
 use super::deliver::Delivery;
+use super::pool::{SendOutcome, SendRequest};
 use super::table::TableTasks;
 use waitable_asl::{self as asl, Cursor, ExecutionInfo, Machine, Transition};
 use waitable_core::job::{
@@ -41,38 +43,78 @@ fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<
     Ok(m)
 }
 
-/// Starts the execution `name` on definition `current` (idempotent on name and input) and
-/// runs its first states now, so the job is recorded before the caller hears back.
-// The engine's parts a step needs (connection, names, machines, delivery) plus the request.
-#[allow(clippy::too_many_arguments)]
+/// The engine's parts a step needs, and the requests its steps leave to make once they commit.
+pub(super) struct Parts<'a> {
+    pub names: &'a StackNames,
+    pub machines: &'a mut Machines,
+    pub delivery: &'a Delivery,
+    /// Webhook requests to hand to the send pool after the commit (never before: a request
+    /// must not go out for a step that did not commit).
+    pub sends: Vec<SendRequest>,
+}
+
+/// Starts the execution `name` on definition `current` and runs its first states now, so
+/// the job is recorded before the caller hears back.
+///
+/// A name in use answers as StartExecution does: the same input as a running execution is
+/// that execution; a closed execution (or a pruned one, see `prune`) keeps its name for 90
+/// days after it closed, and another input is refused. `as_api`: asked through `POST /`, where
+/// a closed execution's name is refused even for the same input (StartExecution's answer);
+/// the CLI's own submit answers a finished job's resubmit from the job, as on AWS.
 pub(super) fn submit(
     c: &Connection,
-    names: &StackNames,
-    cache: &mut Machines,
-    delivery: &Delivery,
+    parts: &mut Parts,
     current: i64,
-    name: &str,
-    input: Value,
+    request: Submit,
     now: i64,
 ) -> Result<Submitted, EngineError> {
+    let Submit {
+        name,
+        input,
+        as_api,
+    } = request;
+    let name = name.as_str();
+    let names = parts.names;
     if !is_valid_id(name) {
         return Err(EngineError::InvalidName(name.into()));
     }
     let arn = names.execution_arn(name);
+    let taken = |reason: &str| EngineError::AlreadyExists {
+        arn: arn.clone(),
+        id: name.into(),
+        reason: reason.into(),
+    };
     if let Some(existing) = store::get_execution(c, name).map_err(EngineError::internal)? {
-        if same_job(&existing.input, &input) {
-            return Ok(Submitted {
-                job_id: name.into(),
-                execution_arn: arn,
-                already_submitted: true,
-            });
+        let closed_long_ago = existing
+            .stop_ms
+            .is_some_and(|stop| stop.saturating_add(prune::NAME_KEPT_MS) <= now);
+        if !closed_long_ago {
+            let same = same_job(&existing.input, &input);
+            if same && (existing.status == RUNNING || !as_api) {
+                return Ok(Submitted {
+                    job_id: name.into(),
+                    execution_arn: arn,
+                    already_submitted: true,
+                });
+            }
+            return Err(taken(if same {
+                "its execution has closed; the name can be used again 90 days after that"
+            } else {
+                "a job with that Id was submitted with a different input"
+            }));
         }
-        return Err(EngineError::AlreadyExists {
-            arn,
-            id: name.into(),
-        });
+        // Its name is free again: the old execution makes way.
+        store::forget_execution(c, name).map_err(EngineError::internal)?;
+    } else if prune::closed_name(c, name, now)
+        .map_err(EngineError::internal)?
+        .is_some()
+    {
+        return Err(taken(
+            "its job was deleted after its retention, and its execution's name stays taken for 90 days after it closed",
+        ));
     }
-    let m = machine(c, cache, current).map_err(EngineError::internal)?;
+    prune::forget_name(c, name).map_err(EngineError::internal)?;
+    let m = machine(c, parts.machines, current).map_err(EngineError::internal)?;
     let exec = Execution {
         name: name.into(),
         definition_id: current,
@@ -89,7 +131,7 @@ pub(super) fn submit(
     store::record(c, name, "ExecutionStarted", None, now).map_err(EngineError::internal)?;
     store::record(c, name, "StateEntered", Some(&m.start_at), now)
         .map_err(EngineError::internal)?;
-    drive(c, names, cache, delivery, name, now).map_err(EngineError::internal)?;
+    drive(c, parts, name, now, None).map_err(EngineError::internal)?;
     Ok(Submitted {
         job_id: name.into(),
         execution_arn: arn,
@@ -97,14 +139,18 @@ pub(super) fn submit(
     })
 }
 
-/// Steps one execution as far as it goes now; saves where it stands.
+/// Steps one execution as far as it goes now; saves where it stands. `outcome` is the
+/// answer to the webhook request it waits for, if that came back.
+///
+/// A webhook request is not made here: the step that reaches it is not taken, the execution
+/// is saved waiting in that state (no timer: `due_ms` empty) and the request is added to
+/// `parts.sends`; its outcome steps the execution again, and the step is then taken with it.
 pub(super) fn drive(
     c: &Connection,
-    names: &StackNames,
-    cache: &mut Machines,
-    delivery: &Delivery,
+    parts: &mut Parts,
     name: &str,
     now: i64,
+    outcome: Option<SendOutcome>,
 ) -> anyhow::Result<()> {
     let Some(mut exec) = store::get_execution(c, name)? else {
         return Ok(());
@@ -112,7 +158,17 @@ pub(super) fn drive(
     if exec.status != RUNNING {
         return Ok(());
     }
-    let m = machine(c, cache, exec.definition_id)?;
+    let waiting_for_send = exec.due_ms.is_none();
+    let mut answer = match outcome {
+        Some(o) if waiting_for_send => Some(o),
+        // A stale answer (the execution moved on, or was resumed after a restart).
+        Some(_) => return Ok(()),
+        // Waiting for its request's answer: nothing to do before it comes.
+        None if waiting_for_send => return Ok(()),
+        None => None,
+    };
+    let names = parts.names;
+    let m = machine(c, parts.machines, exec.definition_id)?;
     let info = ExecutionInfo {
         name: name.into(),
         arn: names.execution_arn(name),
@@ -127,18 +183,39 @@ pub(super) fn drive(
         .context("a running execution has a cursor")?;
     let mut rand = jitter;
     for _ in 0..MAX_STEPS {
+        let sent = match answer.take() {
+            Some(o) if o.state == cursor.state => Some(o.result),
+            Some(_) => {
+                exec.cursor = Some(cursor);
+                return Ok(());
+            }
+            None => None,
+        };
         let mut tasks = TableTasks {
             c,
-            delivery,
+            delivery: parts.delivery,
             table: &names.table,
             execution: name,
             state: cursor.state.clone(),
             now,
+            sent,
+            send: None,
             failure: None,
         };
+        let before = cursor.clone();
         let step = asl::step(&m, &info, cursor, now, &mut tasks, &mut rand);
         if let Some(e) = tasks.failure {
             return Err(e.context("writing the jobs table"));
+        }
+        if let Some(params) = tasks.send {
+            parts.sends.push(SendRequest {
+                execution: name.into(),
+                state: before.state.clone(),
+                params,
+            });
+            exec.cursor = Some(before);
+            exec.due_ms = None;
+            return store::save_execution(c, &exec);
         }
         match step {
             Transition::Next(next) => {
@@ -158,9 +235,10 @@ pub(super) fn drive(
             Transition::Failed { error, cause } => {
                 // Past the one-year limit the execution timed out (TIMED_OUT on AWS).
                 let timed_out = now > exec.start_ms.saturating_add(asl::limits::MAX_EXECUTION_MS);
+                let status = if timed_out { "TIMED_OUT" } else { FAILED };
+                reconcile_row(c, name, status, now, (&error, &cause))?;
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
-                reconcile_row(c, name, if timed_out { "TIMED_OUT" } else { FAILED }, now)?;
                 return store::save_execution(c, &exec);
             }
         }
@@ -194,23 +272,29 @@ pub(super) fn fail_internally(
             &mut exec,
             FAILED,
             now,
-            Some(("States.Runtime".into(), message.into())),
+            Some((
+                "States.Runtime".into(),
+                asl::limits::cap_cause(message.into()),
+            )),
         );
         store::save_execution(c, &exec)?;
         store::record(c, name, "ExecutionFailed", None, now)?;
-        reconcile_row(c, name, FAILED, now)?;
+        reconcile_row(c, name, FAILED, now, ("States.Runtime", message))?;
     }
     Ok(())
 }
 
 /// What the reconcile does on AWS (`core::reconcile_machine`), in the same transaction: an execution
 /// that ended `execution_status` while its job's row still says STARTED moves the row to the
-/// outcome's status, with its reason. A job that recorded its own end is left as it is.
+/// outcome's status, with its reason followed by the execution's error and cause (a webhook
+/// answer of a type the HTTP Task refuses, for example). A job that recorded its own end is
+/// left as it is.
 fn reconcile_row(
     c: &Connection,
     name: &str,
     execution_status: &str,
     now: i64,
+    (failed_with, cause): (&str, &str),
 ) -> anyhow::Result<()> {
     let Some((status, error)) = waitable_core::reconcile_machine::outcome(execution_status) else {
         return Ok(());
@@ -228,7 +312,8 @@ fn reconcile_row(
         ATTR_LAST_UPDATED.into(),
         json!({ "S": asl::run::iso_millis(now) }),
     );
-    item.insert(ATTR_ERROR.into(), json!({ "S": error }));
+    let reason = asl::limits::cap_cause(format!("{error}: {failed_with}: {cause}"));
+    item.insert(ATTR_ERROR.into(), json!({ "S": reason }));
     store::put_item(c, name, &item)
 }
 

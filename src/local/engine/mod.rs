@@ -5,25 +5,34 @@
 //! transition, the history) commits in one SQLite transaction, and replies go out only after
 //! the commit. After a crash the database holds either all of a step or none of it, and the
 //! engine resumes every RUNNING execution from its saved cursor; overdue timers fire at once.
+//! A webhook request is the one thing done at least once: it is made after the step that
+//! reached it committed, and its answer commits the next step, so a crash in between makes
+//! the requests that were in flight again.
 //!
 //! No busy polling: between commands the thread blocks on the channel with a timeout that ends
 //! at the next due timer (a plain thread, because SQLite calls block).
 //!
 //! - `command`: what callers ask ([`Command`]), the [`Handle`] they ask through, and the
 //!   domain errors they get back ([`EngineError`]);
-//! - `commit`: the engine thread, its timer and its group-commit loop ([`Engine`]);
+//! - `run_loop`: the engine thread and its timer ([`Engine`]); `handle`: its answer to each
+//!   command (group commit);
 //! - `execution`: one execution's life (start, step, finish, cancel);
-//! - `table`: the task resources, acting on the jobs table inside the current transaction.
+//! - `table`: the task resources, acting on the jobs table inside the current transaction;
+//! - `deliver`: the delivery queue; `webhook`: one HTTP request; `pool`: the workers that
+//!   make them, off the engine thread.
 
 mod command;
 mod deliver;
 mod execution;
+mod handle;
+mod pool;
 mod run_loop;
 mod sweep;
 mod table;
+mod webhook;
 
-pub use command::{Command, EngineError, Handle, IndexQuery, Page, submission};
-pub use deliver::{QueueMessage, WEBHOOK_HEADER_FILE};
+pub use command::{Command, EngineError, Handle, IndexQuery, Page, Submit, submission};
+pub use deliver::{DEFAULT_CONCURRENCY, QueueMessage, WEBHOOK_HEADER_FILE};
 pub use run_loop::Engine;
 
 /// The stack's fixed names, as the engine's executions see them.

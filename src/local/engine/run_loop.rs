@@ -1,41 +1,48 @@
-//! The engine thread: it waits for the next command or the next due timer, and commits each
-//! batch of work in one SQLite transaction (group commit), replying only after the commit.
+//! The engine thread: it waits for the next command or the next due timer. Commands are
+//! committed in batches (group commit), replying only after the commit; each execution's step
+//! commits on its own, and the webhook requests a step leaves are handed to the send pool only
+//! after that commit (see `pool`), so the thread never waits on the network and never holds a
+//! transaction across I/O.
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
 
 use rusqlite::Connection;
-use serde_json::Value;
 
-use super::super::http_contract;
 use super::super::prune;
 use super::super::store;
-use super::super::store_index;
-use super::command::{Command, EngineError, Page, Reply};
+use super::command::{Command, EngineError};
 use super::deliver::Delivery as DeliveryTargets;
-use super::execution::{cancel, drive, fail_internally, submit};
+use super::execution::{Parts, drive, fail_internally};
+use super::pool::{Pool, SendOutcome, SendRequest};
 use super::{StackNames, now_ms};
-use waitable_asl::ddb::Item;
 use waitable_asl::{self as asl, Machine};
-use waitable_core::job::ATTR_ID;
 use waitable_core::retention::ATTR_EXPIRES_AT;
 
-/// How many due executions one transaction steps (keeps commands answered during a burst).
-const BATCH: usize = 512;
+/// How many commands one transaction takes, and how many due executions one pass steps
+/// before the engine looks at its commands again.
+pub(super) const BATCH: usize = 256;
+/// The longest the engine steps due executions before it answers waiting commands.
+const FIRE_SLICE: Duration = Duration::from_millis(20);
 /// The longest the engine sleeps without looking at the clock again.
 const MAX_SLEEP: Duration = Duration::from_secs(60);
 
 /// The one writer of a stack's database (runs on its own thread; see [`Engine::run`]).
 pub struct Engine {
-    conn: Connection,
-    names: StackNames,
-    machines: HashMap<i64, Arc<Machine>>,
-    current: i64,
-    delivery: DeliveryTargets,
+    pub(super) conn: Connection,
+    pub(super) names: StackNames,
+    pub(super) machines: HashMap<i64, Arc<Machine>>,
+    pub(super) current: i64,
+    pub(super) delivery: DeliveryTargets,
+    /// The webhook requests' workers (from [`Engine::run`] on).
+    pool: Option<Pool>,
     /// When to look for expired jobs next (retention, `super::super::prune`).
     next_prune: std::time::Instant,
+    /// The database file and which file it was at the start (see [`Engine::db_file_gone`]).
+    db_file: Option<(std::path::PathBuf, Option<(u64, u64)>)>,
+    next_db_check: std::time::Instant,
 }
 
 impl Engine {
@@ -45,13 +52,18 @@ impl Engine {
         let current = store::ensure_definition(&conn, definition)?;
         super::deliver::init(&conn)?;
         conn.execute_batch(&prune::schema(ATTR_EXPIRES_AT))?;
+        // Requests in flight when the engine last stopped are made again.
+        store::resume_sending(&conn, now_ms())?;
         Ok(Engine {
             delivery: DeliveryTargets::new(&names.stack, None),
             conn,
             names,
             machines: HashMap::new(),
             current,
+            pool: None,
             next_prune: std::time::Instant::now(),
+            db_file: None,
+            next_db_check: std::time::Instant::now(),
         })
     }
 
@@ -61,11 +73,50 @@ impl Engine {
         self
     }
 
-    /// Runs until Stop or Destroy (or the channel closes). `stopped` is called last, also
-    /// if the engine panics, so the server never outlives its engine.
-    pub fn run(mut self, rx: Receiver<Command>, stopped: impl FnOnce()) {
+    /// Watches `file`, the database the engine opened: deleted or replaced, the engine stops.
+    pub fn with_db_file(mut self, file: std::path::PathBuf) -> Engine {
+        let id = store::identity(&file);
+        self.db_file = Some((file, id));
+        self
+    }
+
+    /// Whether the database file was deleted or replaced since the engine opened it: its
+    /// writes would then go to a file nobody will open again. Looked at once a second.
+    fn db_file_gone(&mut self) -> Option<String> {
+        let now = std::time::Instant::now();
+        if now < self.next_db_check {
+            return None;
+        }
+        self.next_db_check = now + Duration::from_secs(1);
+        let (path, opened) = self.db_file.as_ref()?;
+        let what = match store::identity(path) {
+            None => "deleted or moved",
+            Some(id) if Some(id) != *opened => "replaced by another file",
+            Some(_) => return None,
+        };
+        Some(format!(
+            "the database {} was {what} while the engine ran: it stops rather than acknowledge writes nobody would see (put the file back and start the engine again, or destroy the stack)",
+            path.display()
+        ))
+    }
+
+    /// At most `n` requests to one webhook at once (the stack's setting).
+    pub fn with_webhook_concurrency(mut self, n: usize) -> Engine {
+        self.delivery.concurrency = n.max(1);
+        self
+    }
+
+    /// Runs until Stop or Destroy (or the channel closes). `tx` is the channel's sending end,
+    /// for the send pool's outcomes. `stopped` is called last, also if the engine panics, so
+    /// the server never outlives its engine.
+    pub fn run(mut self, tx: Sender<Command>, rx: Receiver<Command>, stopped: impl FnOnce()) {
         let _guard = OnDrop(Some(stopped));
+        self.pool = Some(Pool::new(self.delivery.clone(), tx));
         loop {
+            if let Some(why) = self.db_file_gone() {
+                eprintln!("engine: {why}");
+                break;
+            }
             self.prune_if_due();
             let more_due = match self.fire_due() {
                 Ok(more) => more,
@@ -101,10 +152,10 @@ impl Engine {
     /// Until the next timer, at most [`MAX_SLEEP`] (the wall clock is checked again then, in
     /// case it jumped or the machine slept).
     fn next_wait(&self) -> Duration {
-        let until_prune = self
-            .next_prune
-            .saturating_duration_since(std::time::Instant::now());
-        self.next_timer().min(until_prune)
+        let now = std::time::Instant::now();
+        let until_prune = self.next_prune.saturating_duration_since(now);
+        let until_check = self.next_db_check.saturating_duration_since(now);
+        self.next_timer().min(until_prune).min(until_check)
     }
 
     fn next_timer(&self) -> Duration {
@@ -116,141 +167,6 @@ impl Engine {
                 Duration::from_secs(1)
             }
         }
-    }
-
-    /// Handles a batch of commands in one transaction (group commit); replies after commit.
-    /// Returns false when the engine must stop.
-    fn handle(&mut self, batch: Vec<Command>) -> bool {
-        let mut replies: Vec<Delivery> = Vec::new();
-        let mut keep_running = true;
-        let tx = match self.conn.transaction() {
-            Ok(tx) => tx,
-            Err(err) => {
-                eprintln!("engine: cannot begin a transaction: {err:#}");
-                return true;
-            }
-        };
-        let now = now_ms();
-        for cmd in batch {
-            match cmd {
-                Command::Submit { name, input, reply } => {
-                    let r = with_savepoint(&tx, |c| {
-                        submit(
-                            c,
-                            &self.names,
-                            &mut self.machines,
-                            &self.delivery,
-                            self.current,
-                            &name,
-                            input,
-                            now,
-                        )
-                    });
-                    replies.push(deliver(reply, r));
-                }
-                Command::Cancel { id, reply } => {
-                    let r = with_savepoint(&tx, |c| cancel(c, &id, now));
-                    replies.push(deliver(reply, r));
-                }
-                Command::Page {
-                    after,
-                    limit,
-                    index: None,
-                    reply,
-                } => {
-                    let r = store::list_items(&tx, after.as_deref(), limit)
-                        .map(|(items, more)| {
-                            let next_token = more
-                                .then(|| {
-                                    items.last().map(|i| http_contract::encode_token(&id_of(i)))
-                                })
-                                .flatten();
-                            Page { items, next_token }
-                        })
-                        .map_err(EngineError::internal);
-                    replies.push(deliver(reply, r));
-                }
-                Command::Page {
-                    after,
-                    limit,
-                    index: Some(q),
-                    reply,
-                } => {
-                    let r = store_index::page(&tx, q.status, &q.window, after.as_deref(), limit)
-                        .map(|(items, next)| Page {
-                            items,
-                            next_token: next.map(|t| http_contract::encode_token(&t)),
-                        })
-                        .map_err(EngineError::internal);
-                    replies.push(deliver(reply, r));
-                }
-                Command::Seed { records, reply } => {
-                    let r = with_savepoint(&tx, |c| {
-                        for rec in &records {
-                            let (id, item) = http_contract::item_from_record(rec)
-                                .map_err(EngineError::InvalidRecord)?;
-                            store::put_item(c, &id, &item).map_err(EngineError::internal)?;
-                        }
-                        Ok(records.len())
-                    });
-                    replies.push(deliver(reply, r));
-                }
-                Command::Reload { definition, reply } => {
-                    let r = match asl::parse_text(&definition) {
-                        Err(e) => Err(EngineError::UnsupportedDefinition(e.to_string())),
-                        Ok(_) => store::ensure_definition(&tx, &definition)
-                            .map(|id| self.current = id)
-                            .map_err(EngineError::internal),
-                    };
-                    replies.push(deliver(reply, r));
-                }
-                Command::QueueReceive { max, reply } => {
-                    let r = with_savepoint(&tx, |c| {
-                        super::deliver::receive(c, max, now).map_err(EngineError::internal)
-                    });
-                    replies.push(deliver(reply, r));
-                }
-                Command::QueueDelete { handles, reply } => {
-                    let r = with_savepoint(&tx, |c| {
-                        super::deliver::delete(c, &handles).map_err(EngineError::internal)
-                    });
-                    replies.push(deliver(reply, r));
-                }
-                Command::Reconcile {
-                    ids,
-                    dry_run,
-                    reply,
-                } => {
-                    let r = with_savepoint(&tx, |c| super::sweep::sweep(c, &ids, dry_run, now));
-                    replies.push(deliver(reply, r));
-                }
-                Command::History { name, reply } => {
-                    let r = store::history(&tx, &name).map_err(EngineError::internal);
-                    replies.push(deliver(reply, r));
-                }
-                Command::Destroy { reply } => {
-                    let r = with_savepoint(&tx, |c| {
-                        let ids = store::started_ids(c).map_err(EngineError::internal)?;
-                        for id in &ids {
-                            cancel(c, id, now)?;
-                        }
-                        Ok(ids.len())
-                    });
-                    keep_running = false;
-                    replies.push(deliver(reply, r));
-                }
-                Command::Stop => keep_running = false,
-            }
-        }
-        let committed = tx.commit().map_err(|err| {
-            let cause = store::explain(&err);
-            eprintln!("engine: commit failed: {cause}");
-            cause
-        });
-        for r in replies {
-            r(committed.clone());
-        }
-        keep_running
     }
 
     /// Deletes expired jobs, a batch at a time, at most every [`prune::PRUNE_EVERY`] (sooner
@@ -265,12 +181,7 @@ impl Engine {
             .transaction()
             .map_err(anyhow::Error::from)
             .and_then(|tx| {
-                let n = prune::prune_expired(
-                    &tx,
-                    ATTR_EXPIRES_AT,
-                    now_ms() / 1000,
-                    prune::PRUNE_BATCH,
-                )?;
+                let n = prune::prune_expired(&tx, ATTR_EXPIRES_AT, now_ms(), prune::PRUNE_BATCH)?;
                 tx.commit()?;
                 Ok(n)
             });
@@ -289,39 +200,60 @@ impl Engine {
             };
     }
 
-    /// Steps up to one batch of due executions in one transaction; true if more are due.
+    /// Steps up to [`BATCH`] due executions, each in its own transaction, for at most
+    /// [`FIRE_SLICE`] (then commands are answered before the rest); true if more are due.
     fn fire_due(&mut self) -> anyhow::Result<bool> {
-        let now = now_ms();
-        let names = store::due_executions(&self.conn, now, BATCH)?;
-        if names.is_empty() {
-            return Ok(false);
-        }
-        let tx = self.conn.transaction()?;
+        let began = std::time::Instant::now();
+        let names = store::due_executions(&self.conn, now_ms(), BATCH)?;
         for name in &names {
-            // The time each one is actually stepped (what LastUpdated records).
-            let now = now_ms();
-            let r = with_savepoint(&tx, |c| {
-                drive(
-                    c,
-                    &self.names,
-                    &mut self.machines,
-                    &self.delivery,
-                    name,
-                    now,
-                )
-                .map_err(EngineError::internal)
-            });
-            if let Err(e) = r {
-                // A broken execution must not block the others: fail it.
-                eprintln!("engine: execution {name} failed internally: {e}");
-                with_savepoint(&tx, |c| {
-                    fail_internally(c, name, &e.to_string(), now).map_err(EngineError::internal)
-                })
-                .ok();
+            self.step_one(name, None)?;
+            if began.elapsed() >= FIRE_SLICE {
+                return Ok(true);
             }
         }
-        tx.commit()?;
         Ok(names.len() == BATCH)
+    }
+
+    /// Steps one execution (with the answer to its webhook request, if that came back) and
+    /// commits; then hands the requests the step left to the send pool.
+    pub(super) fn step_one(
+        &mut self,
+        name: &str,
+        outcome: Option<SendOutcome>,
+    ) -> anyhow::Result<()> {
+        // The time it is actually stepped (what LastUpdated and DeliveredAt record).
+        let now = now_ms();
+        let mut parts = Parts {
+            names: &self.names,
+            machines: &mut self.machines,
+            delivery: &self.delivery,
+            sends: Vec::new(),
+        };
+        let tx = self.conn.transaction()?;
+        match drive(&tx, &mut parts, name, now, outcome) {
+            Ok(()) => tx.commit()?,
+            Err(e) => {
+                drop(tx);
+                parts.sends.clear();
+                // A broken execution must not block the others: fail it.
+                eprintln!("engine: execution {name} failed internally: {e:#}");
+                let tx = self.conn.transaction()?;
+                fail_internally(&tx, name, &format!("{e:#}"), now)?;
+                tx.commit()?;
+            }
+        }
+        let sends = parts.sends;
+        self.dispatch(sends);
+        Ok(())
+    }
+
+    /// Hands committed steps' requests to the send pool.
+    pub(super) fn dispatch(&self, sends: Vec<SendRequest>) {
+        if let Some(pool) = &self.pool {
+            for r in sends {
+                pool.send(r);
+            }
+        }
     }
 }
 
@@ -336,21 +268,8 @@ impl<F: FnOnce()> Drop for OnDrop<F> {
     }
 }
 
-/// A reply waiting for the commit's outcome (the commit's error, if it failed).
-type Delivery = Box<dyn FnOnce(Result<(), String>)>;
-
-fn deliver<T: 'static>(reply: Reply<T>, r: Result<T, EngineError>) -> Delivery {
-    Box::new(move |committed| {
-        let r = match committed {
-            Ok(()) => r,
-            Err(cause) => Err(EngineError::CommitFailed(cause)),
-        };
-        let _ = reply.send(r);
-    })
-}
-
 /// Runs `f` inside a savepoint: on error only its own writes are rolled back.
-fn with_savepoint<T>(
+pub(super) fn with_savepoint<T>(
     c: &Connection,
     f: impl FnOnce(&Connection) -> Result<T, EngineError>,
 ) -> Result<T, EngineError> {
@@ -364,28 +283,4 @@ fn with_savepoint<T>(
     };
     c.execute_batch(end).map_err(EngineError::internal)?;
     r
-}
-
-fn id_of(item: &Item) -> String {
-    item.get(ATTR_ID)
-        .and_then(|v| v.get("S"))
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_failed_commit_names_its_cause() {
-        let (reply, mut rx) = tokio::sync::oneshot::channel::<Result<u8, EngineError>>();
-        deliver(reply, Ok(1))(Err("database disk image is malformed".into()));
-        let err = rx.try_recv().unwrap().unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "the database commit failed: database disk image is malformed"
-        );
-    }
 }

@@ -10,6 +10,7 @@ use waitable_asl::ddb;
 use waitable_asl::deliver_task::DeliverOp;
 use waitable_asl::{self as asl, Fault};
 use waitable_core::job::ATTR_ID;
+use waitable_core::status_index;
 
 /// The jobs table as the interpreter's `Tasks`, for one state of one execution.
 pub(super) struct TableTasks<'a> {
@@ -20,6 +21,10 @@ pub(super) struct TableTasks<'a> {
     pub execution: &'a str,
     pub state: String,
     pub now: i64,
+    /// The answer to this state's webhook request, when it came back.
+    pub sent: Option<Result<Value, Fault>>,
+    /// The webhook request this state needs made (its parameters): the step is not taken.
+    pub send: Option<Value>,
     /// The first store error: the step is rolled back and the execution fails internally.
     pub failure: Option<anyhow::Error>,
 }
@@ -36,7 +41,14 @@ impl asl::Tasks for TableTasks<'_> {
                     }
                 }
             }
-            DeliverOp::HttpInvoke => deliver::http_invoke(self.delivery, params),
+            DeliverOp::HttpInvoke => match self.sent.take() {
+                Some(answer) => answer,
+                None => {
+                    self.send = Some(params.clone());
+                    // Never seen: the engine drops this step and waits for the answer.
+                    return Err(Fault::task("States.Runtime", "the request is in flight"));
+                }
+            },
             other => Err(Fault::task(
                 "States.TaskFailed",
                 format!("{other:?} is not available on the local target"),
@@ -83,6 +95,8 @@ impl asl::Tasks for TableTasks<'_> {
             ddb::apply(*op, params, ATTR_ID, current.as_ref()).map_err(to_fault)?;
         match write {
             Some(ddb::Write::Put(k, item)) => {
+                // The index's sort key is held to DynamoDB's limit too.
+                ddb::check_write(&item, ATTR_ID, &[status_index::RANGE_KEY]).map_err(to_fault)?;
                 io(store::put_item(self.c, &k, &item), &mut self.failure)
             }
             Some(ddb::Write::Delete(k)) => io(store::delete_item(self.c, &k), &mut self.failure),

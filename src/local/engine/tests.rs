@@ -30,7 +30,8 @@ fn start_with(db: &std::path::Path, definition: &str) -> Running {
     let conn = store::open(db).unwrap();
     let engine = Engine::new(conn, StackNames::new("s", "jobs"), definition).unwrap();
     let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || engine.run(rx, || {}));
+    let done = tx.clone();
+    let thread = std::thread::spawn(move || engine.run(done, rx, || {}));
     Running {
         handle: Handle { tx },
         thread,
@@ -52,8 +53,11 @@ impl Running {
     fn submit(&self, id: &str, at: &str) -> Result<Submitted, EngineError> {
         let input = waitable_core::job::execution_input(at, None, 90);
         self.ask(|reply| Command::Submit {
-            name: id.into(),
-            input,
+            request: Submit {
+                name: id.into(),
+                input,
+                as_api: false,
+            },
             reply,
         })
     }
@@ -166,8 +170,11 @@ fn bad_input_is_recorded_as_failed() {
     let e = start(&dir.path().join("db"));
     let input = json!({"StartTimestamp": "not a time"});
     e.ask(|reply| Command::Submit {
-        name: "bad".into(),
-        input,
+        request: Submit {
+            name: "bad".into(),
+            input,
+            as_api: false,
+        },
         reply,
     })
     .unwrap();
@@ -238,11 +245,261 @@ fn an_execution_that_fails_uncaught_leaves_no_job_started() {
     let job = e.job("a").unwrap();
     let (status, error) = waitable_core::reconcile_machine::outcome("FAILED").unwrap();
     assert_eq!(job.process_status, status.as_str());
-    assert_eq!(job.error.as_deref(), Some(error));
+    assert_eq!(
+        job.error.as_deref(),
+        Some(format!("{error}: States.Runtime: simulated").as_str())
+    );
     // A job the state machine recorded itself keeps its own status and error.
     e.submit("bad", "soon").unwrap();
     let job = e.job("bad").unwrap();
     assert_eq!(job.process_status, "FAILED");
     assert_eq!(job.error.as_deref(), Some("InvalidStartTimestamp"));
     e.stop();
+}
+
+/// A command whose caller gave up is never run: a destroy past its deadline and a cancel
+/// whose caller went away leave every job as it was, and the engine keeps running.
+#[test]
+fn a_destroy_and_a_cancel_that_timed_out_change_nothing_ever() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = start(&dir.path().join("db"));
+    e.submit("x", &FUTURE).unwrap();
+    e.submit("y", &FUTURE).unwrap();
+    let late = super::now_ms() - 1;
+    let err = e
+        .ask(|reply| Command::Until {
+            deadline_ms: late,
+            command: Box::new(Command::Destroy { reply }),
+        })
+        .unwrap_err();
+    assert_eq!(err, EngineError::GaveUp);
+    let err = e
+        .ask(|reply| Command::Until {
+            deadline_ms: late,
+            command: Box::new(Command::Cancel {
+                id: "x".into(),
+                reply,
+            }),
+        })
+        .unwrap_err();
+    assert_eq!(err, EngineError::GaveUp);
+    // A caller that went away before the engine came to its command.
+    let (reply, rx) = oneshot::channel();
+    drop(rx);
+    e.handle
+        .tx
+        .send(Command::Cancel {
+            id: "y".into(),
+            reply,
+        })
+        .unwrap();
+    let (reply, rx) = oneshot::channel();
+    drop(rx);
+    e.handle.tx.send(Command::Destroy { reply }).unwrap();
+    // Later commands are answered by the same engine, and the jobs still wait.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(e.submit("z", &FUTURE).is_ok());
+    for id in ["x", "y", "z"] {
+        assert_eq!(e.job(id).unwrap().process_status, "STARTED", "{id}");
+    }
+    // A deadline still ahead runs the command.
+    let n = e
+        .ask(|reply| Command::Until {
+            deadline_ms: super::now_ms() + 60_000,
+            command: Box::new(Command::Destroy { reply }),
+        })
+        .unwrap();
+    assert_eq!(n, 3);
+    e.thread.join().unwrap();
+}
+
+/// On a virtual clock: a finished job pruned at its retention keeps its Id's execution name
+/// taken until 90 days after the execution closed, so a retried submit starts no second job;
+/// after that the name is free.
+#[test]
+fn a_pruned_jobs_name_stays_taken_for_90_days_after_its_execution_closed() {
+    use super::super::prune::{self, NAME_KEPT_MS};
+    use super::execution::{Parts, drive, submit};
+    use waitable_core::retention::ATTR_EXPIRES_AT;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    store::create(&db).unwrap();
+    let mut engine = Engine::new(
+        store::open(&db).unwrap(),
+        StackNames::new("s", "jobs"),
+        &definition(),
+    )
+    .unwrap();
+    let current = engine.current;
+    let input = http_contract::parse_job_body(
+        br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "once"}"#,
+    )
+    .unwrap()
+    .execution_input(1);
+    let request = |as_api| Submit {
+        name: "once".into(),
+        input: input.clone(),
+        as_api,
+    };
+    // Submitted at t0, due at once (2030-01-01), run to its end.
+    let t0: i64 = 1_893_456_000_000;
+    let mut parts = Parts {
+        names: &engine.names,
+        machines: &mut engine.machines,
+        delivery: &engine.delivery,
+        sends: Vec::new(),
+    };
+    let c = &engine.conn;
+    submit(c, &mut parts, current, request(true), t0).unwrap();
+    for _ in 0..10 {
+        drive(c, &mut parts, "once", t0 + 1, None).unwrap();
+    }
+    let exec = store::get_execution(c, "once").unwrap().unwrap();
+    assert_eq!(exec.status, store::SUCCEEDED);
+    let closed = exec.stop_ms.unwrap();
+    // While it is kept: the same input through POST / is refused (the execution closed), the
+    // CLI's resubmit is the same job.
+    let err = submit(c, &mut parts, current, request(true), closed + 1).unwrap_err();
+    assert!(matches!(err, EngineError::AlreadyExists { .. }), "{err}");
+    assert!(
+        submit(c, &mut parts, current, request(false), closed + 1)
+            .unwrap()
+            .already_submitted
+    );
+
+    // Retention deletes the job, its execution and history.
+    let item = store::get_item(c, "once").unwrap().unwrap();
+    let expires_s: i64 = item[ATTR_EXPIRES_AT]["N"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let pruned_at = expires_s * 1000 + 1000;
+    assert!(pruned_at < closed + NAME_KEPT_MS);
+    assert_eq!(
+        prune::prune_expired(c, ATTR_EXPIRES_AT, pruned_at, 10).unwrap(),
+        1
+    );
+    assert!(store::get_item(c, "once").unwrap().is_none());
+    assert!(store::get_execution(c, "once").unwrap().is_none());
+
+    // Retried after the prune, by either path, until 90 days after it closed: no second job.
+    for at in [pruned_at, closed + NAME_KEPT_MS - 1] {
+        for as_api in [true, false] {
+            let err = submit(c, &mut parts, current, request(as_api), at).unwrap_err();
+            assert!(matches!(err, EngineError::AlreadyExists { .. }), "{err}");
+            assert!(store::get_execution(c, "once").unwrap().is_none());
+            assert!(store::get_item(c, "once").unwrap().is_none());
+        }
+    }
+    // 90 days after it closed the name is free: a new execution starts.
+    let again = submit(c, &mut parts, current, request(true), closed + NAME_KEPT_MS).unwrap();
+    assert!(!again.already_submitted);
+    let new = store::get_execution(c, "once").unwrap().unwrap();
+    assert_eq!(new.start_ms, closed + NAME_KEPT_MS);
+}
+
+/// The definition a stack delivering to the webhook `url` runs.
+fn webhook_definition(url: &str) -> String {
+    use waitable_core::delivery::{Deliveries, local};
+    use waitable_core::stack_spec::StackSpec;
+    use waitable_core::template::template;
+    let d = Deliveries::parse(&[format!("webhook={url}")])
+        .unwrap()
+        .unwrap();
+    let t = template(&StackSpec {
+        iam_auth: true,
+        deliveries: d,
+    });
+    let t = local::for_local(&t, &[], "s").unwrap();
+    super::super::definition::definition_from_template(&t, "s", "jobs").unwrap()
+}
+
+/// On a virtual clock: the step that reaches a webhook request is not taken until its answer
+/// comes back; a failure's back-off counts from when the answer came, and DeliveredAt and
+/// LastUpdated say when the delivering step finished, not when the request was made.
+#[test]
+fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
+    use super::execution::{Parts, drive, submit};
+    use super::pool::SendOutcome;
+    use waitable_asl::Fault;
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    store::create(&db).unwrap();
+    let mut engine = Engine::new(
+        store::open(&db).unwrap(),
+        StackNames::new("s", "jobs"),
+        &webhook_definition("http://127.0.0.1:9/hook"),
+    )
+    .unwrap();
+    let current = engine.current;
+    let input =
+        http_contract::parse_job_body(br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "w"}"#)
+            .unwrap()
+            .execution_input(1);
+    let t0: i64 = 1_893_456_000_000;
+    let mut parts = Parts {
+        names: &engine.names,
+        machines: &mut engine.machines,
+        delivery: &engine.delivery,
+        sends: Vec::new(),
+    };
+    let c = &engine.conn;
+    let request = Submit {
+        name: "w".into(),
+        input,
+        as_api: false,
+    };
+    submit(c, &mut parts, current, request, t0).unwrap();
+    for _ in 0..10 {
+        if !parts.sends.is_empty() {
+            break;
+        }
+        drive(c, &mut parts, "w", t0, None).unwrap();
+    }
+    let sent = std::mem::take(&mut parts.sends);
+    assert_eq!(sent.len(), 1, "one request to make");
+    let waiting = store::get_execution(c, "w").unwrap().unwrap();
+    assert_eq!((waiting.status.as_str(), waiting.due_ms), ("RUNNING", None));
+    // Nothing happens while the request is out, however often the execution is looked at.
+    drive(c, &mut parts, "w", t0 + 5, None).unwrap();
+    assert!(parts.sends.is_empty());
+    assert_eq!(store::get_execution(c, "w").unwrap().unwrap(), waiting);
+
+    // The request failed after hanging for its 60 s: the retry counts from then.
+    let failed_at = t0 + 60_000;
+    let outcome = |result| SendOutcome {
+        execution: "w".into(),
+        state: sent[0].state.clone(),
+        result,
+    };
+    let socket = Err(Fault::task("States.Http.Socket", "timed out"));
+    drive(c, &mut parts, "w", failed_at, Some(outcome(socket))).unwrap();
+    let retry = store::get_execution(c, "w").unwrap().unwrap();
+    let due = retry.due_ms.expect("a retry timer");
+    assert!(
+        due >= failed_at,
+        "the retry is due {} ms before the failure",
+        failed_at - due
+    );
+    // A late answer to a request no longer waited for changes nothing.
+    drive(c, &mut parts, "w", due - 1, Some(outcome(Ok(json!({}))))).unwrap();
+    assert_eq!(store::get_execution(c, "w").unwrap().unwrap(), retry);
+
+    drive(c, &mut parts, "w", due, None).unwrap();
+    assert_eq!(parts.sends.len(), 1, "the retry's request");
+    let answered_at = due + 30_000;
+    let ok = Ok(json!({ "StatusCode": 200, "StatusText": "OK", "ResponseBody": "" }));
+    drive(c, &mut parts, "w", answered_at, Some(outcome(ok))).unwrap();
+    for _ in 0..10 {
+        drive(c, &mut parts, "w", answered_at, None).unwrap();
+    }
+    let item = store::get_item(c, "w").unwrap().unwrap();
+    let job = http_contract::job_from_item(&item).unwrap();
+    assert_eq!(job.process_status, "COMPLETED");
+    let when = waitable_asl::run::iso_millis(answered_at);
+    assert_eq!(item["DeliveredAt"]["S"], when.as_str(), "{item:?}");
+    assert_eq!(item["LastUpdated"]["S"], when.as_str(), "{item:?}");
 }

@@ -38,7 +38,7 @@ impl LocalBackend {
         let given = parameters
             .iter()
             .find(|(k, _)| k == PARAM_RETENTION_DAYS)
-            .map(|(_, v)| retention::retention_days(Some(v)).map_err(Error::usage))
+            .map(|(_, v)| retention::given_retention_days(v).map_err(Error::usage))
             .transpose()?;
         let table = self.table_name();
         let definition = definition_from_template(template, &self.stack_name, &table)
@@ -73,6 +73,12 @@ impl LocalBackend {
             port: previous_port,
             deliver: deliver.targets.iter().map(delivery::Target::flag).collect(),
             retention_days,
+            // A setting of the stack file, kept across deploys.
+            webhook_concurrency: previous
+                .as_ref()
+                .map_or(crate::local::engine::DEFAULT_CONCURRENCY, |s| {
+                    s.webhook_concurrency
+                }),
         };
         dir.write_stack(&file)?;
         if let Some(header) = delivery::local::given_header(parameters) {

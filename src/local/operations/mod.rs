@@ -99,7 +99,7 @@ impl LocalBackend {
             .map(|e| format!(" (pid {})", e.pid))
             .unwrap_or_default();
         Error::failed(format!(
-            "the local engine of stack {}{pid} did not answer within {} s: it is paused (resume it with `kill -CONT <pid>`), stuck or overloaded; log: {}",
+            "the local engine of stack {}{pid} did not answer within {} s, not even whether it runs: its process is paused (resume it with `kill -CONT <pid>`) or stuck; the command was not run; log: {}",
             self.stack_name,
             client::TIMEOUT.as_secs(),
             dir.log_file().display()
@@ -131,11 +131,29 @@ impl LocalBackend {
         }
     }
 
-    /// One call to the engine (bounded by [`client::TIMEOUT`]).
+    /// One call to the engine (bounded by [`client::TIMEOUT`]; the engine does not run it
+    /// after that).
     async fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Result<(u16, Value)> {
-        client::call(&self.dir().socket_file(), method, path, body)
-            .await
-            .map_err(|err| self.call_failed(err))
+        let socket = self.dir().socket_file();
+        match client::call(&socket, method, path, body).await {
+            Ok(answer) => Ok(answer),
+            Err(CallError::NoAnswer)
+                if client::answers_health(&socket, std::time::Duration::from_secs(2)).await =>
+            {
+                Err(self.busy())
+            }
+            Err(err) => Err(self.call_failed(err)),
+        }
+    }
+
+    /// The engine answers, but did not come to the command in time: it was not run.
+    fn busy(&self) -> Error {
+        Error::failed(format!(
+            "the local engine of stack {} is running but busy: it did not come to the command within {} s, so it was not run (nothing changed); try again; log: {}",
+            self.stack_name,
+            client::TIMEOUT.as_secs(),
+            self.dir().log_file().display()
+        ))
     }
 
     fn call_failed(&self, err: CallError) -> Error {
@@ -202,13 +220,26 @@ impl LocalBackend {
 
 impl LocalBackend {
     /// Takes up to `max` visible messages of the stack's delivery queue (no wait).
+    /// The engine hands out at most [`RECEIVE_PAGE`] at a time: more are read page after page
+    /// until `max` or the queue is empty.
     pub async fn queue_receive(&self, max: usize) -> Result<Vec<super::engine::QueueMessage>> {
-        self.call_typed(
-            "POST",
-            protocol::QUEUE_RECEIVE,
-            Some(&protocol::QueueReceive { max }),
-        )
-        .await
+        let mut got = Vec::new();
+        while got.len() < max {
+            let want = (max - got.len()).min(RECEIVE_PAGE);
+            let page: Vec<super::engine::QueueMessage> = self
+                .call_typed(
+                    "POST",
+                    protocol::QUEUE_RECEIVE,
+                    Some(&protocol::QueueReceive { max: want }),
+                )
+                .await?;
+            let last = page.len() < want;
+            got.extend(page);
+            if last {
+                break;
+            }
+        }
+        Ok(got)
     }
 
     /// Deletes received messages of the delivery queue.
@@ -225,6 +256,9 @@ impl LocalBackend {
         Ok(())
     }
 }
+
+/// The most messages one receive call to the engine hands out.
+const RECEIVE_PAGE: usize = 1000;
 
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {

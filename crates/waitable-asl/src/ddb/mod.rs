@@ -5,16 +5,19 @@
 //!
 //! - `value`: attribute values (shape checks, keys, ordering);
 //! - `expr`: the expression lexer and parser (typed trees);
-//! - `eval`: evaluating a call against the current item.
+//! - `eval`: evaluating a call against the current item;
+//! - `size`: DynamoDB's limits on an item's and its keys' sizes.
 
 mod eval;
 mod expr;
 mod request;
+mod size;
 mod value;
 
 pub use eval::{apply, target_key};
 pub use expr::{parse_condition, parse_update};
 pub use request::{check_request, table_not_found};
+pub use size::{MAX_ITEM_BYTES, check_write, item_size};
 pub use value::Item;
 
 /// A DynamoDB error, by its service code (`ConditionalCheckFailedException`, ...).

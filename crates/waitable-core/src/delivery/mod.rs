@@ -64,6 +64,10 @@ pub enum DeliveryError {
         "--deliver webhook={url:?}: the URL must be at most 2048 characters, without spaces or \"${{\""
     )]
     UrlText { url: String },
+    #[error(
+        "--deliver webhook: the URL for {host} carries a user name or password: give the credentials with --webhook-header (e.g. --webhook-header Authorization='Basic ...'), not in the URL"
+    )]
+    UrlUserInfo { host: String },
     #[error("--deliver webhook={url}: the aws target calls webhooks over https only")]
     NotHttps { url: String },
     #[error("--webhook-header is NAME=VALUE, e.g. --webhook-header Authorization='Bearer abc'")]
@@ -250,6 +254,17 @@ fn check_url(url: &str) -> Result<(), DeliveryError> {
     if !host_ok {
         return Err(DeliveryError::UrlHost { url: url.into() });
     }
+    // User info (`https://user:pw@host/`) would keep a secret in the template and the
+    // definition, in plain text: the secret is not repeated here either.
+    if let Some(r) = rest
+        && let Some((_, host)) = r
+            .split(['/', '?', '#'])
+            .next()
+            .unwrap_or_default()
+            .rsplit_once('@')
+    {
+        return Err(DeliveryError::UrlUserInfo { host: host.into() });
+    }
     if url.len() > 2048
         || url.chars().any(|c| c.is_whitespace() || c.is_control())
         || url.contains("${")
@@ -400,6 +415,17 @@ mod tests {
             for_deploy(None, header(), had, false).unwrap_err(),
             DeliveryError::HeaderWithoutWebhook
         );
+    }
+
+    #[test]
+    fn a_webhook_url_with_user_info_is_refused_without_repeating_it() {
+        for url in ["https://user:s3cret@example.com/h", "http://u@127.0.0.1:9/"] {
+            let e = p(&[&format!("webhook={url}")]).unwrap_err();
+            let e = e.to_string();
+            assert!(e.contains("--webhook-header"), "{e}");
+            assert!(!e.contains("s3cret") && !e.contains("user:"), "{e}");
+        }
+        assert!(p(&["webhook=https://example.com/a@b"]).is_ok());
     }
 
     #[test]

@@ -1,0 +1,155 @@
+//! The executions of a local stack's database: where each one stands, when it is due, and
+//! its history. Everything runs inside the engine's transactions (see `store`).
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde_json::Value;
+
+use waitable_asl::Cursor;
+
+// ---- executions -----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Execution {
+    pub name: String,
+    pub definition_id: i64,
+    pub input: Value,
+    pub status: String,
+    /// Where a RUNNING execution stands.
+    pub cursor: Option<Cursor>,
+    /// When a RUNNING execution must be stepped next (None when it is finished, or while it
+    /// waits for a webhook request's answer).
+    pub due_ms: Option<i64>,
+    pub start_ms: i64,
+    pub stop_ms: Option<i64>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+}
+
+pub fn get_execution(c: &Connection, name: &str) -> anyhow::Result<Option<Execution>> {
+    let row = c
+        .prepare_cached(
+            "SELECT name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause
+             FROM executions WHERE name = ?1",
+        )?
+        .query_row([name], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, Option<i64>>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
+            ))
+        })
+        .optional()?;
+    let Some((name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause)) =
+        row
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Execution {
+        name,
+        definition_id,
+        input: serde_json::from_str(&input)?,
+        status,
+        cursor: cursor.map(|c| serde_json::from_str(&c)).transpose()?,
+        due_ms,
+        start_ms,
+        stop_ms,
+        error,
+        cause,
+    }))
+}
+
+pub fn save_execution(c: &Connection, e: &Execution) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO executions (name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
+         ON CONFLICT(name) DO UPDATE SET status = excluded.status, cursor = excluded.cursor,
+             due_ms = excluded.due_ms, stop_ms = excluded.stop_ms, error = excluded.error,
+             cause = excluded.cause",
+    )?
+    .execute(params![
+        e.name,
+        e.definition_id,
+        serde_json::to_string(&e.input)?,
+        e.status,
+        e.cursor.as_ref().map(serde_json::to_string).transpose()?,
+        e.due_ms,
+        e.start_ms,
+        e.stop_ms,
+        e.error,
+        e.cause,
+    ])?;
+    Ok(())
+}
+
+/// Names of executions due at `now_ms`, the most overdue first.
+pub fn due_executions(c: &Connection, now_ms: i64, limit: usize) -> anyhow::Result<Vec<String>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT name FROM executions WHERE due_ms IS NOT NULL AND due_ms <= ?1 ORDER BY due_ms LIMIT ?2",
+    )?;
+    let names = stmt
+        .query_map(params![now_ms, limit as i64], |r| r.get(0))?
+        .collect::<Result<Vec<String>, _>>()?;
+    Ok(names)
+}
+
+/// Deletes an execution and its history (its name is used again).
+pub fn forget_execution(c: &Connection, name: &str) -> anyhow::Result<()> {
+    c.prepare_cached("DELETE FROM history WHERE execution = ?1")?
+        .execute([name])?;
+    c.prepare_cached("DELETE FROM executions WHERE name = ?1")?
+        .execute([name])?;
+    Ok(())
+}
+
+/// Executions left waiting for a webhook request's answer when the engine stopped (a crash):
+/// due now, so their requests are made again (at least once). Returns how many.
+pub fn resume_sending(c: &Connection, now_ms: i64) -> anyhow::Result<usize> {
+    Ok(c.execute(
+        "UPDATE executions SET due_ms = ?1 WHERE status = 'RUNNING' AND due_ms IS NULL",
+        [now_ms],
+    )?)
+}
+
+/// When the next execution is due, if any is waiting.
+pub fn next_due(c: &Connection) -> anyhow::Result<Option<i64>> {
+    Ok(
+        c.prepare_cached("SELECT MIN(due_ms) FROM executions WHERE due_ms IS NOT NULL")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
+// ---- history --------------------------------------------------------------------------------
+
+pub fn record(
+    c: &Connection,
+    execution: &str,
+    event: &str,
+    state: Option<&str>,
+    at_ms: i64,
+) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO history (execution, event, state, at_ms) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![execution, event, state, at_ms])?;
+    Ok(())
+}
+
+/// (event, state, time in ms since the epoch) of one execution, oldest first.
+pub fn history(
+    c: &Connection,
+    execution: &str,
+) -> anyhow::Result<Vec<(String, Option<String>, i64)>> {
+    let mut stmt =
+        c.prepare("SELECT event, state, at_ms FROM history WHERE execution = ?1 ORDER BY seq")?;
+    let rows = stmt
+        .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(rows)
+}
