@@ -59,6 +59,9 @@ pub struct AwsArgs {
     /// Send every AWS call to this endpoint (an emulator, say); overrides AWS_ENDPOINT_URL.
     #[arg(long, global = true, help_heading = "Global options")]
     pub endpoint_url: Option<String>,
+    /// On an AWS error, also print its whole chain on stderr (as RUST_LOG does).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub debug: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -141,6 +144,9 @@ pub struct DeployArgs {
     /// Deploy even when the change set replaces the jobs table (its jobs are lost).
     #[arg(long)]
     pub allow_replace: bool,
+    /// Send the template through the artifacts bucket even when it fits inline (aws target).
+    #[arg(long)]
+    pub upload_template: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }

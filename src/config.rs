@@ -26,6 +26,7 @@ impl Config {
                 profile: args.aws.profile.clone(),
                 region: args.aws.region.clone(),
                 endpoint_url: args.aws.endpoint_url.clone(),
+                debug: args.aws.debug,
             },
             output: args.output,
             ui: Ui::detect(args.quiet, args.yes),

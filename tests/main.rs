@@ -7,6 +7,7 @@ mod behaviour;
 mod check;
 mod cli;
 mod deploy;
+mod deploy_large;
 mod jobs;
 // After `jobs`: its aws tests switch moto to executing state machines, which hides the ones
 // CloudFormation made from `deploy`'s tests (libtest starts tests in name order).

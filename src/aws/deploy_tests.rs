@@ -33,7 +33,13 @@ async fn deploy_with(
         ui: &ui,
         schedule: &Schedule::TINY,
     };
-    match plan(&ctx, template, &[]).await? {
+    let (s3, account) = (s3_client(), account());
+    let artifacts = Artifacts {
+        s3: &s3,
+        account: &account,
+        tls_only: true,
+    };
+    match plan(&ctx, &artifacts, template, &[], false).await? {
         Planned::UpToDate(outputs) => Ok(outputs),
         Planned::Review(pending) => apply(&ctx, apigw, &pending).await,
     }
@@ -476,6 +482,24 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         ui: ui(),
         schedule: Schedule::TINY,
         outputs_cache: tokio::sync::OnceCell::new(),
+        s3: s3_client(),
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::Config::builder()
+                .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+                .region(aws_sdk_sts::config::Region::new("us-east-1"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .build(),
+        ),
+        events: aws_sdk_eventbridge::Client::from_conf(
+            aws_sdk_eventbridge::Config::builder()
+                .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+                .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .build(),
+        ),
+        // Known already: the mocked deploy asks STS nothing.
+        account_cache: tokio::sync::OnceCell::new_with(Some(account())),
+        plain_http_endpoint: false,
     }
 }
 
@@ -483,6 +507,7 @@ fn deploy_command(allow_replace: bool) -> (crate::cli::DeployArgs, crate::config
     let args = crate::cli::DeployArgs {
         parameters: vec![],
         allow_replace,
+        upload_template: false,
         webhook_header: None,
         stack: crate::cli::StackArgs {
             no_auth: false,

@@ -72,6 +72,7 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Re
     let request = DeployRequest {
         template,
         parameters: vec![],
+        upload_template: false,
     };
     let outputs = backend.deploy(&request).await?;
     ui.info(format!(

@@ -49,6 +49,7 @@ pub async fn run<B: Backend>(
     let request = DeployRequest {
         template,
         parameters,
+        upload_template: args.upload_template,
     };
     let name = &config.stack_name;
     let outputs = match backend.plan(&request).await? {
@@ -65,7 +66,8 @@ pub async fn run<B: Backend>(
                 backend.discard(pending).await;
                 return Err(Error::failed(changeset::table_replacement_refusal(table)));
             }
-            let question = format!("execute this change set on stack {name}");
+            let place = in_place(backend.location().await?);
+            let question = format!("execute this change set on stack {name}{place}");
             match ui.confirm(&question, "--yes") {
                 Ok(true) => backend.apply(pending).await?,
                 answer => {
@@ -82,6 +84,11 @@ pub async fn run<B: Backend>(
         ui.info(check.to_string());
     }
     Ok(())
+}
+
+/// " in account A, region R" for prompts, or nothing where the target names no place.
+pub fn in_place(location: Option<String>) -> String {
+    location.map(|l| format!(" in {l}")).unwrap_or_default()
 }
 
 /// The change set, one line per resource, on stderr.
@@ -119,6 +126,7 @@ pub fn parse_parameters(flags: &[String], template: &Value) -> Result<Vec<(Strin
         if parsed.iter().any(|(k, _)| k == key) {
             return Err(Error::usage(format!("--parameter {key} is given twice")));
         }
+        template::parameter_values::check(template, key, value).map_err(Error::usage)?;
         parsed.push((key.to_string(), value.to_string()));
     }
     Ok(parsed)
@@ -167,6 +175,15 @@ mod tests {
         }
         let err = parse_parameters(&["Nope=1".into()], &t()).unwrap_err();
         assert!(err.to_string().contains("StageName"), "{err}");
+        // Values are held to the template's constraints before anything is sent.
+        for bad in [
+            "RetentionDays=forever",
+            "StageName=a b",
+            "ThrottleRateLimit=0",
+        ] {
+            let err = parse_parameters(&[bad.to_string()], &t()).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad}");
+        }
     }
 
     fn outputs() -> StackOutputs {
@@ -174,6 +191,7 @@ mod tests {
             api_url: "https://x.execute-api.us-east-1.amazonaws.com/prod".into(),
             state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
             table_name: "jobs".into(),
+            more: Default::default(),
         }
     }
 
@@ -257,6 +275,7 @@ mod tests {
     fn args() -> DeployArgs {
         DeployArgs {
             allow_replace: false,
+            upload_template: false,
             parameters: vec![],
             webhook_header: None,
             stack: crate::cli::StackArgs {

@@ -10,9 +10,10 @@ use crate::{Error, Result};
 
 pub async fn run<B: Backend>(backend: &B, config: &Config, out: &mut impl Write) -> Result<()> {
     let name = &config.stack_name;
+    let place = super::deploy::in_place(backend.location().await?);
     if !config
         .ui
-        .confirm_typed(&format!("delete stack {name}"), name)?
+        .confirm_typed(&format!("delete stack {name}{place}"), name)?
     {
         return Err(Error::failed(
             "destroy cancelled: the name did not match; nothing was deleted",
@@ -26,9 +27,9 @@ pub async fn run<B: Backend>(backend: &B, config: &Config, out: &mut impl Write)
             if report.cancelled_jobs == 1 { "" } else { "s" }
         ));
     } else {
-        config
-            .ui
-            .info(format!("stack {name} does not exist: nothing to delete"));
+        config.ui.info(format!(
+            "stack {name} does not exist{place}: nothing to delete"
+        ));
     }
     if config.json() {
         serde_json::to_writer(&mut *out, &report)?;

@@ -189,6 +189,7 @@ impl LocalBackend {
             api_url: format!("http://127.0.0.1:{port}"),
             state_machine_arn: state_machine_arn(&self.stack_name),
             table_name: self.table_name(),
+            more: Default::default(),
         }
     }
 }

@@ -54,7 +54,7 @@ pub fn definition(d: &Deliveries) -> Value {
 
 /// The definition as the text `Fn::Sub` gets (retry numbers as `${Parameter}`).
 pub fn definition_text(d: &Deliveries) -> String {
-    let text = serde_json::to_string_pretty(&definition(d)).expect("a JSON value serialises");
+    let text = serde_json::to_string(&definition(d)).expect("a JSON value serialises");
     unquote_placeholders(&text)
 }
 

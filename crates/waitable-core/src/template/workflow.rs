@@ -8,8 +8,8 @@ use crate::logical_ids::{JOBS_TABLE, STATE_MACHINE, STATE_MACHINE_ROLE, TABLE_NA
 use crate::state_machine;
 
 pub fn resources() -> Map<String, Value> {
-    let definition = serde_json::to_string_pretty(&state_machine::definition())
-        .expect("a JSON value serialises");
+    let definition =
+        serde_json::to_string(&state_machine::definition()).expect("a JSON value serialises");
     let mut m = Map::new();
     m.insert(
         STATE_MACHINE_ROLE.into(),
