@@ -387,3 +387,32 @@ fn an_unreachable_endpoint_is_one_line_and_debug_shows_the_chain() {
         describe(&out)
     );
 }
+
+/// `deploy` prints every output the stack has on the local target too: a stack delivering to
+/// its queue has `QueueUrl`, as on aws.
+#[test]
+fn local_deploy_prints_the_queue_url_as_aws_does() {
+    let env = crate::local::LocalEnv::new();
+    let out = run_ok(crate::harness::StackEnv::waitable(&env).args([
+        "deploy",
+        "--output",
+        "json",
+        "--deliver",
+        "queue",
+    ]));
+    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        outputs["QueueUrl"],
+        waitable_core::delivery::local_queue_url(&env.stack),
+        "{outputs}"
+    );
+    let out = run_ok(crate::harness::StackEnv::waitable(&env).args([
+        "deploy",
+        "--output",
+        "json",
+        "--deliver",
+        "none",
+    ]));
+    let outputs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(outputs.get("QueueUrl").is_none(), "{outputs}");
+}
