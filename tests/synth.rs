@@ -578,10 +578,10 @@ fn delivery_variants() -> Vec<(String, Vec<String>)> {
     ]
 }
 
-/// checkov over every delivery variant synth makes and every checked-in template: no finding,
-/// and every skip is one of the two justified ones, with its reason.
+/// checkov over every delivery variant synth makes and every checked-in template (cfn-lint over
+/// the variants): no finding, and every skip is one of the two justified ones, with its reason.
 #[test]
-fn checkov_passes_on_every_delivery_variant_and_golden_file() {
+fn checkov_and_cfn_lint_pass_every_delivery_variant_and_golden_file() {
     let dir = tempfile::tempdir().unwrap();
     let mut files = Vec::new();
     for (name, flags) in delivery_variants() {
@@ -594,6 +594,18 @@ fn checkov_passes_on_every_delivery_variant_and_golden_file() {
         std::fs::write(&path, run_ok(&mut cmd).stdout).unwrap();
         files.push(path);
     }
+    // cfn-lint too, at their longest (moto cannot create the webhook's connection, so for the
+    // webhook variants this and checkov are what stands in for a deploy).
+    let out = Command::new(venv_bin("cfn-lint"))
+        .current_dir(repo_root())
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "cfn-lint:\n{}",
+        describe(&out)
+    );
     for entry in std::fs::read_dir(repo_root().join("templates")).unwrap() {
         files.push(entry.unwrap().path());
     }

@@ -229,7 +229,7 @@ fn reject_input(table: &str, with_expiry: bool, keep_time: bool) -> Value {
     if keep_time {
         item[ATTR_START_ACTION_AT] = json!({ "S.$": format!("$.{INPUT_START_TIMESTAMP}") });
     }
-    json!({
+    let mut state = json!({
         "Type": "Task",
         "Comment": "Record the rejected job as FAILED so it is visible in the status list",
         "Resource": PUT_ITEM,
@@ -242,7 +242,18 @@ fn reject_input(table: &str, with_expiry: bool, keep_time: bool) -> Value {
         "ResultPath": null,
         "Retry": retry(),
         "Next": INVALID_INPUT
-    })
+    });
+    if keep_time {
+        // StartActionAt is the status index's sort key: DynamoDB refuses one over 1,024 bytes
+        // (ValidationException, which Step Functions names AmazonDynamoDBException). Such a
+        // job is still recorded, without its time.
+        state["Catch"] = json!([{
+            "ErrorEquals": ["DynamoDB.AmazonDynamoDBException"],
+            "ResultPath": null,
+            "Next": REJECT_INPUT
+        }]);
+    }
+    state
 }
 
 fn record_too_far_ahead(table: &str, with_expiry: bool) -> Value {
@@ -374,6 +385,21 @@ fn mark_failed(table: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_rejected_time_dynamodb_cannot_key_is_recorded_without_it() {
+        let def = super::definition();
+        let keeping = &def["States"][super::REJECT_INPUT_KEEPING_TIME];
+        let catch = &keeping["Catch"][0];
+        assert_eq!(
+            catch["ErrorEquals"],
+            serde_json::json!(["DynamoDB.AmazonDynamoDBException"])
+        );
+        assert_eq!(catch["Next"], super::REJECT_INPUT);
+        let plain = &def["States"][super::REJECT_INPUT];
+        assert!(plain["Parameters"]["Item"].get("StartActionAt").is_none());
+        assert!(plain.get("Catch").is_none());
+    }
+
     use std::collections::{BTreeSet, VecDeque};
 
     use super::*;
