@@ -162,8 +162,8 @@ mod tests {
         let ok = parse_parameters(&["StageName=dev".into()], &t()).unwrap();
         assert_eq!(ok, [("StageName".to_string(), "dev".to_string())]);
         assert_eq!(
-            parse_parameters(&["StageName=a=b".into()], &t()).unwrap()[0].1,
-            "a=b"
+            parse_parameters(&["RetentionDays=30".into()], &t()).unwrap()[0].1,
+            "30"
         );
         for bad in [
             vec!["Stage=dev".to_string()],
@@ -179,6 +179,7 @@ mod tests {
         for bad in [
             "RetentionDays=forever",
             "StageName=a b",
+            "StageName=a=b",
             "ThrottleRateLimit=0",
         ] {
             let err = parse_parameters(&[bad.to_string()], &t()).unwrap_err();
