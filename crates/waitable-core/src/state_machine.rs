@@ -247,9 +247,10 @@ fn reject_input(table: &str, with_expiry: bool, keep_time: bool) -> Value {
         // StartActionAt is the status index's sort key: DynamoDB refuses one over 1,024 bytes
         // (ValidationException, which Step Functions names AmazonDynamoDBException). Such a
         // job is still recorded, without its time.
+        // The error replaces the input: RejectInput reads only the context object. (moto's
+        // executor fails a Catch with `ResultPath: null`.)
         state["Catch"] = json!([{
             "ErrorEquals": ["DynamoDB.AmazonDynamoDBException"],
-            "ResultPath": null,
             "Next": REJECT_INPUT
         }]);
     }
