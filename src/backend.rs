@@ -22,6 +22,9 @@ pub struct Deployment {
     pub template: Value,
     /// Template parameters given with `--parameter KEY=VALUE`, already checked against the template.
     pub parameters: Vec<(String, String)>,
+    /// `--upload-template`: through the artifacts bucket even when the template fits inline
+    /// (a target without one ignores it).
+    pub upload_template: bool,
 }
 
 /// What a deploy would do, worked out before anything the user must confirm has changed.
@@ -267,6 +270,12 @@ pub trait Backend {
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
     /// asked the user already.
     async fn destroy(&self) -> Result<DestroyReport>;
+
+    /// Where this target acts, as prompts and "does not exist" messages name it
+    /// (`account 123456789012, region eu-west-1`); `None` when there is nothing to name.
+    async fn location(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
 
     /// Checks the live API of the deployed stack (`deploy` ends with it, `check` runs it).
     /// `None`: this target has nothing to check this way.

@@ -77,6 +77,9 @@ pub struct AwsArgs {
     /// Send every AWS call to this endpoint (an emulator, say); overrides AWS_ENDPOINT_URL.
     #[arg(long, global = true, help_heading = "Global options")]
     pub endpoint_url: Option<String>,
+    /// On an AWS error, also print its whole chain on stderr (as RUST_LOG does).
+    #[arg(long, global = true, help_heading = "Global options")]
+    pub debug: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -177,6 +180,9 @@ pub struct DeployArgs {
     /// After the deploy, run one real job end to end, as `check --canary` does.
     #[arg(long)]
     pub canary: bool,
+    /// Send the template through the artifacts bucket even when it fits inline (aws target).
+    #[arg(long)]
+    pub upload_template: bool,
     #[command(flatten)]
     pub stack: StackArgs,
 }

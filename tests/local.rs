@@ -533,6 +533,7 @@ fn deploy_detaches_an_engine_that_destroy_stops() {
     let request = Deployment {
         template: waitable_core::template::template(&Default::default()),
         parameters: vec![],
+        upload_template: false,
     };
     let dir = home.path().join(&stack);
     let engine_pid = |dir: &Path| -> u32 {

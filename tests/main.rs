@@ -7,6 +7,7 @@ mod behaviour;
 mod check;
 mod cli;
 mod deploy;
+mod deploy_large;
 mod jobs;
 mod jobs_check;
 mod jobs_delivery;

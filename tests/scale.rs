@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use waitable_core::api;
 use waitable_core::cfn_intrinsics::substitute;
 use waitable_core::page_token;
-use waitable_core::status_index::{INDEX_NAME, QUERY_TARGET};
+use waitable_core::status_index::{INDEX_NAME, QUERY_TARGET, SCAN_TARGET};
 
 use crate::harness::{StackEnv, describe, repo_root, unique_name, venv_bin};
 
@@ -72,13 +72,13 @@ fn get_status_with_a_status_queries_the_index_and_without_scans() {
     );
     let rendered = render_all(&cases);
 
-    // No status: the Scan it always was, and no override of the action.
+    // No status: a Scan, named by the template (the path-style integration implies none).
     for r in &rendered[..2] {
         let (text, overrides) = r.as_ref().unwrap();
         let scan = parse(text);
         assert!(scan.get("IndexName").is_none(), "{scan}");
         assert!(scan.get("KeyConditionExpression").is_none());
-        assert_eq!(overrides["header"], json!({}));
+        assert_eq!(overrides["header"], json!({ "X-Amz-Target": SCAN_TARGET }));
     }
     // A status: a Query on the index, the status carried exactly, the action overridden.
     for (status, r) in hostile.iter().zip(&rendered[2..]) {

@@ -657,3 +657,90 @@ fn the_reconcile_moves_a_started_job_out_of_started_on_the_emulator() {
     }
     run_ok(crate::harness::waitable_on(moto).args(["--stack-name", &stack, "destroy", "--yes"]));
 }
+
+/// The delivery variants checkov must pass, at their longest: none, each target alone, all four.
+fn delivery_variants() -> Vec<(String, Vec<String>)> {
+    let url = format!("https://hooks.example.com/{}", "p".repeat(2_000 - 26));
+    let bus = format!("bus={}", "b".repeat(256));
+    let webhook = format!("webhook={url}");
+    vec![
+        ("plain".into(), vec![]),
+        ("queue".into(), vec!["queue".into()]),
+        ("topic".into(), vec!["topic".into()]),
+        ("bus".into(), vec![bus.clone()]),
+        ("webhook".into(), vec![webhook.clone()]),
+        (
+            "all-four".into(),
+            vec!["queue".into(), "topic".into(), bus, webhook],
+        ),
+    ]
+}
+
+/// checkov over every delivery variant synth makes and every checked-in template (cfn-lint over
+/// the variants): no finding, and every skip is one of the two justified ones, with its reason.
+#[test]
+fn checkov_and_cfn_lint_pass_every_delivery_variant_and_golden_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut files = Vec::new();
+    for (name, flags) in delivery_variants() {
+        let mut cmd = waitable_bare();
+        cmd.args(["synth", "--format", "json"]);
+        for f in &flags {
+            cmd.arg(format!("--deliver={f}"));
+        }
+        let path = dir.path().join(format!("{name}.json"));
+        std::fs::write(&path, run_ok(&mut cmd).stdout).unwrap();
+        files.push(path);
+    }
+    // cfn-lint too, at their longest (moto cannot create the webhook's connection, so for the
+    // webhook variants this and checkov are what stands in for a deploy).
+    let out = Command::new(venv_bin("cfn-lint"))
+        .current_dir(repo_root())
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success() && out.stdout.is_empty(),
+        "cfn-lint:\n{}",
+        describe(&out)
+    );
+    for entry in std::fs::read_dir(repo_root().join("templates")).unwrap() {
+        files.push(entry.unwrap().path());
+    }
+    let allowed = [
+        ("CKV_AWS_119", waitable_core::template::CKV_AWS_119_REASON),
+        (
+            "CKV_AWS_27",
+            waitable_core::delivery::resources::CKV_AWS_27_REASON,
+        ),
+    ];
+    for file in &files {
+        let report = run_checkov(file);
+        let results = &report["results"];
+        let failed: Vec<String> = results["failed_checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| format!("{} {} ({})", f["check_id"], f["check_name"], f["resource"]))
+            .collect();
+        assert!(
+            failed.is_empty(),
+            "{}: checkov findings:\n{}",
+            file.display(),
+            failed.join("\n")
+        );
+        for s in results["skipped_checks"].as_array().unwrap() {
+            let skip = (
+                s["check_id"].as_str().unwrap(),
+                s["check_result"]["suppress_comment"]
+                    .as_str()
+                    .unwrap_or_default(),
+            );
+            assert!(
+                allowed.contains(&skip),
+                "{}: unexpected skip {skip:?}",
+                file.display()
+            );
+        }
+    }
+}

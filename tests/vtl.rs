@@ -336,6 +336,56 @@ fn status_request_validates_limit_and_carries_the_token() {
     }
 }
 
+/// The GET /status integration is path-style (`dynamodb:path//`), which implies no DynamoDB
+/// action: every rendering must name one, exactly once, as the header API Gateway sends.
+#[test]
+fn status_request_names_its_dynamodb_action_in_every_branch() {
+    use waitable_core::status_index::{QUERY_TARGET, SCAN_TARGET};
+    let template = substitute(
+        &api::status_request_template(),
+        &[("TableName", "jobs-table")],
+    );
+    let token = page_token::encode("job-1 2030-01-01T00:00:00Z");
+    let cases: Vec<(Value, &str)> = vec![
+        (json!({}), SCAN_TARGET),
+        (json!({ "limit": "abc" }), SCAN_TARGET),
+        (
+            json!({ "nextToken": page_token::encode("job-1") }),
+            SCAN_TARGET,
+        ),
+        (json!({ "status": "FAILED" }), QUERY_TARGET),
+        (json!({ "status": "COMPLETED", "limit": "1" }), QUERY_TARGET),
+        (
+            json!({ "status": "STARTED", "nextToken": token }),
+            QUERY_TARGET,
+        ),
+        (json!({ "status": "\"}, \"x\": {\"" }), QUERY_TARGET),
+    ];
+    let raw = render_raw(
+        &cases
+            .iter()
+            .map(|(q, _)| json!({ "template": template, "params": { "querystring": q } }))
+            .collect::<Vec<_>>(),
+    );
+    for ((query, target), r) in cases.iter().zip(&raw) {
+        let text = r["ok"].as_str().unwrap_or_else(|| panic!("{query}: {r}"));
+        let doc: Value = serde_json::from_str(text).unwrap_or_else(|e| panic!("{query}: {e}"));
+        assert_eq!(doc["TableName"], "jobs-table", "{query}");
+        assert_eq!(
+            r["overrides"]["header"],
+            json!({ "X-Amz-Target": target }),
+            "{query}"
+        );
+        assert_eq!(
+            doc.get("IndexName").is_some(),
+            *target == QUERY_TARGET,
+            "{query}"
+        );
+    }
+    // Overrides are final and may be applied once: the template sets the header in one place.
+    assert_eq!(template.matches("requestOverride").count(), 1, "{template}");
+}
+
 /// Templates written the way the public sample writes them: raw interpolation in POST, and
 /// GET /status items missing a comma and escaping nothing. The same checks must catch them.
 #[test]

@@ -10,6 +10,12 @@ use crate::{Error, Result};
 use waitable_core::changeset::{self, ParamValue, ResourceChange};
 use waitable_core::logical_ids;
 
+/// How CloudFormation gets the template: inline, or from the artifacts bucket.
+pub(super) enum TemplateSource {
+    Body(String),
+    Url(String),
+}
+
 pub(super) struct CreatedChangeSet {
     pub arn: String,
     pub stack_id: String,
@@ -18,7 +24,7 @@ pub(super) struct CreatedChangeSet {
 pub(super) async fn create_change_set(
     ctx: &StackCtx<'_>,
     update: bool,
-    body: &str,
+    template: &TemplateSource,
     parameters: &[(String, ParamValue)],
     capabilities: &[&str],
 ) -> Result<Option<CreatedChangeSet>> {
@@ -40,6 +46,10 @@ pub(super) async fn create_change_set(
                 .build(),
         })
         .collect();
+    let (body, url) = match template {
+        TemplateSource::Body(body) => (Some(body.clone()), None),
+        TemplateSource::Url(url) => (None, Some(url.clone())),
+    };
     let sent = ctx
         .cfn
         .create_change_set()
@@ -50,7 +60,8 @@ pub(super) async fn create_change_set(
         } else {
             ChangeSetType::Create
         })
-        .template_body(body)
+        .set_template_body(body)
+        .set_template_url(url)
         .set_parameters(Some(params))
         .set_capabilities(Some(
             capabilities.iter().map(|c| Capability::from(*c)).collect(),

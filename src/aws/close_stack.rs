@@ -55,7 +55,7 @@ pub async fn close(
 fn refused<E, R>(doing: &str, err: &aws_smithy_runtime_api::client::result::SdkError<E, R>) -> Error
 where
     E: aws_smithy_types::error::metadata::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: sdk::HasStatus + std::fmt::Debug,
 {
     Error::failed(format!(
         "{}; the stack was not deleted",

@@ -33,7 +33,13 @@ async fn deploy_with(
         ui: &ui,
         schedule: &Schedule::TINY,
     };
-    match plan(&ctx, template, &[]).await? {
+    let (s3, account) = (s3_client(), account());
+    let artifacts = Artifacts {
+        s3: &s3,
+        account: &account,
+        tls_only: true,
+    };
+    match plan(&ctx, &artifacts, template, &[], false).await? {
         Planned::UpToDate(outputs) => Ok(outputs),
         Planned::Review(pending) => apply(&ctx, apigw, &pending).await,
     }
@@ -474,13 +480,26 @@ fn aws_backend(cfn: Client, apigw: aws_sdk_apigateway::Client) -> crate::aws::Aw
         ddb: ddb_client(),
         apigw,
         endpoint: crate::aws::api_check::Endpoint::Aws,
+        ui: ui(),
+        schedule: Schedule::TINY,
+        s3: s3_client(),
+        sts: aws_sdk_sts::Client::from_conf(
+            aws_sdk_sts::Config::builder()
+                .behavior_version(aws_sdk_sts::config::BehaviorVersion::latest())
+                .region(aws_sdk_sts::config::Region::new("us-east-1"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
+                .build(),
+        ),
         events: aws_sdk_eventbridge::Client::from_conf(
             aws_sdk_eventbridge::Config::builder()
                 .behavior_version(aws_sdk_eventbridge::config::BehaviorVersion::latest())
+                .region(aws_sdk_eventbridge::config::Region::new("us-east-1"))
+                .http_client(aws_smithy_mocks::create_mock_http_client())
                 .build(),
         ),
-        ui: ui(),
-        schedule: Schedule::TINY,
+        // Known already: the mocked deploy asks STS nothing.
+        account_cache: tokio::sync::OnceCell::new_with(Some(account())),
+        plain_http_endpoint: false,
         // The rest (SQS, the caches) is never called by deploy.
         ..crate::aws::AwsBackend::new(
             NAME,
@@ -496,6 +515,7 @@ fn deploy_command(allow_replace: bool) -> (crate::request::DeployRequest, crate:
         parameters: vec![],
         allow_replace,
         canary: false,
+        upload_template: false,
         webhook_header: None,
         stack: crate::request::StackFlags {
             iam_auth: true,

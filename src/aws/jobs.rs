@@ -443,6 +443,7 @@ mod mocked {
             api_url: "https://x".into(),
             state_machine_arn: MACHINE.into(),
             table_name: "T".into(),
+            more: Default::default(),
         }
     }
 

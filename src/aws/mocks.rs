@@ -191,6 +191,7 @@ pub(super) fn sfn_outputs() -> StackOutputs {
         api_url: "https://a".into(),
         state_machine_arn: "arn:sm".into(),
         table_name: "t".into(),
+        more: Default::default(),
     }
 }
 
@@ -209,4 +210,25 @@ pub(super) fn apigw_client(rules: &[&Rule]) -> aws_sdk_apigateway::Client {
         .interceptor(interceptor)
         .build();
     aws_sdk_apigateway::Client::from_conf(conf)
+}
+
+/// An S3 client that answers nothing (deploys whose template goes inline never call it).
+pub(super) fn s3_client() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "a", "b", None, None, "test",
+        ))
+        .http_client(create_mock_http_client())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+pub(super) fn account() -> super::account::Account {
+    super::account::Account {
+        id: "123456789012".into(),
+        partition: "aws".into(),
+        region: "us-east-1".into(),
+    }
 }

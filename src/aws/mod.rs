@@ -3,8 +3,11 @@
 //! Clients are built once from one `SdkConfig` and passed by reference into the functions
 //! that call them.
 
+pub mod account;
 pub mod api_check;
 mod api_deployment;
+pub mod artifacts;
+mod bus_check;
 #[cfg(test)]
 mod cancel_tests;
 mod change_set;
@@ -52,6 +55,8 @@ pub struct AwsBackend {
     pub apigw: aws_sdk_apigateway::Client,
     pub events: aws_sdk_eventbridge::Client,
     pub sqs: aws_sdk_sqs::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sts: aws_sdk_sts::Client,
     /// Where progress goes (the backend asks nothing).
     pub ui: Ui,
     /// How stack waits poll (tests pass a tiny one).
@@ -68,6 +73,10 @@ pub struct AwsBackend {
     outputs_cache: tokio::sync::OnceCell<(StackOutputs, u32)>,
     /// The delivery queue's URL, looked up on first use.
     queue_url: tokio::sync::OnceCell<String>,
+    /// The calls go to an `http://` endpoint (an emulator): no TLS-only bucket policy there.
+    plain_http_endpoint: bool,
+    /// Whose account this is (STS), asked at most once per command.
+    account_cache: tokio::sync::OnceCell<account::Account>,
 }
 
 impl AwsBackend {
@@ -92,12 +101,23 @@ impl AwsBackend {
             endpoint: api_check::Endpoint::of(sdk),
             events: aws_sdk_eventbridge::Client::new(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
+            // An emulator on 127.0.0.1 has no per-bucket host names: address buckets by path.
+            s3: aws_sdk_s3::Client::from_conf(
+                aws_sdk_s3::config::Builder::from(sdk)
+                    .force_path_style(sdk.endpoint_url().is_some())
+                    .build(),
+            ),
+            sts: aws_sdk_sts::Client::new(sdk),
             ui: Ui::silent(),
             schedule: poll::Schedule::DEFAULT,
             sdk: sdk.clone(),
             just_deployed: std::sync::atomic::AtomicBool::new(false),
             outputs_cache: tokio::sync::OnceCell::new(),
             queue_url: tokio::sync::OnceCell::new(),
+            account_cache: tokio::sync::OnceCell::new(),
+            plain_http_endpoint: sdk
+                .endpoint_url()
+                .is_some_and(|url| url.starts_with("http://")),
         }
     }
 
@@ -113,7 +133,12 @@ impl AwsBackend {
     /// The stack's outputs and `RetentionDays`, fetched on first use.
     async fn cached_stack(&self) -> Result<&(StackOutputs, u32)> {
         self.outputs_cache
-            .get_or_try_init(|| stack_outputs::outputs_and_retention(&self.cfn, &self.stack_name))
+            .get_or_try_init(async || {
+                match stack_outputs::outputs_and_retention(&self.cfn, &self.stack_name).await? {
+                    Some(found) => Ok(found),
+                    None => Err(self.missing_stack().await),
+                }
+            })
             .await
     }
 
@@ -123,6 +148,34 @@ impl AwsBackend {
             .get_or_try_init(|| receive::queue_url(&self.cfn, &self.stack_name))
             .await
             .map(String::as_str)
+    }
+
+    /// The account and region the clients act in, from STS on first use.
+    pub async fn account(&self) -> Result<&account::Account> {
+        self.account_cache
+            .get_or_try_init(|| {
+                let region = self
+                    .sts
+                    .config()
+                    .region()
+                    .map(|r| r.to_string())
+                    .unwrap_or_default();
+                async move { account::caller(&self.sts, &region).await }
+            })
+            .await
+    }
+
+    /// "stack X does not exist in account A, region R": the account is what tells a user
+    /// they are looking in the wrong place.
+    async fn missing_stack(&self) -> crate::Error {
+        let name = &self.stack_name;
+        let place = match self.account().await {
+            Ok(account) => format!(" in {account}"),
+            Err(_) => String::new(),
+        };
+        crate::Error::failed(format!(
+            "stack {name} does not exist{place}: run `waitable deploy --stack-name {name}` first"
+        ))
     }
 
     /// The stack's outputs, fetched on first use.
@@ -142,8 +195,23 @@ impl Backend for AwsBackend {
     }
 
     async fn plan(&self, request: &Deployment) -> Result<DeployPlan<Self::Pending>> {
+        let account = self.account().await?;
+        bus_check::check_bus(&self.events, &request.template, account).await?;
+        let artifacts = plan_apply::Artifacts {
+            s3: &self.s3,
+            account,
+            tls_only: !self.plain_http_endpoint,
+        };
         Ok(
-            match plan_apply::plan(&self.stack(), &request.template, &request.parameters).await? {
+            match plan_apply::plan(
+                &self.stack(),
+                &artifacts,
+                &request.template,
+                &request.parameters,
+                request.upload_template,
+            )
+            .await?
+            {
                 plan_apply::Planned::UpToDate(outputs) => DeployPlan::UpToDate(outputs),
                 plan_apply::Planned::Review(pending) => DeployPlan::Review {
                     changes: pending.changes.clone(),
@@ -168,7 +236,10 @@ impl Backend for AwsBackend {
     }
 
     async fn outputs(&self) -> Result<StackOutputs> {
-        stack_outputs::outputs(&self.cfn, &self.stack_name).await
+        match stack_outputs::outputs(&self.cfn, &self.stack_name).await? {
+            Some(outputs) => Ok(outputs),
+            None => Err(self.missing_stack().await),
+        }
     }
 
     async fn submit(&self, job: &JobRequest) -> Result<Submitted> {
@@ -279,11 +350,21 @@ impl Backend for AwsBackend {
         let stack_id = describe::id_of(&existing)?;
         table_protection::unprotect_table(&self.stack(), &self.ddb, &stack_id).await?;
         delete::delete_and_wait(&self.stack(), &existing).await?;
+        if let Some(bucket) = artifacts::existing_bucket(&self.s3, self.account().await?).await {
+            self.ui.info(format!(
+                "kept the artifacts bucket {bucket}: every stack in this account and region shares it (its templates expire after {} days)",
+                artifacts::TEMPLATE_EXPIRY_DAYS
+            ));
+        }
         Ok(DestroyReport {
             existed: true,
             cancelled_jobs,
             closed_first: closed,
         })
+    }
+
+    async fn location(&self) -> Result<Option<String>> {
+        Ok(Some(self.account().await?.to_string()))
     }
 
     async fn check_api(&self, outputs: &StackOutputs) -> Result<Option<ApiCheck>> {

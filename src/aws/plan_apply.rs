@@ -5,9 +5,11 @@
 use aws_sdk_cloudformation::types::Stack;
 use serde_json::Value;
 
+use super::account::Account;
 use super::api_deployment::redeploy;
+use super::artifacts;
 use super::change_set::{
-    ChangeSetOutcome, create_change_set, delete_change_set, discard_review_stack,
+    ChangeSetOutcome, TemplateSource, create_change_set, delete_change_set, discard_review_stack,
     wait_for_change_set,
 };
 use super::delete::delete_and_wait;
@@ -20,9 +22,18 @@ use crate::{Error, Result};
 use waitable_core::changeset::{self, ResourceChange};
 use waitable_core::outputs::StackOutputs;
 use waitable_core::stack_status::{StatusClass, classify};
+use waitable_core::template::{MAX_TEMPLATE_BODY, MAX_TEMPLATE_URL_BODY};
 
-/// CloudFormation's limit for a template sent inline (`TemplateBody`).
-const MAX_TEMPLATE_BODY: usize = 51_200;
+/// The output key naming the artifacts bucket when deploy used it.
+pub const OUTPUT_ARTIFACTS_BUCKET: &str = "ArtifactsBucket";
+
+/// Where a template too large to send inline goes (`super::artifacts`).
+pub struct Artifacts<'a> {
+    pub s3: &'a aws_sdk_s3::Client,
+    pub account: &'a Account,
+    /// Give the bucket a policy refusing plain HTTP (not on an `http://` emulator endpoint).
+    pub tls_only: bool,
+}
 
 /// How many times deploy waits for someone else's operation before giving up.
 const MAX_WAITS_FOR_OTHERS: usize = 3;
@@ -44,23 +55,51 @@ pub struct PendingChangeSet {
     pub changes: Vec<ResourceChange>,
     /// Replaced resources the API's integrations reference: the stage is redeployed after.
     pub replaced_api_references: Vec<String>,
+    /// The artifacts bucket, when the template went through it.
+    pub artifacts_bucket: Option<String>,
 }
 
 /// Makes the change set that would bring the stack to `template`; changes nothing else
 /// (beyond clearing a stack an earlier failed create left behind).
 pub async fn plan(
     ctx: &StackCtx<'_>,
+    artifacts: &Artifacts<'_>,
     template: &Value,
     parameters: &[(String, String)],
+    upload: bool,
 ) -> Result<Planned> {
     let body = serde_json::to_string(template)?;
-    if body.len() > MAX_TEMPLATE_BODY {
+    if body.len() > MAX_TEMPLATE_URL_BODY {
         return Err(Error::failed(format!(
-            "the template is {} bytes, over CloudFormation's inline limit of {MAX_TEMPLATE_BODY}",
+            "the template is {} bytes, over CloudFormation's limit of {MAX_TEMPLATE_URL_BODY} even from S3",
             body.len()
         )));
     }
     let existing = settle_existing(ctx).await?;
+    let (source, artifacts_bucket) = if upload || body.len() > MAX_TEMPLATE_BODY {
+        let size = body.len();
+        let up = artifacts::upload_template(
+            artifacts.s3,
+            artifacts.account,
+            artifacts.tls_only,
+            ctx.name,
+            &body,
+            ctx.ui,
+        )
+        .await?;
+        let why = if size > MAX_TEMPLATE_BODY {
+            format!("over CloudFormation's inline limit of {MAX_TEMPLATE_BODY}")
+        } else {
+            "--upload-template".to_string()
+        };
+        ctx.ui.info(format!(
+            "the template is {size} bytes, {why}: uploaded to s3://{}/{}",
+            up.bucket, up.key
+        ));
+        (TemplateSource::Url(up.url), Some(up.bucket))
+    } else {
+        (TemplateSource::Body(body), None)
+    };
     let previous: Vec<(String, String)> = existing
         .as_ref()
         .map(|s| {
@@ -78,14 +117,14 @@ pub async fn plan(
     let Some(change_set) = create_change_set(
         ctx,
         existing.is_some(),
-        &body,
+        &source,
         &changeset::resolve_parameters(template, parameters, &previous),
         &changeset::capabilities(template),
     )
     .await?
     else {
         // Some endpoints refuse an empty change set outright instead of failing it.
-        return up_to_date(ctx, existing.as_ref()).await;
+        return up_to_date(ctx, existing.as_ref(), artifacts_bucket).await;
     };
     let pending = |changes: Vec<ResourceChange>| PendingChangeSet {
         arn: change_set.arn.clone(),
@@ -93,12 +132,13 @@ pub async fn plan(
         update: existing.is_some(),
         replaced_api_references: changeset::replaced_api_references(template, &changes),
         changes,
+        artifacts_bucket: artifacts_bucket.clone(),
     };
     match wait_for_change_set(ctx, &change_set.arn).await? {
         ChangeSetOutcome::Ready(changes) => Ok(Planned::Review(pending(changes))),
         ChangeSetOutcome::NoChanges => {
             delete_change_set(ctx, &change_set.arn).await;
-            up_to_date(ctx, existing.as_ref()).await
+            up_to_date(ctx, existing.as_ref(), artifacts_bucket).await
         }
         ChangeSetOutcome::Failed(reason) => {
             discard(ctx, &pending(Vec::new())).await;
@@ -157,17 +197,31 @@ pub async fn apply(
     if pending.update && !pending.replaced_api_references.is_empty() {
         redeploy(ctx, apigw, &stack, &pending.replaced_api_references).await?;
     }
-    stack_outputs(ctx.cfn, &stack).await
+    let outputs = stack_outputs(ctx.cfn, &stack).await?;
+    Ok(with_bucket(outputs, pending.artifacts_bucket.clone()))
 }
 
-async fn up_to_date(ctx: &StackCtx<'_>, existing: Option<&Stack>) -> Result<Planned> {
+/// The outputs, with the artifacts bucket named when deploy used it.
+fn with_bucket(mut outputs: StackOutputs, bucket: Option<String>) -> StackOutputs {
+    if let Some(bucket) = bucket {
+        outputs.more.insert(OUTPUT_ARTIFACTS_BUCKET.into(), bucket);
+    }
+    outputs
+}
+
+async fn up_to_date(
+    ctx: &StackCtx<'_>,
+    existing: Option<&Stack>,
+    artifacts_bucket: Option<String>,
+) -> Result<Planned> {
     let Some(stack) = existing else {
         return Err(Error::failed(format!(
             "CloudFormation found nothing to create for the new stack {}",
             ctx.name
         )));
     };
-    Ok(Planned::UpToDate(stack_outputs(ctx.cfn, stack).await?))
+    let outputs = stack_outputs(ctx.cfn, stack).await?;
+    Ok(Planned::UpToDate(with_bucket(outputs, artifacts_bucket)))
 }
 
 /// Looks at the stack as it is now and makes it ready for a change set: waits for someone

@@ -15,6 +15,13 @@ use aws_types::SdkConfig;
 use crate::poll::Step;
 use crate::{Error, Result};
 
+/// What a connection failure could not reach, for [`describe`]: set once by [`load`], as
+/// errors do not carry the URL they were sent to.
+static ENDPOINT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// `--debug`, set once by [`load`].
+static DEBUG: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 pub const NO_REGION: &str = "no AWS region configured: pass --region, set AWS_REGION, or set a region in your AWS profile (aws configure)";
 
 /// Where the aws target's calls go: the flags over the standard chain. The aws backend's own
@@ -24,6 +31,8 @@ pub struct AwsConnection {
     pub profile: Option<String>,
     pub region: Option<String>,
     pub endpoint_url: Option<String>,
+    /// `--debug`: every AWS error's whole chain on stderr.
+    pub debug: bool,
 }
 
 /// Builds the one `SdkConfig` every client is made from, and checks that it has a region and
@@ -38,7 +47,14 @@ pub async fn load(args: &AwsConnection) -> Result<SdkConfig> {
     }
     let mut loader = aws_config::defaults(BehaviorVersion::latest());
     if let Some(profile) = &args.profile {
-        loader = loader.profile_name(profile);
+        // As in the aws CLI, a profile named on the command line wins over credentials in the
+        // environment: the default chain would read AWS_ACCESS_KEY_ID first and silently act
+        // on another account.
+        loader = loader.profile_name(profile).credentials_provider(
+            aws_config::profile::ProfileFileCredentialsProvider::builder()
+                .profile_name(profile)
+                .build(),
+        );
     }
     if let Some(region) = &args.region {
         loader = loader.region(Region::new(region.clone()));
@@ -47,6 +63,16 @@ pub async fn load(args: &AwsConnection) -> Result<SdkConfig> {
         loader = loader.endpoint_url(url);
     }
     let config = loader.load().await;
+    if args.debug {
+        DEBUG.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+    let _ = ENDPOINT.set(match config.endpoint_url() {
+        Some(url) => format!("the endpoint URL {url}"),
+        None => match config.region() {
+            Some(region) => format!("AWS in region {region}"),
+            None => "AWS".to_string(),
+        },
+    });
     if config.region().is_none_or(|r| r.as_ref().is_empty()) {
         return Err(Error::usage(NO_REGION));
     }
@@ -205,25 +231,65 @@ pub fn is_state_machine_missing<R: HasStatus>(
         || is_not_found(err)
 }
 
-/// An SDK error as one line: the service's code and message when there is one, else the
-/// whole error chain (a connection refused, a timeout).
+/// An SDK error as one line a person can act on: the service's code and message when there
+/// is one; for a connection that failed, what could not be reached and the innermost cause.
+/// Never the error's `Debug` form: that goes to stderr with `--debug` or `RUST_LOG`.
 pub fn describe<E, R>(err: &SdkError<E, R>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: HasStatus + std::fmt::Debug,
 {
+    if debug_enabled() {
+        eprintln!("debug: {}", DisplayErrorContext(err));
+    }
     match (err.code(), err.message()) {
         (Some(code), Some(msg)) => format!("{code}: {msg}"),
         (Some(code), None) => code.to_string(),
-        _ => DisplayErrorContext(err).to_string(),
+        _ => {
+            let endpoint = ENDPOINT.get().map(String::as_str).unwrap_or("AWS");
+            match err {
+                SdkError::DispatchFailure(_) => {
+                    format!("could not connect to {endpoint} ({})", root_cause(err))
+                }
+                SdkError::TimeoutError(_) => format!("timed out waiting for {endpoint}"),
+                SdkError::ResponseError(_) => {
+                    format!(
+                        "could not read the answer from {endpoint} ({})",
+                        root_cause(err)
+                    )
+                }
+                // A service error without a code (S3 answers some with a bare status).
+                _ => match err.raw_response() {
+                    Some(raw) => format!("{endpoint} answered HTTP {}", raw.status_code()),
+                    None => root_cause(err),
+                },
+            }
+        }
     }
+}
+
+/// The innermost error's own message ("Connection refused (os error 111)").
+fn root_cause<T: std::error::Error + ?Sized>(err: &T) -> String {
+    let mut innermost = None;
+    let mut next = err.source();
+    while let Some(e) = next {
+        innermost = Some(e);
+        next = e.source();
+    }
+    innermost.map_or_else(|| err.to_string(), |e| e.to_string())
+}
+
+/// `--debug` or `RUST_LOG` asks for every error's whole chain.
+pub fn debug_enabled() -> bool {
+    DEBUG.load(std::sync::atomic::Ordering::Relaxed)
+        || std::env::var_os("RUST_LOG").is_some_and(|v| !v.is_empty())
 }
 
 /// Wraps an SDK error with what was being done, as a tool error (exit 1).
 pub fn failed<E, R>(doing: &str, err: &SdkError<E, R>) -> Error
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
+    R: HasStatus + std::fmt::Debug,
 {
     Error::failed(format!("{doing}: {}", describe(err)))
 }

@@ -34,10 +34,20 @@ fn outputs_from_pairs(stack_name: &str, pairs: &[(String, String)]) -> Result<St
                 ))
             })
     };
+    let fixed = [
+        logical_ids::OUTPUT_API_URL,
+        logical_ids::OUTPUT_STATE_MACHINE_ARN,
+        logical_ids::OUTPUT_TABLE_NAME,
+    ];
     Ok(StackOutputs {
-        api_url: get(logical_ids::OUTPUT_API_URL)?,
-        state_machine_arn: get(logical_ids::OUTPUT_STATE_MACHINE_ARN)?,
-        table_name: get(logical_ids::OUTPUT_TABLE_NAME)?,
+        api_url: get(fixed[0])?,
+        state_machine_arn: get(fixed[1])?,
+        table_name: get(fixed[2])?,
+        more: pairs
+            .iter()
+            .filter(|(k, _)| !fixed.contains(&k.as_str()))
+            .cloned()
+            .collect(),
     })
 }
 
@@ -119,24 +129,25 @@ pub fn retention_days_of(stack: &Stack) -> Result<u32> {
     })
 }
 
-async fn deployed(cfn: &Client, name: &str) -> Result<Stack> {
-    describe(cfn, name).await?.ok_or_else(|| {
-        Error::failed(format!(
-            "stack {name} does not exist: run `waitable deploy --stack-name {name}` first"
-        ))
-    })
-}
-
-/// The outputs of the deployed stack; a clear error when there is none.
-pub async fn outputs(cfn: &Client, name: &str) -> Result<StackOutputs> {
-    stack_outputs(cfn, &deployed(cfn, name).await?).await
+/// The outputs of the deployed stack; `None` when there is no stack (the caller names the
+/// account and region in its message).
+pub async fn outputs(cfn: &Client, name: &str) -> Result<Option<StackOutputs>> {
+    match describe(cfn, name).await? {
+        Some(stack) => Ok(Some(stack_outputs(cfn, &stack).await?)),
+        None => Ok(None),
+    }
 }
 
 /// The outputs and the `RetentionDays` of the deployed stack, from one DescribeStacks.
-pub async fn outputs_and_retention(cfn: &Client, name: &str) -> Result<(StackOutputs, u32)> {
-    let stack = deployed(cfn, name).await?;
-    Ok((
+pub async fn outputs_and_retention(
+    cfn: &Client,
+    name: &str,
+) -> Result<Option<(StackOutputs, u32)>> {
+    let Some(stack) = describe(cfn, name).await? else {
+        return Ok(None);
+    };
+    Ok(Some((
         stack_outputs(cfn, &stack).await?,
         retention_days_of(&stack)?,
-    ))
+    )))
 }

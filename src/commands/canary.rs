@@ -317,6 +317,7 @@ mod tests {
             api_url: "http://127.0.0.1:1".into(),
             state_machine_arn: "arn:aws:states:eu-west-1:1:stateMachine:m".into(),
             table_name: "t".into(),
+            more: Default::default(),
         }
     }
 

@@ -70,6 +70,7 @@ async fn demo(backend: &LocalBackend, ui: &Ui) -> Result<(Vec<JobRecord>, Vec<Re
     let request = Deployment {
         template,
         parameters: vec![],
+        upload_template: false,
     };
     let outputs = backend.deploy(&request).await?;
     ui.info(format!(

@@ -50,6 +50,7 @@ pub async fn run<B: Backend>(
     let deployment = Deployment {
         template,
         parameters,
+        upload_template: request.upload_template,
     };
     let name = &config.stack_name;
     let outputs = match backend.plan(&deployment).await? {
@@ -66,7 +67,8 @@ pub async fn run<B: Backend>(
                 backend.discard(pending).await;
                 return Err(Error::failed(changeset::table_replacement_refusal(table)));
             }
-            let question = format!("execute this change set on stack {name}");
+            let place = in_place(backend.location().await?);
+            let question = format!("execute this change set on stack {name}{place}");
             match ui.confirm(&question, "--yes") {
                 Ok(true) => backend.apply(pending).await?,
                 answer => {
@@ -93,6 +95,11 @@ pub async fn run<B: Backend>(
     Ok(())
 }
 
+/// " in account A, region R" for prompts, or nothing where the target names no place.
+pub fn in_place(location: Option<String>) -> String {
+    location.map(|l| format!(" in {l}")).unwrap_or_default()
+}
+
 /// The change set, one line per resource, on stderr.
 fn show_changes(config: &Config, changes: &[ResourceChange]) {
     config.ui.info(format!(
@@ -112,16 +119,16 @@ fn check_parameters(parameters: &[(String, String)], template: &Value) -> Result
         .as_object()
         .map(|p| p.keys().map(String::as_str).collect())
         .unwrap_or_default();
-    match parameters
-        .iter()
-        .find(|(key, _)| !known.contains(&key.as_str()))
-    {
-        Some((key, _)) => Err(Error::usage(format!(
-            "unknown parameter {key:?}: the template's parameters are {}",
-            known.join(", ")
-        ))),
-        None => Ok(()),
+    for (key, value) in parameters {
+        if !known.contains(&key.as_str()) {
+            return Err(Error::usage(format!(
+                "unknown parameter {key:?}: the template's parameters are {}",
+                known.join(", ")
+            )));
+        }
+        template::parameter_values::check(template, key, value).map_err(Error::usage)?;
     }
+    Ok(())
 }
 
 /// The outputs as a two-column table, or as one JSON object with `--output json`.
@@ -165,6 +172,17 @@ mod tests {
         let err = check_parameters(&params(&[("Nope", "1")]), &t()).unwrap_err();
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("StageName"), "{err}");
+        // Values are held to the template's constraints before anything is sent.
+        for (key, value) in [
+            ("RetentionDays", "forever"),
+            ("StageName", "a b"),
+            ("StageName", "a=b"),
+            ("ThrottleRateLimit", "0"),
+        ] {
+            let bad = params(&[(key, value)]);
+            let err = check_parameters(&bad, &t()).unwrap_err();
+            assert_eq!(err.exit_code(), 2, "{bad:?}");
+        }
     }
 
     fn config(ui: Ui) -> Config {
@@ -181,6 +199,7 @@ mod tests {
             webhook_header: None,
             allow_replace: false,
             canary: false,
+            upload_template: false,
         }
     }
 
@@ -291,6 +310,7 @@ mod tests {
         let allowed = DeployRequest {
             allow_replace: true,
             canary: false,
+            upload_template: false,
             ..request()
         };
         run(&backend, &allowed, &config(Ui::silent()), &mut Vec::new())

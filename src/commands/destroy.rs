@@ -10,13 +10,17 @@ use crate::{Error, Result};
 
 pub async fn run<B: Backend>(backend: &B, config: &Config, out: &mut impl Write) -> Result<()> {
     let name = config.stack_name.as_str();
+    let place = super::deploy::in_place(backend.location().await?);
     // Counted only when someone is asked: a stack that is not there has none.
     let waiting = if config.ui.assume_yes {
         None
     } else {
         backend.waiting_jobs().await.ok()
     };
-    if !config.ui.confirm_typed(&question(name, waiting), name)? {
+    if !config
+        .ui
+        .confirm_typed(&question(&format!("{name}{place}"), waiting), name)?
+    {
         return Err(Error::failed(
             "destroy cancelled: the name did not match; nothing was deleted",
         ));
@@ -29,9 +33,9 @@ pub async fn run<B: Backend>(backend: &B, config: &Config, out: &mut impl Write)
             if report.cancelled_jobs == 1 { "" } else { "s" }
         ));
     } else {
-        config
-            .ui
-            .info(format!("stack {name} does not exist: nothing to delete"));
+        config.ui.info(format!(
+            "stack {name} does not exist{place}: nothing to delete"
+        ));
     }
     if config.json() {
         serde_json::to_writer(&mut *out, &report)?;

@@ -36,6 +36,7 @@ impl Fake {
             api_url: "https://x.execute-api.us-east-1.amazonaws.com/prod".into(),
             state_machine_arn: "arn:aws:states:us-east-1:123456789012:stateMachine:sm".into(),
             table_name: "jobs".into(),
+            more: Default::default(),
         }
     }
 

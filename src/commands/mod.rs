@@ -62,6 +62,7 @@ fn aws_connection(args: &AwsArgs) -> crate::aws::sdk::AwsConnection {
         profile: args.profile.clone(),
         region: args.region.clone(),
         endpoint_url: args.endpoint_url.clone(),
+        debug: args.debug,
     }
 }
 

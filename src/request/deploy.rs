@@ -45,6 +45,8 @@ pub struct DeployRequest {
     pub allow_replace: bool,
     /// `--canary`: one real job end to end after the deploy.
     pub canary: bool,
+    /// `--upload-template`: through the artifacts bucket even when it fits inline.
+    pub upload_template: bool,
 }
 
 impl DeployRequest {
@@ -71,6 +73,7 @@ impl DeployRequest {
                 .transpose()?,
             allow_replace: args.allow_replace,
             canary: args.canary,
+            upload_template: args.upload_template,
         })
     }
 }
@@ -112,6 +115,7 @@ mod tests {
             webhook_header: header.map(str::to_string),
             allow_replace: false,
             canary: false,
+            upload_template: false,
             stack: StackArgs {
                 no_auth: false,
                 deliver: vec![],

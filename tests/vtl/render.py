@@ -4,7 +4,8 @@ LocalStack uses), with the $input, $util and $context objects API Gateway provid
 Reads a JSON list of cases on stdin: {"template", "body", "params"?: {"querystring", "header",
 "path"}, "context"?: {...}}; writes a JSON list of {"ok": rendered, "status": override} or
 {"error": message}, where override is what the template set in
-$context.responseOverride.status (null if nothing).
+$context.responseOverride.status (null if nothing), and "overrides" what it set in
+$context.requestOverride (the integration's headers, such as X-Amz-Target).
 """
 
 import base64
@@ -116,6 +117,7 @@ def render(case):
         "requestTimeEpoch": 1790000000000,
         "stage": "prod",
         "responseOverride": {"header": {}},
+        "requestOverride": {"header": {}, "querystring": {}, "path": {}},
     }
     context.update(case.get("context") or {})
     namespace = {
@@ -124,15 +126,15 @@ def render(case):
         "context": context,
     }
     rendered = airspeed.Template(case["template"]).merge(namespace)
-    return rendered, context["responseOverride"].get("status")
+    return rendered, context["responseOverride"].get("status"), context["requestOverride"]
 
 
 def main():
     results = []
     for case in json.load(sys.stdin):
         try:
-            rendered, status = render(case)
-            results.append({"ok": rendered, "status": status})
+            rendered, status, overrides = render(case)
+            results.append({"ok": rendered, "status": status, "overrides": overrides})
         except Exception as exc:  # a template the engine cannot render is a test failure
             results.append({"error": "%s: %s" % (type(exc).__name__, exc)})
     json.dump(results, sys.stdout)

@@ -16,7 +16,7 @@ use super::job::{
 use super::logical_ids::{RETENTION_DAYS_VAR, STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
 use super::state_machine::INPUT_TOO_FAR_AHEAD;
-use super::status_index::{self, STATUS_PARAM};
+use super::status_index::{self, SCAN_TARGET, STATUS_PARAM};
 use super::time_input::MAX_AHEAD;
 
 pub use super::job_id::ID_PATTERN;
@@ -211,6 +211,7 @@ pub fn status_request_template() -> String {
 #if($status != "")
 {query}
 #else
+#set($target = "{SCAN_TARGET}")
 {{
   "TableName": "${{{TABLE_NAME_VAR}}}",
   "Limit": $limit,
@@ -219,6 +220,7 @@ pub fn status_request_template() -> String {
   "ExclusiveStartKey": {{"{ATTR_ID}": {{"S": "{key}"}}}}#end
 }}
 #end
+#set($context.requestOverride.header.X-Amz-Target = $target)
 "##
     )
 }

@@ -32,8 +32,6 @@ pub const VERSION_TAG: &str = "waitable:version";
 pub const PARAM_RETENTION_DAYS: &str = "RetentionDays";
 pub const PARAM_THROTTLE_RATE: &str = "ThrottleRateLimit";
 pub const PARAM_THROTTLE_BURST: &str = "ThrottleBurstLimit";
-/// Condition: `RetentionDays` is 0, so finished jobs are kept forever (TTL off).
-pub const COND_KEEP_JOBS_FOREVER: &str = "KeepJobsForever";
 /// Placeholder in the POST mapping template replaced by the retention in days.
 pub const RETENTION_DAYS_VAR: &str = "RetentionDays";
 

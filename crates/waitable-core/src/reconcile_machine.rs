@@ -149,7 +149,7 @@ fn record(table: &str, job: JobStatus, error: &str) -> Value {
 
 /// The definition as JSON text with its placeholders filled in, as `Fn::Sub` would.
 pub fn resolved(table_name: &str, partition: &str) -> String {
-    let text = serde_json::to_string_pretty(&definition()).expect("a JSON value serialises");
+    let text = serde_json::to_string(&definition()).expect("a JSON value serialises");
     substitute(
         &text,
         &[(TABLE_NAME_VAR, table_name), ("AWS::Partition", partition)],

@@ -203,18 +203,23 @@ pub fn query_policy_statement() -> Value {
 
 // ---- GET /status?status=S on API Gateway ---------------------------------------------------
 
-/// The DynamoDB JSON-protocol target of a Query. The GET /status integration is the Scan
-/// action; with `?status=` its request template overrides the target header so the same
-/// integration asks for a Query (API Gateway's `$context.requestOverride.header`, applied after
-/// the standard mappings: API Gateway Developer Guide, "Override your API's request and
-/// response parameters").
+/// The DynamoDB JSON-protocol targets GET /status sends. Its integration is path-style
+/// (`dynamodb:path//`), which implies no action, so the request template names one in both
+/// branches through `$context.requestOverride.header` ("programmatically create new
+/// parameters": API Gateway Developer Guide, "Override your API's request and response
+/// parameters").
 pub const QUERY_TARGET: &str = "DynamoDB_20120810.Query";
+pub const SCAN_TARGET: &str = "DynamoDB_20120810.Scan";
+/// The integration URI's service part: DynamoDB's root path, no action.
+pub const STATUS_INTEGRATION: &str = "dynamodb:path//";
+/// DynamoDB's JSON protocol content type, which a path-style integration must send itself.
+pub const DYNAMODB_CONTENT_TYPE: &str = "application/x-amz-json-1.0";
 
 /// The query string parameter of GET /status naming one status.
 pub const STATUS_PARAM: &str = "status";
 
-/// The body of a Query on the index for the mapping template: `$status` holds the (already
-/// escaped) status, `$limit` the page size, `$key` (optional) the decoded start key as
+/// The body of a Query on the index for the mapping template (it sets `$target` to the Query
+/// target; the caller applies it once, as overrides are final): `$status` holds the status, `$limit` the page size, `$key` (optional) the decoded start key as
 /// `Id SPACE StartActionAt`. `escape` turns a VTL expression into JSON-safe text.
 pub fn query_request_body(table_var: &str, escape: impl Fn(&str) -> String) -> String {
     let status = escape("$status");
@@ -222,7 +227,7 @@ pub fn query_request_body(table_var: &str, escape: impl Fn(&str) -> String) -> S
     let at = escape("$keyAt");
     // Velocity 1.7 (API Gateway's) takes no arithmetic inside method arguments: split first.
     format!(
-        r##"#set($context.requestOverride.header.X-Amz-Target = "{QUERY_TARGET}")
+        r##"#set($target = "{QUERY_TARGET}")
 #if($key.contains(" "))#set($split = $key.indexOf(" "))#set($from = $split + 1)#set($keyId = $key.substring(0, $split))#set($keyAt = $key.substring($from))#end
 {{
   "TableName": "${{{table_var}}}",

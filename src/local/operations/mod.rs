@@ -214,6 +214,20 @@ impl LocalBackend {
             api_url: format!("http://127.0.0.1:{port}"),
             state_machine_arn: state_machine_arn(&self.stack_name),
             table_name: self.table_name(),
+            // The same outputs as on aws: a stack delivering to its queue has `QueueUrl`.
+            more: self
+                .dir()
+                .read_stack()
+                .ok()
+                .filter(|s| s.deliver.iter().any(|f| f == "queue"))
+                .map(|_| {
+                    (
+                        delivery::OUTPUT_QUEUE_URL.to_string(),
+                        delivery::local_queue_url(&self.stack_name),
+                    )
+                })
+                .into_iter()
+                .collect(),
         }
     }
 }

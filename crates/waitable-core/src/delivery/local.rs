@@ -124,8 +124,8 @@ mod tests {
         assert_eq!(sub[1][QUEUE_URL_VAR], local_queue_url("s"));
         assert_eq!(sub[1][CONNECTION_ARN_VAR], local_connection_arn("s"));
         let text = sub[0].as_str().unwrap();
-        assert!(text.contains("\"MaxAttempts\": 2,"), "{text}");
-        assert!(text.contains("\"MaxDelaySeconds\": 60,"), "{text}");
+        assert!(text.contains("\"MaxAttempts\":2,"), "{text}");
+        assert!(text.contains("\"MaxDelaySeconds\":60,"), "{text}");
         let plain = template(&StackSpec::default());
         assert_eq!(for_local(&plain, &[], "s").unwrap(), plain);
     }

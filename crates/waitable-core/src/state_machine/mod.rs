@@ -108,10 +108,16 @@ pub fn definition(spec: &StackSpec) -> Value {
         input::reject(&table, ERROR_INVALID_TIMESTAMP, false, false, INVALID_INPUT),
     );
     add(CHOOSE_REJECT_RECORD, input::choose_reject_record());
-    add(
-        REJECT_INPUT_KEEPING_TIME,
-        input::reject(&table, ERROR_INVALID_TIMESTAMP, true, false, INVALID_INPUT),
-    );
+    let mut keeping_time =
+        input::reject(&table, ERROR_INVALID_TIMESTAMP, true, false, INVALID_INPUT);
+    // StartActionAt is the status index's sort key: DynamoDB refuses one over 1,024 bytes
+    // (a ValidationException, which Step Functions names AmazonDynamoDBException). Such a job
+    // is still recorded, without its time (RejectInput reads only the context object).
+    keeping_time["Catch"] = json!([{
+        "ErrorEquals": ["DynamoDB.AmazonDynamoDBException"],
+        "Next": REJECT_INPUT
+    }]);
+    add(REJECT_INPUT_KEEPING_TIME, keeping_time);
     add(
         REJECT_EXECUTION_INPUT,
         input::reject(
@@ -169,10 +175,10 @@ pub fn definition(spec: &StackSpec) -> Value {
     json!({ "Comment": comment, "StartAt": VALIDATE_INPUT, "States": states })
 }
 
-/// The definition as the text `Fn::Sub` gets: pretty JSON, the delivery retry numbers as bare
-/// `${Parameter}` placeholders.
+/// The definition as the text `Fn::Sub` gets: compact JSON (the template's size counts), the
+/// delivery retry numbers as bare `${Parameter}` placeholders.
 pub fn definition_text(spec: &StackSpec) -> String {
-    let text = serde_json::to_string_pretty(&definition(spec)).expect("a JSON value serialises");
+    let text = serde_json::to_string(&definition(spec)).expect("a JSON value serialises");
     deliver::unquote_placeholders(&text)
 }
 
@@ -324,6 +330,21 @@ fn mark_failed(table: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_rejected_time_dynamodb_cannot_key_is_recorded_without_it() {
+        let def = super::definition(&super::StackSpec::default());
+        let keeping = &def["States"][super::REJECT_INPUT_KEEPING_TIME];
+        let catch = &keeping["Catch"][0];
+        assert_eq!(
+            catch["ErrorEquals"],
+            serde_json::json!(["DynamoDB.AmazonDynamoDBException"])
+        );
+        assert_eq!(catch["Next"], super::REJECT_INPUT);
+        let plain = &def["States"][super::REJECT_INPUT];
+        assert!(plain["Parameters"]["Item"].get("StartActionAt").is_none());
+        assert!(plain.get("Catch").is_none());
+    }
+
     use std::collections::{BTreeSet, VecDeque};
 
     use super::*;

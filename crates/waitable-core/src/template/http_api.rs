@@ -170,8 +170,14 @@ fn status_method(options: StackOptions) -> Value {
             "Integration": {
                 "Type": "AWS",
                 "IntegrationHttpMethod": "POST",
-                "Uri": service_uri("dynamodb:action/Scan"),
+                // Path-style: the request template names the action (Scan, or Query on the
+                // status index) in both branches; an action-style URI would imply one.
+                "Uri": service_uri(status_index::STATUS_INTEGRATION),
                 "Credentials": get_att(API_ROLE, "Arn"),
+                "RequestParameters": {
+                    "integration.request.header.Content-Type":
+                        format!("'{}'", status_index::DYNAMODB_CONTENT_TYPE)
+                },
                 "PassthroughBehavior": "NEVER",
                 "RequestTemplates": json_templates(sub_with(
                     &api::status_request_template(),

@@ -15,6 +15,7 @@ use super::retention::{DEFAULT_RETENTION_DAYS, MAX_RETENTION_DAYS};
 mod deployment;
 mod http_api;
 mod iam;
+pub mod parameter_values;
 mod reconcile_rule;
 pub use reconcile_rule::CKV_AWS_27_DLQ_REASON;
 mod storage;
@@ -37,6 +38,10 @@ pub const DEFAULT_STAGE_NAME: &str = "prod";
 /// Stage throttling defaults: steady requests per second, and the burst above it.
 pub const DEFAULT_THROTTLE_RATE: u32 = 50;
 pub const DEFAULT_THROTTLE_BURST: u32 = 100;
+/// CloudFormation's limit for a template sent inline (`TemplateBody`), in bytes.
+pub const MAX_TEMPLATE_BODY: usize = 51_200;
+/// CloudFormation's limit for a template read from S3 (`TemplateURL`), in bytes.
+pub const MAX_TEMPLATE_URL_BODY: usize = 1_000_000;
 
 /// The whole template of the stack `spec`, in one pass, sections in rain's order. Each
 /// resource group comes from its own module (the delivery targets' from `crate::delivery`);
@@ -77,10 +82,6 @@ pub fn template(spec: &StackSpec) -> Value {
         t.insert("Metadata".into(), d.metadata());
     }
     t.insert("Parameters".into(), parameters);
-    t.insert(
-        "Conditions".into(),
-        json!({ COND_KEEP_JOBS_FOREVER: { "Fn::Equals": [r#ref(PARAM_RETENTION_DAYS), "0"] } }),
-    );
     t.insert("Resources".into(), Value::Object(resources));
     t.insert("Outputs".into(), outputs);
     Value::Object(t)
@@ -162,6 +163,10 @@ pub fn to_json(template: &Value) -> String {
 }
 
 #[cfg(test)]
+#[path = "size_tests.rs"]
+mod size_tests;
+
+#[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
 
@@ -190,7 +195,6 @@ mod tests {
                 "AWSTemplateFormatVersion",
                 "Description",
                 "Parameters",
-                "Conditions",
                 "Resources",
                 "Outputs"
             ]
@@ -207,14 +211,6 @@ mod tests {
             .cloned()
             .collect();
         known.extend(t["Parameters"].as_object().unwrap().keys().cloned());
-        let conditions: BTreeSet<&String> = t["Conditions"].as_object().unwrap().keys().collect();
-        let text = t["Resources"].to_string();
-        for name in &conditions {
-            assert!(
-                text.contains(&format!("\"Fn::If\":[\"{name}\"")),
-                "{name} is unused"
-            );
-        }
         for (name, res) in t["Resources"].as_object().unwrap() {
             for target in references(res) {
                 assert!(known.contains(&target), "{name} refers to missing {target}");
@@ -317,16 +313,17 @@ mod tests {
         let t = t();
         let text = t["Resources"][API_ROLE]["Properties"]["Policies"].to_string();
         let methods = [SUBMIT_METHOD, STATUS_METHOD].map(|m| t["Resources"][m].to_string());
-        for action in ["states:StartExecution", "dynamodb:Scan"] {
-            assert!(text.contains(action));
-            let api_action = action.replace(':', ":action/");
-            assert!(
-                methods.iter().any(|m| m.contains(&api_action)),
-                "{action} unused"
-            );
-        }
-        // GET /status?status= asks the status index (its request template switches the
-        // Scan integration to a Query), and nothing may Query the table itself.
+        assert!(text.contains("states:StartExecution") && text.contains("dynamodb:Scan"));
+        assert!(methods[0].contains("states:action/StartExecution"));
+        // GET /status is path-style: its template names Scan or Query, nothing else.
+        assert!(methods[1].contains(status_index::STATUS_INTEGRATION));
+        assert!(!methods[1].contains("action/"), "{}", methods[1]);
+        assert!(
+            methods[1].contains(status_index::SCAN_TARGET),
+            "Scan unused"
+        );
+        // GET /status?status= asks the status index (its request template names a Query
+        // instead of the Scan), and nothing may Query the table itself.
         let statements =
             t["Resources"][API_ROLE]["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
                 .clone();
@@ -401,14 +398,9 @@ mod tests {
         assert_eq!(table["Properties"]["DeletionProtectionEnabled"], true);
         let ttl = &table["Properties"]["TimeToLiveSpecification"];
         assert_eq!(ttl["AttributeName"], crate::retention::ATTR_EXPIRES_AT);
-        assert_eq!(
-            ttl["Enabled"],
-            json!({ "Fn::If": [COND_KEEP_JOBS_FOREVER, false, true] })
-        );
-        assert_eq!(
-            t["Conditions"][COND_KEEP_JOBS_FOREVER],
-            json!({ "Fn::Equals": [r#ref(PARAM_RETENTION_DAYS), "0"] })
-        );
+        // TTL is never toggled (one change per hour): RetentionDays 0 is a far-future expiry.
+        assert_eq!(ttl["Enabled"], true);
+        assert!(t.get("Conditions").is_none());
         let retention = &t["Parameters"][PARAM_RETENTION_DAYS];
         assert_eq!(retention["Default"], "90");
         assert_eq!(retention["MinValue"], 0);
@@ -430,7 +422,8 @@ mod tests {
     fn table_is_on_demand_encrypted_and_recoverable() {
         let p = &t()["Resources"][JOBS_TABLE]["Properties"];
         assert_eq!(p["BillingMode"], "PAY_PER_REQUEST");
-        assert_eq!(p["SSESpecification"]["SSEEnabled"], true);
+        // The AWS-owned key (free), as the README says; `true` is the billed AWS-managed key.
+        assert_eq!(p["SSESpecification"]["SSEEnabled"], false);
         assert_eq!(
             p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"],
             true

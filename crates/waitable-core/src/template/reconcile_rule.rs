@@ -14,8 +14,8 @@ use crate::logical_ids::*;
 use crate::reconcile_machine;
 
 pub fn resources() -> Map<String, Value> {
-    let definition = serde_json::to_string_pretty(&reconcile_machine::definition())
-        .expect("a JSON value serialises");
+    let definition =
+        serde_json::to_string(&reconcile_machine::definition()).expect("a JSON value serialises");
     let statuses: Vec<&str> = reconcile_machine::OUTCOMES
         .iter()
         .map(|(s, _, _)| *s)

@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::logical_ids::{COND_KEEP_JOBS_FOREVER, JOBS_TABLE};
+use crate::logical_ids::JOBS_TABLE;
 use crate::retention::ATTR_EXPIRES_AT;
 use crate::status_index;
 
@@ -31,11 +31,16 @@ pub fn resources() -> Map<String, Value> {
                 "GlobalSecondaryIndexes": status_index::global_secondary_indexes(),
                 "BillingMode": "PAY_PER_REQUEST",
                 "DeletionProtectionEnabled": true,
-                "SSESpecification": { "SSEEnabled": true },
+                // false: the AWS-owned key, free; true would select the AWS-managed KMS key,
+                // billed per request (AWS::DynamoDB::Table SSESpecification reference).
+                "SSESpecification": { "SSEEnabled": false },
                 "PointInTimeRecoverySpecification": { "PointInTimeRecoveryEnabled": true },
+                // Always on, whatever RetentionDays says: DynamoDB allows one TTL change per
+                // table per hour, so a toggle would fail the second deploy within the hour.
+                // RetentionDays 0 writes a far-future ExpiresAt instead (core::retention).
                 "TimeToLiveSpecification": {
                     "AttributeName": ATTR_EXPIRES_AT,
-                    "Enabled": { "Fn::If": [COND_KEEP_JOBS_FOREVER, false, true] }
+                    "Enabled": true
                 }
             }
         }),
