@@ -119,18 +119,7 @@ pub async fn deployed_deliveries(
         return Ok(Deliveries::default());
     };
     let id = existing.stack_id().unwrap_or(stack);
-    let body = cfn
-        .get_template()
-        .stack_name(id)
-        .send()
-        .await
-        .map_err(|e| sdk::failed("reading the deployed template", &e))?
-        .template_body()
-        .unwrap_or_default()
-        .to_string();
-    let template: serde_json::Value = serde_json::from_str(&body)
-        .or_else(|_| serde_norway::from_str(&body))
-        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
+    let template = super::stack_outputs::deployed_template(cfn, id).await?;
     Deliveries::from_template(&template)
         .map_err(|e| Error::failed(format!("the deployed template's delivery targets: {e}")))
 }

@@ -51,20 +51,25 @@ pub async fn stack_outputs(cfn: &Client, stack: &Stack) -> Result<StackOutputs> 
     outputs_from_pairs(stack.stack_name().unwrap_or_default(), &pairs)
 }
 
-async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, String)>> {
-    let stack_id = id_of(stack)?;
+/// The template a stack was deployed with (GetTemplate answers JSON or YAML, as it was sent).
+pub async fn deployed_template(cfn: &Client, stack_id: &str) -> Result<Value> {
     let body = cfn
         .get_template()
-        .stack_name(&stack_id)
+        .stack_name(stack_id)
         .send()
         .await
         .map_err(|e| sdk::failed("reading the deployed template", &e))?
         .template_body()
         .unwrap_or_default()
         .to_string();
-    let template: Value = serde_json::from_str(&body)
+    serde_json::from_str(&body)
         .or_else(|_| serde_norway::from_str(&body))
-        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
+        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))
+}
+
+async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, String)>> {
+    let stack_id = id_of(stack)?;
+    let template = deployed_template(cfn, &stack_id).await?;
     let mut names = resolve::Names::new();
     let mut pages = cfn
         .list_stack_resources()

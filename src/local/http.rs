@@ -22,9 +22,7 @@ use super::protocol::{
     self, Accepted, CancelAnswer, CancelRequest, DestroyAnswer, ErrorBody, Health, JobsPage,
     ReloadRequest, SeedAnswer, StartExecution,
 };
-use waitable_core::api::{
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, NOT_IDEMPOTENT_NOTE, post_input_extras,
-};
+use waitable_core::api::{NOT_IDEMPOTENT_NOTE, post_input_extras};
 use waitable_core::job::JobStatus;
 use waitable_core::status_index::{self, DueWindow};
 
@@ -256,21 +254,17 @@ async fn submit_private(
     Ok(Json(submit_body(&app, &body, false).await?.0))
 }
 
-/// `limit`: absent (or empty) means the default page; anything but a whole number from 1 to
-/// 1000 written plainly (the API's pattern `^([1-9][0-9]{0,2}|1000)$`) is a 400, as on AWS.
+/// `limit` by the API's grammar (`waitable_core::page_limit`); outside it, a 400 as on AWS.
 fn page_limit(limit: Option<&str>) -> Result<usize, ApiError> {
-    let Some(text) = limit.filter(|l| !l.is_empty()) else {
-        return Ok(DEFAULT_PAGE_SIZE as usize);
-    };
-    let plain = text.bytes().all(|b| b.is_ascii_digit()) && !text.starts_with('0');
-    match text.parse::<u32>() {
-        Ok(n) if plain && (1..=MAX_PAGE_SIZE).contains(&n) => Ok(n as usize),
-        _ => Err(ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "ValidationException",
-            format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}, not {text:?}"),
-        )),
-    }
+    waitable_core::page_limit::parse(limit)
+        .map(|n| n as usize)
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "ValidationException",
+                e.to_string(),
+            )
+        })
 }
 
 fn page_args(q: &HashMap<String, String>) -> Result<(Option<String>, usize), ApiError> {
@@ -459,6 +453,7 @@ async fn history(State(app): State<App>, Path(name): Path<String>) -> Answer {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use waitable_core::api::DEFAULT_PAGE_SIZE;
 
     #[test]
     fn limit_follows_the_apis_pattern() {

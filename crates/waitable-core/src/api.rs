@@ -21,6 +21,7 @@ use super::time_input::MAX_AHEAD;
 
 pub use super::job_id::ID_PATTERN;
 pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::page_limit;
 use super::payload::PAYLOAD_SCHEMA_TYPE;
 pub use super::timestamp::TIMESTAMP_PATTERN;
 
@@ -195,9 +196,10 @@ pub fn error_response_template() -> String {
 pub fn status_request_template() -> String {
     let key = json_escaped("$key");
     let query = status_index::query_request_body(TABLE_NAME_VAR, json_escaped);
+    let limit_pattern = page_limit::pattern();
     format!(
         r##"#set($limit = "$!input.params('limit')")
-#if($limit == "")#set($limit = "{DEFAULT_PAGE_SIZE}")#elseif(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "0")#end
+#if($limit == "")#set($limit = "{DEFAULT_PAGE_SIZE}")#elseif(!$limit.matches("{limit_pattern}"))#set($limit = "0")#end
 #set($token = "$!input.params('nextToken')")
 #set($key = "")
 #if($token.matches("^[A-Za-z0-9_-]+$") && $token.length() % 4 != 1)

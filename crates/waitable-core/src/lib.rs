@@ -12,6 +12,7 @@ pub mod job_id;
 pub mod limits;
 pub mod logical_ids;
 pub mod outputs;
+pub mod page_limit;
 pub mod page_token;
 pub mod payload;
 pub mod reconcile_machine;

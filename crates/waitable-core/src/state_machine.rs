@@ -26,7 +26,7 @@ use serde_json::{Value, json};
 use super::cfn_intrinsics::substitute;
 use super::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
-    ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobStatus,
+    ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobStatus, set_status_if_started,
 };
 use super::logical_ids::TABLE_NAME_VAR;
 use super::retention::{ATTR_EXPIRES_AT, INPUT_EXPIRES_AT};
@@ -219,7 +219,7 @@ fn execution_key() -> Value {
 fn reject_input(table: &str, with_expiry: bool, keep_time: bool) -> Value {
     let mut item = json!({
         ATTR_ID: { "S.$": "$$.Execution.Name" },
-        ATTR_PROCESS_STATUS: { "S": "FAILED" },
+        ATTR_PROCESS_STATUS: { "S": JobStatus::Failed.as_str() },
         ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
         ATTR_ERROR: { "S": ERROR_INVALID_TIMESTAMP }
     });
@@ -249,7 +249,7 @@ fn record_too_far_ahead(table: &str, with_expiry: bool) -> Value {
     let mut item = json!({
         ATTR_ID: { "S.$": "$$.Execution.Name" },
         ATTR_START_ACTION_AT: { "S.$": format!("$.{INPUT_START_TIMESTAMP}") },
-        ATTR_PROCESS_STATUS: { "S": "FAILED" },
+        ATTR_PROCESS_STATUS: { "S": JobStatus::Failed.as_str() },
         ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" },
         ATTR_ERROR: { "S": ERROR_TOO_FAR_AHEAD }
     });
@@ -276,7 +276,7 @@ fn set_initial_status(table: &str, with_payload: bool, with_expiry: bool) -> Val
     let mut item = json!({
         ATTR_ID: { "S.$": "$$.Execution.Name" },
         ATTR_START_ACTION_AT: { "S.$": format!("$.{INPUT_START_TIMESTAMP}") },
-        ATTR_PROCESS_STATUS: { "S": "STARTED" },
+        ATTR_PROCESS_STATUS: { "S": JobStatus::Started.as_str() },
         ATTR_LAST_UPDATED: { "S.$": "$$.State.EnteredTime" }
     });
     if with_payload {
@@ -315,21 +315,7 @@ fn set_final_status(table: &str) -> Value {
         "Type": "Task",
         "Comment": "Only a STARTED job completes: one cancelled meanwhile stays CANCELLED",
         "Resource": UPDATE_ITEM,
-        "Parameters": {
-            "TableName": table,
-            "Key": execution_key(),
-            "UpdateExpression": "SET #status = :completed, #updated = :now",
-            "ConditionExpression": "#status = :started",
-            "ExpressionAttributeNames": {
-                "#status": ATTR_PROCESS_STATUS,
-                "#updated": ATTR_LAST_UPDATED
-            },
-            "ExpressionAttributeValues": {
-                ":completed": { "S": "COMPLETED" },
-                ":started": { "S": "STARTED" },
-                ":now": { "S.$": "$$.State.EnteredTime" }
-            }
-        },
+        "Parameters": set_status_if_started(table, execution_key(), JobStatus::Completed, None),
         "ResultPath": null,
         "Retry": retry(),
         "Catch": [failed_catch()],
@@ -341,23 +327,7 @@ fn set_final_status(table: &str) -> Value {
 /// still STARTED (a CANCELLED job is left as it is). MarkFailed and delivery's
 /// MarkDeliveryFailed both use it.
 pub fn fail_if_started(table: &str, error: Value) -> Value {
-    json!({
-        "TableName": table,
-        "Key": execution_key(),
-        "UpdateExpression": "SET #status = :failed, #updated = :now, #error = :error",
-        "ConditionExpression": "#status = :started",
-        "ExpressionAttributeNames": {
-            "#status": ATTR_PROCESS_STATUS,
-            "#updated": ATTR_LAST_UPDATED,
-            "#error": ATTR_ERROR
-        },
-        "ExpressionAttributeValues": {
-            ":failed": { "S": JobStatus::Failed.as_str() },
-            ":started": { "S": JobStatus::Started.as_str() },
-            ":now": { "S.$": "$$.State.EnteredTime" },
-            ":error": error
-        }
-    })
+    set_status_if_started(table, execution_key(), JobStatus::Failed, Some(error))
 }
 
 fn mark_failed(table: &str) -> Value {

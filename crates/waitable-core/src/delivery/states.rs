@@ -22,7 +22,7 @@ use super::{
     CONNECTION_ARN_VAR, Deliveries, EVENT_DETAIL_TYPE, PARAM_ATTEMPTS, PARAM_MAX_DELAY,
     QUEUE_URL_VAR, TOPIC_ARN_VAR, Target,
 };
-use crate::job::{ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS};
+use crate::job::{ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobStatus};
 
 pub const ADD_NULL_PAYLOAD: &str = "AddNullPayload";
 pub const FIRE_JOB: &str = "FireJob";
@@ -171,7 +171,7 @@ fn fire_job(h: &Hooks, first: &str) -> Value {
             "ConditionExpression": "#status = :started",
             "ExpressionAttributeNames": { "#status": ATTR_PROCESS_STATUS, "#updated": ATTR_LAST_UPDATED },
             "ExpressionAttributeValues": {
-                ":started": { "S": "STARTED" },
+                ":started": { "S": JobStatus::Started.as_str() },
                 ":now": { "S.$": "$$.State.EnteredTime" }
             }
         },
@@ -289,8 +289,8 @@ fn record_delivered(h: &Hooks) -> Value {
                 "#delivered": ATTR_DELIVERED_AT
             },
             "ExpressionAttributeValues": {
-                ":completed": { "S": "COMPLETED" },
-                ":started": { "S": "STARTED" },
+                ":completed": { "S": JobStatus::Completed.as_str() },
+                ":started": { "S": JobStatus::Started.as_str() },
                 ":now": { "S.$": "$$.State.EnteredTime" }
             }
         },
