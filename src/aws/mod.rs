@@ -7,6 +7,7 @@ pub mod api_check;
 mod api_deployment;
 mod change_set;
 mod delete;
+pub mod delivery_queue;
 pub mod describe;
 mod failure;
 pub mod jobs;
@@ -15,7 +16,6 @@ pub mod jobs_index;
 mod mocks;
 pub mod plan_apply;
 pub mod progress;
-pub mod receive;
 pub mod sdk;
 pub mod stack_outputs;
 mod table_protection;
@@ -100,7 +100,7 @@ impl AwsBackend {
     /// The delivery queue's URL, fetched on first use.
     async fn cached_queue_url(&self) -> Result<&str> {
         self.queue_url
-            .get_or_try_init(|| receive::queue_url(&self.cfn, &self.stack_name))
+            .get_or_try_init(|| delivery_queue::queue_url(&self.cfn, &self.stack_name))
             .await
             .map(String::as_str)
     }
@@ -142,7 +142,7 @@ impl Backend for AwsBackend {
     }
 
     async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries> {
-        receive::deployed_deliveries(&self.cfn, &self.stack_name).await
+        stack_outputs::deployed_deliveries(&self.cfn, &self.stack_name).await
     }
 
     async fn outputs(&self) -> Result<StackOutputs> {
@@ -198,11 +198,11 @@ impl Backend for AwsBackend {
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
-        receive::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
+        delivery_queue::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
     }
 
     async fn delete_received(&self, handles: &[String]) -> Result<()> {
-        receive::delete(&self.sqs, self.cached_queue_url().await?, handles).await
+        delivery_queue::delete(&self.sqs, self.cached_queue_url().await?, handles).await
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {

@@ -1,6 +1,7 @@
 //! A stack's outputs (`ApiUrl`, `StateMachineArn`, `TableName`): as CloudFormation reports
 //! them, or worked out from the deployed template and resources when it reports none; and its
-//! `RetentionDays` parameter, which every submit's `ExpiresAt` follows.
+//! `RetentionDays` parameter, which every submit's `ExpiresAt` follows; and the deployed
+//! template itself, with the delivery targets it remembers.
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::Stack;
@@ -144,4 +145,19 @@ pub async fn outputs_and_retention(cfn: &Client, name: &str) -> Result<(StackOut
         stack_outputs(cfn, &stack).await?,
         retention_days_of(&stack)?,
     ))
+}
+
+/// The delivery targets the deployed stack remembers in its template (none without a stack).
+pub async fn deployed_deliveries(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> Result<waitable_core::delivery::Deliveries> {
+    use waitable_core::delivery::Deliveries;
+    let Some(existing) = super::describe::describe(cfn, stack).await? else {
+        return Ok(Deliveries::default());
+    };
+    let id = existing.stack_id().unwrap_or(stack);
+    let template = deployed_template(cfn, id).await?;
+    Deliveries::from_template(&template)
+        .map_err(|e| Error::failed(format!("the deployed template's delivery targets: {e}")))
 }

@@ -2,8 +2,8 @@
 //! write goes through the engine's HTTP API (the engine is the one writer). Deploying is in
 //! `deploy.rs`.
 
+mod delivery_queue;
 mod install;
-mod receive;
 
 use std::path::PathBuf;
 use std::time::Duration;
