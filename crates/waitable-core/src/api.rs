@@ -42,7 +42,7 @@ pub fn job_request_schema() -> Value {
 }
 
 /// `$util.escapeJavaScript(expr)` made JSON-safe (undoing its `\'`).
-pub fn json_escaped(expr: &str) -> String {
+pub(crate) fn json_escaped(expr: &str) -> String {
     format!(r#"$util.escapeJavaScript({expr}).replaceAll("\\'","'")"#)
 }
 
@@ -156,7 +156,7 @@ pub fn submit_response_template() -> String {
 }
 
 /// Error codes (`__type` after its `#`) that mean "slow down": answered 429, not 400.
-pub const THROTTLING_ERRORS: [&str; 3] = [
+pub(crate) const THROTTLING_ERRORS: [&str; 3] = [
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",

@@ -88,7 +88,7 @@ impl FromStr for JobStatus {
 /// given, `error` (a DynamoDB S value), only while the row still says STARTED, so a job that
 /// already ended (say, cancelled) keeps its end. The jobs state machine (complete, fail) and
 /// the reconcile machine use it.
-pub fn set_status_if_started(
+pub(crate) fn set_status_if_started(
     table: &str,
     key: Value,
     status: JobStatus,
