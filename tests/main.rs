@@ -15,5 +15,6 @@ mod local;
 mod local_exec;
 mod local_hardening;
 mod scale;
+mod source_tree;
 mod synth;
 mod vtl;
