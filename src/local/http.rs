@@ -456,25 +456,11 @@ mod tests {
     use waitable_core::api::DEFAULT_PAGE_SIZE;
 
     #[test]
-    fn limit_follows_the_apis_pattern() {
+    fn a_limit_outside_the_grammar_is_a_400() {
+        // The grammar itself is tested in waitable_core::page_limit.
         assert_eq!(page_limit(None).unwrap(), DEFAULT_PAGE_SIZE as usize);
-        assert_eq!(page_limit(Some("")).unwrap(), DEFAULT_PAGE_SIZE as usize);
-        for (text, n) in [("1", 1), ("999", 999), ("1000", 1000)] {
-            assert_eq!(page_limit(Some(text)).unwrap(), n);
-        }
-        for bad in [
-            "0",
-            "-1",
-            "1001",
-            "abc",
-            "01",
-            "+5",
-            " 5",
-            "1e2",
-            "99999999999",
-        ] {
-            let err = page_limit(Some(bad)).unwrap_err();
-            assert_eq!(err.status, StatusCode::BAD_REQUEST, "{bad}");
-        }
+        assert_eq!(page_limit(Some("1000")).unwrap(), 1000);
+        let err = page_limit(Some("01")).unwrap_err();
+        assert_eq!(err.status, StatusCode::BAD_REQUEST);
     }
 }
