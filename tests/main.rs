@@ -18,5 +18,6 @@ mod local_hardening;
 mod ministack;
 mod reconcile;
 mod scale;
+mod source_tree;
 mod synth;
 mod vtl;

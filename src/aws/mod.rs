@@ -13,6 +13,7 @@ mod cancel_tests;
 mod change_set;
 mod close_stack;
 mod delete;
+pub mod delivery_queue;
 pub mod describe;
 mod failure;
 pub mod history;
@@ -23,7 +24,6 @@ pub mod live_check;
 mod mocks;
 pub mod plan_apply;
 pub mod progress;
-pub mod receive;
 pub mod reconcile_sweep;
 pub mod sdk;
 pub mod signed_api;
@@ -145,7 +145,7 @@ impl AwsBackend {
     /// The delivery queue's URL, fetched on first use.
     async fn cached_queue_url(&self) -> Result<&str> {
         self.queue_url
-            .get_or_try_init(|| receive::queue_url(&self.cfn, &self.stack_name))
+            .get_or_try_init(|| delivery_queue::queue_url(&self.cfn, &self.stack_name))
             .await
             .map(String::as_str)
     }
@@ -232,7 +232,7 @@ impl Backend for AwsBackend {
     }
 
     async fn deliveries(&self) -> Result<waitable_core::delivery::Deliveries> {
-        receive::deployed_deliveries(&self.cfn, &self.stack_name).await
+        stack_outputs::deployed_deliveries(&self.cfn, &self.stack_name).await
     }
 
     async fn outputs(&self) -> Result<StackOutputs> {
@@ -303,11 +303,11 @@ impl Backend for AwsBackend {
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
-        receive::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
+        delivery_queue::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
     }
 
     async fn delete_received(&self, handles: &[String]) -> Result<()> {
-        receive::delete(&self.sqs, self.cached_queue_url().await?, handles).await
+        delivery_queue::delete(&self.sqs, self.cached_queue_url().await?, handles).await
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {

@@ -1,6 +1,7 @@
 //! A stack's outputs (`ApiUrl`, `StateMachineArn`, `TableName`): as CloudFormation reports
 //! them, or worked out from the deployed template and resources when it reports none; and its
-//! `RetentionDays` parameter, which every submit's `ExpiresAt` follows.
+//! `RetentionDays` parameter, which every submit's `ExpiresAt` follows; and the deployed
+//! template itself, with the delivery targets it remembers.
 
 use aws_sdk_cloudformation::Client;
 use aws_sdk_cloudformation::types::Stack;
@@ -61,20 +62,25 @@ pub async fn stack_outputs(cfn: &Client, stack: &Stack) -> Result<StackOutputs> 
     outputs_from_pairs(stack.stack_name().unwrap_or_default(), &pairs)
 }
 
-async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, String)>> {
-    let stack_id = id_of(stack)?;
+/// The template a stack was deployed with (GetTemplate answers JSON or YAML, as it was sent).
+pub async fn deployed_template(cfn: &Client, stack_id: &str) -> Result<Value> {
     let body = cfn
         .get_template()
-        .stack_name(&stack_id)
+        .stack_name(stack_id)
         .send()
         .await
         .map_err(|e| sdk::failed("reading the deployed template", &e))?
         .template_body()
         .unwrap_or_default()
         .to_string();
-    let template: Value = serde_json::from_str(&body)
+    serde_json::from_str(&body)
         .or_else(|_| serde_norway::from_str(&body))
-        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
+        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))
+}
+
+async fn resolve_outputs(cfn: &Client, stack: &Stack) -> Result<Vec<(String, String)>> {
+    let stack_id = id_of(stack)?;
+    let template = deployed_template(cfn, &stack_id).await?;
     let mut names = resolve::Names::new();
     let mut pages = cfn
         .list_stack_resources()
@@ -150,4 +156,19 @@ pub async fn outputs_and_retention(
         stack_outputs(cfn, &stack).await?,
         retention_days_of(&stack)?,
     )))
+}
+
+/// The delivery targets the deployed stack remembers in its template (none without a stack).
+pub async fn deployed_deliveries(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+) -> Result<waitable_core::delivery::Deliveries> {
+    use waitable_core::delivery::Deliveries;
+    let Some(existing) = super::describe::describe(cfn, stack).await? else {
+        return Ok(Deliveries::default());
+    };
+    let id = existing.stack_id().unwrap_or(stack);
+    let template = deployed_template(cfn, id).await?;
+    Deliveries::from_template(&template)
+        .map_err(|e| Error::failed(format!("the deployed template's delivery targets: {e}")))
 }

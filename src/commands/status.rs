@@ -179,18 +179,7 @@ async fn table_pages<B: Backend>(
         }
         return Ok(());
     }
-    let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
-    backend
-        .jobs(query, &mut |mut job| {
-            job.payload = None;
-            sort.push(
-                packed_sort_key(&job),
-                render::job_json(&job).into_boxed_str(),
-            )
-            .context("sorting jobs in a temporary file")?;
-            Ok(())
-        })
-        .await?;
+    let sort = sorted_on_disk(backend, query).await?;
     sort.for_each_sorted(|row| {
         let job: JobRecord = serde_json::from_str(row)?;
         pages.push(out, job, style)
@@ -229,9 +218,23 @@ async fn json_sorted<B: Backend>(
         render::json_array(out, rows.iter().map(|r| &*r.value)).context("writing the jobs")?;
         return Ok(());
     }
+    let sort = sorted_on_disk(backend, query).await?;
+    let mut array = render::JsonArray::start(out).context("writing the jobs")?;
+    sort.for_each_sorted(|element| array.element(out, element))
+        .context("writing the jobs")?;
+    array.finish(out).context("writing the jobs")?;
+    Ok(())
+}
+
+/// Every matching job as a JSON row (without its payload when the query skips payloads),
+/// sorted by StartActionAt through a temporary file past [`JSON_SORT_BUDGET`].
+async fn sorted_on_disk<B: Backend>(backend: &B, query: &JobQuery) -> Result<ExternalSort> {
     let mut sort = ExternalSort::new(JSON_SORT_BUDGET);
     backend
-        .jobs(query, &mut |job| {
+        .jobs(query, &mut |mut job| {
+            if query.skip_payloads {
+                job.payload = None;
+            }
             sort.push(
                 packed_sort_key(&job),
                 render::job_json(&job).into_boxed_str(),
@@ -240,11 +243,7 @@ async fn json_sorted<B: Backend>(
             Ok(())
         })
         .await?;
-    let mut array = render::JsonArray::start(out).context("writing the jobs")?;
-    sort.for_each_sorted(|element| array.element(out, element))
-        .context("writing the jobs")?;
-    array.finish(out).context("writing the jobs")?;
-    Ok(())
+    Ok(sort)
 }
 
 fn all_finished(jobs: &[JobRecord]) -> bool {

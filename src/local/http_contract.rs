@@ -12,10 +12,11 @@ use waitable_core::job::{
     ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, ATTR_START_ACTION_AT, INPUT_ID,
     INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, LONGEST_EXPIRY, execution_input,
 };
-use waitable_core::job_id::is_valid_id;
-use waitable_core::limits::{MAX_INPUT_BYTES, MAX_PAYLOAD_DEPTH};
+use waitable_core::job_id::validate_id;
+use waitable_core::limits::MAX_PAYLOAD_DEPTH;
 use waitable_core::payload::{Payload, nesting_depth};
 use waitable_core::record::{StringAttributes, record_from_item};
+use waitable_core::submit_input::check_input_size;
 use waitable_core::timestamp::matches_pattern;
 
 /// A table item as a job record (the contract's mapping); None for an item without an Id.
@@ -120,8 +121,13 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
         None => None,
         Some(raw) => Some(
             string(raw)
-                .filter(|id| is_valid_id(id))
-                .ok_or("Id must be 1 to 80 letters, digits, '-' or '_'")?,
+                .ok_or("Id must be a string")
+                .map_err(String::from)
+                .and_then(|id| {
+                    validate_id(&id)
+                        .map(|()| id)
+                        .map_err(|e| format!("Id: {e}"))
+                })?,
         ),
     };
     let payload = match obj.get(INPUT_PAYLOAD) {
@@ -133,12 +139,7 @@ pub fn parse_job_body(body: &[u8]) -> Result<JobBody, String> {
         start_timestamp,
         payload,
     };
-    let size = body.execution_input(LONGEST_EXPIRY).to_string().len();
-    if size > MAX_INPUT_BYTES {
-        return Err(format!(
-            "Payload: too large: the execution input would be {size} bytes, over the limit of {MAX_INPUT_BYTES}"
-        ));
-    }
+    check_input_size(&body.execution_input(LONGEST_EXPIRY)).map_err(|e| format!("Payload: {e}"))?;
     Ok(body)
 }
 
@@ -154,6 +155,7 @@ pub fn decode_token(token: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use waitable_core::limits::MAX_INPUT_BYTES;
 
     #[test]
     fn bodies_are_checked_like_the_api_model() {

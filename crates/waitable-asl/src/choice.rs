@@ -118,7 +118,7 @@ fn flag(op: &str, arg: &Value) -> Result<bool, String> {
 }
 
 /// Parses a rule; `top` rules carry Next (read by the caller), nested ones must not.
-pub fn parse_rule(rule: &Value, top: bool) -> Result<Rule, String> {
+pub(crate) fn parse_rule(rule: &Value, top: bool) -> Result<Rule, String> {
     let obj = rule.as_object().ok_or("a choice rule must be an object")?;
     if !top && obj.contains_key("Next") {
         return Err("a nested choice rule cannot have Next".into());
@@ -189,7 +189,7 @@ fn lookup<'a>(p: &Path, input: &'a Value, ctx: &'a Value) -> Option<&'a Value> {
 
 /// Whether `rule` holds for `input`. A Variable that is missing (except under IsPresent) is a
 /// runtime error, as in Step Functions.
-pub fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
+pub(crate) fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
     let (variable, test) = match rule {
         Rule::And(rules) => {
             for r in rules {

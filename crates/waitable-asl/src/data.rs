@@ -40,7 +40,7 @@ pub(super) fn select(
 
 /// Fills a Parameters/ResultSelector template: `key.$` values are paths into `input` (or the
 /// context object for `$$`).
-pub fn fill(template: &Value, input: &Value, ctx: &Value) -> Result<Value, Fault> {
+pub(crate) fn fill(template: &Value, input: &Value, ctx: &Value) -> Result<Value, Fault> {
     match template {
         Value::Object(map) => {
             let mut out = Map::new();

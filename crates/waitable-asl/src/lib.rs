@@ -4,7 +4,7 @@
 //! Choice rules, `run` executes one state (with Retry and Catch), `exec` runs one execution to
 //! its end in this process against the in-memory `tables`.
 
-pub mod choice;
+mod choice;
 mod context;
 mod data;
 pub mod ddb;
@@ -16,7 +16,7 @@ pub mod intrinsic;
 pub mod limits;
 pub mod model;
 pub mod parse;
-pub mod path;
+mod path;
 pub mod run;
 pub mod tables;
 mod task_check;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use serde_json::Value;
+use serde_json::{Map, Value};
 
 use super::choice;
 use super::fields::{
@@ -101,6 +101,45 @@ fn check_targets(m: &Machine) -> Res<()> {
     Ok(())
 }
 
+/// The fields each state type may have (anything else is refused by name).
+const PASS_FIELDS: &[&str] = &[
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "Result",
+    "Next",
+    "End",
+];
+const TASK_FIELDS: &[&str] = &[
+    "Resource",
+    "InputPath",
+    "OutputPath",
+    "ResultPath",
+    "Parameters",
+    "ResultSelector",
+    "Retry",
+    "Catch",
+    "TimeoutSeconds",
+    "Next",
+    "End",
+];
+const WAIT_FIELDS: &[&str] = &[
+    "Seconds",
+    "Timestamp",
+    "SecondsPath",
+    "TimestampPath",
+    "InputPath",
+    "OutputPath",
+    "Next",
+    "End",
+];
+const CHOICE_FIELDS: &[&str] = &["Choices", "Default", "InputPath", "OutputPath"];
+const SUCCEED_FIELDS: &[&str] = &["InputPath", "OutputPath"];
+const FAIL_FIELDS: &[&str] = &["Error", "Cause", "ErrorPath", "CausePath"];
+
+/// One state: the fields its type allows, its kind, then what every state of that type
+/// shares (the transition, the paths, the parameters).
 fn parse_state(name: &str, raw: &Value) -> Res<State> {
     let obj = raw
         .as_object()
@@ -109,8 +148,6 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
         .get("Type")
         .and_then(Value::as_str)
         .ok_or_else(|| unsupported(name, "Type is missing"))?;
-    let next = string_field(name, obj, "Next")?;
-    let end = obj.get("End") == Some(&Value::Bool(true));
     let mut state = State {
         kind: Kind::Succeed,
         input_path: Select::All,
@@ -125,176 +162,29 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
         retry: vec![],
         catch: vec![],
     };
-    let flow = |state: &mut State| -> Res<()> {
-        match (&next, end) {
-            (Some(_), true) => Err(unsupported(name, "has both Next and End")),
-            (None, false) => Err(unsupported(name, "needs Next or End: true")),
-            _ => {
-                state.next = next.clone();
-                Ok(())
-            }
-        }
-    };
     match ty {
         "Pass" => {
-            allowed(
-                name,
-                obj,
-                &[
-                    "InputPath",
-                    "OutputPath",
-                    "ResultPath",
-                    "Parameters",
-                    "Result",
-                    "Next",
-                    "End",
-                ],
-            )?;
+            allowed(name, obj, PASS_FIELDS)?;
             state.kind = Kind::Pass {
                 result: obj.get("Result").cloned(),
             };
-            flow(&mut state)?;
         }
         "Task" => {
-            allowed(
-                name,
-                obj,
-                &[
-                    "Resource",
-                    "InputPath",
-                    "OutputPath",
-                    "ResultPath",
-                    "Parameters",
-                    "ResultSelector",
-                    "Retry",
-                    "Catch",
-                    "TimeoutSeconds",
-                    "Next",
-                    "End",
-                ],
-            )?;
-            let resource = string_field(name, obj, "Resource")?
-                .ok_or_else(|| unsupported(name, "a Task needs Resource"))?;
-            if let Some(op) = super::deliver_task::DeliverOp::of(&resource) {
-                super::deliver_task::check_parameters(name, op, obj.get("Parameters"))?;
-                state.kind = Kind::Deliver { op };
-            } else {
-                let op = dynamo_op(name, &resource)?;
-                check_dynamo_parameters(name, &op, obj.get("Parameters"))?;
-                state.kind = Kind::Task { op };
-            }
-            state.retry = retriers(name, obj)?;
-            state.catch = catchers(name, obj)?;
-            if let Some(rs) = obj.get("ResultSelector") {
-                check_template(name, "ResultSelector", rs)?;
-                state.result_selector = Some(rs.clone());
-            }
-            flow(&mut state)?;
+            allowed(name, obj, TASK_FIELDS)?;
+            task(name, obj, &mut state)?;
         }
         "Wait" => {
-            allowed(
-                name,
-                obj,
-                &[
-                    "Seconds",
-                    "Timestamp",
-                    "SecondsPath",
-                    "TimestampPath",
-                    "InputPath",
-                    "OutputPath",
-                    "Next",
-                    "End",
-                ],
-            )?;
-            let specs: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
-                .into_iter()
-                .filter(|f| obj.contains_key(*f))
-                .collect();
-            if specs.len() != 1 {
-                return Err(unsupported(
-                    name,
-                    "a Wait needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
-                ));
-            }
-            let wait = match specs[0] {
-                "Seconds" => WaitFor::Seconds(
-                    obj["Seconds"]
-                        .as_u64()
-                        .filter(|s| *s <= limits::MAX_WAIT_SECONDS_FIELD)
-                        .ok_or_else(|| {
-                            unsupported(
-                                name,
-                                format!(
-                                    "Seconds must be an integer from 0 to {}",
-                                    limits::MAX_WAIT_SECONDS_FIELD
-                                ),
-                            )
-                        })?,
-                ),
-                "Timestamp" => {
-                    let t = string_field(name, obj, "Timestamp")?.unwrap_or_default();
-                    if crate::timestamp::parse(&t).is_none() {
-                        return Err(unsupported(
-                            name,
-                            format!("Timestamp {t:?} is not an RFC 3339 timestamp"),
-                        ));
-                    }
-                    WaitFor::Timestamp(t)
-                }
-                "SecondsPath" => {
-                    WaitFor::SecondsPath(path_field(name, obj, "SecondsPath")?.unwrap())
-                }
-                _ => WaitFor::TimestampPath(path_field(name, obj, "TimestampPath")?.unwrap()),
-            };
-            state.kind = Kind::Wait(wait);
-            flow(&mut state)?;
+            allowed(name, obj, WAIT_FIELDS)?;
+            state.kind = Kind::Wait(wait_for(name, obj)?);
         }
         "Choice" => {
-            allowed(
-                name,
-                obj,
-                &["Choices", "Default", "InputPath", "OutputPath"],
-            )?;
-            let list = obj
-                .get("Choices")
-                .and_then(Value::as_array)
-                .filter(|l| !l.is_empty())
-                .ok_or_else(|| unsupported(name, "a Choice needs a non-empty Choices array"))?;
-            let mut choices = Vec::new();
-            for rule in list {
-                let next = rule
-                    .get("Next")
-                    .and_then(Value::as_str)
-                    .ok_or_else(|| unsupported(name, "every choice rule needs Next"))?;
-                let rule = choice::parse_rule(rule, true).map_err(|e| unsupported(name, e))?;
-                choices.push((rule, next.to_string()));
-            }
-            state.kind = Kind::Choice {
-                choices,
-                default: string_field(name, obj, "Default")?,
-            };
+            allowed(name, obj, CHOICE_FIELDS)?;
+            state.kind = choice_state(name, obj)?;
         }
-        "Succeed" => {
-            allowed(name, obj, &["InputPath", "OutputPath"])?;
-        }
+        "Succeed" => allowed(name, obj, SUCCEED_FIELDS)?,
         "Fail" => {
-            allowed(name, obj, &["Error", "Cause", "ErrorPath", "CausePath"])?;
-            // "You can specify either Error or ErrorPath, but not both" (and Cause likewise):
-            // "Fail workflow state", AWS Step Functions Developer Guide.
-            for (fixed, path) in [("Error", "ErrorPath"), ("Cause", "CausePath")] {
-                if obj.contains_key(fixed) && obj.contains_key(path) {
-                    return Err(unsupported(
-                        name,
-                        format!("a Fail state cannot have both {fixed} and {path}"),
-                    ));
-                }
-            }
-            state.kind = Kind::Fail {
-                error: string_field(name, obj, "Error")?,
-                cause: string_field(name, obj, "Cause")?,
-                error_path: path_field(name, obj, "ErrorPath")?,
-                cause_path: path_field(name, obj, "CausePath")?,
-            };
+            allowed(name, obj, FAIL_FIELDS)?;
+            state.kind = fail(name, obj)?;
         }
         "Map" | "Parallel" => {
             return Err(unsupported(
@@ -303,6 +193,9 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
             ));
         }
         other => return Err(unsupported(name, format!("unknown state type {other}"))),
+    }
+    if matches!(ty, "Pass" | "Task" | "Wait") {
+        state.next = next_or_end(name, obj)?;
     }
     if matches!(ty, "Pass" | "Task") {
         state.result_path = place(name, obj, "ResultPath")?;
@@ -316,6 +209,123 @@ fn parse_state(name: &str, raw: &Value) -> Res<State> {
         state.output_path = select(name, obj, "OutputPath")?;
     }
     Ok(state)
+}
+
+/// A state that moves on: its Next, or `None` with `End: true`; exactly one of the two.
+fn next_or_end(name: &str, obj: &Map<String, Value>) -> Res<Option<String>> {
+    let next = string_field(name, obj, "Next")?;
+    let end = obj.get("End") == Some(&Value::Bool(true));
+    match (next, end) {
+        (Some(_), true) => Err(unsupported(name, "has both Next and End")),
+        (None, false) => Err(unsupported(name, "needs Next or End: true")),
+        (next, _) => Ok(next),
+    }
+}
+
+/// A Task: a delivery or a DynamoDB call with checked parameters, its Retry and Catch, and
+/// its ResultSelector.
+fn task(name: &str, obj: &Map<String, Value>, state: &mut State) -> Res<()> {
+    let resource = string_field(name, obj, "Resource")?
+        .ok_or_else(|| unsupported(name, "a Task needs Resource"))?;
+    if let Some(op) = super::deliver_task::DeliverOp::of(&resource) {
+        super::deliver_task::check_parameters(name, op, obj.get("Parameters"))?;
+        state.kind = Kind::Deliver { op };
+    } else {
+        let op = dynamo_op(name, &resource)?;
+        check_dynamo_parameters(name, &op, obj.get("Parameters"))?;
+        state.kind = Kind::Task { op };
+    }
+    state.retry = retriers(name, obj)?;
+    state.catch = catchers(name, obj)?;
+    if let Some(rs) = obj.get("ResultSelector") {
+        check_template(name, "ResultSelector", rs)?;
+        state.result_selector = Some(rs.clone());
+    }
+    Ok(())
+}
+
+/// What a Wait waits for: exactly one of Seconds, Timestamp, SecondsPath, TimestampPath.
+fn wait_for(name: &str, obj: &Map<String, Value>) -> Res<WaitFor> {
+    let specs: Vec<&str> = ["Seconds", "Timestamp", "SecondsPath", "TimestampPath"]
+        .into_iter()
+        .filter(|f| obj.contains_key(*f))
+        .collect();
+    if specs.len() != 1 {
+        return Err(unsupported(
+            name,
+            "a Wait needs exactly one of Seconds, Timestamp, SecondsPath, TimestampPath",
+        ));
+    }
+    Ok(match specs[0] {
+        "Seconds" => WaitFor::Seconds(
+            obj["Seconds"]
+                .as_u64()
+                .filter(|s| *s <= limits::MAX_WAIT_SECONDS_FIELD)
+                .ok_or_else(|| {
+                    unsupported(
+                        name,
+                        format!(
+                            "Seconds must be an integer from 0 to {}",
+                            limits::MAX_WAIT_SECONDS_FIELD
+                        ),
+                    )
+                })?,
+        ),
+        "Timestamp" => {
+            let t = string_field(name, obj, "Timestamp")?.unwrap_or_default();
+            if crate::timestamp::parse(&t).is_none() {
+                return Err(unsupported(
+                    name,
+                    format!("Timestamp {t:?} is not an RFC 3339 timestamp"),
+                ));
+            }
+            WaitFor::Timestamp(t)
+        }
+        "SecondsPath" => WaitFor::SecondsPath(path_field(name, obj, "SecondsPath")?.unwrap()),
+        _ => WaitFor::TimestampPath(path_field(name, obj, "TimestampPath")?.unwrap()),
+    })
+}
+
+/// A Choice: its rules, each with its Next, and its Default.
+fn choice_state(name: &str, obj: &Map<String, Value>) -> Res<Kind> {
+    let list = obj
+        .get("Choices")
+        .and_then(Value::as_array)
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| unsupported(name, "a Choice needs a non-empty Choices array"))?;
+    let mut choices = Vec::new();
+    for rule in list {
+        let next = rule
+            .get("Next")
+            .and_then(Value::as_str)
+            .ok_or_else(|| unsupported(name, "every choice rule needs Next"))?;
+        let rule = choice::parse_rule(rule, true).map_err(|e| unsupported(name, e))?;
+        choices.push((rule, next.to_string()));
+    }
+    Ok(Kind::Choice {
+        choices,
+        default: string_field(name, obj, "Default")?,
+    })
+}
+
+/// A Fail: its Error and Cause, each fixed or by path.
+fn fail(name: &str, obj: &Map<String, Value>) -> Res<Kind> {
+    // "You can specify either Error or ErrorPath, but not both" (and Cause likewise):
+    // "Fail workflow state", AWS Step Functions Developer Guide.
+    for (fixed, path) in [("Error", "ErrorPath"), ("Cause", "CausePath")] {
+        if obj.contains_key(fixed) && obj.contains_key(path) {
+            return Err(unsupported(
+                name,
+                format!("a Fail state cannot have both {fixed} and {path}"),
+            ));
+        }
+    }
+    Ok(Kind::Fail {
+        error: string_field(name, obj, "Error")?,
+        cause: string_field(name, obj, "Cause")?,
+        error_path: path_field(name, obj, "ErrorPath")?,
+        cause_path: path_field(name, obj, "CausePath")?,
+    })
 }
 
 #[cfg(test)]

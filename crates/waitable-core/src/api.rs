@@ -21,6 +21,7 @@ use super::time_input::MAX_AHEAD;
 
 pub use super::job_id::ID_PATTERN;
 pub use super::limits::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+use super::page_limit;
 use super::payload::PAYLOAD_SCHEMA_TYPE;
 pub use super::timestamp::TIMESTAMP_PATTERN;
 
@@ -41,7 +42,7 @@ pub fn job_request_schema() -> Value {
 }
 
 /// `$util.escapeJavaScript(expr)` made JSON-safe (undoing its `\'`).
-pub fn json_escaped(expr: &str) -> String {
+pub(crate) fn json_escaped(expr: &str) -> String {
     format!(r#"$util.escapeJavaScript({expr}).replaceAll("\\'","'")"#)
 }
 
@@ -157,7 +158,7 @@ pub fn submit_response_template() -> String {
 }
 
 /// Error codes (`__type` after its `#`) that mean "slow down": answered 429, not 400.
-pub const THROTTLING_ERRORS: [&str; 3] = [
+pub(crate) const THROTTLING_ERRORS: [&str; 3] = [
     "ThrottlingException",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
@@ -197,9 +198,10 @@ pub fn error_response_template() -> String {
 pub fn status_request_template() -> String {
     let key = json_escaped("$key");
     let query = status_index::query_request_body(TABLE_NAME_VAR, json_escaped);
+    let limit_pattern = page_limit::pattern();
     format!(
         r##"#set($limit = "$!input.params('limit')")
-#if($limit == "")#set($limit = "{DEFAULT_PAGE_SIZE}")#elseif(!$limit.matches("^([1-9][0-9]{{0,2}}|{MAX_PAGE_SIZE})$"))#set($limit = "0")#end
+#if($limit == "")#set($limit = "{DEFAULT_PAGE_SIZE}")#elseif(!$limit.matches("{limit_pattern}"))#set($limit = "0")#end
 #set($token = "$!input.params('nextToken')")
 #set($key = "")
 #if($token.matches("^[A-Za-z0-9_-]+$") && $token.length() % 4 != 1)

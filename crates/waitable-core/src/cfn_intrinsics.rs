@@ -9,17 +9,17 @@ pub fn r#ref(name: &str) -> Value {
 }
 
 /// `{"Fn::GetAtt": [resource, attribute]}`
-pub fn get_att(resource: &str, attribute: &str) -> Value {
+pub(crate) fn get_att(resource: &str, attribute: &str) -> Value {
     json!({ "Fn::GetAtt": [resource, attribute] })
 }
 
 /// `{"Fn::Sub": text}`
-pub fn sub(text: &str) -> Value {
+pub(crate) fn sub(text: &str) -> Value {
     json!({ "Fn::Sub": text })
 }
 
 /// `{"Fn::Sub": [text, {var: value, ...}]}`
-pub fn sub_with(text: &str, vars: &[(&str, Value)]) -> Value {
+pub(crate) fn sub_with(text: &str, vars: &[(&str, Value)]) -> Value {
     let map: serde_json::Map<String, Value> = vars
         .iter()
         .map(|(k, v)| ((*k).to_string(), v.clone()))
@@ -29,7 +29,7 @@ pub fn sub_with(text: &str, vars: &[(&str, Value)]) -> Value {
 
 /// Every logical ID that `value` points at through `Ref`, `Fn::GetAtt` or `${Name}` in `Fn::Sub`
 /// (pseudo parameters such as `AWS::Region` and `Fn::Sub` local variables are left out).
-pub fn references(value: &Value) -> Vec<String> {
+pub(crate) fn references(value: &Value) -> Vec<String> {
     let mut out = Vec::new();
     collect_refs(value, &[], &mut out);
     out

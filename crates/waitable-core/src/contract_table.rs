@@ -147,7 +147,7 @@ mod tests {
     #[test]
     fn payloads_through_the_cli_and_the_api_model() {
         for (text, valid) in PAYLOADS {
-            assert_eq!(payload::parse_payload(text).is_ok(), *valid, "CLI, {text}");
+            assert_eq!(payload::Payload::parse(text).is_ok(), *valid, "CLI, {text}");
             let cli = submit_input::job_request("now", None, Some(text), now(), String::new);
             assert_eq!(cli.is_ok(), *valid, "CLI request, {text}");
             assert_eq!(

@@ -7,7 +7,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::payload::{Payload, same_json};
 use super::retention::{self, INPUT_EXPIRES_AT};
@@ -87,6 +87,42 @@ impl FromStr for JobStatus {
                 name: s.to_string(),
             })
     }
+}
+
+/// The one write that moves a job out of STARTED: the Parameters of a DynamoDB UpdateItem on
+/// `table` at `key` that sets `status`, LastUpdated (the state's entered time) and, when
+/// given, `error` (a DynamoDB S value), only while the row still says STARTED, so a job that
+/// already ended (say, cancelled) keeps its end. The jobs state machine (complete, fail) and
+/// the reconcile machine use it.
+pub(crate) fn set_status_if_started(
+    table: &str,
+    key: Value,
+    status: JobStatus,
+    error: Option<Value>,
+) -> Value {
+    let to = format!(":{}", status.as_str().to_ascii_lowercase());
+    let mut set = format!("SET #status = {to}, #updated = :now");
+    let mut names = json!({ "#status": ATTR_PROCESS_STATUS, "#updated": ATTR_LAST_UPDATED });
+    let mut values = Map::new();
+    values.insert(to, json!({ "S": status.as_str() }));
+    values.insert(
+        ":started".into(),
+        json!({ "S": JobStatus::Started.as_str() }),
+    );
+    values.insert(":now".into(), json!({ "S.$": "$$.State.EnteredTime" }));
+    if let Some(error) = error {
+        set.push_str(", #error = :error");
+        names["#error"] = ATTR_ERROR.into();
+        values.insert(":error".into(), error);
+    }
+    json!({
+        "TableName": table,
+        "Key": key,
+        "UpdateExpression": set,
+        "ConditionExpression": "#status = :started",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values
+    })
 }
 
 /// One row of the jobs table.

@@ -3,12 +3,12 @@
 
 /// Step Functions' limit on every state's data (input, output, task parameters): 256 KiB of
 /// UTF-8; beyond it an execution fails with the uncatchable `States.DataLimitExceeded`.
-pub const STATE_DATA_BYTES: usize = 256 * 1024;
+pub(crate) const STATE_DATA_BYTES: usize = 256 * 1024;
 /// Room kept for what the state machine adds to the execution input: the Catch's
 /// `{"Error", "Cause"}` at `$.Failure` (a Cause runs up to 32,768 characters) and the
 /// DynamoDB parameters around the payload. `state_size.rs` measures the generated machine
 /// against this number.
-pub const STATE_OVERHEAD_BYTES: usize = 40 * 1024;
+pub(crate) const STATE_OVERHEAD_BYTES: usize = 40 * 1024;
 /// The largest execution input the contract accepts (UTF-8 bytes of the input JSON), so that
 /// every state's data stays within [`STATE_DATA_BYTES`].
 pub const MAX_INPUT_BYTES: usize = STATE_DATA_BYTES - STATE_OVERHEAD_BYTES;
@@ -33,9 +33,9 @@ pub const MAX_PAGE_SIZE: u32 = 1000;
 /// reader) stops at 128: so any accepted payload always reads back.
 pub const MAX_PAYLOAD_DEPTH: usize = 64;
 /// The most levels a response adds around a payload (`{"items": [{"Payload": ...}]}`).
-pub const PAYLOAD_WRAP_DEPTH: usize = 3;
+pub(crate) const PAYLOAD_WRAP_DEPTH: usize = 3;
 /// serde_json's recursion limit when reading JSON.
-pub const JSON_READER_DEPTH: usize = 128;
+pub(crate) const JSON_READER_DEPTH: usize = 128;
 const _: () = assert!(MAX_PAYLOAD_DEPTH + PAYLOAD_WRAP_DEPTH < JSON_READER_DEPTH);
 
 /// StartExecution's refill rate (jobs per second) in the regions with the larger quota, and
@@ -44,8 +44,8 @@ const _: () = assert!(MAX_PAYLOAD_DEPTH + PAYLOAD_WRAP_DEPTH < JSON_READER_DEPTH
 /// (Ireland); 150/s with a bucket of 800 in the other regions). DescribeExecution refills at
 /// only 15/s (10/s), which is why a submit never describes first.
 pub const START_EXECUTION_RATE_LARGE: u32 = 300;
-pub const START_EXECUTION_RATE_OTHER: u32 = 150;
-pub const LARGE_QUOTA_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
+pub(crate) const START_EXECUTION_RATE_OTHER: u32 = 150;
+pub(crate) const LARGE_QUOTA_REGIONS: [&str; 3] = ["us-east-1", "us-west-2", "eu-west-1"];
 
 /// The default `submit --file --rate` for a region: its StartExecution refill rate.
 pub fn start_execution_rate(region: Option<&str>) -> u32 {

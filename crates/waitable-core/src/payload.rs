@@ -17,7 +17,7 @@ use serde_json::value::RawValue;
 use super::limits::MAX_PAYLOAD_DEPTH;
 
 /// The API model's JSON Schema type for `Payload`.
-pub const PAYLOAD_SCHEMA_TYPE: &str = "object";
+pub(crate) const PAYLOAD_SCHEMA_TYPE: &str = "object";
 
 /// Why a payload was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -134,11 +134,6 @@ pub fn nesting_depth(text: &str) -> usize {
     max
 }
 
-/// Parses `--payload` text (or a payload file's contents) and checks it.
-pub fn parse_payload(text: &str) -> Result<Payload, PayloadError> {
-    Payload::parse(text)
-}
-
 /// JSON as compared for idempotency: objects as maps, numbers as written.
 #[derive(Debug, PartialEq)]
 enum Canon {
@@ -153,7 +148,7 @@ enum Canon {
 /// Whether two JSON texts are equal as JSON: key order and spacing do not count; numbers
 /// compare as written (`1e2` is not `100`), so no precision is lost. Text that is not JSON
 /// (or nests deeper than anything the contract accepts) is only equal to itself.
-pub fn same_json(a: &str, b: &str) -> bool {
+pub(crate) fn same_json(a: &str, b: &str) -> bool {
     match (canonical(a), canonical(b)) {
         (Some(x), Some(y)) => x == y,
         _ => a == b,
@@ -277,8 +272,8 @@ mod tests {
 
     #[test]
     fn only_objects_are_payloads() {
-        assert_eq!(parse_payload(r#"{"a":1}"#).unwrap().as_str(), r#"{"a":1}"#);
-        assert_eq!(parse_payload(" {} \n").unwrap().as_str(), "{}");
+        assert_eq!(Payload::parse(r#"{"a":1}"#).unwrap().as_str(), r#"{"a":1}"#);
+        assert_eq!(Payload::parse(" {} \n").unwrap().as_str(), "{}");
         for (text, said) in [
             (r#""text""#, "a string"),
             ("42", "a number"),
@@ -287,15 +282,15 @@ mod tests {
             ("null", "null"),
             ("true", "a boolean"),
         ] {
-            let err = parse_payload(text).unwrap_err();
+            let err = Payload::parse(text).unwrap_err();
             assert_eq!(err, PayloadError::NotAnObject { kind: said }, "{text}");
             assert!(err.to_string().contains("JSON object"), "{err}");
         }
         assert!(matches!(
-            parse_payload("{a:1}").unwrap_err(),
+            Payload::parse("{a:1}").unwrap_err(),
             PayloadError::NotJson { .. }
         ));
-        assert!(parse_payload("").is_err());
+        assert!(Payload::parse("").is_err());
         assert!(Payload::from_value(&json!({"a": [1]})).is_ok());
         assert!(Payload::from_value(&json!([1])).is_err());
     }

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::cfn_intrinsics::substitute;
-use super::job::{ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobStatus};
+use super::job::{ATTR_ID, JobStatus, set_status_if_started};
 use super::logical_ids::TABLE_NAME_VAR;
 
 /// EventBridge's `detail-type` and `source` of an execution's status change.
@@ -123,23 +123,12 @@ fn record(table: &str, job: JobStatus, error: &str) -> Value {
         "Type": "Task",
         "Comment": "Only a row still STARTED changes: a job that recorded its own end keeps it",
         "Resource": UPDATE_ITEM,
-        "Parameters": {
-            "TableName": table,
-            "Key": { ATTR_ID: { "S.$": "$.detail.name" } },
-            "UpdateExpression": "SET #status = :status, #updated = :now, #error = :error",
-            "ConditionExpression": "#status = :started",
-            "ExpressionAttributeNames": {
-                "#status": ATTR_PROCESS_STATUS,
-                "#updated": ATTR_LAST_UPDATED,
-                "#error": ATTR_ERROR
-            },
-            "ExpressionAttributeValues": {
-                ":status": { "S": job.as_str() },
-                ":started": { "S": JobStatus::Started.as_str() },
-                ":now": { "S.$": "$$.State.EnteredTime" },
-                ":error": { "S": error }
-            }
-        },
+        "Parameters": set_status_if_started(
+            table,
+            json!({ ATTR_ID: { "S.$": "$.detail.name" } }),
+            job,
+            Some(json!({ "S": error })),
+        ),
         "ResultPath": null,
         "Retry": super::state_machine::retry(),
         "Catch": [{ "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "Done" }],
@@ -204,7 +193,8 @@ mod tests {
                 .unwrap();
             let task = &d["States"][rule["Next"].as_str().unwrap()];
             let values = &task["Parameters"]["ExpressionAttributeValues"];
-            assert_eq!(values[":status"]["S"], job.as_str());
+            let to = format!(":{}", job.as_str().to_ascii_lowercase());
+            assert_eq!(values[to.as_str()]["S"], job.as_str());
             assert_eq!(values[":error"]["S"], error);
             assert_eq!(values[":started"]["S"], "STARTED");
             assert_eq!(

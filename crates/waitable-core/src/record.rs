@@ -57,7 +57,7 @@ pub mod table {
     use crate::payload::Payload;
 
     /// The string attributes of a stored item.
-    pub type Attrs = Vec<(&'static str, &'static str)>;
+    pub(crate) type Attrs = Vec<(&'static str, &'static str)>;
 
     /// (string attributes of a stored item, the record it maps to).
     pub fn cases() -> Vec<(Attrs, Option<JobRecord>)> {

@@ -14,7 +14,7 @@ pub type Names = HashMap<String, String>;
 
 /// The value of one output expression, when it only uses `Ref` and string `Fn::Sub`
 /// (`Fn::GetAtt` and the rest cannot be worked out from IDs alone: `None`).
-pub fn evaluate(expr: &Value, names: &Names) -> Option<String> {
+pub(crate) fn evaluate(expr: &Value, names: &Names) -> Option<String> {
     match expr {
         Value::String(s) => Some(s.clone()),
         Value::Object(map) if map.len() == 1 => {

@@ -10,11 +10,11 @@
 /// DynamoDB TTL attribute (epoch seconds, type N).
 pub const ATTR_EXPIRES_AT: &str = "ExpiresAt";
 /// Field of the execution input that carries it, as a string of digits (DynamoDB's `N`).
-pub const INPUT_EXPIRES_AT: &str = "ExpiresAt";
+pub(crate) const INPUT_EXPIRES_AT: &str = "ExpiresAt";
 /// Default of the `RetentionDays` stack parameter.
 pub const DEFAULT_RETENTION_DAYS: u32 = 90;
 /// Largest retention the parameter accepts (10 years).
-pub const MAX_RETENTION_DAYS: u32 = 3650;
+pub(crate) const MAX_RETENTION_DAYS: u32 = 3650;
 /// The expiry of a job kept forever (retention 0, or an input without an expiry): year 5138,
 /// so TTL, which deletes items whose value is below the current time, never deletes it.
 pub const KEEP_FOREVER: &str = "99999999999";

@@ -88,7 +88,7 @@ impl ResourceEvent {
 
 /// True for the reasons CloudFormation gives resources it stopped because another failed;
 /// they are consequences, not causes.
-pub fn is_cancellation(reason: &str) -> bool {
+pub(crate) fn is_cancellation(reason: &str) -> bool {
     let r = reason.to_ascii_lowercase();
     r.contains("cancelled") || r.contains("canceled")
 }

@@ -38,11 +38,11 @@ use super::time_input::{TimeContext, format_utc, parse_time, round_up_to_second}
 /// The index's name (part of its ARN, so IAM can name it alone).
 pub const INDEX_NAME: &str = "ByStatus";
 /// Partition key of the index.
-pub const HASH_KEY: &str = ATTR_PROCESS_STATUS;
+pub(crate) const HASH_KEY: &str = ATTR_PROCESS_STATUS;
 /// Sort key of the index.
 pub const RANGE_KEY: &str = ATTR_START_ACTION_AT;
 /// Non-key attributes copied into the index.
-pub const PROJECTED: [&str; 2] = [ATTR_LAST_UPDATED, ATTR_ERROR];
+pub(crate) const PROJECTED: [&str; 2] = [ATTR_LAST_UPDATED, ATTR_ERROR];
 /// BatchGetItem's limit of keys per call (for reading payloads of matched jobs).
 pub const BATCH_GET_MAX: usize = 100;
 
@@ -102,7 +102,7 @@ impl DueWindow {
 pub struct InvalidWindow(pub String);
 
 /// Whether a job is in the (sparse) index: it has a status and a StartActionAt.
-pub fn in_index(job: &JobRecord) -> bool {
+pub(crate) fn in_index(job: &JobRecord) -> bool {
     !job.process_status.is_empty() && !job.start_action_at.is_empty()
 }
 
@@ -165,7 +165,7 @@ pub fn window_is_empty(window: &DueWindow) -> bool {
 // ---- the template ---------------------------------------------------------------------------
 
 /// The table's `AttributeDefinitions`: its key and the index's keys (all strings).
-pub fn attribute_definitions() -> Value {
+pub(crate) fn attribute_definitions() -> Value {
     json!([
         { "AttributeName": ATTR_ID, "AttributeType": "S" },
         { "AttributeName": HASH_KEY, "AttributeType": "S" },
@@ -175,7 +175,7 @@ pub fn attribute_definitions() -> Value {
 
 /// The table's `GlobalSecondaryIndexes`. On a PAY_PER_REQUEST table an index takes no
 /// throughput settings: it is billed per request like the table.
-pub fn global_secondary_indexes() -> Value {
+pub(crate) fn global_secondary_indexes() -> Value {
     json!([{
         "IndexName": INDEX_NAME,
         "KeySchema": [
@@ -187,13 +187,13 @@ pub fn global_secondary_indexes() -> Value {
 }
 
 /// The index's ARN: the table's ARN, then `/index/<name>`.
-pub fn index_arn() -> Value {
+pub(crate) fn index_arn() -> Value {
     sub(&format!("${{{JOBS_TABLE}.Arn}}/index/{INDEX_NAME}"))
 }
 
 /// The IAM statement that lets the API's role Query the index, and nothing else: Query on the
 /// table itself (which could read any key) is not granted.
-pub fn query_policy_statement() -> Value {
+pub(crate) fn query_policy_statement() -> Value {
     json!({
         "Effect": "Allow",
         "Action": "dynamodb:Query",
@@ -221,7 +221,7 @@ pub const STATUS_PARAM: &str = "status";
 /// The body of a Query on the index for the mapping template (it sets `$target` to the Query
 /// target; the caller applies it once, as overrides are final): `$status` holds the status, `$limit` the page size, `$key` (optional) the decoded start key as
 /// `Id SPACE StartActionAt`. `escape` turns a VTL expression into JSON-safe text.
-pub fn query_request_body(table_var: &str, escape: impl Fn(&str) -> String) -> String {
+pub(crate) fn query_request_body(table_var: &str, escape: impl Fn(&str) -> String) -> String {
     let status = escape("$status");
     let id = escape("$keyId");
     let at = escape("$keyAt");

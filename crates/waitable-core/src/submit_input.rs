@@ -79,12 +79,18 @@ pub fn job_request(
         None => new_id(),
     };
     let request = JobRequest { id, at, payload };
-    // Measured with the longest ExpiresAt, whatever the stack's retention.
-    let size = request.execution_input(LONGEST_EXPIRY).to_string().len();
+    check_input_size(&request.execution_input(LONGEST_EXPIRY))?;
+    Ok(request)
+}
+
+/// The execution-input size rule, for both targets: `input` (built with [`LONGEST_EXPIRY`],
+/// whatever the stack's retention) is at most [`MAX_INPUT_BYTES`] of JSON.
+pub fn check_input_size(input: &serde_json::Value) -> Result<(), JobInputError> {
+    let size = input.to_string().len();
     if size > MAX_INPUT_BYTES {
         return Err(JobInputError::TooLarge { size });
     }
-    Ok(request)
+    Ok(())
 }
 
 /// One job of a `--file` batch.

@@ -41,7 +41,7 @@ pub fn matches_pattern(ts: &str) -> bool {
 }
 
 /// A wire timestamp: matches the pattern and is a real time (no 2030-02-30).
-pub fn parse_wire(ts: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_wire(ts: &str) -> Option<DateTime<Utc>> {
     if !matches_pattern(ts) {
         return None;
     }

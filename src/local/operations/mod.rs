@@ -2,9 +2,9 @@
 //! write goes through the engine's HTTP API (the engine is the one writer). Deploying is in
 //! `deploy.rs`.
 
+mod delivery_queue;
 mod history;
 mod install;
-mod receive;
 mod reconcile;
 
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use super::{DdbError, Res};
 pub type Item = Map<String, Value>;
 
 /// Checks one attribute value's shape.
-pub fn check_value(v: &Value) -> Res<()> {
+pub(super) fn check_value(v: &Value) -> Res<()> {
     let bad = || DdbError::validation(format!("invalid attribute value {v}"));
     let obj = v.as_object().filter(|o| o.len() == 1).ok_or_else(bad)?;
     let (ty, inner) = obj.iter().next().expect("one entry");

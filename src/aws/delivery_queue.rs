@@ -108,29 +108,3 @@ pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, handles: &[Strin
     }
     Ok(())
 }
-
-/// The delivery targets the deployed stack remembers in its template (none without a stack).
-pub async fn deployed_deliveries(
-    cfn: &aws_sdk_cloudformation::Client,
-    stack: &str,
-) -> Result<waitable_core::delivery::Deliveries> {
-    use waitable_core::delivery::Deliveries;
-    let Some(existing) = super::describe::describe(cfn, stack).await? else {
-        return Ok(Deliveries::default());
-    };
-    let id = existing.stack_id().unwrap_or(stack);
-    let body = cfn
-        .get_template()
-        .stack_name(id)
-        .send()
-        .await
-        .map_err(|e| sdk::failed("reading the deployed template", &e))?
-        .template_body()
-        .unwrap_or_default()
-        .to_string();
-    let template: serde_json::Value = serde_json::from_str(&body)
-        .or_else(|_| serde_norway::from_str(&body))
-        .map_err(|e| Error::failed(format!("reading the deployed template: {e}")))?;
-    Deliveries::from_template(&template)
-        .map_err(|e| Error::failed(format!("the deployed template's delivery targets: {e}")))
-}
