@@ -14,7 +14,6 @@ pub mod receive;
 pub mod reconcile;
 pub mod show;
 pub mod status;
-mod status_csv;
 pub mod submit;
 pub mod synth;
 

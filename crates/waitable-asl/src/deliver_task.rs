@@ -7,30 +7,9 @@ use serde_json::Value;
 
 use super::fields::{Res, unsupported};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DeliverOp {
-    SqsSendMessage,
-    SnsPublish,
-    EventsPutEvents,
-    HttpInvoke,
-}
+pub use super::model::DeliverOp;
 
 impl DeliverOp {
-    /// The op of `arn:<partition>:states:::<service>:<action>`, if it is a delivery one.
-    pub fn of(resource: &str) -> Option<DeliverOp> {
-        let parts: Vec<&str> = resource.splitn(6, ':').collect();
-        match parts.as_slice() {
-            ["arn", _, "states", "", "", rest] => match *rest {
-                "sqs:sendMessage" => Some(DeliverOp::SqsSendMessage),
-                "sns:publish" => Some(DeliverOp::SnsPublish),
-                "events:putEvents" => Some(DeliverOp::EventsPutEvents),
-                "http:invoke" => Some(DeliverOp::HttpInvoke),
-                _ => None,
-            },
-            _ => None,
-        }
-    }
-
     /// The parameters this op requires and allows (a `.$` key counts as its plain name).
     fn fields(self) -> (&'static [&'static str], &'static [&'static str]) {
         match self {

@@ -10,11 +10,11 @@ pub struct Fault {
 }
 
 impl Fault {
-    /// The cause is cut at [`crate::limits::MAX_CAUSE_CHARS`], as Step Functions cuts it.
+    /// The cause is cut at [`MAX_CAUSE_CHARS`], as Step Functions cuts it.
     pub fn new(error: &str, cause: impl Into<String>) -> Self {
         Fault {
             error: error.into(),
-            cause: crate::limits::cap_cause(cause.into()),
+            cause: cap_cause(cause.into()),
             from_task: false,
         }
     }
@@ -49,4 +49,16 @@ impl Fault {
 /// `States.Runtime`: the execution fails, whatever the state's Retry and Catch say.
 pub(super) fn runtime(cause: impl Into<String>) -> Fault {
     Fault::new("States.Runtime", cause)
+}
+
+/// The longest Cause an execution or a caught error carries (Step Functions quotas; the
+/// `Fail` state's Cause is at most 32,768 characters).
+pub const MAX_CAUSE_CHARS: usize = 32_768;
+
+/// `cause`, cut to [`MAX_CAUSE_CHARS`] characters.
+pub fn cap_cause(mut cause: String) -> String {
+    if let Some((at, _)) = cause.char_indices().nth(MAX_CAUSE_CHARS) {
+        cause.truncate(at);
+    }
+    cause
 }

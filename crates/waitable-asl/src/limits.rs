@@ -20,17 +20,7 @@ pub const MAX_WAIT_SECONDS_FIELD: u64 = 99_999_999;
 /// The longest a standard execution may run: one year. Then it stops with `States.Timeout`.
 pub const MAX_EXECUTION_MS: i64 = 365 * 24 * 3600 * 1000;
 
-/// The longest Cause an execution or a caught error carries (Step Functions quotas; the
-/// `Fail` state's Cause is at most 32,768 characters).
-pub const MAX_CAUSE_CHARS: usize = 32_768;
-
-/// `cause`, cut to [`MAX_CAUSE_CHARS`] characters.
-pub fn cap_cause(mut cause: String) -> String {
-    if let Some((at, _)) = cause.char_indices().nth(MAX_CAUSE_CHARS) {
-        cause.truncate(at);
-    }
-    cause
-}
+pub use crate::fault::{MAX_CAUSE_CHARS, cap_cause};
 
 /// The size of `v` serialized as JSON, in bytes, without building the text.
 pub fn json_size(v: &Value) -> usize {

@@ -78,7 +78,7 @@ pub enum Kind {
     },
     /// A delivery task (queue, topic, bus, webhook): see `deliver_task`.
     Deliver {
-        op: super::deliver_task::DeliverOp,
+        op: DeliverOp,
     },
     Wait(WaitFor),
     Choice {
@@ -113,4 +113,30 @@ pub struct State {
 pub struct Machine {
     pub start_at: String,
     pub states: HashMap<String, State>,
+}
+
+/// A delivery task resource (checked in `deliver_task`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliverOp {
+    SqsSendMessage,
+    SnsPublish,
+    EventsPutEvents,
+    HttpInvoke,
+}
+
+impl DeliverOp {
+    /// The op of `arn:<partition>:states:::<service>:<action>`, if it is a delivery one.
+    pub fn of(resource: &str) -> Option<DeliverOp> {
+        let parts: Vec<&str> = resource.splitn(6, ':').collect();
+        match parts.as_slice() {
+            ["arn", _, "states", "", "", rest] => match *rest {
+                "sqs:sendMessage" => Some(DeliverOp::SqsSendMessage),
+                "sns:publish" => Some(DeliverOp::SnsPublish),
+                "events:putEvents" => Some(DeliverOp::EventsPutEvents),
+                "http:invoke" => Some(DeliverOp::HttpInvoke),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
 }

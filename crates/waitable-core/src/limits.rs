@@ -19,7 +19,7 @@ pub const MAX_ID_LEN: usize = 80;
 pub const EXECUTION_LIMIT_SECONDS: i64 = 365 * 86_400;
 /// The end of that year kept for a job's deliveries after it fires: longer than the longest a
 /// delivery can take with the retry parameters at their largest allowed values and every
-/// target (`delivery::states::longest_delivery_seconds`, tested against it).
+/// target (`state_machine::deliver::longest_delivery_seconds`, tested against it).
 pub const DELIVERY_RESERVE_SECONDS: i64 = 2 * 86_400;
 /// How far ahead a job may be due: the one rule the CLI (`--at`), the API's POST template and
 /// the local `POST /` apply, so every job can finish its deliveries inside the year.

@@ -35,10 +35,10 @@ pub fn record_from_item(item: &impl StringAttributes) -> Option<JobRecord> {
         last_updated: text(ATTR_LAST_UPDATED),
         payload: item.string(ATTR_PAYLOAD).map(Payload::from_stored),
         error: text(ATTR_ERROR),
-        delivered_at: text(crate::delivery::states::ATTR_DELIVERED_AT),
+        delivered_at: text(crate::state_machine::deliver::ATTR_DELIVERED_AT),
         fired_at: text(ATTR_FIRED_AT),
         delivered_to: item
-            .string(crate::delivery::states::ATTR_DELIVERED_TO)
+            .string(crate::state_machine::deliver::ATTR_DELIVERED_TO)
             .map(|to| {
                 to.split(',')
                     .filter(|t| !t.is_empty())

@@ -10,7 +10,7 @@ use jiff::civil;
 pub use jiff::tz::TimeZone;
 use jiff::tz::{AmbiguousOffset, Offset};
 
-use super::time_input::TimeError;
+use super::time_error::TimeError;
 
 /// A time zone by IANA name (`Europe/Berlin`, `UTC`) or, for `TZ`, a POSIX rule (`CET-1CEST`).
 pub fn zone(name: &str) -> Result<TimeZone, TimeError> {

@@ -7,7 +7,6 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::super::http_contract::JobBody;
-use super::pool::SendOutcome;
 use waitable_asl::ddb::Item;
 use waitable_core::job::{JobRecord, JobStatus, Submitted};
 use waitable_core::status_index::DueWindow;
@@ -145,6 +144,14 @@ pub enum Command {
         command: Box<Command>,
     },
     Stop,
+}
+
+/// What came of a webhook request (`pool::SendRequest`).
+#[derive(Debug, Clone)]
+pub struct SendOutcome {
+    pub execution: String,
+    pub state: String,
+    pub result: Result<Value, waitable_asl::Fault>,
 }
 
 impl Command {

@@ -13,9 +13,10 @@ use super::super::http_contract;
 use super::super::prune;
 use super::super::store::{self, ABORTED, Execution, FAILED, RUNNING, SUCCEEDED};
 use super::StackNames;
+use super::command::SendOutcome;
 use super::command::{EngineError, Submit};
 use super::deliver::Delivery;
-use super::pool::{SendOutcome, SendRequest};
+use super::pool::SendRequest;
 use super::table::TableTasks;
 use waitable_asl::{self as asl, Cursor, ExecutionInfo, Machine, Transition};
 use waitable_core::job::{

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use serde_json::Value;
 
-use super::command::Command;
+use super::command::{Command, SendOutcome};
 use super::deliver::Delivery;
 use super::webhook::http_invoke;
 use waitable_asl::Fault;
@@ -25,14 +25,6 @@ pub struct SendRequest {
     pub execution: String,
     pub state: String,
     pub params: Value,
-}
-
-/// What came of a [`SendRequest`].
-#[derive(Debug, Clone)]
-pub struct SendOutcome {
-    pub execution: String,
-    pub state: String,
-    pub result: Result<Value, Fault>,
 }
 
 #[derive(Default)]

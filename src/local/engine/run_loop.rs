@@ -13,10 +13,11 @@ use rusqlite::Connection;
 
 use super::super::prune;
 use super::super::store;
+use super::command::SendOutcome;
 use super::command::{Command, EngineError};
 use super::deliver::Delivery as DeliveryTargets;
 use super::execution::{Parts, drive, fail_internally};
-use super::pool::{Pool, SendOutcome, SendRequest};
+use super::pool::{Pool, SendRequest};
 use super::{StackNames, now_ms};
 use waitable_asl::{self as asl, Machine};
 use waitable_core::retention::ATTR_EXPIRES_AT;

@@ -421,8 +421,8 @@ fn webhook_definition(url: &str) -> String {
 /// LastUpdated say when the delivering step finished, not when the request was made.
 #[test]
 fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
+    use super::command::SendOutcome;
     use super::execution::{Parts, drive, submit};
-    use super::pool::SendOutcome;
     use waitable_asl::Fault;
 
     let dir = tempfile::tempdir().unwrap();

@@ -232,48 +232,6 @@ impl LocalBackend {
     }
 }
 
-impl LocalBackend {
-    /// Takes up to `max` visible messages of the stack's delivery queue (no wait).
-    /// The engine hands out at most [`RECEIVE_PAGE`] at a time: more are read page after page
-    /// until `max` or the queue is empty.
-    pub async fn queue_receive(&self, max: usize) -> Result<Vec<super::engine::QueueMessage>> {
-        let mut got = Vec::new();
-        while got.len() < max {
-            let want = (max - got.len()).min(RECEIVE_PAGE);
-            let page: Vec<super::engine::QueueMessage> = self
-                .call_typed(
-                    "POST",
-                    protocol::QUEUE_RECEIVE,
-                    Some(&protocol::QueueReceive { max: want }),
-                )
-                .await?;
-            let last = page.len() < want;
-            got.extend(page);
-            if last {
-                break;
-            }
-        }
-        Ok(got)
-    }
-
-    /// Deletes received messages of the delivery queue.
-    pub async fn queue_delete(&self, handles: &[String]) -> Result<()> {
-        let _: Value = self
-            .call_typed(
-                "POST",
-                protocol::QUEUE_DELETE,
-                Some(&protocol::QueueDelete {
-                    handles: handles.to_vec(),
-                }),
-            )
-            .await?;
-        Ok(())
-    }
-}
-
-/// The most messages one receive call to the engine hands out.
-const RECEIVE_PAGE: usize = 1000;
-
 /// The engine's error body as an operation failure.
 fn failure(status: u16, body: &Value) -> Error {
     match ErrorBody::deserialize(body) {

@@ -9,7 +9,6 @@ pub mod local;
 pub mod message;
 pub mod received;
 pub mod resources;
-pub mod states;
 
 use serde_json::{Value, json};
 

@@ -10,11 +10,11 @@
 
 use serde_json::{Map, Value, json};
 
-use super::states::{
-    DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS, MAX_ATTEMPTS, MAX_MAX_DELAY_SECONDS,
-};
 use super::*;
 use crate::cfn_intrinsics::{get_att, r#ref, sub};
+use crate::state_machine::deliver::{
+    DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS, MAX_ATTEMPTS, MAX_MAX_DELAY_SECONDS,
+};
 
 /// The delivery queue keeps a message 7 days; its dead-letter queue 14 (SQS's maximum). A
 /// message moved to a dead-letter queue keeps its original enqueue time, so the dead-letter

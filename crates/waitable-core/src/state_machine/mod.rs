@@ -21,10 +21,11 @@
 
 mod input;
 
+pub mod deliver;
+
 use serde_json::{Map, Value, json};
 
 use super::cfn_intrinsics::substitute;
-use super::delivery::states as deliver;
 use super::job::{
     ATTR_ERROR, ATTR_FIRED_AT, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PAYLOAD, ATTR_PROCESS_STATUS,
     ATTR_START_ACTION_AT, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobStatus,
@@ -349,8 +350,8 @@ mod tests {
 
     use super::*;
 
-    use crate::delivery::states::{MARK_DELIVERY_FAILED, MARK_DELIVERY_FAILED_WITHOUT_CAUSE};
     use crate::stack_spec::variants;
+    use crate::state_machine::deliver::{MARK_DELIVERY_FAILED, MARK_DELIVERY_FAILED_WITHOUT_CAUSE};
 
     fn states() -> serde_json::Map<String, Value> {
         states_of(&StackSpec::default())
@@ -476,7 +477,7 @@ mod tests {
     #[test]
     fn retries_back_off_by_two_with_a_cap() {
         for (name, state) in every_variant().into_iter().flat_map(|(_, s)| s) {
-            // Deliveries retry by the stack's parameters (`delivery::states`).
+            // Deliveries retry by the stack's parameters (`state_machine::deliver`).
             if state["Type"] != "Task" || !state.to_string().contains(":dynamodb:") {
                 continue;
             }

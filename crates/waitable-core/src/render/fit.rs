@@ -3,8 +3,8 @@
 
 use comfy_table::{Cell, Table};
 
-use super::job::JobRecord;
-use super::render::{Style, new_table, printable, status_color, time_cell};
+use super::{Style, new_table, printable, status_color, time_cell};
+use crate::job::JobRecord;
 
 /// `text` cut to `width` characters, the cut marked with `…`.
 fn truncate(text: &str, width: usize) -> String {
@@ -27,7 +27,7 @@ pub(crate) fn table_of(jobs: &[JobRecord], style: &Style) -> Table {
             [
                 printable(&job.id).into_owned(),
                 time_cell(&job.start_action_at, style, true),
-                printable(&super::render::shown_status(job)).into_owned(),
+                printable(&super::shown_status(job)).into_owned(),
                 time_cell(job.last_updated.as_deref().unwrap_or(""), style, false),
                 printable(job.error.as_deref().unwrap_or("")).into_owned(),
             ]

@@ -19,15 +19,15 @@
 
 use serde_json::{Value, json};
 
-use super::message::{self, FIRED_AT_PATH};
 use super::{
+    FAILURE_PATH, JOB_FAILED, UPDATE_ITEM, execution_key, fail_if_started, failed_catch, retry,
+};
+use crate::delivery::message::{self, FIRED_AT_PATH};
+use crate::delivery::{
     CONNECTION_ARN_VAR, Deliveries, EVENT_DETAIL_TYPE, PARAM_ATTEMPTS, PARAM_MAX_DELAY,
     QUEUE_URL_VAR, TOPIC_ARN_VAR, Target,
 };
 use crate::job::{ATTR_FIRED_AT, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobStatus};
-use crate::state_machine::{
-    FAILURE_PATH, JOB_FAILED, UPDATE_ITEM, execution_key, fail_if_started, failed_catch, retry,
-};
 
 pub const FIRE_JOB: &str = "FireJob";
 pub const RECORD_DELIVERED: &str = "RecordDelivered";
@@ -539,7 +539,7 @@ mod tests {
         assert!(longest_delivery_seconds(1, DEFAULT_ATTEMPTS, DEFAULT_MAX_DELAY_SECONDS) < 600);
         assert_eq!(longest_delivery_seconds(1, 2, 60), 3 * 60 + 1 + 2);
         // The template's parameters cannot go past what was measured.
-        let p = super::super::resources::parameters(&Deliveries {
+        let p = crate::delivery::resources::parameters(&Deliveries {
             targets: vec![Target::Queue],
         });
         assert_eq!(p[PARAM_ATTEMPTS]["MaxValue"], MAX_ATTEMPTS);

@@ -15,7 +15,7 @@ pub(super) async fn write<B: Backend>(
     limit: Option<usize>,
     out: &mut impl Write,
 ) -> Result<()> {
-    let (mut rows, _) = super::status::collect(backend, query, limit, |job| job).await?;
+    let (mut rows, _) = super::collect(backend, query, limit, |job| job).await?;
     rows.sort();
     csv_header(out).context("writing the jobs")?;
     for row in rows {

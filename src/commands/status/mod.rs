@@ -1,6 +1,8 @@
 //! `waitable status`: every job (or a filtered few) as a table or a JSON array, sorted by
 //! StartActionAt; `--watch` redraws until they are all finished.
 
+mod csv;
+
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
 use std::io::{IsTerminal, Write};
@@ -64,7 +66,7 @@ pub async fn run<B: Backend>(
     let mut query = request.jobs.clone();
     let limit = request.limit.map(NonZeroUsize::get);
     let watch = request.watch;
-    let empty_line = &super::status_csv::empty_line(&query);
+    let empty_line = &csv::empty_line(&query);
     if let Some(id) = &query.id
         && backend.job(id).await?.is_none()
     {
@@ -75,7 +77,7 @@ pub async fn run<B: Backend>(
     }
     if config.output == crate::cli::OutputFormat::Csv {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        super::status_csv::write(backend, &query, limit, &mut buffered).await?;
+        csv::write(backend, &query, limit, &mut buffered).await?;
         buffered.flush().context("writing the jobs")?;
         return Ok(());
     }

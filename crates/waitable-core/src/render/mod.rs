@@ -3,6 +3,8 @@
 //! Nothing here reads a clock or the environment: `now` and the colour decision are passed in,
 //! so the output is the same in tests as on a terminal.
 
+mod fit;
+
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -12,8 +14,8 @@ use comfy_table::{Color, ContentArrangement, Table, presets};
 use serde::Serialize;
 
 use super::job::{JobRecord, JobStatus, Submitted};
-use super::render_fit::table_of;
 use super::time_input::{format_utc, parse_stored, relative_hint};
+use fit::table_of;
 
 /// Printed instead of an empty table.
 pub const NO_JOBS: &str = "No jobs yet. Start one with: waitable submit --at +1m";
