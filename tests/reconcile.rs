@@ -13,11 +13,16 @@ fn wire(at: chrono::DateTime<Utc>) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }
 
+/// The job's row, or `Value::Null` while it has none (a missing Id exits 1).
 fn row(env: &dyn StackEnv, id: &str) -> Value {
-    let out = run_ok(
-        env.waitable()
-            .args(["status", "--id", id, "--output", "json"]),
-    );
+    let out = env
+        .waitable()
+        .args(["status", "--id", id, "--output", "json"])
+        .output()
+        .unwrap();
+    if !out.status.success() {
+        return Value::Null;
+    }
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     v[0].clone()
 }
@@ -48,7 +53,13 @@ fn sweeps_a_row_whose_execution_was_stopped(env: &dyn StackEnv, stop: &dyn Fn(&s
         unique_name("still-running"),
         unique_name("no-execution"),
     );
-    let later = json!({ "StartTimestamp": wire(Utc::now() + Duration::hours(1)) }).to_string();
+    // The execution input as the CLI and the API send it: Payload and ExpiresAt always there.
+    let later = json!({
+        "StartTimestamp": wire(Utc::now() + Duration::hours(1)),
+        "Payload": "null",
+        "ExpiresAt": "4102444800"
+    })
+    .to_string();
     env.start_raw_execution(&stopped, &later);
     env.start_raw_execution(&running, &later);
     for id in [&stopped, &running] {

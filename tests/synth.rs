@@ -713,6 +713,7 @@ fn checkov_and_cfn_lint_pass_every_delivery_variant_and_golden_file() {
             "CKV_AWS_27",
             waitable_core::delivery::resources::CKV_AWS_27_REASON,
         ),
+        ("CKV_AWS_27", waitable_core::template::CKV_AWS_27_DLQ_REASON),
     ];
     for file in &files {
         let report = run_checkov(file);

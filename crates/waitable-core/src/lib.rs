@@ -27,8 +27,6 @@ pub mod show;
 pub mod stack_spec;
 pub mod stack_status;
 pub mod state_machine;
-#[cfg(test)]
-mod state_machine_runs;
 // Measures the generated machine against the limits: a test, not part of the API.
 #[cfg(test)]
 mod state_size;

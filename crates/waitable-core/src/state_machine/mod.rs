@@ -20,6 +20,8 @@
 //! with N targets 5 + N (`state_machine_runs` counts them on the interpreter).
 
 mod input;
+#[cfg(test)]
+mod runs_tests;
 
 pub mod deliver;
 
