@@ -72,7 +72,6 @@ pub fn variants() -> Vec<Variant> {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeSet;
 
     use serde_json::Value;
 
@@ -85,13 +84,7 @@ mod tests {
     fn every_reference_in_every_variant_resolves() {
         for v in variants() {
             let t = template(&v.spec);
-            let mut known: BTreeSet<String> = t["Resources"]
-                .as_object()
-                .unwrap()
-                .keys()
-                .cloned()
-                .collect();
-            known.extend(t["Parameters"].as_object().unwrap().keys().cloned());
+            let known = crate::template::names_a_template_defines(&t);
             for (name, res) in t["Resources"].as_object().unwrap() {
                 for target in references(res) {
                     assert!(known.contains(&target), "{}: {name} -> {target}", v.name);

@@ -49,6 +49,13 @@ pub struct LocalBackend {
 /// Page size the CLI asks the engine for.
 const PAGE: usize = 1000;
 
+/// " (pid N)" for the engine recorded in `dir`, or nothing when none is.
+fn engine_pid(dir: &StackDir) -> String {
+    dir.read_engine()
+        .map(|e| format!(" (pid {})", e.pid))
+        .unwrap_or_default()
+}
+
 impl LocalBackend {
     /// The stack `stack_name` under `WAITABLE_HOME` or the user's data directory.
     pub fn open(stack_name: &str, ui: Ui) -> Result<Self> {
@@ -94,10 +101,7 @@ impl LocalBackend {
 
     fn not_answering(&self) -> Error {
         let dir = self.dir();
-        let pid = dir
-            .read_engine()
-            .map(|e| format!(" (pid {})", e.pid))
-            .unwrap_or_default();
+        let pid = engine_pid(&dir);
         Error::failed(format!(
             "the local engine of stack {}{pid} did not answer within {} s, not even whether it runs: its process is paused (resume it with `kill -CONT <pid>`) or stuck; the command was not run; log: {}",
             self.stack_name,
@@ -109,10 +113,7 @@ impl LocalBackend {
     /// An engine holds the database but does not answer on its socket (the socket was removed).
     fn unreachable(&self) -> Error {
         let dir = self.dir();
-        let pid = dir
-            .read_engine()
-            .map(|e| format!(" (pid {})", e.pid))
-            .unwrap_or_default();
+        let pid = engine_pid(&dir);
         Error::failed(format!(
             "an engine{pid} holds the database of stack {} but cannot be reached: its control socket {} is gone; stop that process, then run the command again",
             self.stack_name,

@@ -166,6 +166,19 @@ pub fn to_json(template: &Value) -> String {
 #[path = "size_tests.rs"]
 mod size_tests;
 
+/// The logical IDs and parameter names `t` defines: what a `Ref` or `Fn::GetAtt` may name.
+#[cfg(test)]
+pub(crate) fn names_a_template_defines(t: &Value) -> std::collections::BTreeSet<String> {
+    let mut known: std::collections::BTreeSet<String> = t["Resources"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    known.extend(t["Parameters"].as_object().unwrap().keys().cloned());
+    known
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeSet;
@@ -204,13 +217,7 @@ mod tests {
     #[test]
     fn every_reference_and_depends_on_target_exists() {
         let t = t();
-        let mut known: BTreeSet<String> = t["Resources"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
-        known.extend(t["Parameters"].as_object().unwrap().keys().cloned());
+        let known = names_a_template_defines(&t);
         for (name, res) in t["Resources"].as_object().unwrap() {
             for target in references(res) {
                 assert!(known.contains(&target), "{name} refers to missing {target}");
