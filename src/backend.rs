@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use serde_json::Value;
 
 use crate::Result;
@@ -138,6 +139,32 @@ pub enum LiveCheck {
     Skipped(String),
 }
 
+/// What `check --webhook` found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "result")]
+pub enum WebhookCheck {
+    /// The webhook got the message as it is.
+    Ok {
+        url: String,
+        /// The webhook's HTTP status, as TestState reports it.
+        status: String,
+    },
+    /// Why nothing was sent (no webhook, or an endpoint without TestState).
+    Skipped { reason: String },
+}
+
+impl std::fmt::Display for WebhookCheck {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            WebhookCheck::Ok { url, status } => write!(
+                f,
+                "webhook: TestState sent POST {url} the message as it is (answered {status})"
+            ),
+            WebhookCheck::Skipped { reason } => write!(f, "webhook check skipped: {reason}"),
+        }
+    }
+}
+
 /// How a job sent through the stack's own API went in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiSubmit {
@@ -174,6 +201,10 @@ pub const EXECUTION_MISSING: &str = "MISSING";
 /// Why the local target has no stage of its own to call (its API is the engine).
 pub const LOCAL_NO_STAGE: &str =
     "the local target has no API Gateway stage (its API is the engine on 127.0.0.1)";
+
+/// Why `check --webhook` has nothing to ask of the local target: its engine sends the message
+/// as it is, which its own tests check byte for byte.
+pub const LOCAL_WEBHOOK_BODY: &str = "the local engine sends the message as it is (its tests check the bytes); only AWS can show how Step Functions sends it";
 
 /// One target's implementation of the user-visible operations.
 ///
@@ -286,6 +317,14 @@ pub trait Backend {
     /// Calls the deployed stage as a client does, with signed requests (`check --live`).
     async fn check_live(&self, _outputs: &StackOutputs) -> Result<LiveCheck> {
         Ok(LiveCheck::Skipped(LOCAL_NO_STAGE.to_string()))
+    }
+
+    /// Runs the stack's webhook state once where the target can show the request it sent
+    /// (`check --webhook`).
+    async fn check_webhook(&self, _outputs: &StackOutputs) -> Result<WebhookCheck> {
+        Ok(WebhookCheck::Skipped {
+            reason: LOCAL_WEBHOOK_BODY.to_string(),
+        })
     }
 
     /// Submits `job` through the stack's own API, as a client would (the canary's first leg).

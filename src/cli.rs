@@ -199,6 +199,11 @@ pub struct CheckArgs {
     /// the stack's targets like any job.
     #[arg(long)]
     pub canary: bool,
+    /// Also run the stack's webhook state once through Step Functions' TestState and compare
+    /// the body it sent with the message waitable promises (one real POST to the webhook,
+    /// Id waitable-check-..., payload {"waitableWebhookCheck":true}).
+    #[arg(long)]
+    pub webhook: bool,
 }
 
 #[derive(Debug, Clone, Args)]

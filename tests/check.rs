@@ -55,6 +55,15 @@ fn deploy_then_check(emulator: Emulator) {
     assert_eq!(doc["apiCheck"], "skipped");
     assert!(doc["reason"].as_str().unwrap().contains("TestInvokeMethod"));
 
+    // A stack without a webhook sends nothing through TestState, and says why.
+    let out = run_ok(&mut waitable(&stack, &["check", "--webhook"]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l == "webhook check skipped: the stack does not deliver to a webhook"),
+        "{text}"
+    );
+
     run_ok(&mut waitable(&stack, &["destroy", "--yes"]));
 }
 
@@ -94,6 +103,21 @@ fn local_canary_runs_through_the_engine_and_its_queue() {
         "{doc}"
     );
     assert!(doc["canary"][2]["seconds"].as_f64().unwrap() > 0.0, "{doc}");
+
+    // The webhook body check is AWS's to answer; the local engine's bytes are its tests'.
+    let out = run_ok(
+        env.waitable()
+            .args(["check", "--webhook", "--output", "json"]),
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["webhook"]["result"], "skipped", "{doc}");
+    assert!(
+        doc["webhook"]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("only AWS can show"),
+        "{doc}"
+    );
 }
 
 #[test]

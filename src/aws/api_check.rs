@@ -281,6 +281,22 @@ fn unavailable_or_failed<E>(
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
+    match unavailable(endpoint, err, "TestInvokeMethod") {
+        Some(why) => Ok(ApiCheck::Skipped(format!("{doing}: {why}"))),
+        None => Err(sdk::failed(&format!("API check: {doing}"), err)),
+    }
+}
+
+/// Why `operation` cannot be asked of this endpoint (the rules of [`unavailable_or_failed`]),
+/// or `None` when `err` is a real failure.
+pub fn unavailable<E>(
+    endpoint: Endpoint,
+    err: &SdkError<E, Response>,
+    operation: &str,
+) -> Option<String>
+where
+    E: ProvideErrorMetadata + std::error::Error + 'static,
+{
     let raw = err.raw_response();
     let status = raw.map(|r| r.status().as_u16()).unwrap_or(0);
     let json = raw
@@ -295,18 +311,14 @@ where
         || text.contains("not implemented")
         || code == "AccessDeniedException"
         || unknown_here;
-    if unavailable {
+    unavailable.then(|| {
         let what = if code.is_empty() {
             format!("HTTP {status} without an AWS error")
         } else {
             sdk::describe(err)
         };
-        Ok(ApiCheck::Skipped(format!(
-            "{doing}: the endpoint does not offer TestInvokeMethod ({what})"
-        )))
-    } else {
-        Err(sdk::failed(&format!("API check: {doing}"), err))
-    }
+        format!("the endpoint does not offer {operation} ({what})")
+    })
 }
 
 #[cfg(test)]

@@ -31,18 +31,20 @@ pub mod stack_outputs;
 mod table_protection;
 pub mod waiting_jobs;
 mod watch;
+pub mod webhook_check;
 
 use std::time::Duration;
 
 use crate::Result;
 use crate::backend::{
     ApiCheck, ApiSubmit, Backend, Cancelled, DeployPlan, Deployment, DestroyReport, JobQuery,
-    LiveCheck, ReconcileRequest, Reconciled,
+    LiveCheck, ReconcileRequest, Reconciled, WebhookCheck,
 };
 use crate::output::Ui;
 use crate::poll;
 use sdk::AwsConnection;
 use waitable_core::delivery::received::Received;
+use waitable_core::delivery::webhook_probe::Probe;
 use waitable_core::job::{JobRecord, JobRequest, Submitted};
 use waitable_core::outputs::StackOutputs;
 
@@ -418,6 +420,16 @@ impl Backend for AwsBackend {
         .await
         .map_err(|e| crate::Error::failed(format!("live check: {e}")))??;
         Ok(LiveCheck::Passed(probes))
+    }
+
+    async fn check_webhook(&self, outputs: &StackOutputs) -> Result<WebhookCheck> {
+        let now = chrono::Utc::now();
+        let probe = Probe {
+            id: format!("waitable-check-{}", now.format("%Y%m%dT%H%M%SZ")),
+            start_action_at: now.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            fired_at: now.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
+        };
+        webhook_check::check(&self.sfn, &outputs.state_machine_arn, self.endpoint, &probe).await
     }
 
     async fn submit_through_api(

@@ -56,6 +56,13 @@ pub async fn run<B: Backend>(
             }
         }
     }
+    if args.webhook {
+        let webhook = backend.check_webhook(&outputs).await?;
+        doc["webhook"] = serde_json::to_value(&webhook)?;
+        if !json {
+            writeln!(out, "{webhook}")?;
+        }
+    }
     if args.canary {
         let legs = run_canary(backend, &outputs, &mut |leg| {
             if !json {

@@ -297,7 +297,11 @@ fn reconcile_row(
     now: i64,
     (failed_with, cause): (&str, &str),
 ) -> anyhow::Result<()> {
-    let Some((status, error)) = waitable_core::reconcile_machine::outcome(execution_status) else {
+    let Some((status, reason)) = waitable_core::reconcile_machine::outcome_with_detail(
+        execution_status,
+        Some(failed_with),
+        Some(cause),
+    ) else {
         return Ok(());
     };
     let Some(mut item) = store::get_item(c, name)? else {
@@ -313,7 +317,6 @@ fn reconcile_row(
         ATTR_LAST_UPDATED.into(),
         json!({ "S": asl::run::iso_millis(now) }),
     );
-    let reason = asl::limits::cap_cause(format!("{error}: {failed_with}: {cause}"));
     item.insert(ATTR_ERROR.into(), json!({ "S": reason }));
     store::put_item(c, name, &item)
 }

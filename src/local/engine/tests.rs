@@ -243,12 +243,16 @@ fn an_execution_that_fails_uncaught_leaves_no_job_started() {
     let e = start_with(&dir.path().join("db"), &def.to_string());
     e.submit("a", &FUTURE).unwrap();
     let job = e.job("a").unwrap();
-    let (status, error) = waitable_core::reconcile_machine::outcome("FAILED").unwrap();
+    // The same reason `waitable reconcile` records from DescribeExecution: one rule.
+    let (status, reason) = waitable_core::reconcile_machine::outcome_with_detail(
+        "FAILED",
+        Some("States.Runtime"),
+        Some("simulated"),
+    )
+    .unwrap();
     assert_eq!(job.process_status, status.as_str());
-    assert_eq!(
-        job.error.as_deref(),
-        Some(format!("{error}: States.Runtime: simulated").as_str())
-    );
+    assert_eq!(job.error.as_deref(), Some(reason.as_str()));
+    assert!(reason.ends_with("[States.Runtime: simulated]"), "{reason}");
     // A job the state machine recorded itself keeps its own status and error.
     e.submit("bad", "soon").unwrap();
     let job = e.job("bad").unwrap();

@@ -9,6 +9,7 @@ pub mod local;
 pub mod message;
 pub mod received;
 pub mod resources;
+pub mod webhook_probe;
 
 use serde_json::{Value, json};
 
