@@ -13,6 +13,7 @@ pub(crate) mod commands;
 pub(crate) mod config;
 pub mod error;
 pub(crate) mod external_sort;
+pub(crate) mod http_agent;
 pub mod local;
 pub mod output;
 pub(crate) mod poll;

@@ -35,20 +35,11 @@ pub struct Answer {
 /// A blocking HTTP agent that reports every status as an answer (a 403 is what a probe
 /// wants to see, not an error) and follows no redirect.
 pub fn agent() -> ureq::Agent {
-    let crypto = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    ureq::Agent::config_builder()
-        .timeout_global(Some(TIMEOUT))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .tls_config(
-            ureq::tls::TlsConfig::builder()
-                .provider(ureq::tls::TlsProvider::Rustls)
-                .unversioned_rustls_crypto_provider(crypto)
-                .build(),
-        )
-        .build()
-        .new_agent()
+    crate::http_agent::agent(TIMEOUT, IDLE_CONNECTIONS)
 }
+
+/// The stage is called a few times per command.
+const IDLE_CONNECTIONS: usize = 4;
 
 /// Sends `method url` with `body` (JSON when not empty), signed by `signer` at `now` when
 /// given, unsigned otherwise.

@@ -55,25 +55,11 @@ pub struct Delivery {
 
 impl Delivery {
     pub fn new(stack: &str, header_file: Option<PathBuf>) -> Delivery {
-        let crypto = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let timeout = std::env::var(HTTP_TIMEOUT_ENV)
             .ok()
             .and_then(|ms| ms.parse().ok())
             .map_or(HTTP_TIMEOUT, Duration::from_millis);
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(timeout))
-            .max_idle_connections_per_host(DEFAULT_CONCURRENCY)
-            .max_idle_connections(DEFAULT_CONCURRENCY)
-            .http_status_as_error(false)
-            .max_redirects(0)
-            .tls_config(
-                ureq::tls::TlsConfig::builder()
-                    .provider(ureq::tls::TlsProvider::Rustls)
-                    .unversioned_rustls_crypto_provider(crypto)
-                    .build(),
-            )
-            .build()
-            .new_agent();
+        let agent = crate::http_agent::agent(timeout, DEFAULT_CONCURRENCY);
         Delivery {
             queue_url: waitable_core::delivery::local_queue_url(stack),
             connection_arn: waitable_core::delivery::local_connection_arn(stack),
