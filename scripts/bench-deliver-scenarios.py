@@ -9,6 +9,7 @@ home = os.environ["WAITABLE_HOME"]
 HANG = "hang-0"
 mode = {"name": "fast"}
 arrivals = {}  # job Id -> first arrival (epoch s)
+fired = {}  # job Id -> FiredAt in its message (epoch s): when the engine's claim committed
 lock = threading.Lock()
 
 
@@ -18,9 +19,12 @@ class Hook(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
         body = self.rfile.read(int(self.headers.get("content-length", 0)))
         now = time.time()
-        job = json.loads(body)["Id"]
+        message = json.loads(body)
+        job = message["Id"]
+        fired_at = datetime.datetime.fromisoformat(message["FiredAt"].replace("Z", "+00:00")).timestamp()
         with lock:
             arrivals.setdefault(job, now)
+            fired.setdefault(job, fired_at)
         if mode["name"] == "hang" and job == HANG:
             time.sleep(60)
         elif mode["name"] == "slow":
@@ -78,6 +82,7 @@ def probe(port, stop, post_ms, status_ms):
 for name in scenarios:
     mode["name"] = name
     arrivals.clear()
+    fired.clear()
     stack = f"bench-{name}"
     engine = subprocess.Popen([bin, "--target", "local", "--stack-name", stack, "local", "run"],
                               stdout=subprocess.DEVNULL, stderr=open(f"{home}/{stack}.err", "w"))
@@ -114,7 +119,9 @@ for name in scenarios:
         t.join()
         with lock:
             late = [(arrivals[j] - start) * 1000 for j in others if j in arrivals]
+            claim = [(fired[j] - start) * 1000 for j in others if j in fired]
         print(f"[{name}] {len(late)}/{len(others)} other jobs delivered; " + line("lateness", late))
+        print(f"[{name}]   " + line("claimed (FiredAt)", claim))
         print(f"[{name}]   " + line("POST /", post_ms))
         print(f"[{name}]   " + line("GET /status", status_ms))
         sys.stdout.flush()

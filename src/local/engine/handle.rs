@@ -40,17 +40,18 @@ impl Engine {
             }
         }
         let keep_running = self.commit_commands(commands, now);
-        for o in outcomes {
-            self.delivered(o);
-        }
+        self.delivered(outcomes);
         keep_running
     }
 
-    /// One webhook request's outcome: its execution's next step, committed on its own.
-    fn delivered(&mut self, o: SendOutcome) {
-        let name = o.execution.clone();
-        if let Err(err) = self.step_one(&name, Some(o)) {
-            eprintln!("engine: stepping {name} after its webhook request failed: {err:#}");
+    /// Webhook requests' outcomes: each one's execution's next step, committed together.
+    fn delivered(&mut self, outcomes: Vec<SendOutcome>) {
+        if outcomes.is_empty() {
+            return;
+        }
+        let steps = outcomes.into_iter().map(|o| (o.execution.clone(), Some(o)));
+        if let Err(err) = self.step_many(steps, None) {
+            eprintln!("engine: stepping executions after their webhook requests failed: {err:#}");
         }
     }
 

@@ -1,8 +1,9 @@
 //! The engine thread: it waits for the next command or the next due timer. Commands are
-//! committed in batches (group commit), replying only after the commit; each execution's step
-//! commits on its own, and the webhook requests a step leaves are handed to the send pool only
-//! after that commit (see `pool`), so the thread never waits on the network and never holds a
-//! transaction across I/O.
+//! committed in batches (group commit), replying only after the commit; due executions and
+//! the answers of webhook requests are stepped in batches too, and the webhook requests a step
+//! leaves are handed to the send pool only after its commit (see `pool`), so the thread never
+//! waits on the network, never holds a transaction across I/O, and a crash repeats at most the
+//! requests in flight.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -201,29 +202,31 @@ impl Engine {
             };
     }
 
-    /// Steps up to [`BATCH`] due executions, each in its own transaction, for at most
-    /// [`FIRE_SLICE`] (then commands are answered before the rest); true if more are due.
+    /// Steps up to [`BATCH`] due executions for at most [`FIRE_SLICE`] (then commands are
+    /// answered before the rest), in one transaction; true if more are due.
     fn fire_due(&mut self) -> anyhow::Result<bool> {
         let began = std::time::Instant::now();
         let names = store::due_executions(&self.conn, now_ms(), BATCH)?;
-        for name in &names {
-            self.step_one(name, None)?;
-            if began.elapsed() >= FIRE_SLICE {
-                return Ok(true);
-            }
-        }
-        Ok(names.len() == BATCH)
+        let all = names.len();
+        let stepped = self.step_many(
+            names.into_iter().map(|n| (n, None)),
+            Some(began + FIRE_SLICE),
+        )?;
+        Ok(stepped < all || all == BATCH)
     }
 
-    /// Steps one execution (with the answer to its webhook request, if that came back) and
-    /// commits; then hands the requests the step left to the send pool.
-    pub(super) fn step_one(
+    /// Steps each execution of `steps` (with the answer to its webhook request, if that came
+    /// back) until `until` passes, in one transaction with a savepoint per execution (a broken
+    /// execution is failed on its own, the others' steps stand), commits once, and only then
+    /// hands the requests the steps left to the send pool: a crash before the commit loses
+    /// steps that sent nothing, so it repeats at most the requests already in flight. One
+    /// commit for many steps is what keeps a burst of due jobs on time (each commit appends
+    /// every page it touched to the WAL). Returns how many were stepped.
+    pub(super) fn step_many(
         &mut self,
-        name: &str,
-        outcome: Option<SendOutcome>,
-    ) -> anyhow::Result<()> {
-        // The time it is actually stepped (what LastUpdated and DeliveredAt record).
-        let now = now_ms();
+        steps: impl IntoIterator<Item = (String, Option<SendOutcome>)>,
+        until: Option<std::time::Instant>,
+    ) -> anyhow::Result<usize> {
         let mut parts = Parts {
             names: &self.names,
             machines: &mut self.machines,
@@ -231,21 +234,31 @@ impl Engine {
             sends: Vec::new(),
         };
         let tx = self.conn.transaction()?;
-        match drive(&tx, &mut parts, name, now, outcome) {
-            Ok(()) => tx.commit()?,
-            Err(e) => {
-                drop(tx);
-                parts.sends.clear();
-                // A broken execution must not block the others: fail it.
-                eprintln!("engine: execution {name} failed internally: {e:#}");
-                let tx = self.conn.transaction()?;
-                fail_internally(&tx, name, &format!("{e:#}"), now)?;
-                tx.commit()?;
+        let mut stepped = 0;
+        for (name, outcome) in steps {
+            if until.is_some_and(|u| stepped > 0 && std::time::Instant::now() >= u) {
+                break;
             }
+            // The time it is actually stepped (what LastUpdated and DeliveredAt record).
+            let now = now_ms();
+            let sent_before = parts.sends.len();
+            tx.execute_batch("SAVEPOINT step")?;
+            match drive(&tx, &mut parts, &name, now, outcome) {
+                Ok(()) => tx.execute_batch("RELEASE step")?,
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO step; RELEASE step")?;
+                    parts.sends.truncate(sent_before);
+                    // A broken execution must not block the others: fail it.
+                    eprintln!("engine: execution {name} failed internally: {e:#}");
+                    fail_internally(&tx, &name, &format!("{e:#}"), now)?;
+                }
+            }
+            stepped += 1;
         }
+        tx.commit()?;
         let sends = parts.sends;
         self.dispatch(sends);
-        Ok(())
+        Ok(stepped)
     }
 
     /// Hands committed steps' requests to the send pool.
