@@ -9,7 +9,6 @@ use serde_json::Value;
 use super::super::http_contract;
 use super::super::store;
 use super::super::store_index;
-use super::command::SendOutcome;
 use super::command::{Command, EngineError, IndexQuery, Page, Reply};
 use super::execution::{Parts, cancel, submit};
 use super::now_ms;
@@ -40,19 +39,10 @@ impl Engine {
             }
         }
         let keep_running = self.commit_commands(commands, now);
-        self.delivered(outcomes);
+        // Stepped by the run loop once no execution is due (`Engine::step_answers`).
+        self.answers
+            .extend(outcomes.into_iter().map(|o| (o.execution.clone(), Some(o))));
         keep_running
-    }
-
-    /// Webhook requests' outcomes: each one's execution's next step, committed together.
-    fn delivered(&mut self, outcomes: Vec<SendOutcome>) {
-        if outcomes.is_empty() {
-            return;
-        }
-        let steps = outcomes.into_iter().map(|o| (o.execution.clone(), Some(o)));
-        if let Err(err) = self.step_many(steps, None) {
-            eprintln!("engine: stepping executions after their webhook requests failed: {err:#}");
-        }
     }
 
     /// Runs `commands` in one transaction and answers them after its commit; false after a

@@ -5,7 +5,7 @@
 //! waits on the network, never holds a transaction across I/O, and a crash repeats at most the
 //! requests in flight.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::time::Duration;
@@ -45,6 +45,10 @@ pub struct Engine {
     /// The database file and which file it was at the start (see [`Engine::db_file_gone`]).
     db_file: Option<(std::path::PathBuf, Option<(u64, u64)>)>,
     next_db_check: std::time::Instant,
+    /// Answers of webhook requests not yet stepped: due executions go first, so a burst of
+    /// answers never delays a job's firing (the answer only records what the webhook already
+    /// got).
+    pub(super) answers: VecDeque<(String, Option<SendOutcome>)>,
 }
 
 impl Engine {
@@ -66,6 +70,7 @@ impl Engine {
             next_prune: std::time::Instant::now(),
             db_file: None,
             next_db_check: std::time::Instant::now(),
+            answers: VecDeque::new(),
         })
     }
 
@@ -128,7 +133,18 @@ impl Engine {
                     false
                 }
             };
-            let wait = if more_due {
+            let more_answers = if more_due {
+                !self.answers.is_empty()
+            } else {
+                match self.step_answers() {
+                    Ok(more) => more,
+                    Err(err) => {
+                        eprintln!("engine: stepping answered executions failed: {err:#}");
+                        false
+                    }
+                }
+            };
+            let wait = if more_due || more_answers {
                 Duration::ZERO
             } else {
                 self.next_wait()
@@ -149,6 +165,9 @@ impl Engine {
                 break;
             }
         }
+        // Answers already in hand are recorded before the engine stops (else its restart
+        // would send those requests again).
+        while matches!(self.step_answers(), Ok(true)) {}
     }
 
     /// Until the next timer, at most [`MAX_SLEEP`] (the wall clock is checked again then, in
@@ -208,15 +227,25 @@ impl Engine {
         let began = std::time::Instant::now();
         let names = store::due_executions(&self.conn, now_ms(), BATCH)?;
         let all = names.len();
-        let stepped = self.step_many(
-            names.into_iter().map(|n| (n, None)),
-            Some(began + FIRE_SLICE),
-        )?;
-        Ok(stepped < all || all == BATCH)
+        let mut due: VecDeque<_> = names.into_iter().map(|n| (n, None)).collect();
+        self.step_many(&mut due, began + FIRE_SLICE)?;
+        Ok(!due.is_empty() || all == BATCH)
     }
 
-    /// Steps each execution of `steps` (with the answer to its webhook request, if that came
-    /// back) until `until` passes, in one transaction with a savepoint per execution (a broken
+    /// Steps the waiting answers for at most [`FIRE_SLICE`]; true if some are left.
+    fn step_answers(&mut self) -> anyhow::Result<bool> {
+        if self.answers.is_empty() {
+            return Ok(false);
+        }
+        let until = std::time::Instant::now() + FIRE_SLICE;
+        let mut answers = std::mem::take(&mut self.answers);
+        let stepped = self.step_many(&mut answers, until);
+        self.answers = answers;
+        stepped.map(|_| !self.answers.is_empty())
+    }
+
+    /// Steps executions from the front of `steps` (with the answer to its webhook request, if
+    /// that came back) until `until` passes (at least one), in one transaction with a savepoint per execution (a broken
     /// execution is failed on its own, the others' steps stand), commits once, and only then
     /// hands the requests the steps left to the send pool: a crash before the commit loses
     /// steps that sent nothing, so it repeats at most the requests already in flight. One
@@ -224,8 +253,8 @@ impl Engine {
     /// every page it touched to the WAL). Returns how many were stepped.
     pub(super) fn step_many(
         &mut self,
-        steps: impl IntoIterator<Item = (String, Option<SendOutcome>)>,
-        until: Option<std::time::Instant>,
+        steps: &mut VecDeque<(String, Option<SendOutcome>)>,
+        until: std::time::Instant,
     ) -> anyhow::Result<usize> {
         let mut parts = Parts {
             names: &self.names,
@@ -235,10 +264,10 @@ impl Engine {
         };
         let tx = self.conn.transaction()?;
         let mut stepped = 0;
-        for (name, outcome) in steps {
-            if until.is_some_and(|u| stepped > 0 && std::time::Instant::now() >= u) {
+        while stepped == 0 || std::time::Instant::now() < until {
+            let Some((name, outcome)) = steps.pop_front() else {
                 break;
-            }
+            };
             // The time it is actually stepped (what LastUpdated and DeliveredAt record).
             let now = now_ms();
             let sent_before = parts.sends.len();
