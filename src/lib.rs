@@ -15,6 +15,7 @@ pub mod error;
 pub(crate) mod external_sort;
 pub mod local;
 pub mod output;
+pub(crate) mod pace;
 pub(crate) mod poll;
 pub(crate) mod request;
 mod run;

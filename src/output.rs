@@ -106,16 +106,29 @@ impl Ui {
         Ok(self.ask(what, &prompt, "--yes")? == expected)
     }
 
+    /// A usage error when `action` would need a question no one can answer (no terminal and
+    /// no `--yes`), so a command can refuse before it reads or sends anything.
+    pub fn can_confirm(&self, action: &str, what_to_pass: &str) -> crate::Result<()> {
+        if self.assume_yes || self.can_prompt {
+            return Ok(());
+        }
+        Err(unconfirmed(action, what_to_pass))
+    }
+
     /// One line of answer from the terminal, or a usage error when there is none to ask.
     fn ask(&self, action: &str, prompt: &str, what_to_pass: &str) -> crate::Result<String> {
         if !self.can_prompt {
-            return Err(Error::usage(format!(
-                "refusing to {action} without confirmation: not a terminal; pass {what_to_pass}"
-            )));
+            return Err(unconfirmed(action, what_to_pass));
         }
         eprint!("{prompt}");
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         Ok(answer.trim().to_string())
     }
+}
+
+fn unconfirmed(action: &str, what_to_pass: &str) -> Error {
+    Error::usage(format!(
+        "refusing to {action} without confirmation: not a terminal; pass {what_to_pass}"
+    ))
 }

@@ -91,7 +91,7 @@ impl JobOutcome {
         }
     }
 
-    fn because(mut self, reason: impl ToString) -> JobOutcome {
+    pub fn with_reason(mut self, reason: impl ToString) -> JobOutcome {
         self.reason = Some(reason.to_string());
         self
     }
@@ -101,12 +101,14 @@ impl JobOutcome {
 /// `None` when it may be cancelled.
 pub fn outcome_before(id: &str, row: Option<&JobRecord>) -> Option<JobOutcome> {
     let Some(job) = row else {
-        return Some(JobOutcome::new(id, Outcome::Missing, None).because(format!("no job {id:?}")));
+        return Some(
+            JobOutcome::new(id, Outcome::Missing, None).with_reason(format!("no job {id:?}")),
+        );
     };
     match check(job) {
         Ok(()) => None,
         Err(e @ NotCancellable::Delivering { .. }) => {
-            Some(JobOutcome::new(id, Outcome::Delivering, row).because(e))
+            Some(JobOutcome::new(id, Outcome::Delivering, row).with_reason(e))
         }
         Err(NotCancellable::Delivered { .. } | NotCancellable::Finished { .. }) => {
             Some(JobOutcome::new(id, Outcome::AlreadyFinished, row))
@@ -121,10 +123,10 @@ pub fn outcome_after_failure(id: &str, row: Option<&JobRecord>, error: String) -
     if let Some(job) = row
         && job.status() == Some(JobStatus::Cancelled)
     {
-        return JobOutcome::new(id, Outcome::Cancelled, row).because(error);
+        return JobOutcome::new(id, Outcome::Cancelled, row).with_reason(error);
     }
     outcome_before(id, row)
-        .unwrap_or_else(|| JobOutcome::new(id, Outcome::Failed, row).because(error))
+        .unwrap_or_else(|| JobOutcome::new(id, Outcome::Failed, row).with_reason(error))
 }
 
 #[cfg(test)]
