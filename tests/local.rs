@@ -822,6 +822,18 @@ fn behaviour_cancel_stops_a_waiting_job() {
     crate::behaviour::cancel_stops_a_waiting_job(&LocalEnv::new());
 }
 #[test]
+fn behaviour_bulk_cancel_selects_confirms_and_reports() {
+    crate::behaviour::bulk_cancel_selects_confirms_and_reports(&LocalEnv::new());
+}
+#[test]
+fn behaviour_watch_exits_by_how_its_jobs_ended() {
+    crate::behaviour::watch_exits_by_how_its_jobs_ended(&LocalEnv::new());
+}
+#[test]
+fn behaviour_watch_stops_on_ctrl_c_with_130() {
+    crate::behaviour::watch_stops_on_ctrl_c_with_130(&LocalEnv::new());
+}
+#[test]
 fn behaviour_status_pages_through_everything() {
     crate::behaviour::status_pages_through_everything(&LocalEnv::new());
 }
