@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::harness::{StackEnv, describe, run_ok, unique_name};
+use crate::local::due_in;
 
 /// Moto's (and a busy machine's) waits can end up to ~2 s early.
 const EARLY_TOLERANCE: chrono::Duration = chrono::Duration::seconds(2);
@@ -940,13 +941,6 @@ pub fn scripts_can_rely_on_status(env: &dyn StackEnv) {
         empty.trim(),
         "No jobs due between 2020-01-01T00:00:00Z and 2020-01-02T00:00:00Z."
     );
-}
-
-/// RFC 3339 (UTC, whole seconds) `secs` from now: a due time a test can also put in a window.
-fn due_in(secs: i64) -> String {
-    (Utc::now() + chrono::Duration::seconds(secs))
-        .format("%Y-%m-%dT%H:%M:%SZ")
-        .to_string()
 }
 
 /// `cancel ID ID...` and `cancel --status STARTED --due-after T --due-before T`: refused
