@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "waitable",
     version,
     about = "Run \"do this at time T\" jobs on a serverless AWS stack (API Gateway -> Step Functions -> DynamoDB), or on this machine",
-    after_help = "Exit codes: 0 success, 1 the operation failed, 2 bad usage or input."
+    after_help = "Exit codes: 0 success, 1 the operation failed, 2 bad usage or input, 130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -116,8 +116,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Show one job's whole story: its row, its execution and the timeline of its history.
     Show(ShowArgs),
-    /// Cancel waiting jobs: one Id, several, or all that --status STARTED and the due times
-    /// select (asks first, or --yes; paced at StopExecution's quota).
+    /// Cancel waiting jobs: by Id (one or more), or all that --status STARTED selects.
     Cancel(CancelArgs),
     /// Delete the stack, cancelling waiting jobs first.
     Destroy,
