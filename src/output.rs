@@ -43,6 +43,19 @@ pub fn table_style(tz: Option<waitable_core::time_zone::TimeZone>) -> Style {
     }
 }
 
+/// A bar counting `len` items done on stderr (`{pos}/{len} <what>`, the rate and time left),
+/// drawn only when the UI is interactive and there is something to count.
+pub fn count_bar(ui: &Ui, len: usize, what: &str) -> indicatif::ProgressBar {
+    let bar = if ui.interactive && len > 0 {
+        indicatif::ProgressBar::new(len as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)");
+    bar.set_style(indicatif::ProgressStyle::with_template(&template).expect("a valid template"));
+    bar
+}
+
 /// Messages for people: on stderr, silenced by `--quiet`.
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {

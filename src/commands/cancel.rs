@@ -9,7 +9,7 @@ use futures::StreamExt;
 
 use crate::backend::{Backend, JobQuery};
 use crate::config::Config;
-use crate::output::table_style;
+use crate::output::{count_bar, table_style};
 use crate::pace::{Pace, Pacer};
 use crate::request::CancelRequest;
 use crate::{Error, Result};
@@ -89,7 +89,7 @@ async fn many<B: Backend>(
             .info(format!("cancelling {count} in stack {name}"));
     }
 
-    let progress = progress_bar(config, waiting.len());
+    let progress = count_bar(&config.ui, waiting.len(), "cancelled");
     let pacer = tokio::sync::Mutex::new(Pacer::new(Pace::of(backend.cancel_quota())));
     let mut done = futures::stream::iter(waiting)
         .map(|(i, id)| {
@@ -138,21 +138,6 @@ fn count_waiting(waiting: usize, selected: usize) -> String {
     } else {
         format!("{jobs} (of {} selected)", render::count_jobs(selected))
     }
-}
-
-fn progress_bar(config: &Config, len: usize) -> indicatif::ProgressBar {
-    let bar = if config.ui.interactive && len > 0 {
-        indicatif::ProgressBar::new(len as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} cancelled ({per_sec}, {eta} left)",
-        )
-        .expect("a valid template"),
-    );
-    bar
 }
 
 /// One job through the per-Id cancel; a refusal or failure is read back and sorted by the

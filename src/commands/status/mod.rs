@@ -294,7 +294,8 @@ pub(super) async fn collect<B: Backend, T: Send>(
 mod tests {
     use super::*;
 
-    fn job(at: &str, id: &str) -> JobRecord {
+    /// A STARTED job due `at` (the watch's tests use it too).
+    pub(super) fn job(at: &str, id: &str) -> JobRecord {
         JobRecord {
             id: id.into(),
             start_action_at: at.into(),

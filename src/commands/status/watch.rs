@@ -183,17 +183,9 @@ mod tests {
     use super::*;
 
     fn job(id: &str, status: &str) -> JobRecord {
-        JobRecord {
-            id: id.into(),
-            start_action_at: "2030-01-01T00:00:00Z".into(),
-            process_status: status.into(),
-            last_updated: None,
-            payload: None,
-            error: None,
-            delivered_at: None,
-            fired_at: None,
-            delivered_to: vec![],
-        }
+        let mut job = super::super::tests::job("2030-01-01T00:00:00Z", id);
+        job.process_status = status.into();
+        job
     }
 
     #[test]
