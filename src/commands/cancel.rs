@@ -187,3 +187,90 @@ async fn matching<B: Backend>(
         .map(|job| (job.id.clone(), Some(job)))
         .collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use super::*;
+    use crate::commands::fake::Fake;
+    use waitable_core::job::JobStatus;
+    use waitable_core::limits::Quota;
+
+    fn row(id: &str, status: &str) -> JobRecord {
+        let mut job = crate::commands::fake::job("2030-01-01T00:00:00Z", id);
+        job.process_status = status.into();
+        job
+    }
+
+    #[tokio::test]
+    async fn a_bulk_cancel_keeps_the_quotas_pace_and_reports_every_job() {
+        let mut rows: Vec<JobRecord> = (0..6).map(|i| row(&format!("j{i}"), "STARTED")).collect();
+        rows.push(row("done", "COMPLETED"));
+        let fake = Fake {
+            rows: Mutex::new(rows),
+            // A bucket of 2, then one every 50 ms: StopExecution's shape, scaled down.
+            quota: Some(Quota {
+                bucket: 2,
+                per_second: 20,
+            }),
+            ..Fake::default()
+        };
+        let all_waiting = CancelRequest::Matching(JobQuery {
+            statuses: vec![JobStatus::Started],
+            ..JobQuery::default()
+        });
+        let started = Instant::now();
+        let mut out = Vec::new();
+        run(&fake, &all_waiting, &Fake::config(), &mut out)
+            .await
+            .unwrap();
+        let took = started.elapsed();
+        assert!(
+            took >= Duration::from_millis(190) && took < Duration::from_secs(2),
+            "2 at once, then 4 at one per 50 ms: {took:?}"
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        assert_eq!(report.as_array().unwrap().len(), 6, "{report}");
+        assert!(
+            report
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|j| j["Outcome"] == "cancelled" && j["ProcessStatus"] == "CANCELLED"),
+            "{report}"
+        );
+        assert_eq!(fake.calls().len(), 6, "one cancel per waiting job");
+
+        // Ids: the finished and the missing are not sent, and the missing one fails the run.
+        let ids = CancelRequest::Ids(vec!["done".into(), "nope".into(), "j0".into()]);
+        let mut out = Vec::new();
+        let err = run(&fake, &ids, &Fake::config(), &mut out)
+            .await
+            .unwrap_err();
+        assert_eq!(err.exit_code(), 1);
+        assert_eq!(
+            err.to_string(),
+            "could not cancel 1 of 3 jobs: nope (no such job)"
+        );
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let outcomes: Vec<&str> = report
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|j| j["Outcome"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            outcomes,
+            ["already_finished", "missing", "already_finished"]
+        );
+        assert_eq!(fake.calls().len(), 6, "nothing more was sent");
+    }
+
+    #[test]
+    fn the_count_says_how_many_of_the_selected_are_waiting() {
+        assert_eq!(count_waiting(3, 3), "3 waiting jobs");
+        assert_eq!(count_waiting(1, 4), "1 waiting job (of 4 jobs selected)");
+    }
+}

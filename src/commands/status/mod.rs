@@ -293,21 +293,7 @@ pub(super) async fn collect<B: Backend, T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A STARTED job due `at` (the watch's tests use it too).
-    pub(super) fn job(at: &str, id: &str) -> JobRecord {
-        JobRecord {
-            id: id.into(),
-            start_action_at: at.into(),
-            process_status: "STARTED".into(),
-            last_updated: None,
-            payload: None,
-            error: None,
-            delivered_at: None,
-            fired_at: None,
-            delivered_to: vec![],
-        }
-    }
+    use crate::commands::fake::job;
 
     #[test]
     fn sort_key_orders_like_the_pair() {

@@ -183,7 +183,7 @@ mod tests {
     use super::*;
 
     fn job(id: &str, status: &str) -> JobRecord {
-        let mut job = super::super::tests::job("2030-01-01T00:00:00Z", id);
+        let mut job = crate::commands::fake::job("2030-01-01T00:00:00Z", id);
         job.process_status = status.into();
         job
     }
