@@ -275,6 +275,11 @@ pub trait Backend {
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 
+    /// The pace a bulk `cancel` keeps: the target's StopExecution quota (one stop per job).
+    fn cancel_quota(&self) -> waitable_core::limits::Quota {
+        waitable_core::limits::STOP_EXECUTION_QUOTA_LARGE
+    }
+
     /// How many jobs are waiting (STARTED), so `destroy` can say how many it will cancel.
     async fn waiting_jobs(&self) -> Result<usize> {
         let query = JobQuery {

@@ -10,7 +10,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "waitable",
     version,
     about = "Run \"do this at time T\" jobs on a serverless AWS stack (API Gateway -> Step Functions -> DynamoDB), or on this machine",
-    after_help = "Exit codes: 0 success, 1 the operation failed, 2 bad usage or input."
+    after_help = "Exit codes: 0 success, 1 the operation failed, 2 bad usage or input, 130 interrupted (Ctrl-C)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -116,7 +116,7 @@ pub enum Command {
     Status(StatusArgs),
     /// Show one job's whole story: its row, its execution and the timeline of its history.
     Show(ShowArgs),
-    /// Cancel a job that is still waiting.
+    /// Cancel waiting jobs: by Id (one or more), or all that --status STARTED selects.
     Cancel(CancelArgs),
     /// Delete the stack, cancelling waiting jobs first.
     Destroy,
@@ -253,24 +253,31 @@ pub struct SubmitArgs {
     pub rate: Option<u32>,
 }
 
+/// Which jobs `status` shows and `cancel` cancels, by status and due time.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SelectArgs {
+    /// Only jobs in this status (repeatable): STARTED, COMPLETED, FAILED, CANCELLED.
+    #[arg(long = "status")]
+    pub statuses: Vec<String>,
+    /// Only jobs due at or after TIME (RFC 3339, +2h, -1d, now).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub due_after: Option<String>,
+    /// Only jobs due at or before TIME (RFC 3339, +2h, -1d, now).
+    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
+    pub due_before: Option<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct StatusArgs {
     /// Show only this job.
     #[arg(long, allow_hyphen_values = true)]
     pub id: Option<String>,
-    /// Show only jobs in this status (repeatable): STARTED, COMPLETED, FAILED, CANCELLED.
-    #[arg(long = "status")]
-    pub statuses: Vec<String>,
-    /// Show only jobs due at or after TIME (RFC 3339, +2h, -1d, now).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub due_after: Option<String>,
-    /// Show only jobs due at or before TIME (RFC 3339, +2h, -1d, now).
-    #[arg(long, value_name = "TIME", allow_hyphen_values = true)]
-    pub due_before: Option<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
     /// Show at most N jobs (the earliest by StartActionAt).
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Redraw until every shown job is finished (or Ctrl-C).
+    /// Redraw until every shown job is finished (exit 1 if one ended FAILED; 130 on Ctrl-C).
     #[arg(long)]
     pub watch: bool,
 }
@@ -284,9 +291,14 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct CancelArgs {
-    /// The job's Id.
-    #[arg(allow_hyphen_values = true)]
-    pub id: String,
+    /// The job's Id; or select waiting jobs with --status STARTED and the due times instead.
+    #[arg(value_name = "ID", allow_hyphen_values = true)]
+    pub id: Option<String>,
+    /// More Ids to cancel with it (an Id that starts with - goes after --).
+    #[arg(value_name = "ID")]
+    pub more: Vec<String>,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
 //! One error type for the whole tool, carrying its exit code.
 //!
 //! Exit codes (documented in the README): 0 success, 1 the operation failed,
-//! 2 bad usage or input (nothing was sent anywhere).
+//! 2 bad usage or input (nothing was sent anywhere), 130 stopped by Ctrl-C.
 
 use std::fmt;
 
@@ -13,6 +13,8 @@ pub enum Error {
     Usage(anyhow::Error),
     /// The operation was attempted and failed: exit code 1.
     Failed(anyhow::Error),
+    /// Stopped by Ctrl-C (SIGINT): exit code 130, as a shell reports a command it interrupted.
+    Interrupted(anyhow::Error),
 }
 
 impl Error {
@@ -26,16 +28,22 @@ impl Error {
         Error::Failed(anyhow::anyhow!("{msg}"))
     }
 
+    /// Ctrl-C stopped the command; what it printed so far stands.
+    pub fn interrupted() -> Self {
+        Error::Interrupted(anyhow::anyhow!("interrupted"))
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => 2,
             Error::Failed(_) => 1,
+            Error::Interrupted(_) => 130,
         }
     }
 
     fn inner(&self) -> &anyhow::Error {
         match self {
-            Error::Usage(e) | Error::Failed(e) => e,
+            Error::Usage(e) | Error::Failed(e) | Error::Interrupted(e) => e,
         }
     }
 
@@ -108,6 +116,7 @@ mod tests {
     fn exit_codes_follow_the_documented_contract() {
         assert_eq!(Error::usage("bad").exit_code(), 2);
         assert_eq!(Error::failed("boom").exit_code(), 1);
+        assert_eq!(Error::interrupted().exit_code(), 130);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) mod external_sort;
 pub(crate) mod http_agent;
 pub mod local;
 pub mod output;
+pub(crate) mod pace;
 pub(crate) mod poll;
 pub(crate) mod request;
 mod run;

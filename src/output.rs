@@ -43,6 +43,19 @@ pub fn table_style(tz: Option<waitable_core::time_zone::TimeZone>) -> Style {
     }
 }
 
+/// A bar counting `len` items done on stderr (`{pos}/{len} <what>`, the rate and time left),
+/// drawn only when the UI is interactive and there is something to count.
+pub fn count_bar(ui: &Ui, len: usize, what: &str) -> indicatif::ProgressBar {
+    let bar = if ui.interactive && len > 0 {
+        indicatif::ProgressBar::new(len as u64)
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let template = format!("{{bar:40}} {{pos}}/{{len}} {what} ({{per_sec}}, {{eta}} left)");
+    bar.set_style(indicatif::ProgressStyle::with_template(&template).expect("a valid template"));
+    bar
+}
+
 /// Messages for people: on stderr, silenced by `--quiet`.
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {
@@ -106,16 +119,29 @@ impl Ui {
         Ok(self.ask(what, &prompt, "--yes")? == expected)
     }
 
+    /// A usage error when `action` would need a question no one can answer (no terminal and
+    /// no `--yes`), so a command can refuse before it reads or sends anything.
+    pub fn can_confirm(&self, action: &str, what_to_pass: &str) -> crate::Result<()> {
+        if self.assume_yes || self.can_prompt {
+            return Ok(());
+        }
+        Err(unconfirmed(action, what_to_pass))
+    }
+
     /// One line of answer from the terminal, or a usage error when there is none to ask.
     fn ask(&self, action: &str, prompt: &str, what_to_pass: &str) -> crate::Result<String> {
         if !self.can_prompt {
-            return Err(Error::usage(format!(
-                "refusing to {action} without confirmation: not a terminal; pass {what_to_pass}"
-            )));
+            return Err(unconfirmed(action, what_to_pass));
         }
         eprint!("{prompt}");
         let mut answer = String::new();
         std::io::stdin().read_line(&mut answer)?;
         Ok(answer.trim().to_string())
     }
+}
+
+fn unconfirmed(action: &str, what_to_pass: &str) -> Error {
+    Error::usage(format!(
+        "refusing to {action} without confirmation: not a terminal; pass {what_to_pass}"
+    ))
 }

@@ -14,6 +14,8 @@ pub fn main_entry() -> ExitCode {
     let code = match run(cli) {
         Ok(()) => 0,
         Err(err) if err.is_broken_pipe() => 0,
+        // The user pressed Ctrl-C: nothing to explain.
+        Err(err @ Error::Interrupted(_)) => err.exit_code(),
         Err(err) => {
             output::error_line(&err);
             err.exit_code()

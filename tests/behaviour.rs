@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use crate::harness::{StackEnv, describe, run_ok, unique_name};
+use crate::local::due_in;
 
 /// Moto's (and a busy machine's) waits can end up to ~2 s early.
 const EARLY_TOLERANCE: chrono::Duration = chrono::Duration::seconds(2);
@@ -940,4 +941,271 @@ pub fn scripts_can_rely_on_status(env: &dyn StackEnv) {
         empty.trim(),
         "No jobs due between 2020-01-01T00:00:00Z and 2020-01-02T00:00:00Z."
     );
+}
+
+/// `cancel ID ID...` and `cancel --status STARTED --due-after T --due-before T`: refused
+/// without a terminal or `--yes` (exit 2, nothing cancelled); then each job sorted by the one
+/// cancel rule (cancelled, already finished, fired and delivering, missing) in the summary and
+/// in `--output json`; exit 1 naming the jobs not cancelled, 0 (and nothing printed with -q)
+/// when every job ended cancelled or was final already.
+pub fn bulk_cancel_selects_confirms_and_reports(env: &dyn StackEnv) {
+    let w1 = unique_name("bulk-a");
+    let w2 = unique_name("bulk-b");
+    for id in [&w1, &w2] {
+        submit_json(env, &["--at", "+1h", "--id", id]);
+    }
+    let later = [due_in(5 * 3600), due_in(5 * 3600 + 60)];
+    let w3 = unique_name("bulk-c");
+    let w4 = unique_name("bulk-d");
+    submit_json(env, &["--at", &later[0], "--id", &w3]);
+    submit_json(env, &["--at", &later[1], "--id", &w4]);
+    let done = unique_name("bulk-done");
+    submit_json(env, &["--at", "now", "--id", &done]);
+    let fired = unique_name("bulk-fired");
+    env.seed_jobs(
+        &[json!({"Id": fired, "StartActionAt": "2030-01-01T00:00:00Z",
+        "ProcessStatus": "STARTED", "LastUpdated": "2029-12-31T00:00:00.000Z",
+        "FiredAt": "2030-01-01T00:00:00.120Z"})],
+    );
+    for id in [&w1, &w2, &w3, &w4] {
+        wait_for(env, id, GRACE, "STARTED", status_is("STARTED"));
+    }
+    wait_for(env, &done, GRACE, "COMPLETED", status_is("COMPLETED"));
+
+    // No terminal, no --yes: one line, exit 2, nothing cancelled.
+    for args in [
+        vec!["cancel", w1.as_str(), w2.as_str()],
+        vec!["cancel", "--status", "STARTED"],
+    ] {
+        let refused = output(env, &args);
+        assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(stderr.contains("pass --yes"), "{stderr}");
+        assert!(refused.stdout.is_empty(), "{}", describe(&refused));
+    }
+    assert_eq!(job(env, &w1).unwrap()["ProcessStatus"], "STARTED");
+    for (args, says) in [
+        (
+            vec!["cancel", "--status", "COMPLETED", "--yes"],
+            "only STARTED",
+        ),
+        (
+            vec!["cancel", w1.as_str(), "--status", "STARTED"],
+            "not both",
+        ),
+    ] {
+        let refused = output(env, &args);
+        assert_eq!(refused.status.code(), Some(2), "{}", describe(&refused));
+        assert!(String::from_utf8_lossy(&refused.stderr).contains(says));
+    }
+
+    // Several Ids: each job's outcome, exit 1 naming the ones not cancelled.
+    let missing = unique_name("bulk-missing");
+    let out = output(
+        env,
+        &[
+            "cancel", &w1, &done, &fired, &missing, "--yes", "--output", "json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    let outcomes: Vec<(&str, &str)> = report
+        .as_array()
+        .expect("an array")
+        .iter()
+        .map(|j| (j["Id"].as_str().unwrap(), j["Outcome"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (w1.as_str(), "cancelled"),
+            (done.as_str(), "already_finished"),
+            (fired.as_str(), "delivering"),
+            (missing.as_str(), "missing"),
+        ],
+        "{report}"
+    );
+    assert_eq!(report[0]["ProcessStatus"], "CANCELLED", "{report}");
+    assert!(
+        report[2]["Reason"]
+            .as_str()
+            .unwrap()
+            .contains("its delivery is in progress"),
+        "{report}"
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr
+            .contains("1 cancelled, 1 already finished, 1 refused (fired, delivering), 1 missing"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "could not cancel 2 of 4 jobs: {fired} (fired, delivering), {missing} (no such job)"
+        )),
+        "{stderr}"
+    );
+    assert_eq!(job(env, &w1).unwrap()["ProcessStatus"], "CANCELLED");
+    assert_eq!(
+        job(env, &fired).unwrap()["ProcessStatus"],
+        "STARTED",
+        "a refused cancel changed the job"
+    );
+
+    // All cancelled or final: exit 0, and -q prints nothing at all.
+    let quiet = run_ok(
+        env.waitable()
+            .args(["cancel", &w2, &done, &w1, "--yes", "-q"]),
+    );
+    assert!(
+        quiet.stdout.is_empty() && quiet.stderr.is_empty(),
+        "{}",
+        describe(&quiet)
+    );
+    assert_eq!(job(env, &w2).unwrap()["ProcessStatus"], "CANCELLED");
+
+    // A selection, by the same flags as status: only the waiting jobs in the window.
+    let window = [
+        "--status",
+        "STARTED",
+        "--due-after",
+        later[0].as_str(),
+        "--due-before",
+        later[1].as_str(),
+    ];
+    let shown = ok_stdout(
+        env,
+        &[&["status", "--output", "json"], &window[..]].concat(),
+    );
+    let shown: Value = serde_json::from_str(&shown).unwrap();
+    assert_eq!(shown.as_array().unwrap().len(), 2, "{shown}");
+    let out = run_ok(env.waitable().arg("cancel").args(window).arg("--yes"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("cancelling 2 waiting jobs in stack"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("2 jobs: 2 cancelled, 0 already finished"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "{}", describe(&out));
+    for id in [&w3, &w4] {
+        assert_eq!(job(env, id).unwrap()["ProcessStatus"], "CANCELLED", "{id}");
+    }
+    // Nothing left to select: nothing done, exit 0.
+    let none = run_ok(env.waitable().arg("cancel").args(window).arg("--yes"));
+    assert!(
+        String::from_utf8_lossy(&none.stderr).contains("0 jobs: 0 cancelled"),
+        "{}",
+        describe(&none)
+    );
+}
+
+/// `status --watch` ends by how the jobs it showed ended: 0 when none FAILED, 1 naming the
+/// ones that did (the JSON still printed); `--status STARTED` keeps the jobs it started with
+/// until they finish, instead of dropping them as they complete.
+pub fn watch_exits_by_how_its_jobs_ended(env: &dyn StackEnv) {
+    let bad = unique_name("watch-bad");
+    env.start_raw_execution(&bad, r#"{"StartTimestamp": "tomorrow"}"#);
+    wait_for(env, &bad, GRACE, "FAILED", status_is("FAILED"));
+    let out = output(env, &["status", "--watch", "--id", &bad]);
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(&bad));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(&format!("1 job ended FAILED: {bad}")),
+        "{}",
+        describe(&out)
+    );
+    let out = output(
+        env,
+        &["status", "--watch", "--id", &bad, "--output", "json"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", describe(&out));
+    let rows: Value = serde_json::from_slice(&out.stdout).expect("the JSON is still printed");
+    assert_eq!(rows[0]["ProcessStatus"], "FAILED", "{rows}");
+
+    let at = [due_in(4), due_in(5)];
+    let (s1, s2) = (unique_name("watch-1"), unique_name("watch-2"));
+    submit_json(env, &["--at", &at[0], "--id", &s1]);
+    submit_json(env, &["--at", &at[1], "--id", &s2]);
+    for id in [&s1, &s2] {
+        wait_for(env, id, GRACE, "STARTED", status_is("STARTED"));
+    }
+    let started = Instant::now();
+    let out = output(
+        env,
+        &[
+            "status",
+            "--watch",
+            "--status",
+            "STARTED",
+            "--due-after",
+            &at[0],
+            "--due-before",
+            &at[1],
+            "--output",
+            "json",
+        ],
+    );
+    assert!(out.status.success(), "{}", describe(&out));
+    assert!(started.elapsed() < Duration::from_secs(5) + GRACE);
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let ended: Vec<(&str, &str)> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            (
+                j["Id"].as_str().unwrap(),
+                j["ProcessStatus"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ended,
+        [(s1.as_str(), "COMPLETED"), (s2.as_str(), "COMPLETED")],
+        "the jobs it started with, until they finished: {rows}"
+    );
+}
+
+/// Ctrl-C (SIGINT) ends `status --watch` with exit 130, after what it printed.
+pub fn watch_stops_on_ctrl_c_with_130(env: &dyn StackEnv) {
+    use std::io::BufRead;
+    let id = unique_name("watch-int");
+    submit_json(env, &["--at", "+1h", "--id", &id]);
+    wait_for(env, &id, GRACE, "STARTED", status_is("STARTED"));
+    let mut child = env
+        .waitable()
+        .args(["status", "--watch", "--id", &id])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("waitable starts");
+    // The first frame is out: the watch is waiting (and listening for Ctrl-C).
+    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    stdout.read_line(&mut first).unwrap();
+    assert!(!first.is_empty(), "the watch printed nothing");
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("status --watch did not stop on SIGINT");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130), "{status:?}");
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert!(format!("{first}{rest}").contains(&id));
 }

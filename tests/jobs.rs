@@ -418,6 +418,21 @@ fn cancel_stops_a_waiting_job() {
 }
 
 #[test]
+fn bulk_cancel_selects_confirms_and_reports() {
+    behaviour::bulk_cancel_selects_confirms_and_reports(&AwsEnv::new("jobs-bulk"));
+}
+
+#[test]
+fn watch_exits_by_how_its_jobs_ended() {
+    behaviour::watch_exits_by_how_its_jobs_ended(&AwsEnv::new("jobs-watch"));
+}
+
+#[test]
+fn watch_stops_on_ctrl_c_with_130() {
+    behaviour::watch_stops_on_ctrl_c_with_130(&AwsEnv::new("jobs-int"));
+}
+
+#[test]
 fn status_pages_through_everything() {
     behaviour::status_pages_through_everything(&AwsEnv::new("jobs-pages"));
 }

@@ -822,6 +822,54 @@ fn behaviour_cancel_stops_a_waiting_job() {
     crate::behaviour::cancel_stops_a_waiting_job(&LocalEnv::new());
 }
 #[test]
+fn behaviour_bulk_cancel_selects_confirms_and_reports() {
+    crate::behaviour::bulk_cancel_selects_confirms_and_reports(&LocalEnv::new());
+}
+#[test]
+fn behaviour_watch_exits_by_how_its_jobs_ended() {
+    crate::behaviour::watch_exits_by_how_its_jobs_ended(&LocalEnv::new());
+}
+#[test]
+fn behaviour_watch_stops_on_ctrl_c_with_130() {
+    crate::behaviour::watch_stops_on_ctrl_c_with_130(&LocalEnv::new());
+}
+/// A job that fails while `status --watch` watches it (its webhook's port is closed and the
+/// stack retries no delivery): the watch sees it end FAILED and exits 1 naming it.
+#[test]
+fn watch_exits_1_when_a_job_fails_while_it_watches() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/hook", closed.local_addr().unwrap());
+    drop(closed);
+    let env = LocalEnv::new();
+    harness::run_ok(env.waitable().args([
+        "deploy",
+        &format!("--deliver=webhook={url}"),
+        "--parameter",
+        "DeliveryAttempts=0",
+    ]));
+    harness::run_ok(
+        env.waitable()
+            .args(["submit", "--at", "+2s", "--id", "watch-fails"]),
+    );
+    let out = env
+        .waitable()
+        .args(["status", "--watch", "--id", "watch-fails"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", harness::describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("STARTED") && stdout.contains("FAILED"),
+        "it watched the job go from STARTED to FAILED: {stdout}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 job ended FAILED: watch-fails"),
+        "{}",
+        harness::describe(&out)
+    );
+}
+
+#[test]
 fn behaviour_status_pages_through_everything() {
     crate::behaviour::status_pages_through_everything(&LocalEnv::new());
 }

@@ -533,6 +533,13 @@ mod mocked {
             super::super::AwsBackend::new("s", &sdk("eu-north-1")).default_rate(),
             150
         );
+        // A bulk cancel keeps to StopExecution's quota the same way.
+        let stop = |region| {
+            super::super::AwsBackend::new("s", &sdk(region))
+                .cancel_quota()
+                .per_second
+        };
+        assert_eq!((stop("eu-west-1"), stop("eu-north-1")), (200, 25));
     }
 
     #[tokio::test]

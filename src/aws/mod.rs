@@ -196,6 +196,10 @@ impl Backend for AwsBackend {
         waitable_core::limits::start_execution_rate(self.sfn.config().region().map(|r| r.as_ref()))
     }
 
+    fn cancel_quota(&self) -> waitable_core::limits::Quota {
+        waitable_core::limits::stop_execution_quota(self.sfn.config().region().map(|r| r.as_ref()))
+    }
+
     async fn plan(&self, request: &Deployment) -> Result<DeployPlan<Self::Pending>> {
         let account = self.account().await?;
         bus_check::check_bus(&self.events, &request.template, account).await?;
@@ -394,7 +398,7 @@ impl Backend for AwsBackend {
             &self.ddb,
             stack,
             request,
-            reconcile_sweep::Pace::DESCRIBE_EXECUTION,
+            crate::pace::Pace::DESCRIBE_EXECUTION,
             &self.schedule,
         )
         .await

@@ -5,68 +5,17 @@
 //! row the way the reconcile state machine would: the same outcome from core, the same
 //! condition (only a row still STARTED changes).
 
-use std::time::Duration;
-
 use aws_sdk_dynamodb::types::AttributeValue;
-use tokio::time::Instant;
 
 use super::sdk;
 use crate::backend::{EXECUTION_MISSING, ReconcileRequest, Reconciled};
+use crate::pace::{Pace, Pacer};
 use crate::poll::{Schedule, Step, poll};
 use crate::{Error, Result};
 use waitable_core::job::{ATTR_ERROR, ATTR_ID, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobStatus};
 use waitable_core::outputs::StackOutputs;
 use waitable_core::reconcile_machine::outcome_with_detail;
 use waitable_core::status_index::DueWindow;
-
-/// A token bucket: `burst` calls at once, then one per `every` (DescribeExecution's quota is
-/// a bucket of 250 refilled at 15 per second).
-#[derive(Debug, Clone, Copy)]
-pub struct Pace {
-    pub burst: u32,
-    pub every: Duration,
-}
-
-impl Pace {
-    pub const DESCRIBE_EXECUTION: Pace = Pace {
-        burst: 250,
-        every: Duration::from_micros(66_667),
-    };
-}
-
-/// Hands out call slots at [`Pace`], sleeping when the bucket is empty.
-pub struct Pacer {
-    pace: Pace,
-    tokens: f64,
-    last: Instant,
-}
-
-impl Pacer {
-    pub fn new(pace: Pace) -> Self {
-        Pacer {
-            pace,
-            tokens: f64::from(pace.burst),
-            last: Instant::now(),
-        }
-    }
-
-    /// Waits until a call may be made, and takes its token.
-    pub async fn take(&mut self) {
-        let refill = |p: &mut Pacer| {
-            let now = Instant::now();
-            let earned = now.duration_since(p.last).as_secs_f64() / p.pace.every.as_secs_f64();
-            p.tokens = (p.tokens + earned).min(f64::from(p.pace.burst));
-            p.last = now;
-        };
-        refill(self);
-        if self.tokens < 1.0 {
-            let short = (1.0 - self.tokens) * self.pace.every.as_secs_f64();
-            tokio::time::sleep(Duration::from_secs_f64(short)).await;
-            refill(self);
-        }
-        self.tokens -= 1.0;
-    }
-}
 
 /// Sweeps the stack's STARTED jobs due before `request.due_before`.
 pub async fn sweep(
@@ -195,41 +144,5 @@ async fn record(
             Ok(false)
         }
         Err(err) => Err(sdk::failed(&format!("recording job {id}"), &err)),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[tokio::test]
-    async fn the_pacer_spends_the_burst_then_keeps_to_the_refill_rate() {
-        // DescribeExecution's shape (a burst, then a steady rate), scaled down to milliseconds.
-        let mut pacer = Pacer::new(Pace {
-            burst: 5,
-            every: Duration::from_millis(20),
-        });
-        let start = Instant::now();
-        for _ in 0..5 {
-            pacer.take().await;
-        }
-        assert!(
-            start.elapsed() < Duration::from_millis(15),
-            "the burst is free"
-        );
-        for _ in 0..10 {
-            pacer.take().await;
-        }
-        let took = start.elapsed();
-        assert!(
-            took >= Duration::from_millis(190) && took < Duration::from_millis(400),
-            "10 more at one per 20 ms: {took:?}"
-        );
-        assert_eq!(Pace::DESCRIBE_EXECUTION.burst, 250);
-        assert_eq!(
-            Pace::DESCRIBE_EXECUTION.every.as_micros(),
-            66_667,
-            "15 per second"
-        );
     }
 }

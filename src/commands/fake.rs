@@ -12,6 +12,21 @@ use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, Submitted};
 use waitable_core::outputs::StackOutputs;
 
+/// A STARTED job due `at`, with nothing else recorded (the command tests' row).
+pub fn job(at: &str, id: &str) -> JobRecord {
+    JobRecord {
+        id: id.into(),
+        start_action_at: at.into(),
+        process_status: "STARTED".into(),
+        last_updated: None,
+        payload: None,
+        error: None,
+        delivered_at: None,
+        fired_at: None,
+        delivered_to: vec![],
+    }
+}
+
 #[derive(Default)]
 pub struct Fake {
     /// What `plan` answers.
@@ -19,6 +34,10 @@ pub struct Fake {
     /// What the queue holds.
     pub held: Vec<Received>,
     pub calls: Mutex<Vec<String>>,
+    /// The jobs table: what `jobs` lists and `cancel` changes.
+    pub rows: Mutex<Vec<JobRecord>>,
+    /// What `cancel_quota` answers (the trait's default when unset).
+    pub quota: Option<waitable_core::limits::Quota>,
 }
 
 impl Fake {
@@ -101,11 +120,33 @@ impl Backend for Fake {
     async fn submit(&self, _: &JobRequest) -> Result<Submitted> {
         unreachable!()
     }
-    async fn jobs(&self, _: &JobQuery, _: &mut dyn FnMut(JobRecord) -> Result<()>) -> Result<()> {
-        unreachable!()
+    async fn jobs(
+        &self,
+        query: &JobQuery,
+        sink: &mut dyn FnMut(JobRecord) -> Result<()>,
+    ) -> Result<()> {
+        let rows = self.rows.lock().unwrap().clone();
+        rows.into_iter()
+            .filter(|j| query.matches(j))
+            .try_for_each(sink)
     }
-    async fn cancel(&self, _: &str) -> Result<Cancelled> {
-        unreachable!()
+    /// Cancels by the one rule, as both targets do.
+    async fn cancel(&self, id: &str) -> Result<Cancelled> {
+        self.log(format!("cancel {id}"));
+        let mut rows = self.rows.lock().unwrap();
+        let Some(job) = rows.iter_mut().find(|j| j.id == id) else {
+            return Err(crate::Error::failed(format!("no job with Id {id:?}")));
+        };
+        waitable_core::cancel::check(job).map_err(|e| crate::Error::failed(e.to_string()))?;
+        job.process_status = waitable_core::job::JobStatus::Cancelled.as_str().into();
+        Ok(Cancelled {
+            job_id: id.into(),
+            job: job.clone(),
+        })
+    }
+    fn cancel_quota(&self) -> waitable_core::limits::Quota {
+        self.quota
+            .unwrap_or(waitable_core::limits::STOP_EXECUTION_QUOTA_LARGE)
     }
     async fn execution(&self, _: &str) -> Result<waitable_core::show::Execution> {
         unreachable!()

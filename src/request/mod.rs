@@ -2,8 +2,10 @@
 //! them into these once, before the runtime starts or anything is sent, so bad input is one
 //! usage error (exit 2) and commands take only checked values and parse nothing.
 
+mod cancel;
 mod deploy;
 mod local_exec;
+mod select;
 mod status;
 mod submit;
 
@@ -11,14 +13,14 @@ use std::time::Duration;
 
 use crate::backend::ReconcileRequest;
 use crate::cli::{
-    CancelArgs, CheckArgs, Command, LocalCommand, LocalRunArgs, ReceiveArgs, ReconcileArgs,
-    ShowArgs,
+    CheckArgs, Command, LocalCommand, LocalRunArgs, ReceiveArgs, ReconcileArgs, ShowArgs,
 };
 use crate::{Error, Result};
 use waitable_core::job_id::validate_id;
 use waitable_core::time_input::TimeContext;
 use waitable_core::timestamp::format_utc;
 
+pub use cancel::CancelRequest;
 #[cfg(test)]
 pub use deploy::StackFlags;
 pub use deploy::{DeployRequest, SynthRequest};
@@ -55,7 +57,7 @@ impl Request {
             Command::Deploy(args) => Request::Deploy(DeployRequest::from_args(&args)?),
             Command::Submit(args) => Request::Submit(SubmitRequest::from_args(&args, time)?),
             Command::Status(args) => Request::Status(StatusQuery::from_args(&args, time)?),
-            Command::Cancel(args) => Request::Cancel(CancelRequest::from_args(&args)?),
+            Command::Cancel(args) => Request::Cancel(CancelRequest::from_args(&args, time)?),
             Command::Show(args) => Request::Show(ShowRequest::from_args(&args)?),
             Command::Destroy => Request::Destroy,
             Command::Receive(args) => Request::Receive(ReceiveRequest::from_args(&args)?),
@@ -68,21 +70,6 @@ impl Request {
             Command::Local(LocalCommand::Exec(args)) => {
                 Request::LocalExec(LocalExecRequest::from_args(&args, now)?)
             }
-        })
-    }
-}
-
-/// `cancel ID`: a valid job Id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CancelRequest {
-    pub id: String,
-}
-
-impl CancelRequest {
-    pub fn from_args(args: &CancelArgs) -> Result<Self> {
-        validate_id(&args.id)?;
-        Ok(CancelRequest {
-            id: args.id.clone(),
         })
     }
 }
@@ -157,14 +144,6 @@ mod tests {
         }
         let ok = ReceiveRequest::from_args(&args(MAX_MESSAGES, 3)).unwrap();
         assert_eq!(ok.wait, Duration::from_secs(3));
-    }
-
-    #[test]
-    fn cancel_checks_the_id() {
-        let bad = CancelArgs { id: "a b".into() };
-        assert_eq!(CancelRequest::from_args(&bad).unwrap_err().exit_code(), 2);
-        let ok = CancelArgs { id: "-abc".into() };
-        assert_eq!(CancelRequest::from_args(&ok).unwrap().id, "-abc");
     }
 }
 

@@ -2,12 +2,11 @@
 
 use std::num::NonZeroUsize;
 
+use super::select::Selection;
 use crate::backend::JobQuery;
 use crate::cli::StatusArgs;
 use crate::{Error, Result};
-use waitable_core::job::JobStatus;
 use waitable_core::job_id::validate_id;
-use waitable_core::status_index::DueWindow;
 use waitable_core::time_input::TimeContext;
 
 #[derive(Debug, Clone)]
@@ -31,12 +30,7 @@ impl StatusQuery {
         if let Some(id) = &args.id {
             validate_id(id)?;
         }
-        let statuses = args
-            .statuses
-            .iter()
-            .map(|s| s.parse::<JobStatus>().map_err(Error::from))
-            .collect::<Result<Vec<_>>>()?;
-        let window = DueWindow::parse(args.due_after.as_deref(), args.due_before.as_deref(), now)?;
+        let Selection { statuses, window } = Selection::from_args(&args.select, now)?;
         Ok(StatusQuery {
             jobs: JobQuery {
                 id: args.id.clone(),
@@ -53,6 +47,8 @@ impl StatusQuery {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::cli::SelectArgs;
+    use waitable_core::job::JobStatus;
 
     fn parse(args: &StatusArgs) -> Result<StatusQuery> {
         StatusQuery::from_args(args, chrono::Utc::now())
@@ -62,9 +58,10 @@ mod tests {
     fn statuses_and_ids_are_checked_before_any_call() {
         let args = |id: Option<&str>, statuses: &[&str]| StatusArgs {
             id: id.map(str::to_string),
-            statuses: statuses.iter().map(|s| s.to_string()).collect(),
-            due_after: None,
-            due_before: None,
+            select: SelectArgs {
+                statuses: statuses.iter().map(|s| s.to_string()).collect(),
+                ..SelectArgs::default()
+            },
             limit: None,
             watch: false,
         };
@@ -80,7 +77,10 @@ mod tests {
         assert_eq!(err.exit_code(), 2);
         assert!(err.to_string().contains("at least 1"), "{err}");
         let bad_time = StatusArgs {
-            due_after: Some("yesterday-ish".into()),
+            select: SelectArgs {
+                due_after: Some("yesterday-ish".into()),
+                ..SelectArgs::default()
+            },
             ..args(None, &[])
         };
         assert_eq!(parse(&bad_time).unwrap_err().exit_code(), 2);

@@ -55,6 +55,34 @@ pub fn start_execution_rate(region: Option<&str>) -> u32 {
     }
 }
 
+/// An API action's token bucket: `bucket` calls may go at once, refilled at `per_second`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Quota {
+    pub bucket: u32,
+    pub per_second: u32,
+}
+
+/// StopExecution's token bucket in the regions with the larger quotas, and elsewhere ("Quotas
+/// related to API action throttling", AWS Step Functions Developer Guide: bucket 1,000 refilled
+/// at 200/s in US East (N. Virginia), US West (Oregon) and Europe (Ireland); bucket 500
+/// refilled at 25/s in the other regions). A bulk `cancel` stops one execution per job.
+pub const STOP_EXECUTION_QUOTA_LARGE: Quota = Quota {
+    bucket: 1_000,
+    per_second: 200,
+};
+pub(crate) const STOP_EXECUTION_QUOTA_OTHER: Quota = Quota {
+    bucket: 500,
+    per_second: 25,
+};
+
+/// The pace a bulk `cancel` keeps in a region: its StopExecution quota.
+pub fn stop_execution_quota(region: Option<&str>) -> Quota {
+    match region {
+        Some(r) if LARGE_QUOTA_REGIONS.contains(&r) => STOP_EXECUTION_QUOTA_LARGE,
+        _ => STOP_EXECUTION_QUOTA_OTHER,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -71,5 +99,13 @@ mod tests {
         assert_eq!(start_execution_rate(Some("us-east-2")), 150);
         assert_eq!(start_execution_rate(Some("ap-southeast-2")), 150);
         assert_eq!(start_execution_rate(None), 150);
+    }
+
+    #[test]
+    fn the_cancel_pace_follows_the_region() {
+        assert_eq!(stop_execution_quota(Some("us-west-2")).per_second, 200);
+        assert_eq!(stop_execution_quota(Some("us-west-2")).bucket, 1_000);
+        assert_eq!(stop_execution_quota(Some("eu-central-1")).per_second, 25);
+        assert_eq!(stop_execution_quota(None).bucket, 500);
     }
 }

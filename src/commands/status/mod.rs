@@ -2,28 +2,24 @@
 //! StartActionAt; `--watch` redraws until they are all finished.
 
 mod csv;
+mod watch;
 
 use std::cmp::Ordering;
 use std::collections::BinaryHeap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::num::NonZeroUsize;
-use std::time::Duration;
 
 use anyhow::Context;
 
 use crate::backend::{Backend, JobQuery};
 use crate::config::Config;
 use crate::output::table_style;
-use crate::poll::{Schedule, Step, poll, until_interrupted};
-use waitable_core::job::{JobRecord, JobStatus};
+use waitable_core::job::JobRecord;
 use waitable_core::render;
 
 use crate::external_sort::ExternalSort;
 use crate::request::StatusQuery;
 use crate::{Error, Result};
-
-/// How often `--watch` reads the table again.
-pub const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Whether the target gives this query's jobs already in StartActionAt order: one Id, or one
 /// status read through the status index. Then nothing is sorted or held: rows stream.
@@ -65,7 +61,6 @@ pub async fn run<B: Backend>(
 ) -> Result<()> {
     let mut query = request.jobs.clone();
     let limit = request.limit.map(NonZeroUsize::get);
-    let watch = request.watch;
     let empty_line = &csv::empty_line(&query);
     if let Some(id) = &query.id
         && backend.job(id).await?.is_none()
@@ -81,62 +76,20 @@ pub async fn run<B: Backend>(
         buffered.flush().context("writing the jobs")?;
         return Ok(());
     }
+    if request.watch {
+        return watch::run(backend, &query, limit, empty_line, config, out).await;
+    }
+    // stdout is line-buffered: one write per job otherwise.
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
     if config.json() {
-        if watch {
-            wait_until_finished(backend, &query, limit).await?;
-        }
-        // stdout is line-buffered: one write per job otherwise.
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
         json_sorted(backend, &query, limit, &mut buffered).await?;
-        buffered.flush().context("writing the jobs")?;
-        return Ok(());
-    }
-    // The table shows no payloads: a target may leave them out.
-    query.skip_payloads = true;
-    if !watch {
-        let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
-        table_pages(backend, &query, limit, empty_line, &mut buffered, config).await?;
-        buffered.flush().context("writing the jobs")?;
-        return Ok(());
-    }
-    let redraw = watch && std::io::stdout().is_terminal();
-    let draw = async || {
-        let (jobs, total) = table_rows(backend, &query, limit).await?;
-        let mut frame = Vec::new();
-        if redraw {
-            frame.extend_from_slice(b"\x1b[2J\x1b[H");
-        }
-        render::jobs_table(
-            &mut frame,
-            &jobs,
-            &table_style(config.display_tz.clone()),
-            empty_line,
-        )?;
-        if jobs.len() < total {
-            writeln!(
-                frame,
-                "(the first {} of {total} by StartActionAt)",
-                jobs.len()
-            )?;
-        }
-        out.write_all(&frame).context("writing the jobs")?;
-        out.flush().context("writing the jobs")?;
-        Ok(if !watch || all_finished(&jobs) {
-            Step::Done(())
-        } else {
-            Step::Pending
-        })
-    };
-    watching(watch, poll(&Schedule::every(WATCH_INTERVAL), draw)).await
-}
-
-/// A `--watch` ends quietly on Ctrl-C; a single look is not interruptible.
-async fn watching(watch: bool, wait: impl Future<Output = Result<()>>) -> Result<()> {
-    if watch {
-        until_interrupted(wait).await.unwrap_or(Ok(()))
     } else {
-        wait.await
+        // The table shows no payloads: a target may leave them out.
+        query.skip_payloads = true;
+        table_pages(backend, &query, limit, empty_line, &mut buffered, config).await?;
     }
+    buffered.flush().context("writing the jobs")?;
+    Ok(())
 }
 
 /// Bytes of JSON rows `status --output json` holds before sorting them on disk.
@@ -248,27 +201,6 @@ async fn sorted_on_disk<B: Backend>(backend: &B, query: &JobQuery) -> Result<Ext
     Ok(sort)
 }
 
-fn all_finished(jobs: &[JobRecord]) -> bool {
-    jobs.iter()
-        .all(|j| j.status().is_some_and(JobStatus::is_terminal))
-}
-
-async fn wait_until_finished<B: Backend>(
-    backend: &B,
-    query: &JobQuery,
-    limit: Option<usize>,
-) -> Result<()> {
-    let look = async || {
-        let (jobs, _) = table_rows(backend, query, limit).await?;
-        Ok(if all_finished(&jobs) {
-            Step::Done(())
-        } else {
-            Step::Pending
-        })
-    };
-    watching(true, poll(&Schedule::every(WATCH_INTERVAL), look)).await
-}
-
 /// The jobs for the table, sorted, without payloads (the table does not show them), and how
 /// many matched in all.
 async fn table_rows<B: Backend>(
@@ -361,20 +293,7 @@ pub(super) async fn collect<B: Backend, T: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn job(at: &str, id: &str) -> JobRecord {
-        JobRecord {
-            id: id.into(),
-            start_action_at: at.into(),
-            process_status: "STARTED".into(),
-            last_updated: None,
-            payload: None,
-            error: None,
-            delivered_at: None,
-            fired_at: None,
-            delivered_to: vec![],
-        }
-    }
+    use crate::commands::fake::job;
 
     #[test]
     fn sort_key_orders_like_the_pair() {

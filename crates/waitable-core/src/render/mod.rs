@@ -3,6 +3,7 @@
 //! Nothing here reads a clock or the environment: `now` and the colour decision are passed in,
 //! so the output is the same in tests as on a terminal.
 
+pub mod cancel_report;
 mod fit;
 
 use std::borrow::Cow;
