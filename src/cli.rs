@@ -244,7 +244,8 @@ pub struct SubmitArgs {
     /// Read the JSON payload from a file.
     #[arg(long, conflicts_with = "file")]
     pub payload_file: Option<PathBuf>,
-    /// Submit many jobs from a JSON Lines file: {"at": ..., "id"?: ..., "payload"?: ...} per line.
+    /// Submit many jobs from a JSON Lines file (- for stdin): {"at": ..., "id"?: ...,
+    /// "payload"?: ...} per line, or rows of `status --output json` (StartActionAt, Id, Payload).
     #[arg(long, conflicts_with = "at")]
     pub file: Option<PathBuf>,
     /// Client-side rate limit for --file, in jobs per second [default: the region's
@@ -346,4 +347,8 @@ pub struct LocalExecArgs {
     /// A DynamoDB table that exists, with its partition key attribute (repeatable).
     #[arg(long = "table", value_name = "NAME=KEY")]
     pub tables: Vec<String>,
+    /// Exit 1 when the execution FAILED and 2 when the definition is invalid (for CI); by
+    /// default every result exits 0.
+    #[arg(long)]
+    pub exit_code: bool,
 }

@@ -90,6 +90,7 @@ usage_errors!(
     waitable_core::payload::PayloadError,
     waitable_core::submit_input::JobInputError,
     waitable_core::submit_input::BatchError,
+    waitable_core::submit_input::BatchErrors,
     waitable_core::status_index::InvalidWindow,
     waitable_core::delivery::DeliveryError,
     waitable_core::delivery::local::LocalDeliveryError,

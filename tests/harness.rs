@@ -157,6 +157,8 @@ pub fn describe(out: &Output) -> String {
 pub trait StackEnv {
     /// The CLI with this target's flags and environment set (stack name, target, endpoint).
     fn waitable(&self) -> Command;
+    /// [`StackEnv::waitable`] for another stack on the same target (one that may not exist).
+    fn waitable_for(&self, stack: &str) -> Command;
     /// Starts an execution with `input` as its raw JSON input and `id` as its name, bypassing
     /// the CLI's checks (drives the FAILED path with input the CLI would refuse).
     fn start_raw_execution(&self, id: &str, input: &str);

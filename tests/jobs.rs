@@ -248,6 +248,12 @@ impl StackEnv for AwsEnv {
         cmd
     }
 
+    fn waitable_for(&self, stack: &str) -> Command {
+        let mut cmd = waitable_on(self.emulator);
+        cmd.args(["--target", "aws", "--stack-name", stack]);
+        cmd
+    }
+
     fn start_raw_execution(&self, id: &str, input: &str) {
         runtime().block_on(async {
             self.sfn
@@ -300,6 +306,21 @@ impl StackEnv for AwsEnv {
 #[test]
 fn completes_after_wait() {
     behaviour::completes_after_wait(&AwsEnv::new("jobs-wait"));
+}
+
+#[test]
+fn submit_file_from_stdin_and_interrupted() {
+    crate::behaviour_cli::submit_file_from_stdin_and_interrupted(&AwsEnv::new("jobs-file"));
+}
+
+#[test]
+fn status_of_one_job_is_its_whole_row() {
+    crate::behaviour_cli::status_of_one_job_is_its_whole_row(&AwsEnv::new("jobs-row"));
+}
+
+#[test]
+fn receive_on_a_missing_stack_says_so() {
+    crate::behaviour_cli::receive_on_a_missing_stack_says_so(&AwsEnv::new("jobs-norecv"));
 }
 
 #[test]

@@ -223,6 +223,17 @@ impl StackEnv for LocalEnv {
         cmd
     }
 
+    fn waitable_for(&self, stack: &str) -> Command {
+        let mut cmd = harness::waitable_bare();
+        cmd.env("WAITABLE_HOME", self.home.path()).args([
+            "--target",
+            "local",
+            "--stack-name",
+            stack,
+        ]);
+        cmd
+    }
+
     fn start_raw_execution(&self, id: &str, input: &str) {
         let input: Value = serde_json::from_str(input).expect("raw input is JSON");
         let (code, body) = http_control(
@@ -767,6 +778,18 @@ fn cli_and_post_store_the_same_expiry_from_the_stacks_retention() {
 #[test]
 fn behaviour_completes_after_wait() {
     crate::behaviour::completes_after_wait(&LocalEnv::new());
+}
+#[test]
+fn behaviour_submit_file_from_stdin_and_interrupted() {
+    crate::behaviour_cli::submit_file_from_stdin_and_interrupted(&LocalEnv::new());
+}
+#[test]
+fn behaviour_status_of_one_job_is_its_whole_row() {
+    crate::behaviour_cli::status_of_one_job_is_its_whole_row(&LocalEnv::new());
+}
+#[test]
+fn behaviour_receive_on_a_missing_stack_says_so() {
+    crate::behaviour_cli::receive_on_a_missing_stack_says_so(&LocalEnv::new());
 }
 #[test]
 fn behaviour_time_zones_as_people_type_them() {

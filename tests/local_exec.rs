@@ -254,3 +254,38 @@ fn dynamodb_validation_errors_have_the_name_aws_gives_them() {
     );
     assert_eq!(got["error"], "DynamoDB.ResourceNotFoundException", "{got}");
 }
+
+#[test]
+fn exit_code_tells_failed_and_invalid_apart_for_ci() {
+    let dir = tempfile::tempdir().unwrap();
+    let code = |definition: &str, extra: &[&str]| {
+        let file = dir.path().join("definition.json");
+        std::fs::write(&file, definition).unwrap();
+        let out = waitable_bare()
+            .args(["local", "exec", "--definition"])
+            .arg(&file)
+            .args(extra)
+            .output()
+            .unwrap();
+        // The result is printed whatever the exit code.
+        let v: Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", describe(&out)));
+        (out.status.code(), v["status"].as_str().unwrap().to_string())
+    };
+    let fail = json!({"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "Oops"}}});
+    let pass = json!({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": true}}});
+    let fail = fail.to_string();
+    let pass = pass.to_string();
+    assert_eq!(code(&fail, &["--exit-code"]), (Some(1), "FAILED".into()));
+    assert_eq!(
+        code("{\"StartAt\": 1}", &["--exit-code"]),
+        (Some(2), "INVALID_DEFINITION".into())
+    );
+    assert_eq!(code(&pass, &["--exit-code"]), (Some(0), "SUCCEEDED".into()));
+    // Without the flag every result exits 0, as before.
+    assert_eq!(code(&fail, &[]), (Some(0), "FAILED".into()));
+    assert_eq!(
+        code("{\"StartAt\": 1}", &[]),
+        (Some(0), "INVALID_DEFINITION".into())
+    );
+}

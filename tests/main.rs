@@ -4,6 +4,7 @@
 mod harness;
 
 mod behaviour;
+mod behaviour_cli;
 mod check;
 mod cli;
 mod deploy;

@@ -145,9 +145,19 @@ impl AwsBackend {
     }
 
     /// The delivery queue's URL, fetched on first use.
+    /// The delivery queue's URL, looked up once; a stack that does not exist says so (not
+    /// that it has no queue: some endpoints list no resources for a missing stack).
     async fn cached_queue_url(&self) -> Result<&str> {
         self.queue_url
-            .get_or_try_init(|| delivery_queue::queue_url(&self.cfn, &self.stack_name))
+            .get_or_try_init(|| async {
+                if describe::describe(&self.cfn, &self.stack_name)
+                    .await?
+                    .is_none()
+                {
+                    return Err(self.missing_stack().await);
+                }
+                delivery_queue::queue_url(&self.cfn, &self.stack_name).await
+            })
             .await
             .map(String::as_str)
     }

@@ -47,7 +47,28 @@ pub fn run(request: &LocalExecRequest, out: &mut impl std::io::Write) -> Result<
             result
         }
     };
-    writeln!(out, "{result}").map_err(|e| Error::failed(format!("writing the result: {e}")))
+    writeln!(out, "{result}").map_err(|e| Error::failed(format!("writing the result: {e}")))?;
+    if !request.exit_code {
+        return Ok(());
+    }
+    let what = |key: &str| result[key].as_str().unwrap_or("").to_string();
+    match result["status"].as_str() {
+        Some("FAILED") => {
+            let why: Vec<String> = [what("error"), what("cause")]
+                .into_iter()
+                .filter(|s| !s.is_empty())
+                .collect();
+            Err(Error::failed(format!(
+                "the execution FAILED: {}",
+                why.join(": ")
+            )))
+        }
+        Some("INVALID_DEFINITION") => Err(Error::usage(format!(
+            "the definition is invalid: {}",
+            what("cause")
+        ))),
+        _ => Ok(()),
+    }
 }
 
 /// A number in [0, 1) for Retry's full jitter.

@@ -21,5 +21,14 @@ pub async fn run(args: &LocalRunArgs, config: &Config) -> Result<()> {
             backend.prepare(&template::template(&template::StackSpec::default()))?;
         }
     }
+    config.ui.info(hint(config.stack_name.as_str()));
     host::run(&dir, listen, &config.ui).await
+}
+
+/// Which stack and target this engine runs, and how other commands reach it (the aws target
+/// is their default).
+fn hint(stack: &str) -> String {
+    format!(
+        "running stack {stack} on the local target: other commands reach it with --target local --stack-name {stack} (or WAITABLE_TARGET=local WAITABLE_STACK={stack}), e.g. waitable --target local --stack-name {stack} status"
+    )
 }

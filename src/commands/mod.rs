@@ -43,7 +43,8 @@ pub async fn dispatch(request: Request, config: Config) -> Result<()> {
                     &aws_connection(&config.aws),
                     config.ui,
                 )
-                .await?;
+                .await
+                .map_err(|e| local_stack_hint(e, config.stack_name.as_str()))?;
                 on_stack(request, &backend, &config, &mut stdout).await
             }
             Target::Local => {
@@ -53,6 +54,20 @@ pub async fn dispatch(request: Request, config: Config) -> Result<()> {
             }
         },
     }
+}
+
+/// The aws target refused for want of a region, and a local stack of that name exists: the
+/// user most likely meant it, so the error names `--target local`.
+fn local_stack_hint(err: crate::Error, stack: &str) -> crate::Error {
+    let local = crate::local::state::home()
+        .is_ok_and(|home| crate::local::state::StackDir::new(&home, stack).exists());
+    if local && err.exit_code() == 2 && err.to_string() == crate::aws::sdk::NO_REGION {
+        return crate::Error::usage(format!(
+            "{}; a local stack {stack} exists on this machine: for it, pass --target local (or set WAITABLE_TARGET=local)",
+            crate::aws::sdk::NO_REGION
+        ));
+    }
+    err
 }
 
 /// The aws target's connection settings from the global flags.

@@ -128,7 +128,19 @@ impl Pace {
     }
 }
 
+/// What became of one line of a batch.
+enum Sent {
+    /// A repeat of an earlier line: never sent, counted as already submitted.
+    Repeat,
+    /// Never sent: Ctrl-C came first.
+    Not,
+    Done(Result<(Submitted, String)>),
+}
+
 /// Submits every line concurrently, at most `rate` starts a second, and accounts for each.
+/// Ctrl-C stops the sending: lines in flight finish, the rest are not sent, the report says
+/// which (the first unsent line) and the command exits 130. A re-run of the same file is
+/// safe: the lines sent answer "already submitted".
 async fn batch<B: Backend>(
     backend: &B,
     jobs: &[BatchJob],
@@ -136,39 +148,67 @@ async fn batch<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let progress = if config.ui.interactive {
-        indicatif::ProgressBar::new(jobs.len() as u64)
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
-    progress.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{bar:40} {pos}/{len} jobs ({per_sec}, {eta} left)",
-        )
-        .expect("a valid template"),
-    );
+    let progress = crate::output::count_bar(&config.ui, jobs.len(), "jobs");
     let ticks = tokio::sync::Mutex::new(Pace::new(rate, tokio::time::Instant::now()));
+    let (stop, stopped) = tokio::sync::watch::channel(false);
 
     let mut results = futures::stream::iter(jobs)
         .map(|job| {
             let ticks = &ticks;
+            let mut stopped = stopped.clone();
             async move {
+                if *stopped.borrow() {
+                    return (job, Sent::Not);
+                }
                 if job.duplicate_of.is_some() {
-                    return (job, None);
+                    return (job, Sent::Repeat);
                 }
                 let at = ticks.lock().await.next(tokio::time::Instant::now());
-                tokio::time::sleep_until(at).await;
+                tokio::select! {
+                    biased;
+                    _ = stopped.wait_for(|s| *s) => return (job, Sent::Not),
+                    () = tokio::time::sleep_until(at) => {}
+                }
                 let result = submit_one(backend, &job.request, job.relative, Utc::now()).await;
-                (job, Some(result))
+                (job, Sent::Done(result))
             }
         })
         .buffer_unordered(BATCH_CONCURRENCY);
 
     let mut report = BatchReport::default();
-    while let Some((job, result)) = results.next().await {
+    // Polled first, before any line is sent: from then on Ctrl-C is ours.
+    let ctrl_c = tokio::signal::ctrl_c();
+    tokio::pin!(ctrl_c);
+    let mut listening = true;
+    let mut interrupted = false;
+    loop {
+        let next = tokio::select! {
+            biased;
+            signal = &mut ctrl_c, if listening => {
+                listening = false;
+                if signal.is_ok() {
+                    interrupted = true;
+                    let _ = stop.send(true);
+                    progress.suspend(|| config.ui.info(
+                        "interrupted: sending no more lines (those in flight finish)",
+                    ));
+                }
+                continue;
+            }
+            next = results.next() => next,
+        };
+        let Some((job, sent)) = next else { break };
         progress.inc(1);
-        match result {
-            None => {
+        match sent {
+            Sent::Not => {
+                report.not_sent += 1;
+                report.first_unsent_line = Some(
+                    report
+                        .first_unsent_line
+                        .map_or(job.line, |l| l.min(job.line)),
+                );
+            }
+            Sent::Repeat => {
                 report.already_submitted += 1;
                 progress.suspend(|| {
                     config.ui.info(format!(
@@ -179,9 +219,9 @@ async fn batch<B: Backend>(
                     ))
                 });
             }
-            Some(Ok((s, _))) if s.already_submitted => report.already_submitted += 1,
-            Some(Ok(_)) => report.submitted += 1,
-            Some(Err(err)) => report.failed.push(BatchFailure {
+            Sent::Done(Ok((s, _))) if s.already_submitted => report.already_submitted += 1,
+            Sent::Done(Ok(_)) => report.submitted += 1,
+            Sent::Done(Err(err)) => report.failed.push(BatchFailure {
                 line: job.line,
                 job_id: job.request.id.clone(),
                 error: err.to_string(),
@@ -196,6 +236,18 @@ async fn batch<B: Backend>(
         render::batch_table(out, &report, &table_style(config.display_tz.clone()))
     }
     .context("writing the result")?;
+    if interrupted {
+        let sent = report.total() - report.not_sent;
+        config.ui.info(match report.first_unsent_line {
+            Some(line) => format!(
+                "interrupted: {sent} of {} lines sent, {} not sent (the first is line {line}); run the same file again to send the rest: the lines sent answer \"already submitted\"",
+                report.total(),
+                report.not_sent
+            ),
+            None => format!("interrupted after every line was sent ({sent} lines)"),
+        });
+        return Err(Error::interrupted());
+    }
     if report.failed.is_empty() {
         Ok(())
     } else {

@@ -21,6 +21,8 @@ pub struct LocalExecRequest {
     pub virtual_clock: bool,
     /// Tables that exist: (name, partition key attribute).
     pub tables: Vec<(String, String)>,
+    /// `--exit-code`: FAILED exits 1, INVALID_DEFINITION 2.
+    pub exit_code: bool,
 }
 
 impl LocalExecRequest {
@@ -58,6 +60,7 @@ impl LocalExecRequest {
             },
             virtual_clock: args.virtual_clock,
             tables,
+            exit_code: args.exit_code,
         })
     }
 }

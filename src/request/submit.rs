@@ -45,8 +45,20 @@ impl SubmitRequest {
                         .ok_or_else(|| Error::usage("--rate must be at least 1 job per second"))?,
                 ),
             };
-            let jobs = parse_batch(&read_input_file(file, "jobs file")?, now, new_id)
-                .map_err(|e| Error::usage(format!("{}: {e}", file.display())))?;
+            // `--file -`: the lines come from stdin (`... | waitable submit --file -`).
+            let (text, name) = if file.as_os_str() == "-" {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                    .map_err(|e| Error::usage(format!("cannot read the jobs from stdin: {e}")))?;
+                (text, "stdin".to_string())
+            } else {
+                (
+                    read_input_file(file, "jobs file")?,
+                    file.display().to_string(),
+                )
+            };
+            let jobs = parse_batch(&text, now, new_id)
+                .map_err(|e| Error::usage(format!("{name}: {e}")))?;
             return Ok(SubmitRequest::Batch(BatchRequest { jobs, rate }));
         }
         let relative = args.at.as_deref().and_then(relative_offset);

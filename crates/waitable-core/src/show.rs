@@ -116,18 +116,7 @@ pub fn story_text(out: &mut impl Write, story: &JobStory, style: &Style) -> io::
     if let Some(url) = &story.execution.console_url {
         field(out, "Console", &printable(url))?;
     }
-    match &job.payload {
-        Some(p) => {
-            let pretty = serde_json::from_str::<serde_json::Value>(p.as_str())
-                .and_then(|v| serde_json::to_string_pretty(&v))
-                .unwrap_or_else(|_| p.as_str().to_string());
-            writeln!(out, "Payload")?;
-            for line in pretty.lines() {
-                writeln!(out, "  {}", printable(line))?;
-            }
-        }
-        None => field(out, "Payload", "(none)")?,
-    }
+    payload_text(out, job)?;
     if story.execution.timeline.is_empty() {
         return writeln!(
             out,
@@ -149,6 +138,53 @@ pub fn story_text(out: &mut impl Write, story: &JobStory, style: &Style) -> io::
         writeln!(out, "{line}")?;
     }
     Ok(())
+}
+
+/// The payload pretty-printed under a `Payload` line, or `Payload        (none)`.
+fn payload_text(out: &mut impl Write, job: &JobRecord) -> io::Result<()> {
+    match &job.payload {
+        Some(p) => {
+            let pretty = serde_json::from_str::<serde_json::Value>(p.as_str())
+                .and_then(|v| serde_json::to_string_pretty(&v))
+                .unwrap_or_else(|_| p.as_str().to_string());
+            writeln!(out, "Payload")?;
+            for line in pretty.lines() {
+                writeln!(out, "  {}", printable(line))?;
+            }
+            Ok(())
+        }
+        None => writeln!(out, "{:<14} (none)", "Payload"),
+    }
+}
+
+/// What `status --id` prints under the job's table row: the fields the table has no column
+/// for (`DeliveredAt`, `FiredAt`, `DeliveredTo`, the whole error) and the payload, as `show`
+/// prints them.
+pub fn row_details(out: &mut impl Write, job: &JobRecord, style: &Style) -> io::Result<()> {
+    let time = |text: &str| match parse_stored(text) {
+        Some(t) => style.time(t),
+        None => printable(text).into_owned(),
+    };
+    let delivered = job
+        .delivered_at
+        .as_deref()
+        .map_or_else(|| "(not delivered)".to_string(), &time);
+    writeln!(out, "{:<14} {delivered}", "DeliveredAt")?;
+    if !job.delivered_to.is_empty() {
+        writeln!(
+            out,
+            "{:<14} {}",
+            "DeliveredTo",
+            printable(&job.delivered_to.join(", "))
+        )?;
+    }
+    if let Some(t) = &job.fired_at {
+        writeln!(out, "{:<14} {}", "FiredAt", time(t))?;
+    }
+    if let Some(e) = &job.error {
+        writeln!(out, "{:<14} {}", "Error", printable(e))?;
+    }
+    payload_text(out, job)
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use serde::de::IgnoredAny;
 use serde_json::value::RawValue;
 
 use super::job::{JobRequest, LONGEST_EXPIRY, same_job};
@@ -39,13 +40,13 @@ impl JobInputError {
     }
 }
 
-/// Why a `--file` batch was refused: the first bad line, or no jobs at all.
+/// Why one line of a `--file` batch was refused, or the file as a whole (no jobs at all).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BatchError {
     #[error("line {line}: {source}")]
     Job { line: usize, source: JobInputError },
     #[error(
-        "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}}: {reason}"
+        "line {line}: expected a JSON object {{\"at\": ..., \"id\"?: ..., \"payload\"?: ...}} (or a row of `status --output json`: StartActionAt, Id, Payload): {reason}"
     )]
     NotAJob { line: usize, reason: String },
     #[error(
@@ -59,6 +60,26 @@ pub enum BatchError {
     #[error("the file holds no jobs")]
     Empty,
 }
+
+/// Every reason a `--file` batch was refused, in line order: all its bad lines at once, so
+/// one round of fixes is enough. One reason reads as one line; several as a count, then one
+/// indented line each.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchErrors(pub Vec<BatchError>);
+
+impl std::fmt::Display for BatchErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0.as_slice() {
+            [one] => write!(f, "{one}"),
+            all => {
+                write!(f, "{} bad lines, nothing was sent:", all.len())?;
+                all.iter().try_for_each(|e| write!(f, "\n  {e}"))
+            }
+        }
+    }
+}
+
+impl std::error::Error for BatchErrors {}
 
 /// Builds a checked request from the payload's JSON text (kept byte for byte). `new_id` makes
 /// an Id when none is given (a UUID v4 in practice).
@@ -106,27 +127,44 @@ pub struct BatchJob {
     pub relative: Option<chrono::Duration>,
 }
 
+/// A line: `at`, `id`, `payload`, or the names `status --output json` prints (`StartActionAt`,
+/// `Id`, `Payload`), so its rows (`jq -c '.[]'`) can be submitted again. The other fields of
+/// such a row are read and left: a new job's status, errors and deliveries are its own.
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Line {
+    #[serde(alias = "StartActionAt")]
     at: String,
-    #[serde(default)]
+    #[serde(default, alias = "Id")]
     id: Option<String>,
-    #[serde(default)]
+    #[serde(default, alias = "Payload")]
     payload: Option<Box<RawValue>>,
+    #[serde(default, rename = "ProcessStatus")]
+    _process_status: Option<IgnoredAny>,
+    #[serde(default, rename = "LastUpdated")]
+    _last_updated: Option<IgnoredAny>,
+    #[serde(default, rename = "Error")]
+    _error: Option<IgnoredAny>,
+    #[serde(default, rename = "DeliveredAt")]
+    _delivered_at: Option<IgnoredAny>,
+    #[serde(default, rename = "FiredAt")]
+    _fired_at: Option<IgnoredAny>,
+    #[serde(default, rename = "DeliveredTo")]
+    _delivered_to: Option<IgnoredAny>,
 }
 
 /// Parses a JSON Lines batch (`{"at": ..., "id"?: ..., "payload"?: ...}` per line; blank
-/// lines are skipped). Every line is checked before anything is sent; an error names its line.
-/// The same Id twice with the same input is marked as a duplicate; with another input it is
-/// an error.
+/// lines are skipped). Every line is checked before anything is sent, and every bad line is
+/// reported, each naming its line. The same Id twice with the same input is marked as a
+/// duplicate; with another input it is an error.
 pub fn parse_batch(
     text: &str,
     now: impl Into<TimeContext>,
     mut new_id: impl FnMut() -> String,
-) -> Result<Vec<BatchJob>, BatchError> {
+) -> Result<Vec<BatchJob>, BatchErrors> {
     let ctx: TimeContext = now.into();
     let mut jobs = Vec::new();
+    let mut errors = Vec::new();
     // Id -> (line, index in jobs) of its first occurrence.
     let mut seen: HashMap<String, (usize, usize)> = HashMap::new();
     for (i, raw) in text.lines().enumerate() {
@@ -134,36 +172,24 @@ pub fn parse_batch(
         if raw.trim().is_empty() {
             continue;
         }
-        // Measured first: a parser's recursion limit would give a less useful message.
-        let depth = nesting_depth(raw);
-        if depth > MAX_PAYLOAD_DEPTH + 1 {
-            return Err(BatchError::Job {
-                line,
-                source: PayloadError::TooDeep { depth: depth - 1 }.into(),
-            });
-        }
-        let parsed: Line = serde_json::from_str(raw).map_err(|e| BatchError::NotAJob {
-            line,
-            reason: e.to_string(),
-        })?;
-        let request = job_request(
-            &parsed.at,
-            parsed.id.as_deref(),
-            parsed.payload.as_deref().map(RawValue::get),
-            ctx.clone(),
-            &mut new_id,
-        )
-        .map_err(|source| BatchError::Job { line, source })?;
+        let (request, relative) = match batch_line(line, raw, &ctx, &mut new_id) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         let duplicate_of = match seen.get(&request.id) {
             Some(&(first_line, first)) => {
                 if jobs_equal(&jobs[first], &request) {
                     Some(first_line)
                 } else {
-                    return Err(BatchError::IdReused {
+                    errors.push(BatchError::IdReused {
                         line,
                         id: request.id,
                         first_line,
                     });
+                    continue;
                 }
             }
             None => {
@@ -175,13 +201,46 @@ pub fn parse_batch(
             line,
             request,
             duplicate_of,
-            relative: super::time_input::relative_offset(&parsed.at),
+            relative,
         });
     }
-    if jobs.is_empty() {
-        return Err(BatchError::Empty);
+    if jobs.is_empty() && errors.is_empty() {
+        errors.push(BatchError::Empty);
+    }
+    if !errors.is_empty() {
+        return Err(BatchErrors(errors));
     }
     Ok(jobs)
+}
+
+/// One non-blank line, checked: its request and, for a relative time, the offset.
+fn batch_line(
+    line: usize,
+    raw: &str,
+    ctx: &TimeContext,
+    new_id: &mut impl FnMut() -> String,
+) -> Result<(JobRequest, Option<chrono::Duration>), BatchError> {
+    // Measured first: a parser's recursion limit would give a less useful message.
+    let depth = nesting_depth(raw);
+    if depth > MAX_PAYLOAD_DEPTH + 1 {
+        return Err(BatchError::Job {
+            line,
+            source: PayloadError::TooDeep { depth: depth - 1 }.into(),
+        });
+    }
+    let parsed: Line = serde_json::from_str(raw).map_err(|e| BatchError::NotAJob {
+        line,
+        reason: e.to_string(),
+    })?;
+    let request = job_request(
+        &parsed.at,
+        parsed.id.as_deref(),
+        parsed.payload.as_deref().map(RawValue::get),
+        ctx.clone(),
+        new_id,
+    )
+    .map_err(|source| BatchError::Job { line, source })?;
+    Ok((request, super::time_input::relative_offset(&parsed.at)))
 }
 
 fn jobs_equal(first: &BatchJob, request: &JobRequest) -> bool {
@@ -313,5 +372,55 @@ mod tests {
             assert!(err.to_string().starts_with(expected), "{text:?}: {err}");
         }
         assert!(parse_batch("\n \n", now(), String::new).is_err());
+    }
+
+    #[test]
+    fn every_bad_line_is_reported_at_once() {
+        let text = "{\"at\": \"now\"}\nnot json\n{\"at\": \"+1m\"}\n{\"at\": \"yesterday\"}\n\n{\"at\": \"now\", \"payload\": 1}";
+        let mut n = 0;
+        let err = parse_batch(text, now(), || {
+            n += 1;
+            format!("gen{n}")
+        })
+        .unwrap_err();
+        let lines: Vec<usize> = err
+            .0
+            .iter()
+            .map(|e| match e {
+                BatchError::Job { line, .. } | BatchError::NotAJob { line, .. } => *line,
+                other => panic!("{other}"),
+            })
+            .collect();
+        assert_eq!(lines, [2, 4, 6]);
+        let text = err.to_string();
+        assert!(
+            text.starts_with("3 bad lines, nothing was sent:\n  line 2: "),
+            "{text}"
+        );
+        assert_eq!(text.lines().count(), 4, "{text}");
+        // One bad line is one line.
+        let one = parse_batch("{\"at\": \"later\"}", now(), String::new).unwrap_err();
+        assert_eq!(one.to_string().lines().count(), 1, "{one}");
+    }
+
+    #[test]
+    fn rows_of_status_json_are_lines_too() {
+        let row = r#"{"Id":"a","StartActionAt":"2026-03-01T13:00:00Z","ProcessStatus":"FAILED","LastUpdated":"2026-03-01T12:00:00Z","Payload":{"n":1},"Error":"x","DeliveredAt":"t","FiredAt":"t","DeliveredTo":["queue"]}"#;
+        let jobs = parse_batch(row, now(), || unreachable!("an Id is given")).unwrap();
+        assert_eq!(
+            jobs[0].request,
+            JobRequest {
+                id: "a".into(),
+                at: "2026-03-01T13:00:00Z".into(),
+                payload: Some(Payload::parse(r#"{"n":1}"#).unwrap()),
+            }
+        );
+        // Both spellings of one field is an error, and so is a field of neither.
+        for bad in [
+            r#"{"at":"+1m","StartActionAt":"+1m"}"#,
+            r#"{"at":"+1m","Status":"x"}"#,
+        ] {
+            assert!(parse_batch(bad, now(), String::new).is_err(), "{bad}");
+        }
     }
 }

@@ -62,13 +62,16 @@ pub async fn run<B: Backend>(
     let mut query = request.jobs.clone();
     let limit = request.limit.map(NonZeroUsize::get);
     let empty_line = &csv::empty_line(&query);
-    if let Some(id) = &query.id
-        && backend.job(id).await?.is_none()
-    {
-        return Err(Error::failed(format!(
-            "no job {id} in stack {}",
-            config.stack_name
-        )));
+    if let Some(id) = &query.id {
+        let Some(job) = backend.job(id).await? else {
+            return Err(Error::failed(format!(
+                "no job {id} in stack {}",
+                config.stack_name
+            )));
+        };
+        if config.output == crate::cli::OutputFormat::Table && !request.watch {
+            return one_job_table(job, config, out);
+        }
     }
     if config.output == crate::cli::OutputFormat::Csv {
         let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
@@ -89,6 +92,16 @@ pub async fn run<B: Backend>(
         table_pages(backend, &query, limit, empty_line, &mut buffered, config).await?;
     }
     buffered.flush().context("writing the jobs")?;
+    Ok(())
+}
+
+/// `status --id X`: its table row and summary, then what the row has no column for
+/// (`DeliveredAt`, the payload...), as `show` prints them.
+fn one_job_table(job: JobRecord, config: &Config, out: &mut impl Write) -> Result<()> {
+    let style = &table_style(config.display_tz.clone());
+    render::jobs_table(out, std::slice::from_ref(&job), style, "")
+        .and_then(|()| waitable_core::show::row_details(out, &job, style))
+        .context("writing the job")?;
     Ok(())
 }
 

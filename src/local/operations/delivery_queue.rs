@@ -16,6 +16,9 @@ impl LocalBackend {
         max: usize,
         wait: Duration,
     ) -> Result<Vec<Received>> {
+        if !self.dir().exists() {
+            return Err(self.not_deployed());
+        }
         if !self.deliveries().await?.has("queue") {
             return Err(Error::failed(format!(
                 "stack {} has no delivery queue: deploy it with --deliver queue",

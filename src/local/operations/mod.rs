@@ -81,7 +81,7 @@ impl LocalBackend {
         format!("{}-{JOBS_TABLE}", self.stack_name)
     }
 
-    fn not_deployed(&self) -> Error {
+    pub(super) fn not_deployed(&self) -> Error {
         Error::failed(format!(
             "stack {} does not exist on this machine (no local stack in {}): create it with `waitable deploy --target local --stack-name {}`",
             self.stack_name,

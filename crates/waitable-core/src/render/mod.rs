@@ -307,22 +307,41 @@ pub struct BatchReport {
     #[serde(rename = "alreadySubmitted")]
     pub already_submitted: usize,
     pub failed: Vec<BatchFailure>,
+    /// Lines never sent because Ctrl-C came first (present only then).
+    #[serde(rename = "notSent", skip_serializing_if = "is_zero")]
+    pub not_sent: usize,
+    /// The first of them, where a run of the rest would start.
+    #[serde(rename = "firstUnsentLine", skip_serializing_if = "Option::is_none")]
+    pub first_unsent_line: Option<usize>,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 impl BatchReport {
     pub fn total(&self) -> usize {
-        self.submitted + self.already_submitted + self.failed.len()
+        self.submitted + self.already_submitted + self.failed.len() + self.not_sent
     }
 
-    /// `500 jobs: 498 submitted, 2 already submitted, 0 failed`.
+    /// `500 jobs: 498 submitted, 2 already submitted, 0 failed`, and after a Ctrl-C
+    /// `, 60 not sent (interrupted; the first is line 41)`.
     pub fn summary(&self) -> String {
-        format!(
+        let mut line = format!(
             "{}: {} submitted, {} already submitted, {} failed",
             count_jobs(self.total()),
             self.submitted,
             self.already_submitted,
             self.failed.len()
-        )
+        );
+        if self.not_sent > 0 {
+            line.push_str(&format!(", {} not sent (interrupted", self.not_sent));
+            if let Some(first) = self.first_unsent_line {
+                line.push_str(&format!("; the first is line {first}"));
+            }
+            line.push(')');
+        }
+        line
     }
 }
 
@@ -515,11 +534,34 @@ mod tests {
                 job_id: "x".into(),
                 error: "ExecutionLimitExceeded".into(),
             }],
+            ..Default::default()
         };
         insta::assert_snapshot!("batch", render(|o| batch_table(o, &report, &style(false))));
         assert_eq!(
             report.summary(),
             "5 jobs: 3 submitted, 1 already submitted, 1 failed"
+        );
+        // After a Ctrl-C: what was not sent, and where the rest starts.
+        let cut = BatchReport {
+            submitted: 40,
+            not_sent: 60,
+            first_unsent_line: Some(41),
+            ..Default::default()
+        };
+        assert_eq!(
+            cut.summary(),
+            "100 jobs: 40 submitted, 0 already submitted, 0 failed, 60 not sent (interrupted; the first is line 41)"
+        );
+        let json = serde_json::to_value(&cut).unwrap();
+        assert_eq!(
+            (json["notSent"].clone(), json["firstUnsentLine"].clone()),
+            (60.into(), 41.into())
+        );
+        assert!(
+            serde_json::to_value(&report)
+                .unwrap()
+                .get("notSent")
+                .is_none()
         );
         let one = BatchReport {
             submitted: 1,
