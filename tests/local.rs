@@ -902,3 +902,37 @@ fn behaviour_jobs_never_fire_before_their_time() {
     let lateness = crate::behaviour::jobs_never_fire_before_their_time(&LocalEnv::new());
     eprintln!("local engine {lateness}");
 }
+
+/// The README's sample POST, run as a user pastes it (`sh -c`, `$ApiUrl` set): the job waits,
+/// it is not recorded FAILED for a time too far ahead.
+#[test]
+fn the_readmes_sample_post_starts_a_waiting_job() {
+    let readme = std::fs::read_to_string(harness::repo_root().join("README.md")).unwrap();
+    let line = readme
+        .lines()
+        .find(|l| l.contains("curl -X POST $ApiUrl"))
+        .expect("the README has the sample POST");
+    let command = line
+        .split('`')
+        .find(|part| part.starts_with("curl -X POST"))
+        .expect("the POST in backticks");
+    let env = LocalEnv::new();
+    let out = harness::run_ok(
+        Command::new("sh")
+            .args(["-c", command])
+            .env("ApiUrl", env.api_url()),
+    );
+    let posted: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", harness::describe(&out)));
+    let id = posted["jobId"].as_str().expect("jobId").to_string();
+    let job = wait_for("the job's row", Duration::from_secs(20), || {
+        let out = env
+            .waitable()
+            .args(["status", "--id", &id, "--output", "json"])
+            .output()
+            .unwrap();
+        let rows: Value = serde_json::from_slice(&out.stdout).ok()?;
+        rows.get(0).cloned()
+    });
+    assert_eq!(job["ProcessStatus"], "STARTED", "{job}");
+}

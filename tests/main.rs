@@ -7,6 +7,7 @@ mod behaviour;
 mod behaviour_cli;
 mod check;
 mod cli;
+mod cli_papercuts;
 mod deploy;
 mod deploy_large;
 mod jobs;

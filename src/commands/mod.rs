@@ -30,7 +30,7 @@ mod fake;
 pub async fn dispatch(request: Request, config: Config) -> Result<()> {
     let mut stdout = std::io::stdout().lock();
     match request {
-        Request::Synth(r) => synth::run(&r, &mut stdout),
+        Request::Synth(r) => synth::run(&r, config.target == Target::Aws, &mut stdout),
         Request::Demo => demo::run(&config).await,
         Request::Completions(shell) => completions::completions(shell, &mut stdout),
         Request::Man => completions::man(&mut stdout),

@@ -39,7 +39,9 @@ pub fn files(iam_auth: bool) -> Vec<(String, String)> {
     out
 }
 
-pub fn run(request: &SynthRequest, out: &mut impl Write) -> Result<()> {
+/// `aws`: the template is for the aws target, held to what `deploy` holds it to there.
+pub fn run(request: &SynthRequest, aws: bool, out: &mut impl Write) -> Result<()> {
+    waitable_core::delivery::check_for_target(&request.spec.deliveries, aws)?;
     match &request.out {
         Some(dir) => write_files(dir, request.spec.iam_auth),
         None => {

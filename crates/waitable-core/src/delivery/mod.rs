@@ -279,6 +279,18 @@ pub fn is_https(url: &str) -> bool {
     url.starts_with("https://")
 }
 
+/// The rule a target holds delivery targets to, for `deploy` and `synth` alike: on the aws
+/// target a webhook must be https (the HTTP Task's rule); the local target also calls http.
+pub fn check_for_target(d: &Deliveries, aws: bool) -> Result<(), DeliveryError> {
+    if aws
+        && let Some(url) = d.webhook()
+        && !is_https(url)
+    {
+        return Err(DeliveryError::NotHttps { url: url.into() });
+    }
+    Ok(())
+}
+
 /// What a deploy delivers to: the parsed `--deliver` flags, else what the stack has now. On
 /// the aws target a webhook must be https (the HTTP Task's rule). `header` is the parsed
 /// `--webhook-header`, which needs a webhook; it becomes the connection's two parameters.
@@ -289,12 +301,7 @@ pub fn for_deploy(
     aws: bool,
 ) -> Result<(Deliveries, Vec<(String, String)>), DeliveryError> {
     let d = chosen.unwrap_or_else(remembered);
-    if aws
-        && let Some(url) = d.webhook()
-        && !is_https(url)
-    {
-        return Err(DeliveryError::NotHttps { url: url.into() });
-    }
+    check_for_target(&d, aws)?;
     let mut parameters = Vec::new();
     if let Some((name, value)) = header {
         if d.webhook().is_none() {
