@@ -130,6 +130,9 @@ pub enum Command {
     Reconcile(ReconcileArgs),
     /// Deploy a throw-away local stack, run three jobs, show them complete, clean up.
     Demo,
+    /// List the stacks waitable made: on aws those tagged waitable:version in the current
+    /// region, locally those under WAITABLE_HOME (with their jobs by status).
+    Stacks,
     /// The local engine.
     #[command(subcommand)]
     Local(LocalCommand),

@@ -213,3 +213,44 @@ pub fn receive_on_a_missing_stack_says_so(env: &dyn StackEnv) {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("has no delivery queue"), "{stderr}");
 }
+
+/// The `--stack-name` an env's commands carry.
+pub fn stack_name_of(env: &dyn StackEnv) -> String {
+    let cmd = env.waitable();
+    let args: Vec<String> = cmd
+        .get_args()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let at = args.iter().position(|a| a == "--stack-name").unwrap();
+    args[at + 1].clone()
+}
+
+/// `waitable stacks` lists the env's stack with its status (and, where counted, its jobs);
+/// returns its JSON row for the target's own checks.
+pub fn stacks_lists_the_stack(env: &dyn StackEnv) -> Value {
+    let name = stack_name_of(env);
+    let id = unique_name("stacks");
+    run_ok(env.waitable().args(["submit", "--at", "+1h", "--id", &id]));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !all_jobs(env).iter().any(|j| j["Id"] == id.as_str()) {
+        assert!(Instant::now() < deadline, "job {id} was not recorded");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let out = run_ok(env.waitable().args(["stacks", "--output", "json"]));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["StackName"] == name.as_str())
+        .unwrap_or_else(|| panic!("{name} not listed: {rows}"))
+        .clone();
+    match &row["Jobs"] {
+        Value::Null => {}
+        jobs => assert!(jobs["STARTED"].as_u64().unwrap() >= 1, "{row}"),
+    }
+    let out = run_ok(env.waitable().args(["stacks"]));
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains(&name) && table.contains("Status"), "{table}");
+    row
+}

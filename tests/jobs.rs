@@ -324,6 +324,33 @@ fn receive_on_a_missing_stack_says_so() {
 }
 
 #[test]
+fn stacks_lists_the_stacks_waitable_made() {
+    let env = AwsEnv::new("jobs-stacks");
+    let row = crate::behaviour_cli::stacks_lists_the_stack(&env);
+    assert!(
+        row["Status"].as_str().unwrap().ends_with("_COMPLETE"),
+        "{row}"
+    );
+    assert_eq!(row["Version"], env!("CARGO_PKG_VERSION"), "{row}");
+    assert!(row["Jobs"].is_null(), "not counted on aws: {row}");
+    // A stack waitable did not make (no waitable:version tag) is not listed.
+    let plain = unique_name("plain");
+    let cfn = aws_sdk_cloudformation::Client::new(sdk_config());
+    runtime().block_on(async {
+        cfn.create_stack()
+            .stack_name(&plain)
+            .template_body(r#"{"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}"#)
+            .send()
+            .await
+            .expect("create-stack");
+    });
+    let out = crate::harness::run_ok(env.waitable().args(["stacks", "--output", "json"]));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.contains(&plain), "{text}");
+    assert!(text.contains(&env.stack), "{text}");
+}
+
+#[test]
 fn time_zones_as_people_type_them() {
     behaviour::time_zones_as_people_type_them(&AwsEnv::new("jobs-tz"));
 }

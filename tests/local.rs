@@ -792,6 +792,27 @@ fn behaviour_receive_on_a_missing_stack_says_so() {
     crate::behaviour_cli::receive_on_a_missing_stack_says_so(&LocalEnv::new());
 }
 #[test]
+fn behaviour_stacks_lists_the_stacks_waitable_made() {
+    let mut env = LocalEnv::new();
+    let row = crate::behaviour_cli::stacks_lists_the_stack(&env);
+    assert!(
+        row["Status"]
+            .as_str()
+            .unwrap()
+            .starts_with("running (port "),
+        "{row}"
+    );
+    assert_eq!(row["Jobs"], json!({"STARTED": 1}), "{row}");
+    // Stopped: still listed, its jobs counted from the database.
+    env.stop_engine();
+    let out = harness::run_ok(env.waitable().args(["stacks", "--output", "json"]));
+    let rows: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        rows,
+        json!([{"StackName": env.stack, "Status": "stopped", "Jobs": {"STARTED": 1}}])
+    );
+}
+#[test]
 fn behaviour_time_zones_as_people_type_them() {
     crate::behaviour::time_zones_as_people_type_them(&LocalEnv::new());
 }

@@ -28,6 +28,7 @@ pub mod reconcile_sweep;
 pub mod sdk;
 pub mod signed_api;
 pub mod stack_outputs;
+pub mod stacks;
 mod table_protection;
 pub mod waiting_jobs;
 mod watch;

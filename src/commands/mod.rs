@@ -13,6 +13,7 @@ pub mod local_run;
 pub mod receive;
 pub mod reconcile;
 pub mod show;
+pub mod stacks;
 pub mod status;
 pub mod submit;
 pub mod synth;
@@ -36,6 +37,7 @@ pub async fn dispatch(request: Request, config: Config) -> Result<()> {
         Request::Man => completions::man(&mut stdout),
         Request::LocalRun(args) => local_run::run(&args, &config).await,
         Request::LocalExec(r) => local_exec::run(&r, &mut stdout),
+        Request::Stacks => stacks::run(&config, &mut stdout).await,
         request => match config.target {
             Target::Aws => {
                 let backend = crate::aws::AwsBackend::connect(
@@ -71,7 +73,7 @@ fn local_stack_hint(err: crate::Error, stack: &str) -> crate::Error {
 }
 
 /// The aws target's connection settings from the global flags.
-fn aws_connection(args: &AwsArgs) -> crate::aws::sdk::AwsConnection {
+pub(crate) fn aws_connection(args: &AwsArgs) -> crate::aws::sdk::AwsConnection {
     crate::aws::sdk::AwsConnection {
         profile: args.profile.clone(),
         region: args.region.clone(),
@@ -100,6 +102,7 @@ async fn on_stack<B: Backend>(
         | Request::Demo
         | Request::LocalRun(_)
         | Request::LocalExec(_)
+        | Request::Stacks
         | Request::Completions(_)
         | Request::Man => {
             unreachable!("handled by dispatch")

@@ -23,6 +23,7 @@ pub mod operations;
 pub(crate) mod process;
 pub(crate) mod protocol;
 pub(crate) mod prune;
+pub(crate) mod stacks;
 pub(crate) mod state;
 pub mod store;
 pub(crate) mod store_executions;
