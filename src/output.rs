@@ -56,6 +56,23 @@ pub fn count_bar(ui: &Ui, len: usize, what: &str) -> indicatif::ProgressBar {
     bar
 }
 
+/// A spinner on stderr with `msg` while something is awaited (a change set worked out, a
+/// destroy's waits), drawn only when the UI is interactive (stderr a terminal, no `--quiet`).
+/// Clear it with `finish_and_clear` when the wait ends.
+pub fn spinner(ui: &Ui, msg: &str) -> indicatif::ProgressBar {
+    if !ui.interactive {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner:.cyan} {msg}  {elapsed}")
+            .expect("a valid template"),
+    );
+    bar.set_message(msg.to_string());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// Messages for people: on stderr, silenced by `--quiet`.
 #[derive(Clone, Copy, Debug)]
 pub struct Ui {
@@ -108,6 +125,47 @@ impl Ui {
         }
         let answer = self.ask(question, &format!("{question}? [y/N] "), what_to_pass)?;
         Ok(matches!(answer.to_ascii_lowercase().as_str(), "y" | "yes"))
+    }
+
+    /// [`Ui::confirm`] that also listens for Ctrl-C while it waits for the answer: then it is
+    /// `Error::Interrupted` (the caller undoes what it prepared). `interrupt` ends on Ctrl-C
+    /// (`tokio::signal::ctrl_c` in the CLI); it is listened to before the question is asked.
+    /// The answer is read on a thread of its own, which a Ctrl-C leaves blocked on stdin
+    /// until the process exits.
+    pub async fn confirm_or_interrupted(
+        &self,
+        question: &str,
+        what_to_pass: &str,
+        interrupt: impl std::future::Future<Output = ()>,
+    ) -> crate::Result<bool> {
+        if self.assume_yes {
+            return Ok(true);
+        }
+        if !self.can_prompt {
+            return Err(unconfirmed(question, what_to_pass));
+        }
+        let prompt = format!("{question}? [y/N] ");
+        let answer = async move {
+            eprint!("{prompt}");
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            std::thread::spawn(move || {
+                let mut line = String::new();
+                let read = std::io::stdin().read_line(&mut line).map(|_| line);
+                let _ = tx.send(read);
+            });
+            rx.await
+        };
+        tokio::select! {
+            biased;
+            () = interrupt => {
+                eprintln!();
+                Err(Error::interrupted())
+            }
+            read = answer => {
+                let line = read.map_err(|_| Error::failed("reading the answer"))??;
+                Ok(matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
+            }
+        }
     }
 
     /// Asks the user to type `expected` back (for destructive operations).

@@ -582,3 +582,36 @@ async fn deploy_refuses_a_change_set_that_replaces_the_table_and_deletes_it() {
     assert_eq!(rules[4].num_calls(), 1);
     assert_eq!(created.num_calls(), 1);
 }
+
+#[tokio::test]
+async fn ctrl_c_at_the_prompt_deletes_the_change_set_it_made() {
+    let rules = update_rules("False");
+    let exec = rules[4].clone();
+    let delete = mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some(CS_ARN))
+        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let mut all: Vec<&Rule> = rules.iter().collect();
+    all.push(&delete);
+    let backend = aws_backend(client(&all), apigw_client(&[]));
+    let (args, mut config) = deploy_command(false);
+    // Someone at a terminal, who presses Ctrl-C instead of answering.
+    config.ui = crate::output::Ui {
+        assume_yes: false,
+        can_prompt: true,
+        ..ui()
+    };
+    let mut out = Vec::new();
+    let err = crate::commands::deploy::run_until(
+        &backend,
+        &args,
+        &config,
+        &mut out,
+        std::future::ready(()),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.exit_code(), 130, "{err}");
+    assert_eq!(exec.num_calls(), 0, "nothing is executed");
+    assert_eq!(delete.num_calls(), 1, "the change set is deleted");
+    assert!(out.is_empty());
+}

@@ -336,6 +336,13 @@ impl Backend for AwsBackend {
         let (cancelled_jobs, closed) =
             match stack_outputs::stack_outputs(&self.cfn, &existing).await {
                 Ok(outputs) => {
+                    let spinner = crate::output::spinner(
+                        &self.ui,
+                        &format!(
+                            "closing stack {} and cancelling its waiting jobs",
+                            self.stack_name
+                        ),
+                    );
                     let closed = close_stack::close(
                         &self.cfn,
                         &self.events,
@@ -343,9 +350,10 @@ impl Backend for AwsBackend {
                         &self.stack_name,
                         &outputs,
                     )
-                    .await?;
+                    .await
+                    .inspect_err(|_| spinner.finish_and_clear())?;
                     for line in &closed {
-                        self.ui.info(line.clone());
+                        spinner.suspend(|| self.ui.info(line.clone()));
                     }
                     let cancelled = waiting_jobs::cancel_waiting_jobs(
                         &self.sfn,
@@ -353,8 +361,9 @@ impl Backend for AwsBackend {
                         &outputs,
                         &self.schedule,
                     )
-                    .await?;
-                    (cancelled, closed)
+                    .await;
+                    spinner.finish_and_clear();
+                    (cancelled?, closed)
                 }
                 Err(_) => (0, Vec::new()),
             };

@@ -114,15 +114,20 @@ pub async fn plan(
                 .collect()
         })
         .unwrap_or_default();
-    let Some(change_set) = create_change_set(
+    let spinner = crate::output::spinner(
+        ctx.ui,
+        &format!("creating a change set for stack {}", ctx.name),
+    );
+    let created = create_change_set(
         ctx,
         existing.is_some(),
         &source,
         &changeset::resolve_parameters(template, parameters, &previous),
         &changeset::capabilities(template),
     )
-    .await?
-    else {
+    .await;
+    let Some(change_set) = created.inspect_err(|_| spinner.finish_and_clear())? else {
+        spinner.finish_and_clear();
         // Some endpoints refuse an empty change set outright instead of failing it.
         return up_to_date(ctx, existing.as_ref(), artifacts_bucket).await;
     };
@@ -134,7 +139,9 @@ pub async fn plan(
         changes,
         artifacts_bucket: artifacts_bucket.clone(),
     };
-    match wait_for_change_set(ctx, &change_set.arn).await? {
+    let outcome = wait_for_change_set(ctx, &change_set.arn).await;
+    spinner.finish_and_clear();
+    match outcome? {
         ChangeSetOutcome::Ready(changes) => Ok(Planned::Review(pending(changes))),
         ChangeSetOutcome::NoChanges => {
             delete_change_set(ctx, &change_set.arn).await;

@@ -23,6 +23,25 @@ pub async fn run<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
+    run_until(backend, request, config, out, ctrl_c()).await
+}
+
+/// Ends on Ctrl-C; never, where Ctrl-C cannot be listened to.
+pub async fn ctrl_c() {
+    if tokio::signal::ctrl_c().await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// [`run`], with `interrupt` for Ctrl-C at the confirmation: the change set it made is
+/// deleted and the deploy ends with exit 130, nothing changed.
+pub async fn run_until<B: Backend>(
+    backend: &B,
+    request: &DeployRequest,
+    config: &Config,
+    out: &mut impl Write,
+    interrupt: impl std::future::Future<Output = ()>,
+) -> Result<()> {
     let remembered = if request.stack.deliver.is_none() {
         backend.deliveries().await?
     } else {
@@ -69,8 +88,16 @@ pub async fn run<B: Backend>(
             }
             let place = in_place(backend.location().await?);
             let question = format!("execute this change set on stack {name}{place}");
-            match ui.confirm(&question, "--yes") {
+            match ui
+                .confirm_or_interrupted(&question, "--yes", interrupt)
+                .await
+            {
                 Ok(true) => backend.apply(pending).await?,
+                Err(Error::Interrupted(_)) => {
+                    backend.discard(pending).await;
+                    ui.info("interrupted: the change set was deleted; nothing was changed");
+                    return Err(Error::interrupted());
+                }
                 answer => {
                     backend.discard(pending).await;
                     answer?;
@@ -232,6 +259,27 @@ mod tests {
         assert_eq!(backend.calls(), ["plan", "apply cs-1"]);
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["TableName"], "jobs");
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_at_the_question_discards_the_plan_and_exits_130() {
+        let backend = with_plan(review());
+        let ui = Ui {
+            assume_yes: false,
+            can_prompt: true,
+            ..Ui::silent()
+        };
+        let err = run_until(
+            &backend,
+            &request(),
+            &config(ui),
+            &mut Vec::new(),
+            std::future::ready(()),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(err.exit_code(), 130);
+        assert_eq!(backend.calls(), ["plan", "discard cs-1"]);
     }
 
     #[tokio::test]

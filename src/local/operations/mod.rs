@@ -3,6 +3,7 @@
 //! `deploy.rs`.
 
 mod delivery_queue;
+mod destroy;
 mod history;
 mod install;
 mod reconcile;
@@ -353,42 +354,7 @@ impl Backend for LocalBackend {
     }
 
     async fn destroy(&self) -> Result<DestroyReport> {
-        let dir = self.dir();
-        let cancelled_jobs = match process::probe(&dir).await {
-            EngineState::NotDeployed => {
-                if dir.root.exists() {
-                    std::fs::remove_dir_all(&dir.root)?;
-                }
-                return Ok(DestroyReport::default());
-            }
-            EngineState::NotAnswering => return Err(self.not_answering()),
-            EngineState::Dead if store::in_use(&dir.db_file()) => return Err(self.unreachable()),
-            EngineState::Running(e) => {
-                let (status, body) = self.send("POST", protocol::DESTROY, None).await?;
-                if status != 200 {
-                    return Err(failure(status, &body));
-                }
-                if !process::wait_stopped(&dir, Duration::from_secs(15)).await {
-                    return Err(Error::failed(format!(
-                        "the local engine (pid {}) did not stop; nothing was deleted",
-                        e.pid
-                    )));
-                }
-                serde_json::from_value::<DestroyAnswer>(body)?.cancelled_jobs
-            }
-            // Nobody else writes: the waiting jobs go with the database.
-            EngineState::Dead => match store::open_read_only(&dir.db_file()) {
-                Ok(conn) => store::started_ids(&conn).map(|ids| ids.len()).unwrap_or(0),
-                Err(_) => 0,
-            },
-        };
-        std::fs::remove_dir_all(&dir.root)
-            .map_err(|e| Error::failed(format!("removing {}: {e}", dir.root.display())))?;
-        Ok(DestroyReport {
-            existed: true,
-            cancelled_jobs,
-            ..DestroyReport::default()
-        })
+        self.destroy_stack().await
     }
 }
 
