@@ -22,4 +22,5 @@ mod reconcile;
 mod scale;
 mod source_tree;
 mod synth;
+mod terminal;
 mod vtl;
