@@ -109,6 +109,10 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
         .map_err(classify)?;
     conn.pragma_update(None, "synchronous", "NORMAL")
         .map_err(classify)?;
+    // Statement and savepoint journals in memory: the engine steps each execution of a batch
+    // inside its own savepoint, and a journal file for those cost a write per page touched.
+    conn.pragma_update(None, "temp_store", "MEMORY")
+        .map_err(classify)?;
     // Takes the lock now, not at the first write.
     conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
         .map_err(classify)?;

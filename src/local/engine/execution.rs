@@ -166,6 +166,8 @@ pub(super) fn drive(
         Some(_) => return Ok(()),
         // Waiting for its request's answer: nothing to do before it comes.
         None if waiting_for_send => return Ok(()),
+        // Not due yet (found due earlier, then moved on by another step).
+        None if exec.due_ms.is_some_and(|due| due > now) => return Ok(()),
         None => None,
     };
     let names = parts.names;

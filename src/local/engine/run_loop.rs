@@ -49,6 +49,9 @@ pub struct Engine {
     /// answers never delays a job's firing (the answer only records what the webhook already
     /// got).
     pub(super) answers: VecDeque<(String, Option<SendOutcome>)>,
+    /// Executions found due and not yet stepped (read [`BATCH`] at a time, stepped a slice at
+    /// a time: the timer index is not read again for each slice of a burst).
+    due: VecDeque<(String, Option<SendOutcome>)>,
 }
 
 impl Engine {
@@ -71,6 +74,7 @@ impl Engine {
             db_file: None,
             next_db_check: std::time::Instant::now(),
             answers: VecDeque::new(),
+            due: VecDeque::new(),
         })
     }
 
@@ -225,11 +229,16 @@ impl Engine {
     /// answered before the rest), in one transaction; true if more are due.
     fn fire_due(&mut self) -> anyhow::Result<bool> {
         let began = std::time::Instant::now();
-        let names = store::due_executions(&self.conn, now_ms(), BATCH)?;
-        let all = names.len();
-        let mut due: VecDeque<_> = names.into_iter().map(|n| (n, None)).collect();
-        self.step_many(&mut due, began + FIRE_SLICE)?;
-        Ok(!due.is_empty() || all == BATCH)
+        let mut full = false;
+        if self.due.is_empty() {
+            let names = store::due_executions(&self.conn, now_ms(), BATCH)?;
+            full = names.len() == BATCH;
+            self.due.extend(names.into_iter().map(|n| (n, None)));
+        }
+        let mut due = std::mem::take(&mut self.due);
+        let stepped = self.step_many(&mut due, began + FIRE_SLICE);
+        self.due = due;
+        stepped.map(|_| !self.due.is_empty() || full)
     }
 
     /// Steps the waiting answers for at most [`FIRE_SLICE`]; true if some are left.

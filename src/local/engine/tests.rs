@@ -507,3 +507,47 @@ fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
     assert_eq!(item["DeliveredAt"]["S"], when.as_str(), "{item:?}");
     assert_eq!(item["LastUpdated"]["S"], when.as_str(), "{item:?}");
 }
+
+/// An execution found due and then moved on (it sleeps again) is not stepped early when the
+/// engine comes to it from its list of due executions: a job never fires before its time.
+#[test]
+fn an_execution_not_yet_due_is_left_as_it_is() {
+    use super::execution::{Parts, drive, submit};
+
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("db");
+    store::create(&db).unwrap();
+    let mut engine = Engine::new(
+        store::open(&db).unwrap(),
+        StackNames::new("s", "jobs"),
+        &definition(),
+    )
+    .unwrap();
+    let current = engine.current;
+    let input = http_contract::parse_job_body(
+        br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "later"}"#,
+    )
+    .unwrap()
+    .execution_input(1);
+    let due: i64 = 1_893_456_000_000;
+    let mut parts = Parts {
+        names: &engine.names,
+        machines: &mut engine.machines,
+        delivery: &engine.delivery,
+        sends: Vec::new(),
+    };
+    let c = &engine.conn;
+    let request = Submit {
+        name: "later".into(),
+        input,
+        as_api: false,
+    };
+    submit(c, &mut parts, current, request, due - 60_000).unwrap();
+    let waiting = store::get_execution(c, "later").unwrap().unwrap();
+    assert_eq!(waiting.due_ms, Some(due));
+    drive(c, &mut parts, "later", due - 1, None).unwrap();
+    assert_eq!(store::get_execution(c, "later").unwrap().unwrap(), waiting);
+    drive(c, &mut parts, "later", due, None).unwrap();
+    let fired = store::get_execution(c, "later").unwrap().unwrap();
+    assert_ne!(fired, waiting, "stepped once due");
+}
