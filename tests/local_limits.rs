@@ -1,5 +1,6 @@
-//! The public port against idle connections: a read deadline and a connection limit keep
-//! the engine's descriptors for its deliveries, its database and new clients.
+//! The local target's limits: the public port against idle connections (a read deadline and
+//! a connection limit keep the engine's descriptors for its deliveries, its database and new
+//! clients), and whose directories and engine the CLI trusts.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -97,4 +98,51 @@ fn idle_connections_do_not_stall_the_engine() {
     let _ = child.wait();
     assert_eq!(answered, Some(200), "POST / after the idle connections");
     assert!(alive, "the engine died");
+}
+
+#[test]
+fn a_home_others_can_write_to_is_refused_with_the_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = tempfile::tempdir().unwrap();
+    let set = |mode| {
+        std::fs::set_permissions(home.path(), std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    for mode in [0o770, 0o777, 0o702] {
+        set(mode);
+        let out = crate::harness::waitable_bare()
+            .env("WAITABLE_HOME", home.path())
+            .args(["--target", "local", "--stack-name", "mine", "status"])
+            .output()
+            .unwrap();
+        set(0o700);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{mode:o}: {}",
+            crate::harness::describe(&out)
+        );
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("writable by others"), "{mode:o}: {err}");
+        assert_eq!(err.trim().lines().count(), 1, "{err}");
+        assert!(!home.path().join("mine").exists());
+    }
+}
+
+#[test]
+fn the_cli_checks_the_engine_socket_is_served_by_its_own_user() {
+    use std::os::unix::fs::MetadataExt;
+    let env = LocalEnv::new();
+    let me = std::fs::metadata(env.home.path()).unwrap().uid();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let stream = tokio::net::UnixStream::connect(env.dir().join("engine.sock"))
+            .await
+            .unwrap();
+        waitable::local::client::check_peer(&stream, me).expect("our own engine");
+        let err = waitable::local::client::check_peer(&stream, me + 1).unwrap_err();
+        assert!(err.to_string().contains("nothing was sent"), "{err}");
+    });
 }
