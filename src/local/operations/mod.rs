@@ -338,7 +338,7 @@ impl Backend for LocalBackend {
         self.receive_messages(max, wait).await
     }
 
-    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+    async fn delete_received(&self, handles: &[String]) -> Result<usize> {
         self.queue_delete(handles).await
     }
 
