@@ -300,8 +300,9 @@ pub trait Backend {
     /// first; a clear error when the stack has no queue.
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>>;
 
-    /// Deletes received messages by their handles.
-    async fn delete_received(&self, handles: &[String]) -> Result<()>;
+    /// Deletes received messages by their handles; answers how many it deleted (a message
+    /// whose visibility ran out, or that was received again, is not: it will come again).
+    async fn delete_received(&self, handles: &[String]) -> Result<usize>;
 
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has
     /// asked the user already.

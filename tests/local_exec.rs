@@ -289,3 +289,23 @@ fn exit_code_tells_failed_and_invalid_apart_for_ci() {
         (Some(0), "INVALID_DEFINITION".into())
     );
 }
+
+#[test]
+fn retries_count_toward_the_history_quota() {
+    // Every attempt fails (no such table) and is retried: AWS's history would pass 25,000
+    // events after about 8,300 attempts, and the execution fails there.
+    let def = one_state(json!({
+        "Type": "Task",
+        "Resource": "arn:aws:states:::dynamodb:getItem",
+        "Parameters": {"TableName": "missing", "Key": {"id": {"S": "x"}}},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 99999999, "IntervalSeconds": 1, "BackoffRate": 1}],
+        "End": true
+    }));
+    let got = exec(&def, &json!({}), &[]);
+    assert_eq!(got["status"], "FAILED", "{got}");
+    assert_eq!(got["error"], "States.Runtime", "{got}");
+    assert!(
+        got["cause"].as_str().unwrap().contains("25000 events"),
+        "{got}"
+    );
+}

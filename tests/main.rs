@@ -17,6 +17,7 @@ mod local;
 mod local_deliver;
 mod local_exec;
 mod local_hardening;
+mod local_limits;
 mod ministack;
 mod reconcile;
 mod scale;

@@ -78,7 +78,14 @@ pub async fn receive(
 }
 
 /// Deletes received messages, ten per call; any entry SQS refuses is an error.
-pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, handles: &[String]) -> Result<()> {
+/// Deletes the messages of `handles`; answers how many SQS deleted. A handle SQS refuses as
+/// invalid (the message became visible and was received again) is not deleted: it comes again.
+pub async fn delete(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    handles: &[String],
+) -> Result<usize> {
+    let mut deleted = 0;
     for chunk in handles.chunks(MAX_PER_CALL) {
         let entries = chunk
             .iter()
@@ -98,13 +105,18 @@ pub async fn delete(sqs: &aws_sdk_sqs::Client, queue_url: &str, handles: &[Strin
             .send()
             .await
             .map_err(|e| sdk::failed("deleting received messages", &e))?;
-        if let Some(f) = out.failed().first() {
+        if let Some(f) = out
+            .failed()
+            .iter()
+            .find(|f| f.code() != "ReceiptHandleIsInvalid")
+        {
             return Err(Error::failed(format!(
                 "deleting received messages: {} ({})",
                 f.message().unwrap_or_default(),
                 f.code()
             )));
         }
+        deleted += out.successful().len();
     }
-    Ok(())
+    Ok(deleted)
 }

@@ -323,7 +323,7 @@ impl Backend for AwsBackend {
         delivery_queue::receive(&self.sqs, self.cached_queue_url().await?, max, wait).await
     }
 
-    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+    async fn delete_received(&self, handles: &[String]) -> Result<usize> {
         delivery_queue::delete(&self.sqs, self.cached_queue_url().await?, handles).await
     }
 

@@ -301,7 +301,7 @@ mod tests {
                 handle: "h".into(),
             }])
         }
-        async fn delete_received(&self, _: &[String]) -> Result<()> {
+        async fn delete_received(&self, _: &[String]) -> Result<usize> {
             panic!("only the canary's own message may be deleted")
         }
     }

@@ -36,6 +36,8 @@ pub struct Fake {
     pub calls: Mutex<Vec<String>>,
     /// The jobs table: what `jobs` lists and `cancel` changes.
     pub rows: Mutex<Vec<JobRecord>>,
+    /// Handles whose visibility ran out: `delete_received` does not delete them.
+    pub expired: Vec<&'static str>,
     /// What `cancel_quota` answers (the trait's default when unset).
     pub quota: Option<waitable_core::limits::Quota>,
 }
@@ -110,9 +112,12 @@ impl Backend for Fake {
         self.log(format!("receive {max}"));
         Ok(self.held.iter().take(max).cloned().collect())
     }
-    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+    async fn delete_received(&self, handles: &[String]) -> Result<usize> {
         self.log(format!("delete {}", handles.join(" ")));
-        Ok(())
+        Ok(handles
+            .iter()
+            .filter(|h| !self.expired.contains(&h.as_str()))
+            .count())
     }
     async fn outputs(&self) -> Result<StackOutputs> {
         unreachable!()

@@ -28,9 +28,25 @@ pub async fn run<B: Backend>(
     out.flush().context("writing the messages")?;
     if !request.keep && !messages.is_empty() {
         let handles: Vec<String> = messages.iter().map(|m| m.handle.clone()).collect();
-        backend.delete_received(&handles).await?;
+        let deleted = backend.delete_received(&handles).await?;
+        if let Some(note) = not_deleted(messages.len(), deleted) {
+            config.ui.warn(note);
+        }
     }
     Ok(messages)
+}
+
+/// What to say when the delete removed fewer messages than were printed.
+fn not_deleted(printed: usize, deleted: usize) -> Option<String> {
+    (deleted < printed).then(|| {
+        let left = printed - deleted;
+        format!(
+            "{left} of the {printed} messages printed {} not deleted: {} visibility ran out before the delete, so {} will be received again",
+            if left == 1 { "was" } else { "were" },
+            if left == 1 { "its" } else { "their" },
+            if left == 1 { "it" } else { "they" },
+        )
+    })
 }
 
 #[cfg(test)]
@@ -93,5 +109,24 @@ mod tests {
         .await
         .unwrap();
         assert_eq!(backend.calls(), ["receive 10"]);
+    }
+
+    #[tokio::test]
+    async fn a_delete_that_removes_fewer_than_printed_says_so() {
+        let backend = Fake {
+            expired: vec!["h1"],
+            ..fake()
+        };
+        run(&backend, &request(3, false), &config(true), &mut Vec::new())
+            .await
+            .unwrap();
+        assert_eq!(backend.calls(), ["receive 3", "delete h0 h1 h2"]);
+        assert_eq!(not_deleted(3, 3), None);
+        let note = not_deleted(3, 2).unwrap();
+        assert!(
+            note.starts_with("1 of the 3 messages printed was not deleted"),
+            "{note}"
+        );
+        assert!(note.contains("received again"), "{note}");
     }
 }

@@ -72,6 +72,7 @@ async fn raw(
     let mut stream = tokio::net::UnixStream::connect(socket)
         .await
         .map_err(|_| CallError::NotListening(socket.display().to_string()))?;
+    check_peer(&stream, rustix::process::getuid().as_raw())?;
     let payload = body.unwrap_or_default();
     // The engine runs the command only before this moment: past it, this call has given up.
     // A second before this call gives up, so an answer the engine commits makes it back.
@@ -90,6 +91,22 @@ async fn raw(
     .await
     .context("talking to the local engine")?;
     Ok(parse_response(&response)?)
+}
+
+/// Refuses a socket whose other end is not a process of user `uid` (SO_PEERCRED on Linux,
+/// getpeereid on macOS): nothing is sent to an engine someone else runs.
+#[cfg(unix)]
+pub fn check_peer(stream: &tokio::net::UnixStream, uid: u32) -> anyhow::Result<()> {
+    let peer = stream
+        .peer_cred()
+        .context("asking the engine's socket who serves it")?
+        .uid();
+    if peer != uid {
+        bail!(
+            "the engine's socket is served by uid {peer}, not by you (uid {uid}): nothing was sent"
+        );
+    }
+    Ok(())
 }
 
 #[cfg(not(unix))]

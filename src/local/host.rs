@@ -138,8 +138,16 @@ async fn serve(
     shutdown: Arc<Notify>,
 ) -> Result<()> {
     // Registered before anything can notify, so no notification is missed.
-    let (fa, fb) = (shutdown.clone().notified_owned(), shutdown.notified_owned());
-    let public = axum::serve(public_listener, public).with_graceful_shutdown(fa);
+    let (fa, fb) = (
+        shutdown.clone().notified_owned(),
+        shutdown.clone().notified_owned(),
+    );
+    let open_files = super::listen::raise_open_files_limit();
+    let limit = super::listen::connection_limit(open_files);
+    let public = async {
+        super::listen::serve(public_listener, public, limit, fa, shutdown.clone()).await;
+        Ok::<(), std::io::Error>(())
+    };
     #[cfg(unix)]
     {
         let private = axum::serve(control.0, private).with_graceful_shutdown(fb);

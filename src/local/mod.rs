@@ -19,6 +19,7 @@ pub(crate) mod host;
 pub(crate) mod http;
 pub(crate) mod http_contract;
 mod http_private;
+pub(crate) mod listen;
 pub mod operations;
 pub(crate) mod process;
 pub(crate) mod protocol;

@@ -22,6 +22,39 @@ pub fn home() -> Result<PathBuf> {
         .ok_or_else(|| Error::failed(format!("cannot find your data directory; set {HOME_ENV}")))
 }
 
+/// Refuses a directory (if it exists) that someone else could change: it must be owned by this
+/// user and not writable by group or others, since whoever can write there can swap the
+/// engine's socket, database or webhook header.
+#[cfg(unix)]
+pub fn check_private(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(dir) else {
+        return Ok(());
+    };
+    let me = rustix::process::getuid().as_raw();
+    if meta.uid() != me {
+        return Err(Error::failed(format!(
+            "{} is owned by uid {}, not by you (uid {me}): the local target keeps its stacks only in a directory of your own (set {HOME_ENV} to one)",
+            dir.display(),
+            meta.uid()
+        )));
+    }
+    if meta.mode() & 0o022 != 0 {
+        return Err(Error::failed(format!(
+            "{} is writable by others (mode {:o}): the local target keeps its stacks only in a directory no one else can write to (`chmod go-w {}`)",
+            dir.display(),
+            meta.mode() & 0o7777,
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+pub fn check_private(_dir: &Path) -> Result<()> {
+    Ok(())
+}
+
 /// What deploy wrote: the stack as the engine runs it.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct StackFile {

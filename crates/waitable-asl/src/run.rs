@@ -97,16 +97,20 @@ fn wait_until(
             .map(|t| t.timestamp() * 1000)
             .ok_or_else(|| runtime(format!("The {what} is not a valid timestamp: {text:?}")))
     };
-    let after = |secs: u64| entered_ms.saturating_add((secs as i64).saturating_mul(1000));
+    // A count of seconds past i64 saturates, and is then over the limit like any long wait.
+    let after = |secs: u64| {
+        let secs = i64::try_from(secs).unwrap_or(i64::MAX);
+        entered_ms.saturating_add(secs.saturating_mul(1000))
+    };
     let until = match wait {
         WaitFor::Seconds(s) => after(*s),
         WaitFor::Timestamp(t) => timestamp(Some(t), "Timestamp")?,
         WaitFor::SecondsPath(p) => {
             let v =
                 lookup(p, effective, ctx).ok_or_else(|| not_found(p, "SecondsPath", effective))?;
-            after(v.as_u64().ok_or_else(|| {
+            after(seconds_at_path(v).map_err(|why| {
                 runtime(format!(
-                    "The value at SecondsPath {} is not a non-negative integer: {v}",
+                    "The SecondsPath parameter {why}: {} == {v}",
                     p.render()
                 ))
             })?)
@@ -121,6 +125,23 @@ fn wait_until(
         return Err(runtime("Wait state delay is too long."));
     }
     Ok(until)
+}
+
+/// The whole, non-negative number of seconds at a Wait's SecondsPath, in AWS's words when it is
+/// not one. An integer too large for any type (JSON numbers past 2^64 arrive as floats) is
+/// `u64::MAX` seconds: too long, never a wait skipped.
+fn seconds_at_path(v: &Value) -> Result<u64, &'static str> {
+    let Value::Number(n) = v else {
+        return Err("cannot be parsed as a long value");
+    };
+    if let Some(secs) = n.as_u64() {
+        return Ok(secs);
+    }
+    match n.as_f64() {
+        Some(f) if f < 0.0 => Err("references a negative value"),
+        Some(f) if f.fract() == 0.0 => Ok(u64::MAX),
+        _ => Err("cannot be parsed as a long value"),
+    }
 }
 
 /// The string at a Fail state's ErrorPath/CausePath, or its fixed Error/Cause. A path that

@@ -74,8 +74,8 @@ impl LocalBackend {
     }
 
     /// Deletes received messages of the delivery queue.
-    pub async fn queue_delete(&self, handles: &[String]) -> Result<()> {
-        let _: serde_json::Value = self
+    pub async fn queue_delete(&self, handles: &[String]) -> Result<usize> {
+        let answer: serde_json::Value = self
             .call_typed(
                 "POST",
                 super::super::protocol::QUEUE_DELETE,
@@ -84,7 +84,7 @@ impl LocalBackend {
                 }),
             )
             .await?;
-        Ok(())
+        Ok(answer["deleted"].as_u64().unwrap_or(0) as usize)
     }
 }
 

@@ -59,8 +59,12 @@ fn engine_pid(dir: &StackDir) -> String {
 
 impl LocalBackend {
     /// The stack `stack_name` under `WAITABLE_HOME` or the user's data directory.
+    /// Refused when either directory could be changed by another user.
     pub fn open(stack_name: &str, ui: Ui) -> Result<Self> {
-        Ok(Self::with_home(stack_name, state::home()?, ui))
+        let backend = Self::with_home(stack_name, state::home()?, ui);
+        state::check_private(&backend.home)?;
+        state::check_private(&backend.dir().root)?;
+        Ok(backend)
     }
 
     /// The stack `stack_name` under `home` (demo and tests use a directory of their own).
@@ -335,7 +339,7 @@ impl Backend for LocalBackend {
         self.receive_messages(max, wait).await
     }
 
-    async fn delete_received(&self, handles: &[String]) -> Result<()> {
+    async fn delete_received(&self, handles: &[String]) -> Result<usize> {
         self.queue_delete(handles).await
     }
 

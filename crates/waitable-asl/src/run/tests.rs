@@ -428,8 +428,28 @@ fn a_wait_over_2_pow_31_seconds_fails_at_once() {
     assert_eq!(error, "States.Runtime");
     assert!(cause.contains("too long"), "{cause}");
     // Exactly 2^31 seconds is a wait (then the one-year limit ends the execution).
-    let (_, _, sleeps) = run_all(wait, json!({ "s": limit }), &mut Table::default());
+    let (_, _, sleeps) = run_all(wait.clone(), json!({ "s": limit }), &mut Table::default());
     assert_eq!(sleeps.len(), 1);
+    // Past i64 (2^63 s would wrap to a time in the past) and past u64 (a float in JSON):
+    // too long, never a Wait skipped.
+    let huge: Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+    for s in [json!(1_u64 << 63), json!(u64::MAX), json!(1e20), huge] {
+        let (end, _, sleeps) = run_all(wait.clone(), json!({ "s": s }), &mut Table::default());
+        assert!(sleeps.is_empty(), "{s}: {sleeps:?}");
+        let (error, cause) = failed(end);
+        assert_eq!(error, "States.Runtime", "{s}");
+        assert!(cause.contains("too long"), "{s}: {cause}");
+    }
+    for (s, why) in [
+        (json!(-1), "negative"),
+        (json!(1.5), "cannot be parsed as a long"),
+        (json!("10"), "cannot be parsed as a long"),
+    ] {
+        let (end, _, _) = run_all(wait.clone(), json!({ "s": s }), &mut Table::default());
+        let (error, cause) = failed(end);
+        assert_eq!(error, "States.Runtime", "{s}");
+        assert!(cause.contains(why), "{s}: {cause}");
+    }
     // A timestamp as far ahead is refused the same way.
     let far = iso_millis(T0 + (limit as i64 + 1) * 1000);
     let (error, _) = failed(single(

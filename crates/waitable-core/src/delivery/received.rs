@@ -16,12 +16,14 @@ pub struct Received {
 }
 
 /// `--output json`: one JSON array of the bodies, each exactly as received (a payload's
-/// bytes are not re-serialised); a body that is not JSON becomes a JSON string.
+/// bytes are not re-serialised); a body that is not JSON becomes a JSON string. The body is
+/// checked as JSON text only, never converted: a number no double holds (`1e400`,
+/// `12345678901234567890123`) is printed as it was sent.
 pub fn write_json(messages: &[Received], out: &mut impl Write) -> std::io::Result<()> {
     write!(out, "[")?;
     for (i, m) in messages.iter().enumerate() {
         let sep = if i == 0 { "\n  " } else { ",\n  " };
-        if serde_json::from_str::<Value>(&m.body).is_ok() {
+        if serde_json::from_str::<&serde_json::value::RawValue>(&m.body).is_ok() {
             write!(out, "{sep}{}", m.body)?;
         } else {
             write!(out, "{sep}{}", Value::String(m.body.clone()))?;
@@ -123,6 +125,22 @@ mod tests {
         let mut out = Vec::new();
         write_json(&[], &mut out).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), "[]\n");
+    }
+
+    #[test]
+    fn json_prints_numbers_no_double_holds_as_sent() {
+        let payload = r#"{"big":12345678901234567890123,"huge":1e400,"tiny":-1e-400}"#;
+        let body = message(
+            "a",
+            "2030-01-01T00:00:00Z",
+            "2030-01-01T00:00:00.250Z",
+            Some(payload),
+        );
+        let mut out = Vec::new();
+        write_json(&[m(&body)], &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.contains(payload), "{text}");
+        assert!(!text.contains(r#""{\"Id"#), "printed as a string: {text}");
     }
 
     #[test]
