@@ -671,3 +671,31 @@ fn aws_bus_puts_a_job_due_event() {
     assert_eq!(event["detail"]["Id"], id.as_str());
     assert_eq!(event["detail"]["Payload"], Value::Null);
 }
+
+/// `receive --output json` on SQS prints a body whose numbers no double holds as it was sent
+/// (it was printed as a JSON string before).
+#[test]
+fn aws_receive_prints_numbers_no_double_holds_as_sent() {
+    let (env, vars) = aws_delivering(&["queue"]);
+    let queue = vars
+        .iter()
+        .find(|(k, _)| k == "DeliveryQueueUrl")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    let body = r#"{"Id":"big-numbers","Payload":{"huge":1e400,"long":12345678901234567890123}}"#;
+    aws_cli(&[
+        "sqs",
+        "send-message",
+        "--queue-url",
+        &queue,
+        "--message-body",
+        body,
+    ]);
+    let text = ok(&env, &["receive", "--output", "json", "--wait", "5"]);
+    assert!(text.contains(body), "{text}");
+    let again = ok(&env, &["receive", "--output", "json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(&again).unwrap(),
+        serde_json::json!([])
+    );
+}

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use crate::harness::StackEnv;
-use crate::local::{LocalEnv, due_in, http, http_control, wait_for};
+use crate::local::{LocalEnv, due_in, http, wait_for};
 
 /// One `POST /` on a fresh connection; None if the connection is refused or closed.
 fn try_post(port: u16, id: &str) -> Option<u16> {
@@ -88,9 +88,15 @@ fn idle_connections_do_not_stall_the_engine() {
         }
         std::thread::sleep(Duration::from_millis(200));
     };
+    // Asked through the CLI, which gives up after 10 s, so a stalled engine fails the test.
     wait_for("the due job to complete", Duration::from_secs(60), || {
-        let (code, events) = http_control(&env.dir(), "GET", "/_waitable/history/due-soon", None);
-        (code == 200 && events.to_string().contains("ExecutionSucceeded")).then_some(())
+        let out = env
+            .waitable()
+            .args(["status", "--id", "due-soon", "--output", "json"])
+            .output()
+            .ok()?;
+        let v: Value = serde_json::from_slice(&out.stdout).ok()?;
+        (v[0]["ProcessStatus"] == "COMPLETED").then_some(())
     });
     let alive = child.try_wait().unwrap().is_none();
     drop(idle);
