@@ -143,6 +143,9 @@ impl StringAttributes for SdkItem<'_> {
     fn string(&self, name: &str) -> Option<&str> {
         self.0.get(name)?.as_s().ok().map(String::as_str)
     }
+    fn number(&self, name: &str) -> Option<&str> {
+        self.0.get(name)?.as_n().ok().map(String::as_str)
+    }
 }
 
 /// A row of the jobs table as read by the SDK, through the contract's one item mapping.

@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::cfn_intrinsics::substitute;
-use super::job::{ATTR_ID, JobStatus, set_status_if_started};
+use super::job::{JobStatus, set_status_if_started};
 use super::logical_ids::TABLE_NAME_VAR;
 
 /// EventBridge's `detail-type` and `source` of an execution's status change.
@@ -111,24 +111,91 @@ pub fn definition() -> Value {
         states.insert(state_name(status), record(&table, job, error));
     }
     states.insert("Done".into(), json!({ "Type": "Succeed" }));
+    for (name, state) in run_states() {
+        states.insert(name.into(), state);
+    }
     json!({
         "Comment": "waitable: move a job whose execution ended abnormally out of STARTED",
-        "StartAt": "Route",
+        "StartAt": READ_RUN,
         "States": states
     })
+}
+
+const READ_RUN: &str = "ReadRun";
+const PARSE_INPUT: &str = "ParseInput";
+const CHOOSE_RUN: &str = "ChooseRun";
+const RUN_OF_INPUT: &str = "RunOfInput";
+const RUN_BY_NAME: &str = "RunByName";
+
+/// Which job and run the ended execution was (`crate::runs`): the run its input carries, else
+/// (an input EventBridge left out for size, or one without a run) run 1 of the job named after
+/// the execution. A row that moved on to another run is then left alone by [`record`]'s
+/// condition: stopping a rescheduled job's old run does not cancel the job.
+fn run_states() -> Vec<(&'static str, Value)> {
+    let parsed = "$.detail.input.Input.Run";
+    let mut rules = vec![
+        json!({ "Variable": format!("{parsed}.Id"), "IsPresent": false, "Next": RUN_BY_NAME }),
+        json!({ "Variable": format!("{parsed}.Id"), "IsString": false, "Next": RUN_BY_NAME }),
+    ];
+    rules.push(json!({ "Variable": format!("{parsed}.Number"), "IsPresent": false, "Next": RUN_BY_NAME }));
+    rules.push(json!({ "Variable": format!("{parsed}.Number"), "IsString": false, "Next": RUN_BY_NAME }));
+    vec![
+        (
+            READ_RUN,
+            json!({
+                "Type": "Choice",
+                "Choices": [
+                    { "Variable": "$.detail.input", "IsPresent": false, "Next": RUN_BY_NAME },
+                    { "Variable": "$.detail.input", "IsString": false, "Next": RUN_BY_NAME }
+                ],
+                "Default": PARSE_INPUT
+            }),
+        ),
+        (
+            PARSE_INPUT,
+            json!({
+                "Type": "Pass",
+                "Parameters": { "Input.$": "States.StringToJson($.detail.input)" },
+                "ResultPath": "$.detail.input",
+                "Next": CHOOSE_RUN
+            }),
+        ),
+        (
+            CHOOSE_RUN,
+            json!({ "Type": "Choice", "Choices": rules, "Default": RUN_OF_INPUT }),
+        ),
+        (
+            RUN_OF_INPUT,
+            json!({
+                "Type": "Pass",
+                "Parameters": { "Id.$": format!("{parsed}.Id"), "Number.$": format!("{parsed}.Number") },
+                "ResultPath": "$.Run",
+                "Next": "Route"
+            }),
+        ),
+        (
+            RUN_BY_NAME,
+            json!({
+                "Type": "Pass",
+                "Parameters": { "Id.$": "$.detail.name", "Number": "1" },
+                "ResultPath": "$.Run",
+                "Next": "Route"
+            }),
+        ),
+    ]
 }
 
 fn record(table: &str, job: JobStatus, error: &str) -> Value {
     json!({
         "Type": "Task",
-        "Comment": "Only a row still STARTED changes: a job that recorded its own end keeps it",
+        "Comment": "Only a row still STARTED at this run changes: a job that recorded its own end, or moved on to another run, keeps it",
         "Resource": UPDATE_ITEM,
-        "Parameters": set_status_if_started(
+        "Parameters": super::state_machine::later::current_run_only(set_status_if_started(
             table,
-            json!({ ATTR_ID: { "S.$": "$.detail.name" } }),
+            super::runs::run_key("$.Run.Id"),
             job,
             Some(json!({ "S": error })),
-        ),
+        )),
         "ResultPath": null,
         "Retry": super::state_machine::retry(),
         "Catch": [{ "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "Done" }],
@@ -199,9 +266,9 @@ mod tests {
             assert_eq!(values[":started"]["S"], "STARTED");
             assert_eq!(
                 task["Parameters"]["ConditionExpression"],
-                "#status = :started"
+                format!("#status = :started AND {}", crate::runs::RUN_IS_CURRENT)
             );
-            assert_eq!(task["Parameters"]["Key"]["Id"]["S.$"], "$.detail.name");
+            assert_eq!(task["Parameters"]["Key"]["Id"]["S.$"], "$.Run.Id");
             assert_eq!(task["Catch"][0]["Next"], "Done");
         }
         assert!(!resolved("t", "aws").contains("${"));

@@ -135,6 +135,7 @@ mod tests {
             error: None,
             delivered_at: None,
             delivered_to: Vec::new(),
+            run: None,
             fired_at: None,
         }
     }

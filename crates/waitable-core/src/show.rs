@@ -175,6 +175,7 @@ mod tests {
             error: None,
             delivered_at: None,
             delivered_to: Vec::new(),
+            run: None,
             fired_at: None,
         };
         let arn = "arn:aws:states:eu-west-1:123456789012:execution:m:job-1".to_string();

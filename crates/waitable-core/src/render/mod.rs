@@ -380,6 +380,7 @@ mod tests {
             delivered_at: None,
             fired_at: None,
             delivered_to: vec![],
+            run: None,
         }
     }
 
