@@ -111,88 +111,35 @@ pub fn definition() -> Value {
         states.insert(state_name(status), record(&table, job, error));
     }
     states.insert("Done".into(), json!({ "Type": "Succeed" }));
-    for (name, state) in run_states() {
-        states.insert(name.into(), state);
-    }
     json!({
         "Comment": "waitable: move a job whose execution ended abnormally out of STARTED",
-        "StartAt": READ_RUN,
+        "StartAt": "Route",
         "States": states
     })
 }
 
-const READ_RUN: &str = "ReadRun";
-const PARSE_INPUT: &str = "ParseInput";
-const CHOOSE_RUN: &str = "ChooseRun";
-const RUN_OF_INPUT: &str = "RunOfInput";
-const RUN_BY_NAME: &str = "RunByName";
-
-/// Which job and run the ended execution was (`crate::runs`): the run its input carries, else
-/// (an input EventBridge left out for size, or one without a run) run 1 of the job named after
-/// the execution. A row that moved on to another run is then left alone by [`record`]'s
-/// condition: stopping a rescheduled job's old run does not cancel the job.
-fn run_states() -> Vec<(&'static str, Value)> {
-    let parsed = "$.detail.input.Input.Run";
-    let mut rules = vec![
-        json!({ "Variable": format!("{parsed}.Id"), "IsPresent": false, "Next": RUN_BY_NAME }),
-        json!({ "Variable": format!("{parsed}.Id"), "IsString": false, "Next": RUN_BY_NAME }),
-    ];
-    rules.push(json!({ "Variable": format!("{parsed}.Number"), "IsPresent": false, "Next": RUN_BY_NAME }));
-    rules.push(json!({ "Variable": format!("{parsed}.Number"), "IsString": false, "Next": RUN_BY_NAME }));
-    vec![
-        (
-            READ_RUN,
-            json!({
-                "Type": "Choice",
-                "Choices": [
-                    { "Variable": "$.detail.input", "IsPresent": false, "Next": RUN_BY_NAME },
-                    { "Variable": "$.detail.input", "IsString": false, "Next": RUN_BY_NAME }
-                ],
-                "Default": PARSE_INPUT
-            }),
-        ),
-        (
-            PARSE_INPUT,
-            json!({
-                "Type": "Pass",
-                "Parameters": { "Input.$": "States.StringToJson($.detail.input)" },
-                "ResultPath": "$.detail.input",
-                "Next": CHOOSE_RUN
-            }),
-        ),
-        (
-            CHOOSE_RUN,
-            json!({ "Type": "Choice", "Choices": rules, "Default": RUN_OF_INPUT }),
-        ),
-        (
-            RUN_OF_INPUT,
-            json!({
-                "Type": "Pass",
-                "Parameters": { "Id.$": format!("{parsed}.Id"), "Number.$": format!("{parsed}.Number") },
-                "ResultPath": "$.Run",
-                "Next": "Route"
-            }),
-        ),
-        (
-            RUN_BY_NAME,
-            json!({
-                "Type": "Pass",
-                "Parameters": { "Id.$": "$.detail.name", "Number": "1" },
-                "ResultPath": "$.Run",
-                "Next": "Route"
-            }),
-        ),
-    ]
+/// The event names the execution, and a job's first run is named after it: the write holds
+/// only while the row is at its first run (no `Run`), so stopping a rescheduled job's old run
+/// never cancels the job. A later run (`{Id}.r{k}`) names no row: its abnormal end is left to
+/// `waitable reconcile`, which asks the row's current run's execution.
+fn first_run_only(mut params: Value) -> Value {
+    let condition = params["ConditionExpression"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    params["ConditionExpression"] = format!("{condition} AND attribute_not_exists(#run)").into();
+    params["ExpressionAttributeNames"]["#run"] = super::runs::ATTR_RUN.into();
+    params
 }
 
 fn record(table: &str, job: JobStatus, error: &str) -> Value {
     json!({
         "Type": "Task",
-        "Comment": "Only a row still STARTED at this run changes: a job that recorded its own end, or moved on to another run, keeps it",
+        "Comment": "Only a row still STARTED at its first run changes: a job that recorded its own end, or moved on to a later run, keeps it",
         "Resource": UPDATE_ITEM,
-        "Parameters": super::state_machine::later::current_run_only(set_status_if_started(
+        "Parameters": first_run_only(set_status_if_started(
             table,
-            super::runs::run_key("$.Run.Id"),
+            super::runs::run_key("$.detail.name"),
             job,
             Some(json!({ "S": error })),
         )),
@@ -266,9 +213,9 @@ mod tests {
             assert_eq!(values[":started"]["S"], "STARTED");
             assert_eq!(
                 task["Parameters"]["ConditionExpression"],
-                format!("#status = :started AND {}", crate::runs::RUN_IS_CURRENT)
+                "#status = :started AND attribute_not_exists(#run)"
             );
-            assert_eq!(task["Parameters"]["Key"]["Id"]["S.$"], "$.Run.Id");
+            assert_eq!(task["Parameters"]["Key"]["Id"]["S.$"], "$.detail.name");
             assert_eq!(task["Catch"][0]["Next"], "Done");
         }
         assert!(!resolved("t", "aws").contains("${"));

@@ -16,6 +16,7 @@
 
 use std::fmt;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use crate::job::{ATTR_ID, INPUT_PAYLOAD, INPUT_START_TIMESTAMP, JobRecord, JobStatus, NO_PAYLOAD};
@@ -37,7 +38,8 @@ pub const RUN_KIND: &str = "Kind";
 pub const ERROR_RUN_REFUSED: &str = "RunRefused";
 
 /// Why a later run is started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum RunKind {
     /// A FAILED or CANCELLED job runs again.
     Retry,
@@ -125,8 +127,14 @@ pub enum RunRefused {
         "job {id} is {status}: only a waiting (STARTED) job can be rescheduled; to run it again use `waitable retry {id} --at ...`"
     )]
     NotWaiting { id: String, status: String },
-    #[error("job {id} changed meanwhile (it is now {status}, run {run}); look at `waitable show {id}` and try again")]
-    Moved { id: String, status: String, run: u32 },
+    #[error(
+        "job {id} changed meanwhile (it is now {status}, run {run}); look at `waitable show {id}` and try again"
+    )]
+    Moved {
+        id: String,
+        status: String,
+        run: u32,
+    },
 }
 
 /// The next run of `job` for `kind`, or why there is none.
@@ -167,6 +175,54 @@ pub fn run_of(input: &Value, name: &str) -> (String, u32) {
         (Some(id), Some(n)) => (id.to_string(), n.parse().unwrap_or(1)),
         _ => (name.to_string(), 1),
     }
+}
+
+/// What starting a later run came to: `moved` when its first write moved the row to it;
+/// `job` is the row as the run's start left it (absent when it is gone).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartedRun {
+    pub execution_arn: String,
+    pub moved: bool,
+    pub job: Option<JobRecord>,
+}
+
+/// What `retry` and `reschedule` print when the job moved to its new run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunDone {
+    pub job_id: String,
+    pub run: u32,
+    pub kind: &'static str,
+    pub start_action_at: String,
+    pub execution_arn: String,
+}
+
+impl fmt::Display for RunDone {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "job {}: run {} ({}) due at {}\nexecution: {}",
+            self.job_id, self.run, self.kind, self.start_action_at, self.execution_arn
+        )
+    }
+}
+
+/// One run of a job, as `show` lists it: its execution and how that stands.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunSummary {
+    pub run: u32,
+    pub execution: String,
+    /// RUNNING, SUCCEEDED, FAILED, ABORTED, TIMED_OUT; `MISSING` once Step Functions forgot it.
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub started_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<String>,
+    /// Why it failed (a refused run says `RunRefused`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 /// The condition every write of a run after its first carries: the row is at this run.
@@ -225,13 +281,22 @@ mod tests {
     #[test]
     fn retry_and_reschedule_follow_the_status() {
         assert_eq!(next_run(&job("FAILED", None, None), RunKind::Retry), Ok(2));
-        assert_eq!(next_run(&job("CANCELLED", Some(3), None), RunKind::Retry), Ok(4));
+        assert_eq!(
+            next_run(&job("CANCELLED", Some(3), None), RunKind::Retry),
+            Ok(4)
+        );
         assert!(matches!(
             next_run(&job("STARTED", None, None), RunKind::Retry),
             Err(RunRefused::NotFinished { .. })
         ));
-        assert_eq!(next_run(&job("STARTED", Some(2), None), RunKind::Reschedule), Ok(3));
-        let fired = next_run(&job("STARTED", None, Some("2030-01-01T00:00:00.1Z")), RunKind::Reschedule);
+        assert_eq!(
+            next_run(&job("STARTED", Some(2), None), RunKind::Reschedule),
+            Ok(3)
+        );
+        let fired = next_run(
+            &job("STARTED", None, Some("2030-01-01T00:00:00.1Z")),
+            RunKind::Reschedule,
+        );
         assert_eq!(
             fired.unwrap_err().to_string(),
             "job a fired at 2030-01-01T00:00:00.1Z; cannot reschedule"
@@ -244,9 +309,18 @@ mod tests {
 
     #[test]
     fn a_run_input_carries_the_stored_payload_and_its_run() {
-        let input = run_input(&job("FAILED", None, None), 2, RunKind::Retry, "2030-01-01T00:00:00Z", 0);
+        let input = run_input(
+            &job("FAILED", None, None),
+            2,
+            RunKind::Retry,
+            "2030-01-01T00:00:00Z",
+            0,
+        );
         assert_eq!(input["Payload"], r#"{"n":1}"#);
-        assert_eq!(input["Run"], json!({"Id": "a", "Number": "2", "Previous": "1", "Kind": "retry"}));
+        assert_eq!(
+            input["Run"],
+            json!({"Id": "a", "Number": "2", "Previous": "1", "Kind": "retry"})
+        );
         assert_eq!(run_of(&input, "a.r2"), ("a".to_string(), 2));
         assert_eq!(run_of(&json!({}), "b"), ("b".to_string(), 1));
     }

@@ -281,7 +281,13 @@ pub(super) fn fail_internally(
         );
         store::save_execution(c, &exec)?;
         store::record(c, name, "ExecutionFailed", None, now)?;
-        reconcile_row(c, (name, &exec.input), FAILED, now, ("States.Runtime", message))?;
+        reconcile_row(
+            c,
+            (name, &exec.input),
+            FAILED,
+            now,
+            ("States.Runtime", message),
+        )?;
     }
     Ok(())
 }

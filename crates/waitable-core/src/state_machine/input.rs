@@ -35,7 +35,9 @@ pub(super) fn validate_input() -> Value {
         .cloned(),
     );
     rules.extend(later::run_rules(REJECT_EXECUTION_INPUT));
-    rules.push(json!({ "Variable": payload, "StringEquals": NO_PAYLOAD, "Next": SET_INITIAL_STATUS }));
+    rules.push(
+        json!({ "Variable": payload, "StringEquals": NO_PAYLOAD, "Next": SET_INITIAL_STATUS }),
+    );
     json!({
         "Type": "Choice",
         "Comment": "Check the input before the first write: a Wait state given a bad timestamp fails uncatchably",

@@ -117,7 +117,9 @@ fn choose_run() -> Value {
         (RunKind::Retry, START_RETRY),
         (RunKind::Reschedule, START_RESCHEDULE),
     ] {
-        rules.push(json!({ "Variable": RUN_KIND_PATH, "StringEquals": kind.as_str(), "Next": next }));
+        rules.push(
+            json!({ "Variable": RUN_KIND_PATH, "StringEquals": kind.as_str(), "Next": next }),
+        );
     }
     json!({
         "Type": "Choice",
