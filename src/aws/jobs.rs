@@ -251,7 +251,9 @@ pub async fn cancel(
         .await?
         .ok_or_else(|| no_such_job(id))?;
     cancel::check(&job).map_err(|e| Error::failed(e.to_string()))?;
-    let arn = execution_arn(state_machine_arn, id).ok_or_else(|| {
+    // The job's current run's execution (`waitable_core::runs`).
+    let name = waitable_core::runs::execution_name(id, waitable_core::runs::current_run(&job));
+    let arn = execution_arn(state_machine_arn, &name).ok_or_else(|| {
         Error::failed(format!(
             "the stack's StateMachineArn {state_machine_arn:?} is not a state machine ARN"
         ))

@@ -35,7 +35,11 @@ fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
-fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<Machine>> {
+pub(super) fn machine(
+    c: &Connection,
+    cache: &mut Machines,
+    id: i64,
+) -> anyhow::Result<Arc<Machine>> {
     if let Some(m) = cache.get(&id) {
         return Ok(m.clone());
     }

@@ -6,6 +6,7 @@ mod delivery_queue;
 mod history;
 mod install;
 mod reconcile;
+mod runs;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,6 +33,7 @@ use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::logical_ids::JOBS_TABLE;
 use waitable_core::outputs::StackOutputs;
+use waitable_core::runs::{RunKind, RunSummary, StartedRun};
 use waitable_core::status_index::DueWindow;
 
 /// The local stack: its state directory and engine.
@@ -336,6 +338,22 @@ impl Backend for LocalBackend {
 
     async fn delete_received(&self, handles: &[String]) -> Result<()> {
         self.queue_delete(handles).await
+    }
+
+    async fn start_run(&self, job: &JobRecord, run: (u32, RunKind, &str)) -> Result<StartedRun> {
+        let body = runs::request(job, run);
+        self.call_typed("POST", protocol::RUNS, Some(&body)).await
+    }
+
+    async fn stop_run(&self, id: &str, run: u32) -> Result<()> {
+        let body = runs::stop(id, run);
+        self.call_typed("POST", protocol::RUNS_STOP, Some(&body))
+            .await
+    }
+
+    async fn runs(&self, job: &JobRecord) -> Result<Vec<RunSummary>> {
+        self.call_typed("POST", protocol::RUNS_LIST, Some(job))
+            .await
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {
