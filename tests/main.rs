@@ -17,6 +17,7 @@ mod local_exec;
 mod local_hardening;
 mod ministack;
 mod reconcile;
+mod runs;
 mod scale;
 mod source_tree;
 mod synth;

@@ -183,10 +183,9 @@ pub(super) async fn submit_body(
     // What the API's POST template adds (the expiry, and the flag for a start more than a
     // year ahead, which ValidateInput records FAILED at once): the same function, tested
     // equal to the template.
-    if !api {
-        // The CLI's input carries the job's run, as its StartExecution does on AWS.
-        input[waitable_core::runs::INPUT_RUN] = waitable_core::runs::first_run(&name);
-    }
+    // The input carries the job's run (`waitable_core::runs`), as the CLI's StartExecution
+    // does on AWS. (The deployed API's template does not add it yet: its jobs take AddRun.)
+    input[waitable_core::runs::INPUT_RUN] = waitable_core::runs::first_run(&name);
     if api {
         let now = chrono::Utc::now().timestamp();
         for (key, value) in post_input_extras(&job.start_timestamp, now, retention_days) {

@@ -112,7 +112,7 @@ fn within_window(stored: &str, offset: Duration, now: DateTime<Utc>) -> bool {
 /// The message for [`Resubmit::Finished`].
 pub fn finished_message(id: &str, status: JobStatus, stored_at: &str) -> String {
     format!(
-        "job {id} was already submitted for {stored_at} and ended {status}: submitting it again starts nothing; to run it again use a new --id"
+        "job {id} was already submitted for {stored_at} and ended {status}: submitting it again starts nothing; to run it again: `waitable retry {id}` (or `--at T`)"
     )
 }
 
