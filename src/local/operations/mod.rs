@@ -172,7 +172,7 @@ impl LocalBackend {
 
     /// One call with a typed body and answer, read straight from the bytes: payloads are kept
     /// byte for byte (no detour through `Value`, which would rewrite numbers).
-    async fn call_typed<T: serde::de::DeserializeOwned>(
+    pub(super) async fn call_typed<T: serde::de::DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
@@ -316,20 +316,7 @@ impl Backend for LocalBackend {
     }
 
     async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution> {
-        let outputs = self.outputs().await?;
-        let execution_arn = waitable_core::arn::execution_arn(&outputs.state_machine_arn, id)
-            .unwrap_or_else(|| id.to_string());
-        let events: Vec<(String, Option<String>, i64)> = self
-            .call_typed("GET", &protocol::history_path(id), None::<&()>)
-            .await?;
-        Ok(waitable_core::show::Execution {
-            execution_arn,
-            console_url: None,
-            timeline: events
-                .into_iter()
-                .filter_map(|(event, state, at_ms)| history::timeline_event(event, state, at_ms))
-                .collect(),
-        })
+        history::execution(self, id).await
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
