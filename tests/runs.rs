@@ -90,12 +90,13 @@ pub fn retry_and_reschedule(env: &dyn StackEnv) {
 
     // Cancel stops the current run; a resubmit of the Id names the way out.
     run_ok(env.waitable().args(["cancel", &id]));
+    let stored = moved["startActionAt"].as_str().unwrap();
     let again = output(
         env,
         &[
             "submit",
             "--at",
-            "+1h",
+            stored,
             "--id",
             &id,
             "--payload",
