@@ -211,7 +211,10 @@ mod tests {
                 panic!("{status}: not finished")
             };
             let text = finished_message("x", s, "2026-03-01T12:00:00Z");
-            assert!(text.contains(status) && text.contains("new --id"), "{text}");
+            assert!(
+                text.contains(status) && text.contains("`waitable retry x`"),
+                "{text}"
+            );
         }
         let done = row("2026-03-01T12:00:00Z", "COMPLETED", None);
         assert!(matches!(
