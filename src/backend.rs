@@ -272,6 +272,29 @@ pub trait Backend {
     /// Job `id`'s execution: its ARN and the timeline of its history (empty once gone).
     async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution>;
 
+    /// Starts run `run` (`kind`, due `at`) of `job` and waits for its first write: the row
+    /// moved to the run, or the run was refused (`waitable_core::runs`).
+    async fn start_run(
+        &self,
+        job: &JobRecord,
+        run: (u32, waitable_core::runs::RunKind, &str),
+    ) -> Result<waitable_core::runs::StartedRun> {
+        let _ = (job, run);
+        Err(crate::Error::failed("this target cannot run a job again"))
+    }
+
+    /// Stops run `run` of job `id` (a rescheduled job's old run).
+    async fn stop_run(&self, id: &str, run: u32) -> Result<()> {
+        let _ = (id, run);
+        Err(crate::Error::failed("this target cannot stop a run"))
+    }
+
+    /// Every run of `job` with its execution's status and times.
+    async fn runs(&self, job: &JobRecord) -> Result<Vec<waitable_core::runs::RunSummary>> {
+        let _ = job;
+        Ok(Vec::new())
+    }
+
     /// Stops a waiting job's execution and marks it CANCELLED (only if still STARTED).
     async fn cancel(&self, id: &str) -> Result<Cancelled>;
 

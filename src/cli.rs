@@ -118,6 +118,10 @@ pub enum Command {
     Show(ShowArgs),
     /// Cancel waiting jobs: by Id (one or more), or all that --status STARTED selects.
     Cancel(CancelArgs),
+    /// Run a FAILED or CANCELLED job again, with its payload, under its Id: now or --at.
+    Retry(RetryArgs),
+    /// Move a waiting job to another time (refused once it fired).
+    Reschedule(RescheduleArgs),
     /// Delete the stack, cancelling waiting jobs first.
     Destroy,
     /// Print the messages in the stack's delivery queue, then delete them.
@@ -284,6 +288,26 @@ pub struct StatusArgs {
     /// Redraw until every shown job is finished (exit 1 if one ended FAILED; 130 on Ctrl-C).
     #[arg(long)]
     pub watch: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RetryArgs {
+    /// The job's Id.
+    #[arg(allow_hyphen_values = true)]
+    pub id: String,
+    /// When the new run fires (the forms `submit --at` takes); now when omitted.
+    #[arg(long, allow_hyphen_values = true)]
+    pub at: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct RescheduleArgs {
+    /// The job's Id.
+    #[arg(allow_hyphen_values = true)]
+    pub id: String,
+    /// The job's new time (the forms `submit --at` takes).
+    #[arg(long, allow_hyphen_values = true)]
+    pub at: String,
 }
 
 #[derive(Debug, Args)]

@@ -20,6 +20,7 @@ mod local_hardening;
 mod local_limits;
 mod ministack;
 mod reconcile;
+mod runs;
 mod scale;
 mod source_tree;
 mod synth;

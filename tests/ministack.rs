@@ -46,6 +46,8 @@ on_ministack! {
     cancel_stops_a_waiting_job => behaviour,
     status_pages_through_everything => behaviour,
     status_questions_read_the_index => scale,
+    retry_and_reschedule => runs,
+    a_reschedule_racing_the_firing_has_one_outcome => runs,
 }
 
 fn delivering_to_a_queue() -> AwsEnv {

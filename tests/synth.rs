@@ -407,14 +407,28 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
         .to_string();
     let cases = [
         (
-            serde_json::json!({"StartTimestamp": at, "Payload": "null", "ExpiresAt": "1"}),
+            serde_json::json!({"StartTimestamp": at, "Payload": "null", "ExpiresAt": "1",
+                "Run": {"Id": "local-exec", "Number": "1"}}),
             "SetInitialStatus",
             "SUCCEEDED",
         ),
         (
-            serde_json::json!({"StartTimestamp": at, "Payload": "{}", "ExpiresAt": "1"}),
+            serde_json::json!({"StartTimestamp": at, "Payload": "{}", "ExpiresAt": "1",
+                "Run": {"Id": "local-exec", "Number": "1"}}),
             "SetInitialStatusWithPayload",
             "SUCCEEDED",
+        ),
+        // Without its run (the API's input, or one started by hand): AddRun gives it run 1.
+        (
+            serde_json::json!({"StartTimestamp": at, "Payload": "null", "ExpiresAt": "1"}),
+            "AddRun",
+            "SUCCEEDED",
+        ),
+        (
+            serde_json::json!({"StartTimestamp": at, "Payload": "null", "ExpiresAt": "1",
+                "Run": {"Id": 5, "Number": "1"}}),
+            "RejectExecutionInput",
+            "FAILED",
         ),
         (
             serde_json::json!({"StartTimestamp": at}),
@@ -484,7 +498,8 @@ fn the_state_machine_routes_every_kind_of_input_to_its_first_write() {
             .unwrap();
         assert_eq!(first, first_write, "{input}: {result}");
         if status == "SUCCEEDED" {
-            assert_eq!(entered.len(), 4, "{input}: {result}");
+            let extra = if input.get("Run").is_some() { 0 } else { 2 };
+            assert_eq!(entered.len(), 4 + extra, "{input}: {result}");
         }
         assert_eq!(result["status"], status, "{input}: {result}");
     }

@@ -140,11 +140,21 @@ fn check_submit(rendered: &Result<String, String>, body: &Value) -> Result<(), S
         return Err(format!("no ExpiresAt: {input}"));
     }
     let keys: Vec<&String> = input.as_object().unwrap().keys().collect();
-    if keys
-        .iter()
-        .any(|k| !["StartTimestamp", "Payload", "ExpiresAt", "TooFarAhead"].contains(&k.as_str()))
-    {
+    if keys.iter().any(|k| {
+        ![
+            "StartTimestamp",
+            "Payload",
+            "ExpiresAt",
+            "TooFarAhead",
+            "Run",
+        ]
+        .contains(&k.as_str())
+    }) {
         return Err(format!("injected keys: {keys:?}"));
+    }
+    // The job's run: run 1 of the job named after the execution.
+    if input["Run"] != json!({"Id": expect_name, "Number": "1"}) {
+        return Err(format!("wrong Run: {input}"));
     }
     Ok(())
 }
@@ -742,7 +752,7 @@ fn the_local_targets_extras_are_the_templates() {
             .as_object()
             .unwrap()
             .iter()
-            .filter(|(k, _)| *k != "StartTimestamp" && *k != "Payload")
+            .filter(|(k, _)| !["StartTimestamp", "Payload", "Run"].contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         // The rest is what the one execution-input builder makes (the CLI's and the local

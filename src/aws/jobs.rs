@@ -143,6 +143,9 @@ impl StringAttributes for SdkItem<'_> {
     fn string(&self, name: &str) -> Option<&str> {
         self.0.get(name)?.as_s().ok().map(String::as_str)
     }
+    fn number(&self, name: &str) -> Option<&str> {
+        self.0.get(name)?.as_n().ok().map(String::as_str)
+    }
 }
 
 /// A row of the jobs table as read by the SDK, through the contract's one item mapping.
@@ -248,7 +251,9 @@ pub async fn cancel(
         .await?
         .ok_or_else(|| no_such_job(id))?;
     cancel::check(&job).map_err(|e| Error::failed(e.to_string()))?;
-    let arn = execution_arn(state_machine_arn, id).ok_or_else(|| {
+    // The job's current run's execution (`waitable_core::runs`).
+    let name = waitable_core::runs::execution_name(id, waitable_core::runs::current_run(&job));
+    let arn = execution_arn(state_machine_arn, &name).ok_or_else(|| {
         Error::failed(format!(
             "the stack's StateMachineArn {state_machine_arn:?} is not a state machine ARN"
         ))

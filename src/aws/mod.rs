@@ -25,6 +25,7 @@ mod mocks;
 pub mod plan_apply;
 pub mod progress;
 pub mod reconcile_sweep;
+pub mod runs;
 pub mod sdk;
 pub mod signed_api;
 pub mod stack_outputs;
@@ -305,6 +306,32 @@ impl Backend for AwsBackend {
                 ))
             })?;
         history::execution(&self.sfn, &arn).await
+    }
+
+    async fn start_run(
+        &self,
+        job: &JobRecord,
+        run: (u32, waitable_core::runs::RunKind, &str),
+    ) -> Result<waitable_core::runs::StartedRun> {
+        let (stack, retention_days) = self.cached_stack().await?;
+        runs::start_run(
+            &self.sfn,
+            &self.ddb,
+            stack,
+            *retention_days,
+            &self.schedule,
+            job,
+            run,
+        )
+        .await
+    }
+
+    async fn stop_run(&self, id: &str, run: u32) -> Result<()> {
+        runs::stop_run(&self.sfn, self.cached_outputs().await?, id, run).await
+    }
+
+    async fn runs(&self, job: &JobRecord) -> Result<Vec<waitable_core::runs::RunSummary>> {
+        runs::summaries(&self.sfn, self.cached_outputs().await?, job).await
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {

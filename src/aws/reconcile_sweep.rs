@@ -47,8 +47,14 @@ pub async fn sweep(
     let mut report = Vec::with_capacity(ids.len());
     for id in ids {
         pacer.take().await;
+        // The current run's execution (`waitable_core::runs`; the index does not hold `Run`).
+        let run = match super::jobs::get_job(ddb, &outputs.table_name, &id).await? {
+            Some(job) => waitable_core::runs::current_run(&job),
+            None => continue,
+        };
+        let name = waitable_core::runs::execution_name(&id, run);
         let (execution_status, detail) =
-            describe(sfn, &outputs.state_machine_arn, &id, schedule).await?;
+            describe(sfn, &outputs.state_machine_arn, &name, schedule).await?;
         let mut row = Reconciled {
             id,
             execution_status: execution_status.clone(),
@@ -62,7 +68,8 @@ pub async fn sweep(
             row.new_status = Some(status.as_str().to_string());
             row.error = Some(reason.clone());
             if !request.dry_run {
-                row.changed = record(ddb, &outputs.table_name, &row.id, status, &reason).await?;
+                row.changed =
+                    record(ddb, &outputs.table_name, (&row.id, run), status, &reason).await?;
             }
         }
         report.push(row);
@@ -105,11 +112,12 @@ async fn describe(
     .await
 }
 
-/// Writes the outcome if the row is still STARTED; false when something else moved it first.
+/// Writes the outcome if the row is still STARTED at run `run`; false when something else
+/// moved it first.
 async fn record(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
-    id: &str,
+    (id, run): (&str, u32),
     status: JobStatus,
     reason: &str,
 ) -> Result<bool> {
@@ -121,7 +129,12 @@ async fn record(
         .table_name(table)
         .key(ATTR_ID, AttributeValue::S(id.to_string()))
         .update_expression("SET #status = :status, #updated = :now, #error = :error")
-        .condition_expression("#status = :started")
+        .condition_expression(format!(
+            "#status = :started AND {}",
+            waitable_core::runs::RUN_IS_CURRENT
+        ))
+        .expression_attribute_names("#run", waitable_core::runs::ATTR_RUN)
+        .expression_attribute_values(":run", AttributeValue::N(run.to_string()))
         .expression_attribute_names("#status", ATTR_PROCESS_STATUS)
         .expression_attribute_names("#updated", ATTR_LAST_UPDATED)
         .expression_attribute_names("#error", ATTR_ERROR)

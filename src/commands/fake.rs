@@ -24,6 +24,7 @@ pub fn job(at: &str, id: &str) -> JobRecord {
         delivered_at: None,
         fired_at: None,
         delivered_to: vec![],
+        run: None,
     }
 }
 

@@ -12,6 +12,7 @@ pub mod local_exec;
 pub mod local_run;
 pub mod receive;
 pub mod reconcile;
+pub mod runs;
 pub mod show;
 pub mod stacks;
 pub mod status;
@@ -94,6 +95,7 @@ async fn on_stack<B: Backend>(
         Request::Status(r) => status::run(backend, &r, config, out).await,
         Request::Cancel(r) => cancel::run(backend, &r, config, out).await,
         Request::Show(r) => show::run(backend, &r, config, out).await,
+        Request::Run(r) => runs::run(backend, &r, config, out).await,
         Request::Receive(r) => receive::run(backend, &r, config, out).await.map(|_| ()),
         Request::Destroy => destroy::run(backend, config, out).await,
         Request::Check(r) => check::run(backend, &r, config, out).await,

@@ -9,6 +9,7 @@ use crate::config::Config;
 use crate::request::ShowRequest;
 use crate::{Error, Result};
 use waitable_core::render;
+use waitable_core::runs;
 use waitable_core::show::{JobStory, story_text};
 
 pub async fn run<B: Backend>(
@@ -23,9 +24,19 @@ pub async fn run<B: Backend>(
             request.id, config.stack_name
         )));
     };
-    let execution = backend.execution(&request.id).await?;
+    // The current run's execution (`waitable_core::runs`), and every run once there are more.
+    let run = runs::current_run(&job);
+    let execution = backend
+        .execution(&runs::execution_name(&job.id, run))
+        .await?;
+    let all_runs = if run > 1 {
+        backend.runs(&job).await?
+    } else {
+        Vec::new()
+    };
     let style = crate::output::table_style(config.display_tz.clone());
-    let story = JobStory::new(job, execution, &style);
+    let mut story = JobStory::new(job, execution, &style);
+    story.runs = all_runs;
     if config.json() {
         render::json_value(out, &story)
     } else {

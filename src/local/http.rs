@@ -183,6 +183,9 @@ pub(super) async fn submit_body(
     // What the API's POST template adds (the expiry, and the flag for a start more than a
     // year ahead, which ValidateInput records FAILED at once): the same function, tested
     // equal to the template.
+    // The input carries the job's run (`waitable_core::runs`), as the deployed API's template
+    // and the CLI's StartExecution add it on AWS.
+    input[waitable_core::runs::INPUT_RUN] = waitable_core::runs::first_run(&name);
     if api {
         let now = chrono::Utc::now().timestamp();
         for (key, value) in post_input_extras(&job.start_timestamp, now, retention_days) {

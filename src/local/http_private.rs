@@ -63,6 +63,9 @@ pub fn private_router(
         .route(protocol::SUBMIT_PRIVATE, post(submit_private))
         .route(protocol::EXECUTIONS, post(start_raw))
         .route(protocol::CANCEL, post(cancel))
+        .route(protocol::RUNS, post(start_run))
+        .route(protocol::RUNS_STOP, post(stop_run))
+        .route(protocol::RUNS_LIST, post(list_runs))
         .route(protocol::JOBS, get(jobs))
         .route(
             protocol::SEED,
@@ -151,6 +154,50 @@ async fn cancel(
         job_id: job.id.clone(),
         job,
     })
+}
+
+/// A later run of a job (`retry`, `reschedule`): started, and its first write taken, at once.
+async fn start_run(
+    State(app): State<App>,
+    Deadline(deadline): Deadline,
+    body: Bytes,
+) -> Answer<waitable_core::runs::StartedRun> {
+    let v: protocol::RunRequest = parse(&body)?;
+    let request = crate::local::engine::RunStart {
+        id: v.id,
+        run: v.run,
+        kind: v.kind,
+        at: v.at,
+        retention_days: app
+            .retention_days
+            .load(std::sync::atomic::Ordering::Relaxed),
+    };
+    let started = app
+        .engine
+        .ask_until(deadline, |reply| Command::StartRun { request, reply })
+        .await?;
+    ok(started)
+}
+
+async fn stop_run(State(app): State<App>, body: Bytes) -> Answer<()> {
+    let v: protocol::RunRequest = parse(&body)?;
+    app.engine
+        .ask(|reply| Command::StopRun {
+            id: v.id,
+            run: v.run,
+            reply,
+        })
+        .await?;
+    ok(())
+}
+
+async fn list_runs(
+    State(app): State<App>,
+    body: Bytes,
+) -> Answer<Vec<waitable_core::runs::RunSummary>> {
+    let job: waitable_core::job::JobRecord = parse(&body)?;
+    let runs = app.engine.ask(|reply| Command::Runs { job, reply }).await?;
+    ok(runs)
 }
 
 async fn seed(State(app): State<App>, body: Bytes) -> Answer<SeedAnswer> {

@@ -21,6 +21,12 @@ pub const SUBMIT_PRIVATE: &str = "/_waitable/submit";
 pub const EXECUTIONS: &str = "/_waitable/executions";
 /// `POST` [`CancelRequest`] -> [`CancelAnswer`].
 pub const CANCEL: &str = "/_waitable/cancel";
+/// `POST` [`RunRequest`] -> [`waitable_core::runs::StartedRun`]: a later run of a job.
+pub const RUNS: &str = "/_waitable/runs";
+/// `POST` [`RunRequest`] (its `at` unused) -> `null`: stops that run of the job.
+pub const RUNS_STOP: &str = "/_waitable/runs/stop";
+/// `POST` a job record -> its [`waitable_core::runs::RunSummary`]s.
+pub const RUNS_LIST: &str = "/_waitable/runs/list";
 /// `GET ?limit=&nextToken=` -> [`JobsPage`] (full records, with Payload).
 pub const JOBS: &str = "/_waitable/jobs";
 /// `POST` an array of job records -> [`SeedAnswer`].
@@ -124,6 +130,17 @@ pub struct StartExecution {
     pub name: String,
     #[serde(default)]
     pub input: Option<Value>,
+}
+
+/// Run `run` (`kind`) of job `id`, due `at`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunRequest {
+    pub id: String,
+    pub run: u32,
+    pub kind: waitable_core::runs::RunKind,
+    #[serde(default)]
+    pub at: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

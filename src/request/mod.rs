@@ -5,6 +5,7 @@
 mod cancel;
 mod deploy;
 mod local_exec;
+mod runs;
 mod select;
 mod status;
 mod submit;
@@ -25,6 +26,7 @@ pub use cancel::CancelRequest;
 pub use deploy::StackFlags;
 pub use deploy::{DeployRequest, SynthRequest};
 pub use local_exec::LocalExecRequest;
+pub use runs::RunRequest;
 pub use status::StatusQuery;
 pub use submit::SubmitRequest;
 
@@ -37,6 +39,7 @@ pub enum Request {
     Status(StatusQuery),
     Cancel(CancelRequest),
     Show(ShowRequest),
+    Run(RunRequest),
     Destroy,
     Receive(ReceiveRequest),
     Check(CheckArgs),
@@ -60,6 +63,8 @@ impl Request {
             Command::Status(args) => Request::Status(StatusQuery::from_args(&args, time)?),
             Command::Cancel(args) => Request::Cancel(CancelRequest::from_args(&args, time)?),
             Command::Show(args) => Request::Show(ShowRequest::from_args(&args)?),
+            Command::Retry(args) => Request::Run(RunRequest::retry(&args, time)?),
+            Command::Reschedule(args) => Request::Run(RunRequest::reschedule(&args, time)?),
             Command::Destroy => Request::Destroy,
             Command::Receive(args) => Request::Receive(ReceiveRequest::from_args(&args)?),
             Command::Check(args) => Request::Check(args),

@@ -15,6 +15,7 @@ use super::job::{
 };
 use super::logical_ids::{RETENTION_DAYS_VAR, STATE_MACHINE_ARN_VAR, TABLE_NAME_VAR};
 use super::retention::{INPUT_EXPIRES_AT, KEEP_FOREVER};
+use super::runs::{INPUT_RUN, RUN_ID, RUN_NUMBER};
 use super::state_machine::INPUT_TOO_FAR_AHEAD;
 use super::status_index::{self, SCAN_TARGET, STATUS_PARAM};
 use super::time_input::MAX_AHEAD;
@@ -64,6 +65,9 @@ pub(crate) fn json_escaped(expr: &str) -> String {
 /// a string in the input, once as the input in the body).
 pub fn submit_request_template() -> String {
     let id = json_escaped("$id");
+    // The job's run (`crate::runs`), its Id escaped twice like the payload: the state machine
+    // then keys its later writes by it without an extra state.
+    let run_id = json_escaped(&id);
     let timestamp = json_escaped(&format!("$input.json('$.{INPUT_START_TIMESTAMP}')"));
     let payload_text = json_escaped(&format!("$input.json('$.{INPUT_PAYLOAD}')"));
     let payload = json_escaped(&payload_text);
@@ -100,7 +104,7 @@ pub fn submit_request_template() -> String {
 {{
   "stateMachineArn": "${{{STATE_MACHINE_ARN_VAR}}}",
   "name": "{id}",
-  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}, \"{INPUT_PAYLOAD}\": \"#if($payload != ""){payload}#else{NO_PAYLOAD}#end\", \"{INPUT_EXPIRES_AT}\": \"$expires\"#if($tooFar), \"{INPUT_TOO_FAR_AHEAD}\": true#end}}"
+  "input": "{{\"{INPUT_START_TIMESTAMP}\": {timestamp}, \"{INPUT_PAYLOAD}\": \"#if($payload != ""){payload}#else{NO_PAYLOAD}#end\", \"{INPUT_EXPIRES_AT}\": \"$expires\", \"{INPUT_RUN}\": {{\"{RUN_ID}\": \"{run_id}\", \"{RUN_NUMBER}\": \"1\"}}#if($tooFar), \"{INPUT_TOO_FAR_AHEAD}\": true#end}}"
 }}
 "###
     )

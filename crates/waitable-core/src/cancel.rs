@@ -144,6 +144,7 @@ mod tests {
             delivered_at: delivered.map(String::from),
             fired_at: fired.map(String::from),
             delivered_to: vec![],
+            run: None,
         }
     }
 

@@ -160,6 +160,10 @@ pub struct JobRecord {
     /// failed, those before the target its `Error` names.
     #[serde(rename = "DeliveredTo", default, skip_serializing_if = "Vec::is_empty")]
     pub delivered_to: Vec<String>,
+    /// The job's current run (`waitable_core::runs`): absent on its first, 2 and up once
+    /// `retry` or `reschedule` started another.
+    #[serde(rename = "Run", default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<u32>,
 }
 
 impl JobRecord {
@@ -192,11 +196,14 @@ impl JobRequest {
     /// The execution input this job starts with on a stack that keeps finished jobs
     /// `retention_days` (see [`execution_input`]).
     pub fn execution_input(&self, retention_days: u32) -> Value {
-        execution_input(
+        let mut input = execution_input(
             &self.at,
             self.payload.as_ref().map(Payload::as_str),
             retention_days,
-        )
+        );
+        // The job's run: the machine keys every write after the first by it (`runs`).
+        input[crate::runs::INPUT_RUN] = crate::runs::first_run(&self.id);
+        input
     }
 }
 
@@ -243,7 +250,9 @@ pub fn same_job(a: &Value, b: &Value) -> bool {
     let rest = |input: &Value| match input {
         Value::Object(m) => Value::Object(
             m.iter()
-                .filter(|(k, _)| k.as_str() != INPUT_PAYLOAD && k.as_str() != INPUT_EXPIRES_AT)
+                .filter(|(k, _)| {
+                    ![INPUT_PAYLOAD, INPUT_EXPIRES_AT, crate::runs::INPUT_RUN].contains(&k.as_str())
+                })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect(),
         ),
@@ -312,6 +321,7 @@ mod tests {
             delivered_at: None,
             fired_at: None,
             delivered_to: vec![],
+            run: None,
         };
         let v = serde_json::to_value(&rec).unwrap();
         assert_eq!(
@@ -332,7 +342,8 @@ mod tests {
         // 2026-01-01T00:00:00Z is 1767225600; plus 90 days.
         assert_eq!(
             req.execution_input(90),
-            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z", "Payload": "null", "ExpiresAt": "1775001600"})
+            serde_json::json!({"StartTimestamp": "2026-01-01T00:00:00Z", "Payload": "null", "ExpiresAt": "1775001600",
+                "Run": {"Id": "x", "Number": "1"}})
         );
         assert_eq!(
             req.execution_input(0)["ExpiresAt"],
@@ -341,7 +352,7 @@ mod tests {
         req.payload = Some(Payload::parse(r#"{"k":[1]}"#).unwrap());
         assert_eq!(
             req.execution_input(1).to_string(),
-            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}","ExpiresAt":"1767312000"}"#
+            r#"{"StartTimestamp":"2026-01-01T00:00:00Z","Payload":"{\"k\":[1]}","ExpiresAt":"1767312000","Run":{"Id":"x","Number":"1"}}"#
         );
         // Not a wire timestamp: kept forever (ValidateInput records it FAILED without it).
         assert_eq!(

@@ -23,6 +23,7 @@ pub mod render_csv;
 pub mod resolve;
 pub mod resubmit;
 pub mod retention;
+pub mod runs;
 pub mod show;
 pub mod stack_spec;
 pub mod stack_status;

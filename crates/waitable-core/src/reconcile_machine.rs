@@ -12,7 +12,7 @@
 use serde_json::{Value, json};
 
 use super::cfn_intrinsics::substitute;
-use super::job::{ATTR_ID, JobStatus, set_status_if_started};
+use super::job::{JobStatus, set_status_if_started};
 use super::logical_ids::TABLE_NAME_VAR;
 
 /// EventBridge's `detail-type` and `source` of an execution's status change.
@@ -118,17 +118,31 @@ pub fn definition() -> Value {
     })
 }
 
+/// The event names the execution, and a job's first run is named after it: the write holds
+/// only while the row is at its first run (no `Run`), so stopping a rescheduled job's old run
+/// never cancels the job. A later run (`{Id}.r{k}`) names no row: its abnormal end is left to
+/// `waitable reconcile`, which asks the row's current run's execution.
+fn first_run_only(mut params: Value) -> Value {
+    let condition = params["ConditionExpression"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    params["ConditionExpression"] = format!("{condition} AND attribute_not_exists(#run)").into();
+    params["ExpressionAttributeNames"]["#run"] = super::runs::ATTR_RUN.into();
+    params
+}
+
 fn record(table: &str, job: JobStatus, error: &str) -> Value {
     json!({
         "Type": "Task",
-        "Comment": "Only a row still STARTED changes: a job that recorded its own end keeps it",
+        "Comment": "Only a row still STARTED at its first run changes: a job that recorded its own end, or moved on to a later run, keeps it",
         "Resource": UPDATE_ITEM,
-        "Parameters": set_status_if_started(
+        "Parameters": first_run_only(set_status_if_started(
             table,
-            json!({ ATTR_ID: { "S.$": "$.detail.name" } }),
+            super::runs::run_key("$.detail.name"),
             job,
             Some(json!({ "S": error })),
-        ),
+        )),
         "ResultPath": null,
         "Retry": super::state_machine::retry(),
         "Catch": [{ "ErrorEquals": ["DynamoDB.ConditionalCheckFailedException"], "Next": "Done" }],
@@ -199,7 +213,7 @@ mod tests {
             assert_eq!(values[":started"]["S"], "STARTED");
             assert_eq!(
                 task["Parameters"]["ConditionExpression"],
-                "#status = :started"
+                "#status = :started AND attribute_not_exists(#run)"
             );
             assert_eq!(task["Parameters"]["Key"]["Id"]["S.$"], "$.detail.name");
             assert_eq!(task["Catch"][0]["Next"], "Done");

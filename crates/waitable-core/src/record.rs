@@ -14,12 +14,17 @@ use super::payload::Payload;
 pub trait StringAttributes {
     /// The attribute `name` when it is present and a string.
     fn string(&self, name: &str) -> Option<&str>;
+    /// The attribute `name` when it is present and a number (`N`), as its text.
+    fn number(&self, name: &str) -> Option<&str>;
 }
 
 /// The JSON form of an attribute map: `{"Id": {"S": "a"}, ...}`.
 impl StringAttributes for serde_json::Map<String, Value> {
     fn string(&self, name: &str) -> Option<&str> {
         self.get(name)?.get("S")?.as_str()
+    }
+    fn number(&self, name: &str) -> Option<&str> {
+        self.get(name)?.get("N")?.as_str()
     }
 }
 
@@ -46,6 +51,9 @@ pub fn record_from_item(item: &impl StringAttributes) -> Option<JobRecord> {
                     .collect()
             })
             .unwrap_or_default(),
+        run: item
+            .number(crate::runs::ATTR_RUN)
+            .and_then(|n| n.parse().ok()),
     })
 }
 
@@ -71,6 +79,7 @@ pub mod table {
             delivered_at: None,
             fired_at: None,
             delivered_to: vec![],
+            run: None,
         };
         vec![
             (

@@ -73,6 +73,7 @@ mod tests {
             error: Some("Bad,\nthing".into()),
             delivered_at: None,
             delivered_to: Vec::new(),
+            run: None,
             fired_at: None,
         };
         let mut out = Vec::new();

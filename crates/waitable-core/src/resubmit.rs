@@ -112,7 +112,7 @@ fn within_window(stored: &str, offset: Duration, now: DateTime<Utc>) -> bool {
 /// The message for [`Resubmit::Finished`].
 pub fn finished_message(id: &str, status: JobStatus, stored_at: &str) -> String {
     format!(
-        "job {id} was already submitted for {stored_at} and ended {status}: submitting it again starts nothing; to run it again use a new --id"
+        "job {id} was already submitted for {stored_at} and ended {status}: submitting it again starts nothing; to run it again: `waitable retry {id}` (or `--at T`)"
     )
 }
 
@@ -135,6 +135,7 @@ mod tests {
             error: None,
             delivered_at: None,
             delivered_to: Vec::new(),
+            run: None,
             fired_at: None,
         }
     }
@@ -210,7 +211,10 @@ mod tests {
                 panic!("{status}: not finished")
             };
             let text = finished_message("x", s, "2026-03-01T12:00:00Z");
-            assert!(text.contains(status) && text.contains("new --id"), "{text}");
+            assert!(
+                text.contains(status) && text.contains("`waitable retry x`"),
+                "{text}"
+            );
         }
         let done = row("2026-03-01T12:00:00Z", "COMPLETED", None);
         assert!(matches!(

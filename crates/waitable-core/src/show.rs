@@ -48,6 +48,10 @@ pub struct JobStory {
     /// For a job still waiting: "fires in 3h 12m (at 2030-01-01T09:00:00Z)".
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fires: Option<String>,
+    /// A job run more than once (`retry`, `reschedule`): every run, its execution and how it
+    /// stands; the timeline is the current run's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<crate::runs::RunSummary>,
 }
 
 impl JobStory {
@@ -64,6 +68,7 @@ impl JobStory {
             job,
             execution,
             fires,
+            runs: Vec::new(),
         }
     }
 }
@@ -117,6 +122,22 @@ pub fn story_text(out: &mut impl Write, story: &JobStory, style: &Style) -> io::
         field(out, "Console", &printable(url))?;
     }
     payload_text(out, job)?;
+    if !story.runs.is_empty() {
+        writeln!(out, "Runs")?;
+        for r in &story.runs {
+            let mut line = format!("  {}  {}  {}", r.run, printable(&r.execution), r.status);
+            if let Some(t) = &r.started_at {
+                line.push_str(&format!("  started {}", time(t)));
+            }
+            if let Some(t) = &r.stopped_at {
+                line.push_str(&format!("  ended {}", time(t)));
+            }
+            if let Some(e) = &r.error {
+                line.push_str(&format!("  {}", printable(e)));
+            }
+            writeln!(out, "{line}")?;
+        }
+    }
     if story.execution.timeline.is_empty() {
         return writeln!(
             out,
@@ -211,6 +232,7 @@ mod tests {
             error: None,
             delivered_at: None,
             delivered_to: Vec::new(),
+            run: None,
             fired_at: None,
         };
         let arn = "arn:aws:states:eu-west-1:123456789012:execution:m:job-1".to_string();

@@ -331,6 +331,7 @@ mod tests {
             delivered_at: None,
             fired_at: None,
             delivered_to: vec![],
+            run: None,
         };
         assert!(DueWindow::default().selects(&job(T1, "FAILED")));
         // A job rejected before its first write has no StartActionAt: not in the index.

@@ -298,7 +298,7 @@ mod tests {
     #[test]
     fn input_over_256_kb_is_refused_just_at_the_limit() {
         let overhead = json!({"StartTimestamp": "2026-03-01T12:00:00Z", "Payload": "{\"x\":\"\"}",
-            "ExpiresAt": crate::retention::KEEP_FOREVER})
+            "ExpiresAt": crate::retention::KEEP_FOREVER, "Run": {"Id": "a", "Number": "1"}})
         .to_string()
         .len();
         let fits = "x".repeat(MAX_INPUT_BYTES - overhead);

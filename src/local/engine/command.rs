@@ -93,6 +93,21 @@ pub enum Command {
         id: String,
         reply: Reply<JobRecord>,
     },
+    /// A later run of a job (`retry`, `reschedule`), with its first states taken now.
+    StartRun {
+        request: super::RunStart,
+        reply: Reply<waitable_core::runs::StartedRun>,
+    },
+    StopRun {
+        id: String,
+        run: u32,
+        reply: Reply<()>,
+    },
+    /// Every run of a job, with its execution's status and times.
+    Runs {
+        job: JobRecord,
+        reply: Reply<Vec<waitable_core::runs::RunSummary>>,
+    },
     /// A page of the table by Id, or with `index`, of one status through the status index
     /// (`after` is then the token text of `waitable_core::status_index::query_token_text`).
     Page {
@@ -161,6 +176,9 @@ impl Command {
         match self {
             Command::Submit { reply, .. } => reply.is_closed(),
             Command::Cancel { reply, .. } => reply.is_closed(),
+            Command::StartRun { reply, .. } => reply.is_closed(),
+            Command::StopRun { reply, .. } => reply.is_closed(),
+            Command::Runs { reply, .. } => reply.is_closed(),
             Command::Page { reply, .. } => reply.is_closed(),
             Command::Seed { reply, .. } => reply.is_closed(),
             Command::Reload { reply, .. } => reply.is_closed(),
@@ -185,6 +203,9 @@ impl Command {
         let _ = match self {
             Command::Submit { reply, .. } => no(reply),
             Command::Cancel { reply, .. } => no(reply),
+            Command::StartRun { reply, .. } => no(reply),
+            Command::StopRun { reply, .. } => no(reply),
+            Command::Runs { reply, .. } => no(reply),
             Command::Page { reply, .. } => no(reply),
             Command::Seed { reply, .. } => no(reply),
             Command::Reload { reply, .. } => no(reply),

@@ -23,6 +23,7 @@ use waitable_core::job::{
     ATTR_ERROR, ATTR_LAST_UPDATED, ATTR_PROCESS_STATUS, JobRecord, JobStatus, Submitted, same_job,
 };
 use waitable_core::job_id::is_valid_id;
+use waitable_core::runs;
 
 /// Transitions one execution may make in one go before yielding (a Pass loop cannot hang us).
 const MAX_STEPS: usize = 1000;
@@ -34,7 +35,11 @@ fn jitter() -> f64 {
     (uuid::Uuid::new_v4().as_u128() >> 75) as f64 / (1u64 << 53) as f64
 }
 
-fn machine(c: &Connection, cache: &mut Machines, id: i64) -> anyhow::Result<Arc<Machine>> {
+pub(super) fn machine(
+    c: &Connection,
+    cache: &mut Machines,
+    id: i64,
+) -> anyhow::Result<Arc<Machine>> {
     if let Some(m) = cache.get(&id) {
         return Ok(m.clone());
     }
@@ -239,7 +244,7 @@ pub(super) fn drive(
                 // Past the one-year limit the execution timed out (TIMED_OUT on AWS).
                 let timed_out = now > exec.start_ms.saturating_add(asl::limits::MAX_EXECUTION_MS);
                 let status = if timed_out { "TIMED_OUT" } else { FAILED };
-                reconcile_row(c, name, status, now, (&error, &cause))?;
+                reconcile_row(c, (name, &exec.input), status, now, (&error, &cause))?;
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
                 return store::save_execution(c, &exec);
@@ -282,7 +287,13 @@ pub(super) fn fail_internally(
         );
         store::save_execution(c, &exec)?;
         store::record(c, name, "ExecutionFailed", None, now)?;
-        reconcile_row(c, name, FAILED, now, ("States.Runtime", message))?;
+        reconcile_row(
+            c,
+            (name, &exec.input),
+            FAILED,
+            now,
+            ("States.Runtime", message),
+        )?;
     }
     Ok(())
 }
@@ -291,10 +302,10 @@ pub(super) fn fail_internally(
 /// that ended `execution_status` while its job's row still says STARTED moves the row to the
 /// outcome's status, with its reason followed by the execution's error and cause (a webhook
 /// answer of a type the HTTP Task refuses, for example). A job that recorded its own end is
-/// left as it is.
+/// left as it is, and so is one that moved on to another run (`waitable_core::runs`).
 fn reconcile_row(
     c: &Connection,
-    name: &str,
+    (name, input): (&str, &serde_json::Value),
     execution_status: &str,
     now: i64,
     (failed_with, cause): (&str, &str),
@@ -306,11 +317,13 @@ fn reconcile_row(
     ) else {
         return Ok(());
     };
-    let Some(mut item) = store::get_item(c, name)? else {
+    let (id, run) = runs::run_of(input, name);
+    let Some(mut item) = store::get_item(c, &id)? else {
         return Ok(());
     };
-    let started = http_contract::job_from_item(&item)
-        .is_some_and(|j| j.process_status == JobStatus::Started.as_str());
+    let started = http_contract::job_from_item(&item).is_some_and(|j| {
+        j.process_status == JobStatus::Started.as_str() && runs::current_run(&j) == run
+    });
     if !started {
         return Ok(());
     }
@@ -320,7 +333,19 @@ fn reconcile_row(
         json!({ "S": asl::run::iso_millis(now) }),
     );
     item.insert(ATTR_ERROR.into(), json!({ "S": reason }));
-    store::put_item(c, name, &item)
+    store::put_item(c, &id, &item)
+}
+
+/// Aborts execution `name` if it is running.
+pub(super) fn abort(c: &Connection, name: &str, now: i64) -> anyhow::Result<()> {
+    if let Some(mut exec) = store::get_execution(c, name)?
+        && exec.status == RUNNING
+    {
+        finish(&mut exec, ABORTED, now, None);
+        store::save_execution(c, &exec)?;
+        store::record(c, name, "ExecutionAborted", None, now)?;
+    }
+    Ok(())
 }
 
 /// Stops the job's execution and marks the job CANCELLED, only if it is still STARTED and has
@@ -333,13 +358,8 @@ pub(super) fn cancel(c: &Connection, id: &str, now: i64) -> Result<JobRecord, En
     let job = http_contract::job_from_item(&item)
         .ok_or_else(|| EngineError::internal(anyhow::anyhow!("a stored job has no Id")))?;
     waitable_core::cancel::check(&job).map_err(|reason| EngineError::JobNotWaiting { reason })?;
-    if let Some(mut exec) = store::get_execution(c, id).map_err(EngineError::internal)?
-        && exec.status == RUNNING
-    {
-        finish(&mut exec, ABORTED, now, None);
-        store::save_execution(c, &exec).map_err(EngineError::internal)?;
-        store::record(c, id, "ExecutionAborted", None, now).map_err(EngineError::internal)?;
-    }
+    abort(c, &runs::execution_name(id, runs::current_run(&job)), now)
+        .map_err(EngineError::internal)?;
     item.insert(
         ATTR_PROCESS_STATUS.into(),
         json!({ "S": JobStatus::Cancelled.as_str() }),

@@ -76,6 +76,17 @@ impl Engine {
                 Command::Cancel { id, reply } => {
                     answer(reply, with_savepoint(&tx, |c| cancel(c, &id, now)))
                 }
+                Command::StartRun { request, reply } => {
+                    let r = with_savepoint(&tx, |c| {
+                        super::runs::start_run(c, &mut parts, *current, request, now)
+                    });
+                    answer(reply, r)
+                }
+                Command::StopRun { id, run, reply } => answer(
+                    reply,
+                    with_savepoint(&tx, |c| super::runs::stop_run(c, &id, run, now)),
+                ),
+                Command::Runs { job, reply } => answer(reply, super::runs::summaries(&tx, &job)),
                 Command::Page {
                     after,
                     limit,

@@ -27,6 +27,7 @@ mod execution;
 mod handle;
 mod pool;
 mod run_loop;
+mod runs;
 mod sweep;
 mod table;
 mod webhook;
@@ -34,6 +35,7 @@ mod webhook;
 pub use command::{Command, EngineError, Handle, IndexQuery, Page, Submit, submission};
 pub use deliver::{DEFAULT_CONCURRENCY, QueueMessage, WEBHOOK_HEADER_FILE};
 pub use run_loop::Engine;
+pub use runs::RunStart;
 
 /// The stack's fixed names, as the engine's executions see them.
 #[derive(Debug, Clone)]

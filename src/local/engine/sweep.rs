@@ -21,7 +21,13 @@ pub(super) fn sweep(
 ) -> Result<Vec<Reconciled>, EngineError> {
     let mut report = Vec::with_capacity(ids.len());
     for id in ids {
-        let exec = store::get_execution(c, id).map_err(EngineError::internal)?;
+        // The current run's execution (`waitable_core::runs`).
+        let run = store::get_item(c, id)
+            .map_err(EngineError::internal)?
+            .and_then(|item| http_contract::job_from_item(&item))
+            .map_or(1, |j| waitable_core::runs::current_run(&j));
+        let name = waitable_core::runs::execution_name(id, run);
+        let exec = store::get_execution(c, &name).map_err(EngineError::internal)?;
         let execution_status = exec
             .as_ref()
             .map_or(EXECUTION_MISSING.to_string(), |e| e.status.clone());
@@ -40,7 +46,7 @@ pub(super) fn sweep(
             row.new_status = Some(status.as_str().to_string());
             row.error = Some(reason.clone());
             if !dry_run {
-                row.changed = record(c, id, status, &reason, now)?;
+                row.changed = record(c, (id, run), status, &reason, now)?;
             }
         }
         report.push(row);
@@ -48,10 +54,10 @@ pub(super) fn sweep(
     Ok(report)
 }
 
-/// The reconcile's write: only a row still STARTED changes.
+/// The reconcile's write: only a row still STARTED at run `run` changes.
 fn record(
     c: &Connection,
-    id: &str,
+    (id, run): (&str, u32),
     status: JobStatus,
     reason: &str,
     now: i64,
@@ -59,8 +65,10 @@ fn record(
     let Some(mut item) = store::get_item(c, id).map_err(EngineError::internal)? else {
         return Ok(false);
     };
-    let started = http_contract::job_from_item(&item)
-        .is_some_and(|j| j.process_status == JobStatus::Started.as_str());
+    let started = http_contract::job_from_item(&item).is_some_and(|j| {
+        j.process_status == JobStatus::Started.as_str()
+            && waitable_core::runs::current_run(&j) == run
+    });
     if !started {
         return Ok(false);
     }

@@ -21,3 +21,29 @@ pub(super) fn timeline_event(
         cause: None,
     })
 }
+
+/// Execution `name`'s ARN and timeline, from the engine's history.
+pub(super) async fn execution(
+    backend: &super::LocalBackend,
+    name: &str,
+) -> crate::Result<waitable_core::show::Execution> {
+    use crate::backend::Backend;
+    let outputs = backend.outputs().await?;
+    let execution_arn = waitable_core::arn::execution_arn(&outputs.state_machine_arn, name)
+        .unwrap_or_else(|| name.to_string());
+    let events: Vec<(String, Option<String>, i64)> = backend
+        .call_typed(
+            "GET",
+            &super::super::protocol::history_path(name),
+            None::<&()>,
+        )
+        .await?;
+    Ok(waitable_core::show::Execution {
+        execution_arn,
+        console_url: None,
+        timeline: events
+            .into_iter()
+            .filter_map(|(event, state, at_ms)| timeline_event(event, state, at_ms))
+            .collect(),
+    })
+}

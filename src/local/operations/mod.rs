@@ -7,6 +7,7 @@ mod destroy;
 mod history;
 mod install;
 mod reconcile;
+mod runs;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -33,6 +34,7 @@ use waitable_core::delivery::received::Received;
 use waitable_core::job::{JobRecord, JobRequest, JobStatus, Submitted};
 use waitable_core::logical_ids::JOBS_TABLE;
 use waitable_core::outputs::StackOutputs;
+use waitable_core::runs::{RunKind, RunSummary, StartedRun};
 use waitable_core::status_index::DueWindow;
 
 /// The local stack: its state directory and engine.
@@ -175,7 +177,7 @@ impl LocalBackend {
 
     /// One call with a typed body and answer, read straight from the bytes: payloads are kept
     /// byte for byte (no detour through `Value`, which would rewrite numbers).
-    async fn call_typed<T: serde::de::DeserializeOwned>(
+    pub(super) async fn call_typed<T: serde::de::DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
@@ -319,20 +321,7 @@ impl Backend for LocalBackend {
     }
 
     async fn execution(&self, id: &str) -> Result<waitable_core::show::Execution> {
-        let outputs = self.outputs().await?;
-        let execution_arn = waitable_core::arn::execution_arn(&outputs.state_machine_arn, id)
-            .unwrap_or_else(|| id.to_string());
-        let events: Vec<(String, Option<String>, i64)> = self
-            .call_typed("GET", &protocol::history_path(id), None::<&()>)
-            .await?;
-        Ok(waitable_core::show::Execution {
-            execution_arn,
-            console_url: None,
-            timeline: events
-                .into_iter()
-                .filter_map(|(event, state, at_ms)| history::timeline_event(event, state, at_ms))
-                .collect(),
-        })
+        history::execution(self, id).await
     }
 
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>> {
@@ -341,6 +330,22 @@ impl Backend for LocalBackend {
 
     async fn delete_received(&self, handles: &[String]) -> Result<usize> {
         self.queue_delete(handles).await
+    }
+
+    async fn start_run(&self, job: &JobRecord, run: (u32, RunKind, &str)) -> Result<StartedRun> {
+        let body = runs::request(job, run);
+        self.call_typed("POST", protocol::RUNS, Some(&body)).await
+    }
+
+    async fn stop_run(&self, id: &str, run: u32) -> Result<()> {
+        let body = runs::stop(id, run);
+        self.call_typed("POST", protocol::RUNS_STOP, Some(&body))
+            .await
+    }
+
+    async fn runs(&self, job: &JobRecord) -> Result<Vec<RunSummary>> {
+        self.call_typed("POST", protocol::RUNS_LIST, Some(job))
+            .await
     }
 
     async fn cancel(&self, id: &str) -> Result<Cancelled> {

@@ -5,6 +5,7 @@
 //! and re-serialising it would not. A job without a payload gets `"Payload":null`.
 
 use crate::job::INPUT_START_TIMESTAMP;
+use crate::state_machine::later::RUN_ID_PATH;
 
 /// Where the state machine keeps the moment the job fired and the two braces of the message
 /// (set by the claim, see [`super::states`]), and the payload text (`"null"` when none was
@@ -22,7 +23,7 @@ pub const FORMAT: &str = r#"{}"Id":"{}","StartActionAt":"{}","FiredAt":"{}","Pay
 /// The intrinsic that builds the message from the execution's data.
 pub fn expression() -> String {
     format!(
-        "States.Format('{FORMAT}', {OPEN_BRACE_PATH}, $$.Execution.Name, $.{INPUT_START_TIMESTAMP}, {FIRED_AT_PATH}, {PAYLOAD_PATH}, {CLOSE_BRACE_PATH})"
+        "States.Format('{FORMAT}', {OPEN_BRACE_PATH}, {RUN_ID_PATH}, $.{INPUT_START_TIMESTAMP}, {FIRED_AT_PATH}, {PAYLOAD_PATH}, {CLOSE_BRACE_PATH})"
     )
 }
 
@@ -93,7 +94,7 @@ mod tests {
         assert!(!e.contains('\\'), "no escapes: {e}");
         assert!(
             e.ends_with(
-                ", $.Fired.Open, $$.Execution.Name, $.StartTimestamp, $.Fired.At, $.Payload, $.Fired.Close)"
+                ", $.Fired.Open, $.Run.Id, $.StartTimestamp, $.Fired.At, $.Payload, $.Fired.Close)"
             ),
             "{e}"
         );
@@ -105,6 +106,7 @@ mod tests {
         let input = json!({
             "StartTimestamp": "2030-01-01T00:00:00Z",
             "Payload": "{\"n\":1e2,\"s\":\"it's {}\"}",
+            "Run": { "Id": "job-1", "Number": "1" },
             "Fired": { "At": "2030-01-01T00:00:00.005Z", "Open": "{", "Close": "}" }
         });
         let ctx = json!({ "Execution": { "Name": "job-1" } });

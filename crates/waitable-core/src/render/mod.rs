@@ -399,6 +399,7 @@ mod tests {
             delivered_at: None,
             fired_at: None,
             delivered_to: vec![],
+            run: None,
         }
     }
 

@@ -19,6 +19,7 @@
 
 use serde_json::{Value, json};
 
+use super::later::current_run_only;
 use super::{
     FAILURE_PATH, JOB_FAILED, UPDATE_ITEM, execution_key, fail_if_started, failed_catch, retry,
 };
@@ -171,9 +172,9 @@ fn catches() -> Value {
 fn fire_job(table: &str, first: &str) -> Value {
     json!({
         "Type": "Task",
-        "Comment": "The claim: only a job still STARTED is delivered, so one cancelled before it fired never is; FiredAt makes it one cancel refuses",
+        "Comment": "The claim: only a job still STARTED at this run is delivered, so one cancelled or moved before it fired never is; FiredAt makes it one cancel refuses",
         "Resource": UPDATE_ITEM,
-        "Parameters": {
+        "Parameters": current_run_only(json!({
             "TableName": table,
             "Key": execution_key(),
             "UpdateExpression": "SET #fired = :now",
@@ -183,7 +184,7 @@ fn fire_job(table: &str, first: &str) -> Value {
                 ":started": { "S": JobStatus::Started.as_str() },
                 ":now": { "S.$": "$$.State.EnteredTime" }
             }
-        },
+        })),
         // When it fired, and the message's braces (States.Format arguments, see `message`).
         "ResultSelector": { "At.$": "$$.State.EnteredTime", "Open": "{", "Close": "}" },
         "ResultPath": FIRED_AT_PATH.trim_end_matches(".At"),
@@ -231,7 +232,7 @@ pub fn parameter_defaults() -> [(&'static str, String); 2] {
 fn deliver(target: &Target, next: &str) -> Value {
     let body = message::expression();
     let id_attribute =
-        json!({ "Id": { "DataType": "String", "StringValue.$": "$$.Execution.Name" } });
+        json!({ "Id": { "DataType": "String", "StringValue.$": super::later::RUN_ID_PATH } });
     let (comment, resource, parameters) = match target {
         Target::Queue => (
             "Send the message to the stack's queue",
@@ -295,7 +296,7 @@ fn record_delivered(table: &str, d: &Deliveries) -> Value {
         "Type": "Task",
         "Comment": "Every target took the message: COMPLETED, with DeliveredAt and DeliveredTo",
         "Resource": UPDATE_ITEM,
-        "Parameters": {
+        "Parameters": current_run_only(json!({
             "TableName": table,
             "Key": execution_key(),
             "UpdateExpression": "SET #status = :completed, #updated = :now, #delivered = :now, #to = :to",
@@ -312,7 +313,7 @@ fn record_delivered(table: &str, d: &Deliveries) -> Value {
                 ":now": { "S.$": "$$.State.EnteredTime" },
                 ":to": { "S": delivered_to(&d.targets) }
             }
-        },
+        })),
         "ResultPath": null,
         "Retry": retry(),
         "Catch": catches(),
@@ -395,7 +396,10 @@ mod tests {
             ]
         );
         let claim = &s[FIRE_JOB]["Parameters"];
-        assert_eq!(claim["ConditionExpression"], "#status = :started");
+        assert_eq!(
+            claim["ConditionExpression"],
+            format!("#status = :started AND {}", crate::runs::RUN_IS_CURRENT)
+        );
         // The claim records FiredAt and nothing the status index holds (no index write).
         assert_eq!(claim["UpdateExpression"], "SET #fired = :now");
         assert_eq!(claim["ExpressionAttributeNames"]["#fired"], ATTR_FIRED_AT);
@@ -447,7 +451,10 @@ mod tests {
                 p["ExpressionAttributeValues"][":deliveredto"]["S.$"],
                 "$.Undelivered.DeliveredTo"
             );
-            assert_eq!(p["ConditionExpression"], "#status = :started");
+            assert_eq!(
+                p["ConditionExpression"],
+                format!("#status = :started AND {}", crate::runs::RUN_IS_CURRENT)
+            );
         }
         assert_eq!(
             s[CHECK_FAILURE_CAUSE]["Choices"][0],
@@ -502,7 +509,7 @@ mod tests {
         );
         assert_eq!(
             s["DeliverToQueue"]["Parameters"]["MessageAttributes"]["Id"]["StringValue.$"],
-            "$$.Execution.Name"
+            "$.Run.Id"
         );
         assert_eq!(
             s["DeliverToTopic"]["Parameters"]["Message.$"],

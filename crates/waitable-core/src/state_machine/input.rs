@@ -18,19 +18,30 @@ pub(super) fn validate_input() -> Value {
     let payload = format!("$.{INPUT_PAYLOAD}");
     let expires = format!("$.{INPUT_EXPIRES_AT}");
     let too_far = format!("$.{INPUT_TOO_FAR_AHEAD}");
-    json!({
-        "Type": "Choice",
-        "Comment": "Check the input before the first write: a Wait state given a bad timestamp fails uncatchably",
-        "Choices": [
+    let mut rules = vec![later::later_run_rule()];
+    rules.extend(
+        json!([
             { "Variable": ts, "IsPresent": false, "Next": REJECT_INPUT },
             { "Not": { "Variable": ts, "IsTimestamp": true }, "Next": CHOOSE_REJECT_RECORD },
             { "Variable": expires, "IsPresent": false, "Next": REJECT_EXECUTION_INPUT },
             { "Variable": expires, "IsString": false, "Next": REJECT_EXECUTION_INPUT },
             { "Variable": payload, "IsPresent": false, "Next": REJECT_EXECUTION_INPUT },
             { "Variable": payload, "IsString": false, "Next": REJECT_EXECUTION_INPUT },
-            { "Not": { "Variable": too_far, "IsPresent": false }, "Next": RECORD_TOO_FAR_AHEAD },
-            { "Variable": payload, "StringEquals": NO_PAYLOAD, "Next": SET_INITIAL_STATUS }
-        ],
+            { "Not": { "Variable": too_far, "IsPresent": false }, "Next": RECORD_TOO_FAR_AHEAD }
+        ])
+        .as_array()
+        .expect("a list")
+        .iter()
+        .cloned(),
+    );
+    rules.extend(later::run_rules(REJECT_EXECUTION_INPUT));
+    rules.push(
+        json!({ "Variable": payload, "StringEquals": NO_PAYLOAD, "Next": SET_INITIAL_STATUS }),
+    );
+    json!({
+        "Type": "Choice",
+        "Comment": "Check the input before the first write: a Wait state given a bad timestamp fails uncatchably",
+        "Choices": rules,
         "Default": SET_INITIAL_STATUS_WITH_PAYLOAD
     })
 }

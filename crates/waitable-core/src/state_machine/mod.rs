@@ -20,6 +20,7 @@
 //! with N targets 5 + N (`state_machine_runs` counts them on the interpreter).
 
 mod input;
+pub mod later;
 #[cfg(test)]
 mod runs_tests;
 
@@ -138,6 +139,9 @@ pub fn definition(spec: &StackSpec) -> Value {
     for (name, state) in input::fail_states() {
         add(name, state);
     }
+    for (name, state) in later::states(&table) {
+        add(name, state);
+    }
     let fired = if d.is_empty() {
         SET_FINAL_STATUS
     } else {
@@ -218,8 +222,9 @@ pub(crate) fn retry() -> Value {
     }])
 }
 
+/// The key of every write after a run's first: the job's Id as its run carries it.
 pub(crate) fn execution_key() -> Value {
-    json!({ ATTR_ID: { "S.$": "$$.Execution.Name" } })
+    super::runs::run_key(later::RUN_ID_PATH)
 }
 
 fn set_initial_status(table: &str, with_payload: bool) -> Value {
@@ -264,7 +269,7 @@ fn set_final_status(table: &str) -> Value {
         "Type": "Task",
         "Comment": "Only a STARTED job completes: one cancelled meanwhile stays CANCELLED",
         "Resource": UPDATE_ITEM,
-        "Parameters": {
+        "Parameters": later::current_run_only(json!({
             "TableName": table,
             "Key": execution_key(),
             "UpdateExpression": "SET #status = :completed, #updated = :now, #fired = :now",
@@ -279,7 +284,7 @@ fn set_final_status(table: &str) -> Value {
                 ":started": { "S": JobStatus::Started.as_str() },
                 ":now": { "S.$": "$$.State.EnteredTime" }
             }
-        },
+        })),
         "ResultPath": null,
         "Retry": retry(),
         "Catch": [failed_catch()],
@@ -309,14 +314,14 @@ pub fn fail_if_started(table: &str, error: Value, more: &[(&str, Value)]) -> Val
         names[format!("#{placeholder}")] = json!(attr);
         values[format!(":{placeholder}")] = value.clone();
     }
-    json!({
+    later::current_run_only(json!({
         "TableName": table,
         "Key": execution_key(),
         "UpdateExpression": expression,
         "ConditionExpression": "#status = :started",
         "ExpressionAttributeNames": names,
         "ExpressionAttributeValues": values
-    })
+    }))
 }
 
 fn mark_failed(table: &str) -> Value {
@@ -470,7 +475,7 @@ mod tests {
             // Wait states cannot carry a Catch; the timestamp is validated before the first
             // write instead, so the Wait cannot fail on it.
             assert_eq!(
-                states[VALIDATE_INPUT]["Choices"][1]["Not"]["IsTimestamp"],
+                states[VALIDATE_INPUT]["Choices"][2]["Not"]["IsTimestamp"],
                 json!(true)
             );
         }
@@ -556,7 +561,8 @@ mod tests {
         // No Choice between the input check and the first write, in any variant.
         for (variant, states) in every_variant() {
             let choices = states.values().filter(|s| s["Type"] == "Choice").count();
-            let expected = if variant == "waitable" { 2 } else { 3 };
+            // ValidateInput, ChooseRejectRecord, ChooseRun (and CheckFailureCause).
+            let expected = if variant == "waitable" { 3 } else { 4 };
             assert_eq!(choices, expected, "{variant}: {:?}", states.keys());
         }
     }
@@ -574,10 +580,14 @@ mod tests {
             "$.Payload",
             "$.ExpiresAt",
             "$.TooFarAhead",
+            "$.Run",
+            "$.Run.Id",
+            "$.Run.Number",
+            "$.Run.Kind",
         ];
         // Each world: which fields are present. A rule is safe if, in every world not matched
         // by an earlier rule, each type test is on a present field.
-        for world in 0..16u8 {
+        for world in 0..=255u8 {
             let present =
                 |f: &str| world & (1 << fields.iter().position(|x| *x == f).unwrap()) != 0;
             for rule in &rules {

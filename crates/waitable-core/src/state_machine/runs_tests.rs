@@ -492,3 +492,118 @@ fn the_generated_definition_is_accepted() {
     ));
     assert_eq!(all.states["DeliverToQueue"].retry[0].max_attempts, 5);
 }
+
+// ---- A job's later runs (`crate::runs`) -------------------------------------------------------
+
+fn record_of(stack: &mut Stack) -> crate::job::JobRecord {
+    let row = stack.row("job-1");
+    crate::record::record_from_item(row.as_object().unwrap()).unwrap()
+}
+
+/// Run 1 to its end, then the job's row moved to `status`.
+fn finished_job(spec: &StackSpec, status: &str) -> Stack {
+    let mut stack = Stack::new();
+    run(spec, &input(Some(r#"{"k":1}"#)), &mut stack);
+    stack.set_status("job-1", status);
+    stack
+}
+
+#[test]
+fn a_retry_moves_the_row_to_its_run_and_costs_one_choice_more() {
+    for v in variants() {
+        let mut stack = finished_job(&v.spec, "FAILED");
+        let job = record_of(&mut stack);
+        let retry = crate::runs::run_input(&job, 2, crate::runs::RunKind::Retry, DUE, 90);
+        let (end, entered) = run(&v.spec, &retry, &mut stack);
+        assert!(matches!(end, End::Succeeded(_)), "{}: {end:?}", v.name);
+        // ValidateInput, ChooseRun, StartRetry instead of ValidateInput, SetInitialStatus.
+        assert_eq!(
+            entered[..3],
+            ["ValidateInput", "ChooseRun", "StartRetry"],
+            "{}",
+            v.name
+        );
+        let row = stack.row("job-1");
+        assert_eq!(row["Run"], json!({ "N": "2" }), "{}", v.name);
+        assert_eq!(row["ProcessStatus"]["S"], "COMPLETED", "{}", v.name);
+        assert_eq!(row["Payload"]["S"], r#"{"k":1}"#, "{}", v.name);
+        assert!(row.get("Error").is_none(), "{}", v.name);
+        // The message names the job, not the run's execution.
+        for (_, params) in &stack.sent {
+            assert!(params.to_string().contains("job-1"), "{params}");
+        }
+    }
+}
+
+#[test]
+fn a_run_whose_row_is_not_where_it_expects_is_refused_and_changes_nothing() {
+    let spec = StackSpec::default();
+    for (status, kind) in [
+        ("COMPLETED", crate::runs::RunKind::Retry),
+        ("COMPLETED", crate::runs::RunKind::Reschedule),
+    ] {
+        let mut stack = finished_job(&spec, status);
+        let before = stack.row("job-1");
+        let job = record_of(&mut stack);
+        let later = crate::runs::run_input(&job, 2, kind, DUE, 90);
+        let (end, entered) = run(&spec, &later, &mut stack);
+        assert!(
+            matches!(&end, End::Failed { error, .. } if error == crate::runs::ERROR_RUN_REFUSED),
+            "{end:?}"
+        );
+        assert_eq!(entered.last().unwrap(), "RunRefused");
+        assert_eq!(stack.row("job-1"), before);
+    }
+    // A stale run (the row moved on to run 3 meanwhile) is refused too.
+    let mut stack = finished_job(&spec, "FAILED");
+    let job = record_of(&mut stack);
+    let update = json!({
+        "TableName": TABLE, "Key": { "Id": { "S": "job-1" } },
+        "UpdateExpression": "SET #r = :r", "ExpressionAttributeNames": { "#r": "Run" },
+        "ExpressionAttributeValues": { ":r": { "N": "3" } }
+    });
+    stack.tables.call(&Op::UpdateItem, &update).unwrap();
+    let stale = crate::runs::run_input(&job, 2, crate::runs::RunKind::Retry, DUE, 90);
+    let (end, _) = run(&spec, &stale, &mut stack);
+    assert!(matches!(end, End::Failed { .. }), "{end:?}");
+    assert_eq!(stack.row("job-1")["Run"], json!({ "N": "3" }));
+}
+
+#[test]
+fn an_old_run_cannot_fire_once_its_job_moved_to_a_later_run() {
+    for v in variants() {
+        let mut stack = Stack::new();
+        let first = input(None);
+        let cur = Cursor::enter("ValidateInput", first, T0);
+        // The job moves to run 2 while run 1 waits (a reschedule's first write).
+        let (_, visited) = run_from(&v.spec, cur, &mut stack, |c, stack| {
+            if c.state == "WaitUntil" && stack.row("job-1").get("Run").is_none() {
+                let job = record_of(stack);
+                let later = crate::runs::run_input(
+                    &job,
+                    2,
+                    crate::runs::RunKind::Reschedule,
+                    "2027-07-01T00:00:00Z",
+                    90,
+                );
+                let m = machine(&v.spec);
+                let mut cur = Cursor::enter("ValidateInput", later.clone(), T0);
+                while cur.state != "WaitUntil" {
+                    match step(&m, &exec(&later), cur, T0, stack, &mut || 1.0) {
+                        Transition::Next(c) => cur = c,
+                        other => panic!("{other:?}"),
+                    }
+                }
+            }
+        });
+        let row = stack.row("job-1");
+        assert_eq!(
+            row["ProcessStatus"]["S"], "STARTED",
+            "{}: {visited:?}",
+            v.name
+        );
+        assert!(row.get("FiredAt").is_none(), "{}: {row}", v.name);
+        assert_eq!(row["StartActionAt"]["S"], "2027-07-01T00:00:00Z");
+        assert!(stack.sent.is_empty(), "{}", v.name);
+    }
+}
