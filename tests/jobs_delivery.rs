@@ -299,6 +299,22 @@ fn webhook_answering_500_once_is_delivered_once_after_the_retry() {
     let m: Value = serde_json::from_str(&bodies[1]).unwrap();
     assert_eq!(m["Id"], id.as_str());
     assert_eq!(m["Payload"]["k"], "v");
+    // The job's story shows the failed attempt with its error, then the delivery.
+    let story: Value = serde_json::from_str(&ok(&env, &["show", &id, "--output", "json"])).unwrap();
+    let events = story["timeline"].as_array().unwrap();
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e["event"] == "TaskFailed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{story}");
+    assert_eq!(failed[0]["state"], "DeliverToWebhook", "{story}");
+    assert!(
+        failed[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("States.Http."),
+        "{story}"
+    );
 }
 
 #[test]

@@ -196,9 +196,10 @@ impl LocalEnv {
             None,
         );
         assert_eq!(code, 200, "{body}");
-        // Each event is (event, state, at_ms); the time is not compared here.
-        let events: Vec<(String, Option<String>, i64)> = serde_json::from_value(body).unwrap();
-        events.into_iter().map(|(e, s, _)| (e, s)).collect()
+        // Each event is (event, state, at_ms, error, cause); only event and state are compared.
+        type Event = (String, Option<String>, i64, Option<String>, Option<String>);
+        let events: Vec<Event> = serde_json::from_value(body).unwrap();
+        events.into_iter().map(|(e, s, ..)| (e, s)).collect()
     }
 }
 

@@ -38,7 +38,9 @@ CREATE TABLE IF NOT EXISTS history (
     execution TEXT NOT NULL,
     event     TEXT NOT NULL,
     state     TEXT,
-    at_ms     INTEGER NOT NULL
+    at_ms     INTEGER NOT NULL,
+    error     TEXT,
+    cause     TEXT
 );
 CREATE INDEX IF NOT EXISTS history_execution ON history (execution);
 ";
@@ -117,6 +119,7 @@ pub fn open(path: &Path) -> Result<Connection, OpenError> {
     conn.execute_batch("BEGIN EXCLUSIVE; COMMIT;")
         .map_err(classify)?;
     conn.execute_batch(SCHEMA).map_err(classify)?;
+    super::store_executions::add_history_failure_columns(&conn).map_err(classify)?;
     // Built once on a database from before the status index.
     conn.execute_batch(super::store_index::SCHEMA)
         .map_err(classify)?;

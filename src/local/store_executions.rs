@@ -141,15 +141,81 @@ pub fn record(
     Ok(())
 }
 
-/// (event, state, time in ms since the epoch) of one execution, oldest first.
-pub fn history(
+/// A task's failed attempt (`TaskFailed`, with its error and cause), as AWS's history records
+/// each one: a retried delivery shows each attempt's error.
+pub fn record_failure(
     c: &Connection,
     execution: &str,
-) -> anyhow::Result<Vec<(String, Option<String>, i64)>> {
-    let mut stmt =
-        c.prepare("SELECT event, state, at_ms FROM history WHERE execution = ?1 ORDER BY seq")?;
+    state: &str,
+    at_ms: i64,
+    (error, cause): (&str, &str),
+) -> anyhow::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO history (execution, event, state, at_ms, error, cause) VALUES (?1, 'TaskFailed', ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![execution, state, at_ms, error, cause])?;
+    Ok(())
+}
+
+/// One history event: (event, state, time in ms since the epoch, error, cause).
+pub type HistoryEvent = (String, Option<String>, i64, Option<String>, Option<String>);
+
+/// The history of one execution, oldest first.
+pub fn history(c: &Connection, execution: &str) -> anyhow::Result<Vec<HistoryEvent>> {
+    let mut stmt = c.prepare(
+        "SELECT event, state, at_ms, error, cause FROM history WHERE execution = ?1 ORDER BY seq",
+    )?;
     let rows = stmt
-        .query_map([execution], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .query_map([execution], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(rows)
+}
+
+/// Gives a database made before failed attempts were recorded the history's error and cause
+/// columns.
+pub fn add_history_failure_columns(c: &Connection) -> rusqlite::Result<()> {
+    let has_error: bool = c.query_row(
+        "SELECT COUNT(*) > 0 FROM pragma_table_info('history') WHERE name = 'error'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_error {
+        c.execute_batch(
+            "ALTER TABLE history ADD COLUMN error TEXT; ALTER TABLE history ADD COLUMN cause TEXT;",
+        )?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_history_from_before_failed_attempts_gets_their_columns_once() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE history (seq INTEGER PRIMARY KEY, execution TEXT NOT NULL,
+             event TEXT NOT NULL, state TEXT, at_ms INTEGER NOT NULL);
+             INSERT INTO history (execution, event, state, at_ms) VALUES ('e', 'ExecutionStarted', NULL, 1);",
+        )
+        .unwrap();
+        add_history_failure_columns(&c).unwrap();
+        add_history_failure_columns(&c).unwrap();
+        record_failure(&c, "e", "Deliver", 2, ("States.Http.Socket", "refused")).unwrap();
+        let events = history(&c, "e").unwrap();
+        assert_eq!(events[0], ("ExecutionStarted".into(), None, 1, None, None));
+        assert_eq!(
+            events[1],
+            (
+                "TaskFailed".into(),
+                Some("Deliver".into()),
+                2,
+                Some("States.Http.Socket".into()),
+                Some("refused".into())
+            )
+        );
+    }
 }

@@ -148,7 +148,7 @@ pub enum Command {
     /// (event, state, at_ms) history of one execution.
     History {
         name: String,
-        reply: Reply<Vec<(String, Option<String>, i64)>>,
+        reply: Reply<Vec<crate::local::store_executions::HistoryEvent>>,
     },
     /// The outcome of a webhook request, from the send pool: the execution's next step.
     Delivered(SendOutcome),

@@ -199,6 +199,9 @@ pub(super) fn drive(
             }
             None => None,
         };
+        if let Some(Err(fault)) = &sent {
+            store::record_failure(c, name, &cursor.state, now, (&fault.error, &fault.cause))?;
+        }
         let mut tasks = TableTasks {
             c,
             delivery: parts.delivery,

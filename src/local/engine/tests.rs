@@ -125,7 +125,7 @@ fn an_overdue_job_completes_and_history_shows_one_final_write() {
         .unwrap();
     let finals = history
         .iter()
-        .filter(|(ev, st, _)| ev == "TaskSucceeded" && st.as_deref() == Some("SetFinalStatus"))
+        .filter(|(ev, st, ..)| ev == "TaskSucceeded" && st.as_deref() == Some("SetFinalStatus"))
         .count();
     assert_eq!(finals, 1, "{history:?}");
     assert_eq!(history.last().unwrap().0, "ExecutionSucceeded");

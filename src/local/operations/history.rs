@@ -3,9 +3,7 @@
 /// The engine's history row as a timeline event; its own bookkeeping (the table writes it
 /// records as `TaskSucceeded`) is left out, as on aws.
 pub(super) fn timeline_event(
-    event: String,
-    state: Option<String>,
-    at_ms: i64,
+    (event, state, at_ms, error, cause): crate::local::store_executions::HistoryEvent,
 ) -> Option<waitable_core::show::TimelineEvent> {
     if event == "TaskSucceeded" {
         return None;
@@ -17,8 +15,8 @@ pub(super) fn timeline_event(
         at,
         event,
         state,
-        error: None,
-        cause: None,
+        error,
+        cause,
     })
 }
 
@@ -31,7 +29,7 @@ pub(super) async fn execution(
     let outputs = backend.outputs().await?;
     let execution_arn = waitable_core::arn::execution_arn(&outputs.state_machine_arn, name)
         .unwrap_or_else(|| name.to_string());
-    let events: Vec<(String, Option<String>, i64)> = backend
+    let events: Vec<crate::local::store_executions::HistoryEvent> = backend
         .call_typed(
             "GET",
             &super::super::protocol::history_path(name),
@@ -41,9 +39,6 @@ pub(super) async fn execution(
     Ok(waitable_core::show::Execution {
         execution_arn,
         console_url: None,
-        timeline: events
-            .into_iter()
-            .filter_map(|(event, state, at_ms)| timeline_event(event, state, at_ms))
-            .collect(),
+        timeline: events.into_iter().filter_map(timeline_event).collect(),
     })
 }
