@@ -124,8 +124,20 @@ pub fn story_text(out: &mut impl Write, story: &JobStory, style: &Style) -> io::
     payload_text(out, job)?;
     if !story.runs.is_empty() {
         writeln!(out, "Runs")?;
+        // Columns aligned: the run, its execution's name, its status.
+        let width = |f: &dyn Fn(&crate::runs::RunSummary) -> usize| {
+            story.runs.iter().map(f).max().unwrap_or(0)
+        };
+        let run_w = width(&|r| r.run.to_string().len());
+        let name_w = width(&|r| printable(&r.execution).chars().count());
+        let status_w = width(&|r| r.status.len());
         for r in &story.runs {
-            let mut line = format!("  {}  {}  {}", r.run, printable(&r.execution), r.status);
+            let mut line = format!(
+                "  {:>run_w$}  {:<name_w$}  {:<status_w$}",
+                r.run,
+                printable(&r.execution),
+                r.status
+            );
             if let Some(t) = &r.started_at {
                 line.push_str(&format!("  started {}", time(t)));
             }
@@ -287,6 +299,31 @@ mod tests {
         assert_eq!(v["job"]["Id"], "job-1");
         assert_eq!(v["timeline"][1]["state"], "WaitUntil");
         assert!(v["executionArn"].as_str().unwrap().ends_with(":job-1"));
+    }
+
+    #[test]
+    fn runs_are_listed_in_aligned_columns() {
+        let mut s = story("STARTED");
+        let run = |n: u32, execution: &str, status: &str| crate::runs::RunSummary {
+            run: n,
+            execution: execution.into(),
+            status: status.into(),
+            started_at: Some("2030-01-01T05:00:00.100Z".into()),
+            stopped_at: None,
+            error: None,
+        };
+        s.runs = vec![run(1, "job-1", "ABORTED"), run(2, "job-1.r2", "RUNNING")];
+        let mut out = Vec::new();
+        story_text(&mut out, &s, &style()).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert!(
+            text.contains("\n  1  job-1     ABORTED  started "),
+            "{text}"
+        );
+        assert!(
+            text.contains("\n  2  job-1.r2  RUNNING  started "),
+            "{text}"
+        );
     }
 
     #[test]
