@@ -287,7 +287,7 @@ pub async fn cancel_execution(
             None => Err(no_such_job(job_id)),
         };
     };
-    stop_execution(sfn, execution_arn).await.map_err(|e| {
+    stop_execution(sfn, execution_arn, "cancelled by waitable").await.map_err(|e| {
         Error::failed(format!(
             "job {job_id:?} is CANCELLED and will not be delivered, but its execution was not stopped (it ends at its time without doing anything): {e}"
         ))
@@ -308,17 +308,21 @@ pub async fn stop_before_delete(
     job_id: &str,
     execution_arn: &str,
 ) -> Result<()> {
-    stop_execution(sfn, execution_arn).await?;
+    stop_execution(sfn, execution_arn, "cancelled by waitable").await?;
     mark_cancelled(ddb, table_name, job_id).await?;
     Ok(())
 }
 
-/// StopExecution; an execution that no longer exists is already stopped.
-async fn stop_execution(sfn: &aws_sdk_sfn::Client, execution_arn: &str) -> Result<()> {
+/// StopExecution with `cause`; an execution that no longer exists is already stopped.
+pub(crate) async fn stop_execution(
+    sfn: &aws_sdk_sfn::Client,
+    execution_arn: &str,
+    cause: &str,
+) -> Result<()> {
     match sfn
         .stop_execution()
         .execution_arn(execution_arn)
-        .cause("cancelled by waitable")
+        .cause(cause)
         .send()
         .await
     {

@@ -111,23 +111,12 @@ pub async fn stop_run(
     run: u32,
 ) -> Result<()> {
     let arn = arn_of(stack, &runs::execution_name(id, run))?;
-    match sfn
-        .stop_execution()
-        .execution_arn(&arn)
-        .cause("rescheduled by waitable: a later run replaces it")
-        .send()
-        .await
-    {
-        Ok(_) => Ok(()),
-        Err(err)
-            if err
-                .as_service_error()
-                .is_some_and(|e| e.is_execution_does_not_exist()) =>
-        {
-            Ok(())
-        }
-        Err(err) => Err(failed(&format!("stopping execution {arn}"), &err)),
-    }
+    super::jobs::stop_execution(
+        sfn,
+        &arn,
+        "rescheduled by waitable: a later run replaces it",
+    )
+    .await
 }
 
 /// Every run of `job`, each with its execution's status and times.

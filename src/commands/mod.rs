@@ -74,6 +74,18 @@ fn local_stack_hint(err: crate::Error, stack: &str) -> crate::Error {
 }
 
 /// The aws target's connection settings from the global flags.
+/// Job `id` of the stack, or the one error every command gives for a missing one (exit 1).
+pub(crate) async fn existing_job<B: crate::backend::Backend>(
+    backend: &B,
+    id: &str,
+    config: &crate::config::Config,
+) -> Result<waitable_core::job::JobRecord> {
+    backend
+        .job(id)
+        .await?
+        .ok_or_else(|| crate::Error::failed(format!("no job {id} in stack {}", config.stack_name)))
+}
+
 pub(crate) fn aws_connection(args: &AwsArgs) -> crate::aws::sdk::AwsConnection {
     crate::aws::sdk::AwsConnection {
         profile: args.profile.clone(),

@@ -20,12 +20,7 @@ pub async fn run<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let Some(job) = backend.job(&request.id).await? else {
-        return Err(Error::failed(format!(
-            "no job {} in stack {}",
-            request.id, config.stack_name
-        )));
-    };
+    let job = super::existing_job(backend, &request.id, config).await?;
     let kind = request.kind;
     let run = runs::next_run(&job, kind).map_err(|e| Error::failed(e.to_string()))?;
     let started = backend

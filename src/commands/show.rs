@@ -4,10 +4,10 @@ use std::io::Write;
 
 use anyhow::Context;
 
+use crate::Result;
 use crate::backend::Backend;
 use crate::config::Config;
 use crate::request::ShowRequest;
-use crate::{Error, Result};
 use waitable_core::render;
 use waitable_core::runs;
 use waitable_core::show::{JobStory, story_text};
@@ -18,12 +18,7 @@ pub async fn run<B: Backend>(
     config: &Config,
     out: &mut impl Write,
 ) -> Result<()> {
-    let Some(job) = backend.job(&request.id).await? else {
-        return Err(Error::failed(format!(
-            "no job {} in stack {}",
-            request.id, config.stack_name
-        )));
-    };
+    let job = super::existing_job(backend, &request.id, config).await?;
     // The current run's execution (`waitable_core::runs`), and every run once there are more.
     let run = runs::current_run(&job);
     let execution = backend

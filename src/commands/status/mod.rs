@@ -63,12 +63,7 @@ pub async fn run<B: Backend>(
     let limit = request.limit.map(NonZeroUsize::get);
     let empty_line = &csv::empty_line(&query);
     if let Some(id) = &query.id {
-        let Some(job) = backend.job(id).await? else {
-            return Err(Error::failed(format!(
-                "no job {id} in stack {}",
-                config.stack_name
-            )));
-        };
+        let job = super::existing_job(backend, id, config).await?;
         if config.output == crate::cli::OutputFormat::Table && !request.watch {
             return one_job_table(job, config, out);
         }

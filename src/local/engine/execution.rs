@@ -120,7 +120,26 @@ pub(super) fn submit(
         ));
     }
     prune::forget_name(c, name).map_err(EngineError::internal)?;
-    let m = machine(c, parts.machines, current).map_err(EngineError::internal)?;
+    start_execution(c, parts, current, name, input, now).map_err(EngineError::internal)?;
+    Ok(Submitted {
+        job_id: name.into(),
+        execution_arn: arn,
+        already_submitted: false,
+    })
+}
+
+/// Starts execution `name` with `input` on definition `current` (its name is known to be
+/// free) and steps it as far as it goes now: a first run (`submit`) and a later one
+/// (`super::runs`) start the same way.
+pub(super) fn start_execution(
+    c: &Connection,
+    parts: &mut Parts,
+    current: i64,
+    name: &str,
+    input: serde_json::Value,
+    now: i64,
+) -> anyhow::Result<()> {
+    let m = machine(c, parts.machines, current)?;
     let exec = Execution {
         name: name.into(),
         definition_id: current,
@@ -133,16 +152,10 @@ pub(super) fn submit(
         error: None,
         cause: None,
     };
-    store::save_execution(c, &exec).map_err(EngineError::internal)?;
-    store::record(c, name, "ExecutionStarted", None, now).map_err(EngineError::internal)?;
-    store::record(c, name, "StateEntered", Some(&m.start_at), now)
-        .map_err(EngineError::internal)?;
-    drive(c, parts, name, now, None).map_err(EngineError::internal)?;
-    Ok(Submitted {
-        job_id: name.into(),
-        execution_arn: arn,
-        already_submitted: false,
-    })
+    store::save_execution(c, &exec)?;
+    store::record(c, name, "ExecutionStarted", None, now)?;
+    store::record(c, name, "StateEntered", Some(&m.start_at), now)?;
+    drive(c, parts, name, now, None)
 }
 
 /// Steps one execution as far as it goes now; saves where it stands. `outcome` is the

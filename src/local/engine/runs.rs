@@ -7,10 +7,9 @@ use rusqlite::Connection;
 use serde_json::Value;
 
 use super::super::http_contract;
-use super::super::store::{self, Execution, RUNNING};
+use super::super::store;
 use super::command::EngineError;
-use super::execution::{Parts, drive, machine};
-use waitable_asl::Cursor;
+use super::execution::{Parts, start_execution};
 use waitable_core::runs::{self, RunKind, StartedRun};
 
 /// What `retry` / `reschedule` ask of the engine.
@@ -52,24 +51,7 @@ pub(super) fn start_run(
             &request.at,
             request.retention_days,
         );
-        let m = machine(c, parts.machines, current).map_err(EngineError::internal)?;
-        let exec = Execution {
-            name: name.clone(),
-            definition_id: current,
-            input: input.clone(),
-            status: RUNNING.into(),
-            cursor: Some(Cursor::enter(&m.start_at, input, now)),
-            due_ms: Some(now),
-            start_ms: now,
-            stop_ms: None,
-            error: None,
-            cause: None,
-        };
-        store::save_execution(c, &exec).map_err(EngineError::internal)?;
-        store::record(c, &name, "ExecutionStarted", None, now).map_err(EngineError::internal)?;
-        store::record(c, &name, "StateEntered", Some(&m.start_at), now)
-            .map_err(EngineError::internal)?;
-        drive(c, parts, &name, now, None).map_err(EngineError::internal)?;
+        start_execution(c, parts, current, &name, input, now).map_err(EngineError::internal)?;
     }
     let job = row(c, &request.id)?;
     Ok(StartedRun {

@@ -23,6 +23,19 @@ fn start(db: &std::path::Path) -> Running {
     start_with(db, &definition())
 }
 
+/// An engine on a new database in `dir`, not running: its steps are taken by hand (a
+/// virtual clock).
+fn engine_in(dir: &tempfile::TempDir, definition: &str) -> Engine {
+    let db = dir.path().join("db");
+    store::create(&db).unwrap();
+    Engine::new(
+        store::open(&db).unwrap(),
+        StackNames::new("s", "jobs"),
+        definition,
+    )
+    .unwrap()
+}
+
 fn start_with(db: &std::path::Path, definition: &str) -> Running {
     if !db.exists() {
         store::create(db).unwrap();
@@ -327,14 +340,7 @@ fn a_pruned_jobs_name_stays_taken_for_90_days_after_its_execution_closed() {
     use waitable_core::retention::ATTR_EXPIRES_AT;
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
-    store::create(&db).unwrap();
-    let mut engine = Engine::new(
-        store::open(&db).unwrap(),
-        StackNames::new("s", "jobs"),
-        &definition(),
-    )
-    .unwrap();
+    let mut engine = engine_in(&dir, &definition());
     let current = engine.current;
     let input = http_contract::parse_job_body(
         br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "once"}"#,
@@ -430,14 +436,7 @@ fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
     use waitable_asl::Fault;
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
-    store::create(&db).unwrap();
-    let mut engine = Engine::new(
-        store::open(&db).unwrap(),
-        StackNames::new("s", "jobs"),
-        &webhook_definition("http://127.0.0.1:9/hook"),
-    )
-    .unwrap();
+    let mut engine = engine_in(&dir, &webhook_definition("http://127.0.0.1:9/hook"));
     let current = engine.current;
     let input =
         http_contract::parse_job_body(br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "w"}"#)
@@ -515,14 +514,7 @@ fn an_execution_not_yet_due_is_left_as_it_is() {
     use super::execution::{Parts, drive, submit};
 
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("db");
-    store::create(&db).unwrap();
-    let mut engine = Engine::new(
-        store::open(&db).unwrap(),
-        StackNames::new("s", "jobs"),
-        &definition(),
-    )
-    .unwrap();
+    let mut engine = engine_in(&dir, &definition());
     let current = engine.current;
     let input = http_contract::parse_job_body(
         br#"{"StartTimestamp": "2030-01-01T00:00:00Z", "Id": "later"}"#,
