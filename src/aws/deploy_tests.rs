@@ -421,9 +421,7 @@ async fn an_empty_change_set_means_up_to_date_and_is_deleted() {
             .status_reason("The submitted information didn't contain changes. Submit different information to create a change set.")
             .build()
     });
-    let delete = mock!(Client::delete_change_set)
-        .match_requests(|r| r.change_set_name() == Some(CS_ARN))
-        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete = delete_change_set();
     let exec = executed();
     let cfn = client(&[&describe, &create, &failed, &delete, &exec]);
 
@@ -536,13 +534,18 @@ fn deploy_command(allow_replace: bool) -> (crate::request::DeployRequest, crate:
     (args, config)
 }
 
+/// DeleteChangeSet of the change set the deploy made.
+fn delete_change_set() -> Rule {
+    mock!(Client::delete_change_set)
+        .match_requests(|r| r.change_set_name() == Some(CS_ARN))
+        .then_output(|| DeleteChangeSetOutput::builder().build())
+}
+
 #[tokio::test]
 async fn deploy_refuses_a_change_set_that_replaces_the_table_and_deletes_it() {
     let rules = update_rules("True");
     let exec = rules[4].clone();
-    let delete = mock!(Client::delete_change_set)
-        .match_requests(|r| r.change_set_name() == Some(CS_ARN))
-        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete = delete_change_set();
     let mut all: Vec<&Rule> = rules.iter().collect();
     all.push(&delete);
     let created = created_deployment();
@@ -587,9 +590,7 @@ async fn deploy_refuses_a_change_set_that_replaces_the_table_and_deletes_it() {
 async fn ctrl_c_at_the_prompt_deletes_the_change_set_it_made() {
     let rules = update_rules("False");
     let exec = rules[4].clone();
-    let delete = mock!(Client::delete_change_set)
-        .match_requests(|r| r.change_set_name() == Some(CS_ARN))
-        .then_output(|| DeleteChangeSetOutput::builder().build());
+    let delete = delete_change_set();
     let mut all: Vec<&Rule> = rules.iter().collect();
     all.push(&delete);
     let backend = aws_backend(client(&all), apigw_client(&[]));
