@@ -103,7 +103,6 @@ struct Worker {
 impl Worker {
     /// Makes `first`, then whatever waits in its target's line, then ends.
     fn run(self, first: SendRequest) {
-        lower_priority();
         let mut next = Some(first);
         while let Some(r) = next {
             let result = http_invoke(&self.delivery, &r.params);
@@ -125,19 +124,6 @@ impl Worker {
                 }
             }
         }
-    }
-}
-
-/// Gives the calling worker thread a lower scheduling priority (nice 10) than the engine
-/// thread: hundreds of workers of a burst must not take the CPU from the thread that fires
-/// the jobs due (on Linux a thread's nice value is its own). Best effort: elsewhere, or if
-/// refused, the worker keeps the normal priority.
-fn lower_priority() {
-    #[cfg(target_os = "linux")]
-    // SAFETY: setpriority only reads its arguments; `gettid` names the calling thread.
-    unsafe {
-        let tid = libc::gettid();
-        libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, 10);
     }
 }
 
