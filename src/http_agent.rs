@@ -1,7 +1,7 @@
-//! The one blocking HTTP agent waitable's own requests use (the signed calls to a stage, the
-//! local engine's webhook POSTs): every status is an answer for the caller to judge (a 403 or a
-//! 500 is what a probe or a delivery wants to see, not an error), no redirect is followed (a
-//! webhook or a stage answering 3xx is answered as such, as the HTTP Task does), and TLS is
+//! The blocking HTTP agent of the CLI's own requests (the signed calls to a stage; the local
+//! engine's webhook requests are async, see `local::engine::webhook`): every status is an
+//! answer for the caller to judge (a 403 or a 500 is what a probe wants to see, not an
+//! error), no redirect is followed (a stage answering 3xx is answered as such), and TLS is
 //! rustls with the aws-lc provider the AWS SDK already links.
 
 use std::time::Duration;

@@ -36,13 +36,19 @@ pub async fn run(dir: &StackDir, listen: Listen, ui: &Ui) -> Result<()> {
         ))
     })?;
     let conn = store::open(&dir.db_file()).map_err(|e| open_failed(&stack.stack, dir, e))?;
+    // The stack's setting, within what the descriptors allow (the public port has the rest).
+    let open_files = super::listen::raise_open_files_limit();
+    let webhooks = stack
+        .webhook_concurrency
+        .min(super::listen::webhook_limit(open_files));
     let engine = Engine::new(
         conn,
         StackNames::new(&stack.stack, &stack.table_name),
         &stack.definition,
     )?
     .with_webhook_header_file(dir.root.join(super::engine::WEBHOOK_HEADER_FILE))
-    .with_webhook_concurrency(stack.webhook_concurrency)
+    .with_webhook_concurrency(webhooks)
+    .with_webhook_client(super::engine::webhook_client(webhooks))
     .with_db_file(dir.db_file());
 
     let listener = match listen {
@@ -142,8 +148,7 @@ async fn serve(
         shutdown.clone().notified_owned(),
         shutdown.clone().notified_owned(),
     );
-    let open_files = super::listen::raise_open_files_limit();
-    let limit = super::listen::connection_limit(open_files);
+    let limit = super::listen::connection_limit(super::listen::raise_open_files_limit());
     let public = async {
         super::listen::serve(public_listener, public, limit, fa, shutdown.clone()).await;
         Ok::<(), std::io::Error>(())

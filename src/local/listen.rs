@@ -39,10 +39,21 @@ pub fn raise_open_files_limit() -> u64 {
     current
 }
 
-/// The connections the public port takes at once under `open_files` descriptors.
+/// The connections the public port takes at once under `open_files` descriptors: at most half
+/// of what is left after [`RESERVED_DESCRIPTORS`] (the other half is the webhooks', see
+/// [`webhook_limit`]).
 pub fn connection_limit(open_files: u64) -> usize {
-    let spare = open_files.saturating_sub(RESERVED_DESCRIPTORS) / 2;
-    (spare.max(16) as usize).min(MAX_CONNECTIONS)
+    (half_of_spare(open_files) as usize).min(MAX_CONNECTIONS)
+}
+
+/// The most webhook requests (each a connection) the engine makes at once under `open_files`
+/// descriptors, whatever the stack's `webhookConcurrency` says.
+pub fn webhook_limit(open_files: u64) -> usize {
+    half_of_spare(open_files) as usize
+}
+
+fn half_of_spare(open_files: u64) -> u64 {
+    (open_files.saturating_sub(RESERVED_DESCRIPTORS) / 2).max(16)
 }
 
 fn read_timeout() -> Duration {
@@ -170,5 +181,9 @@ mod tests {
         assert_eq!(connection_limit(1024), 384);
         assert_eq!(connection_limit(256), 16);
         assert_eq!(connection_limit(20_000), MAX_CONNECTIONS);
+        // The webhooks get the other half: 1,024 at once takes a limit of 2,304.
+        assert_eq!(webhook_limit(1024), 384);
+        assert_eq!(webhook_limit(2304), 1024);
+        assert_eq!(webhook_limit(20_000), 9872);
     }
 }

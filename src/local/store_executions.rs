@@ -65,13 +65,11 @@ pub fn get_execution(c: &Connection, name: &str) -> anyhow::Result<Option<Execut
     }))
 }
 
-pub fn save_execution(c: &Connection, e: &Execution) -> anyhow::Result<()> {
+/// Records a new execution (its name is free).
+pub fn insert_execution(c: &Connection, e: &Execution) -> anyhow::Result<()> {
     c.prepare_cached(
         "INSERT INTO executions (name, definition_id, input, status, cursor, due_ms, start_ms, stop_ms, error, cause)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-         ON CONFLICT(name) DO UPDATE SET status = excluded.status, cursor = excluded.cursor,
-             due_ms = excluded.due_ms, stop_ms = excluded.stop_ms, error = excluded.error,
-             cause = excluded.cause",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         e.name,
@@ -85,6 +83,28 @@ pub fn save_execution(c: &Connection, e: &Execution) -> anyhow::Result<()> {
         e.error,
         e.cause,
     ])?;
+    Ok(())
+}
+
+/// Saves where a recorded execution stands (its name, definition, input and start never
+/// change, so they are not written again).
+pub fn save_execution(c: &Connection, e: &Execution) -> anyhow::Result<()> {
+    let changed = c
+        .prepare_cached(
+            "UPDATE executions SET status = ?2, cursor = ?3, due_ms = ?4, stop_ms = ?5, error = ?6,
+                 cause = ?7
+             WHERE name = ?1",
+        )?
+        .execute(params![
+            e.name,
+            e.status,
+            e.cursor.as_ref().map(serde_json::to_string).transpose()?,
+            e.due_ms,
+            e.stop_ms,
+            e.error,
+            e.cause,
+        ])?;
+    anyhow::ensure!(changed == 1, "no execution {} to save", e.name);
     Ok(())
 }
 

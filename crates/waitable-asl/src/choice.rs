@@ -4,6 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::path::Path;
+use crate::context::Ctx;
 use crate::timestamp;
 
 /// What a comparison compares as.
@@ -183,13 +184,13 @@ pub(crate) fn parse_rule(rule: &Value, top: bool) -> Result<Rule, String> {
     })
 }
 
-fn lookup<'a>(p: &Path, input: &'a Value, ctx: &'a Value) -> Option<&'a Value> {
-    p.get(if p.context { ctx } else { input })
+fn lookup<'a>(p: &Path, input: &'a Value, ctx: &'a Ctx) -> Option<&'a Value> {
+    p.get(if p.context { ctx.value() } else { input })
 }
 
 /// Whether `rule` holds for `input`. A Variable that is missing (except under IsPresent) is a
 /// runtime error, as in Step Functions.
-pub(crate) fn eval(rule: &Rule, input: &Value, ctx: &Value) -> Result<bool, String> {
+pub(crate) fn eval(rule: &Rule, input: &Value, ctx: &Ctx) -> Result<bool, String> {
     let (variable, test) = match rule {
         Rule::And(rules) => {
             for r in rules {
@@ -324,7 +325,7 @@ mod tests {
 
     fn holds(rule: Value, input: Value) -> bool {
         let rule = parse_rule(&rule, false).unwrap();
-        eval(&rule, &input, &json!({"Execution": {"Name": "n"}})).unwrap()
+        eval(&rule, &input, &Ctx::of(json!({"Execution": {"Name": "n"}}))).unwrap()
     }
 
     fn check_rule(rule: &Value, top: bool) -> Result<Rule, String> {
@@ -427,7 +428,7 @@ mod tests {
         let err = eval(
             &parse_rule(&json!({"Variable": "$.x", "StringEquals": "a"}), false).unwrap(),
             &json!({}),
-            &json!({}),
+            &Ctx::of(json!({})),
         );
         assert!(err.unwrap_err().contains("$.x"));
         assert!(!holds(

@@ -14,6 +14,41 @@ pub struct ExecutionInfo {
     pub state_machine_name: String,
 }
 
+/// The context object of one step, built the first time a `$$` path reads it: most states
+/// never do, and building it copies the execution's input.
+pub struct Ctx<'a> {
+    of: Option<(&'a ExecutionInfo, &'a str, i64, u32)>,
+    value: std::cell::OnceCell<Value>,
+}
+
+impl<'a> Ctx<'a> {
+    /// The context object while state `state`, entered at `entered_ms`, runs (see
+    /// [`context`]).
+    pub fn new(exec: &'a ExecutionInfo, state: &'a str, entered_ms: i64, retry_count: u32) -> Self {
+        Ctx {
+            of: Some((exec, state, entered_ms, retry_count)),
+            value: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// A context object given whole (tests, and callers that built one already).
+    pub fn of(value: Value) -> Ctx<'static> {
+        Ctx {
+            of: None,
+            value: std::cell::OnceCell::from(value),
+        }
+    }
+
+    pub fn value(&self) -> &Value {
+        self.value.get_or_init(|| match self.of {
+            Some((exec, state, entered_ms, retry_count)) => {
+                context(exec, state, entered_ms, retry_count)
+            }
+            None => Value::Null,
+        })
+    }
+}
+
 /// Epoch milliseconds as `2030-01-01T00:00:00.000Z`.
 pub fn iso_millis(ms: i64) -> String {
     DateTime::<Utc>::from_timestamp_millis(ms)

@@ -7,10 +7,11 @@ use serde_json::{Map, Value, json};
 use super::fault::{Fault, runtime};
 use super::model::{Place, Select};
 use super::path::Path;
+use crate::context::Ctx;
 
 /// The value at `p`: in the context object for `$$...`, else in `data`.
-pub(super) fn lookup<'a>(p: &Path, data: &'a Value, ctx: &'a Value) -> Option<&'a Value> {
-    p.get(if p.context { ctx } else { data })
+pub(super) fn lookup<'a>(p: &Path, data: &'a Value, ctx: &'a Ctx) -> Option<&'a Value> {
+    p.get(if p.context { ctx.value() } else { data })
 }
 
 /// The `States.Runtime` fault of a path that found nothing (AWS's wording).
@@ -23,12 +24,7 @@ pub(super) fn not_found(p: &Path, field: &str, data: &Value) -> Fault {
 
 /// InputPath/OutputPath: the whole `value`, an empty object (null), or the value at a path
 /// (`$$` selects the context object).
-pub(super) fn select(
-    sel: &Select,
-    value: &Value,
-    ctx: &Value,
-    field: &str,
-) -> Result<Value, Fault> {
+pub(super) fn select(sel: &Select, value: &Value, ctx: &Ctx, field: &str) -> Result<Value, Fault> {
     match sel {
         Select::All => Ok(value.clone()),
         Select::Nothing => Ok(json!({})),
@@ -40,7 +36,7 @@ pub(super) fn select(
 
 /// Fills a Parameters/ResultSelector template: `key.$` values are paths into `input` (or the
 /// context object for `$$`).
-pub(crate) fn fill(template: &Value, input: &Value, ctx: &Value) -> Result<Value, Fault> {
+pub(crate) fn fill(template: &Value, input: &Value, ctx: &Ctx) -> Result<Value, Fault> {
     match template {
         Value::Object(map) => {
             let mut out = Map::new();

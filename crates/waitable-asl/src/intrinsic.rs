@@ -9,6 +9,7 @@
 use serde_json::Value;
 
 use super::path::Path;
+use crate::context::Ctx;
 
 #[derive(Debug, Clone, PartialEq)]
 enum Arg {
@@ -97,7 +98,7 @@ impl Format {
     }
 
     /// The formatted text; `Err` is the cause of a `States.Runtime` failure.
-    pub fn eval(&self, input: &Value, context: &Value) -> Result<String, String> {
+    pub fn eval(&self, input: &Value, context: &Ctx) -> Result<String, String> {
         let args = self
             .args
             .iter()
@@ -105,7 +106,7 @@ impl Format {
                 let v = match a {
                     Arg::Literal(v) => v.clone(),
                     Arg::Path(p) => p
-                        .get(if p.context { context } else { input })
+                        .get(if p.context { context.value() } else { input })
                         .cloned()
                         .ok_or_else(|| {
                             "States.Format: an argument's path selects nothing in the input"
@@ -175,11 +176,14 @@ mod tests {
     fn literals_numbers_and_failures() {
         let f = Format::parse("States.Format('a {} b {} c {}', 'x', 42, $.v)").unwrap();
         assert_eq!(
-            f.eval(&json!({"v": null}), &json!({})).unwrap(),
+            f.eval(&json!({"v": null}), &Ctx::of(json!({}))).unwrap(),
             "a x b 42 c null"
         );
-        assert!(f.eval(&json!({}), &json!({})).is_err());
-        assert!(f.eval(&json!({"v": {"o": 1}}), &json!({})).is_err());
+        assert!(f.eval(&json!({}), &Ctx::of(json!({}))).is_err());
+        assert!(
+            f.eval(&json!({"v": {"o": 1}}), &Ctx::of(json!({})))
+                .is_err()
+        );
         for bad in [
             "States.JsonToString($.a)",
             "States.Format($.a)",
@@ -197,7 +201,7 @@ mod tests {
             failed
                 .eval(
                     &json!({"Failure": {"Error": "States.Http.StatusCode.400", "Cause": "bad"}}),
-                    &json!({})
+                    &Ctx::of(json!({}))
                 )
                 .unwrap(),
             "DeliveryFailed: States.Http.StatusCode.400: bad"

@@ -22,6 +22,7 @@ pub mod tables;
 mod task_check;
 pub mod timestamp;
 
+pub use context::Ctx;
 pub use model::Machine;
 pub use parse::parse_text;
 pub use run::{Cursor, ExecutionInfo, Fault, Tasks, Transition, step};

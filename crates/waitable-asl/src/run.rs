@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::choice;
-use super::context::context;
+use super::context::Ctx;
 pub use super::context::{ExecutionInfo, iso_millis};
 use super::data::{fill, lookup, not_found, place, select};
 use super::deliver_task::DeliverOp;
@@ -84,12 +84,7 @@ enum Flow {
 
 /// When a Wait state entered at `entered_ms` ends. A wait over [`limits::MAX_WAIT_MS`] fails
 /// at once with `States.Runtime`, as on AWS.
-fn wait_until(
-    wait: &WaitFor,
-    effective: &Value,
-    ctx: &Value,
-    entered_ms: i64,
-) -> Result<i64, Fault> {
+fn wait_until(wait: &WaitFor, effective: &Value, ctx: &Ctx, entered_ms: i64) -> Result<i64, Fault> {
     // "Step Functions considers the time value up to seconds and truncates milliseconds"
     // ("Wait workflow state", AWS Step Functions Developer Guide).
     let timestamp = |text: Option<&str>, what: &str| {
@@ -151,7 +146,7 @@ fn fail_field(
     fixed: &Option<String>,
     field: &str,
     raw: &Value,
-    ctx: &Value,
+    ctx: &Ctx,
 ) -> Result<String, Fault> {
     let Some(p) = path else {
         return Ok(fixed.clone().unwrap_or_default());
@@ -168,7 +163,7 @@ fn fail_field(
 fn work(
     st: &State,
     cur: &Cursor,
-    ctx: &Value,
+    ctx: &Ctx,
     now_ms: i64,
     tasks: &mut dyn Tasks,
 ) -> Result<Flow, Fault> {
@@ -340,7 +335,7 @@ pub fn step(
                 .into(),
         };
     }
-    let ctx = context(exec, &cur.state, cur.entered_ms, cur.retries.iter().sum());
+    let ctx = Ctx::new(exec, &cur.state, cur.entered_ms, cur.retries.iter().sum());
     let flow = work(st, &cur, &ctx, now_ms, tasks).and_then(|flow| match &flow {
         Flow::Go { output, .. } => limits::check_size(&cur.state, output).map(|()| flow),
         _ => Ok(flow),

@@ -23,7 +23,7 @@ pub const HTTP_TIMEOUT: Duration = Duration::from_secs(60);
 pub const HTTP_TIMEOUT_ENV: &str = "WAITABLE_LOCAL_HTTP_TIMEOUT_MS";
 /// How many requests to one webhook (scheme, host and port) run at once, unless the stack
 /// says otherwise (`webhookConcurrency` in its stack file).
-pub const DEFAULT_CONCURRENCY: usize = 512;
+pub const DEFAULT_CONCURRENCY: usize = 1024;
 
 /// Creates the queue table when the stack has none yet.
 pub fn init(c: &Connection) -> rusqlite::Result<()> {
@@ -48,7 +48,9 @@ pub struct Delivery {
     /// Where the connection's header (from `--webhook-header`) is kept, read at each POST so
     /// a redeploy's new header applies at once.
     pub header_file: Option<PathBuf>,
-    pub agent: ureq::Agent,
+    /// How long one webhook request may take ([`HTTP_TIMEOUT`] unless [`HTTP_TIMEOUT_ENV`]
+    /// says otherwise).
+    pub timeout: Duration,
     /// Requests to one webhook at once (the stack's setting).
     pub concurrency: usize,
 }
@@ -59,12 +61,11 @@ impl Delivery {
             .ok()
             .and_then(|ms| ms.parse().ok())
             .map_or(HTTP_TIMEOUT, Duration::from_millis);
-        let agent = crate::http_agent::agent(timeout, DEFAULT_CONCURRENCY);
         Delivery {
             queue_url: waitable_core::delivery::local_queue_url(stack),
             connection_arn: waitable_core::delivery::local_connection_arn(stack),
             header_file,
-            agent,
+            timeout,
             concurrency: DEFAULT_CONCURRENCY,
         }
     }

@@ -152,7 +152,7 @@ pub(super) fn start_execution(
         error: None,
         cause: None,
     };
-    store::save_execution(c, &exec)?;
+    store::insert_execution(c, &exec)?;
     store::record(c, name, "ExecutionStarted", None, now)?;
     store::record(c, name, "StateEntered", Some(&m.start_at), now)?;
     drive(c, parts, name, now, None)
@@ -193,7 +193,8 @@ pub(super) fn drive(
     let info = ExecutionInfo {
         name: name.into(),
         arn: names.execution_arn(name),
-        input: exec.input.clone(),
+        // Not written again when the execution is saved (see `store::save_execution`).
+        input: std::mem::take(&mut exec.input),
         start_ms: exec.start_ms,
         state_machine_arn: names.state_machine_arn.clone(),
         state_machine_name: names.stack.clone(),
@@ -260,7 +261,7 @@ pub(super) fn drive(
                 // Past the one-year limit the execution timed out (TIMED_OUT on AWS).
                 let timed_out = now > exec.start_ms.saturating_add(asl::limits::MAX_EXECUTION_MS);
                 let status = if timed_out { "TIMED_OUT" } else { FAILED };
-                reconcile_row(c, (name, &exec.input), status, now, (&error, &cause))?;
+                reconcile_row(c, (name, &info.input), status, now, (&error, &cause))?;
                 finish(&mut exec, FAILED, now, Some((error, cause)));
                 store::record(c, name, "ExecutionFailed", None, now)?;
                 return store::save_execution(c, &exec);

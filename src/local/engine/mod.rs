@@ -18,13 +18,14 @@
 //!   command (group commit);
 //! - `execution`: one execution's life (start, step, finish, cancel);
 //! - `table`: the task resources, acting on the jobs table inside the current transaction;
-//! - `deliver`: the delivery queue; `webhook`: one HTTP request; `pool`: the workers that
-//!   make them, off the engine thread.
+//! - `deliver`: the delivery queue; `webhook`: one HTTP request; `pool`: the tasks that
+//!   make them, on their own thread, off the engine thread; `line`: each webhook's places.
 
 mod command;
 mod deliver;
 mod execution;
 mod handle;
+mod line;
 mod pool;
 mod run_loop;
 mod runs;
@@ -36,6 +37,7 @@ pub use command::{Command, EngineError, Handle, IndexQuery, Page, Submit, submis
 pub use deliver::{DEFAULT_CONCURRENCY, QueueMessage, WEBHOOK_HEADER_FILE};
 pub use run_loop::Engine;
 pub use runs::RunStart;
+pub use webhook::client as webhook_client;
 
 /// The stack's fixed names, as the engine's executions see them.
 #[derive(Debug, Clone)]

@@ -1,13 +1,14 @@
-//! The send pool: webhook requests run on worker threads, never on the engine thread, and
-//! their outcomes come back to the engine as commands ([`Command::Delivered`]) that commit the
-//! execution's next step.
+//! The send pool: webhook requests run as tasks on the pool's own runtime (one thread named
+//! `webhook`), never on the engine thread, and their outcomes come back to the engine as
+//! commands ([`Command::Delivered`]) that commit the execution's next step.
 //!
-//! Bounded per target (scheme, host and port of the URL): at most the stack's concurrency
-//! runs at once against one webhook, the rest wait in line, so a slow or hanging webhook
-//! holds its own workers and no other target's. Workers are started on demand and end when
-//! their line is empty.
+//! Bounded per target (scheme, host and port of the URL): each webhook has its own line
+//! (`line`), at most the stack's concurrency at once and fewer while fewer keep up, so a slow
+//! or hanging webhook holds its own places and no other target's. A waiting request costs a
+//! task, not a thread: a burst of a thousand due jobs is a thousand tasks on one thread,
+//! which leaves the other core to the engine.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 
@@ -15,8 +16,8 @@ use serde_json::Value;
 
 use super::command::{Command, SendOutcome};
 use super::deliver::Delivery;
-use super::webhook::http_invoke;
-use waitable_asl::Fault;
+use super::line::Line;
+use super::webhook::{HttpClient, http_invoke};
 
 /// One request to make: the execution waiting for it, the state it waits in and the task's
 /// parameters.
@@ -27,102 +28,74 @@ pub struct SendRequest {
     pub params: Value,
 }
 
-#[derive(Default)]
-struct Line {
-    running: usize,
-    waiting: VecDeque<SendRequest>,
-}
-
-/// The workers of one engine.
+/// The send pool of one engine. Dropped, it drops the requests in flight (made again when
+/// the engine restarts: at least once).
 pub struct Pool {
+    runtime: Option<tokio::runtime::Runtime>,
+    client: HttpClient,
     delivery: Arc<Delivery>,
-    lines: Arc<Mutex<HashMap<String, Line>>>,
+    /// Each target's places (see the module's documentation).
+    lines: Mutex<HashMap<String, Arc<Line>>>,
     done: Sender<Command>,
 }
 
 impl Pool {
-    pub fn new(delivery: Delivery, done: Sender<Command>) -> Pool {
-        Pool {
+    /// Starts the pool's thread; `client` makes the requests, `done` takes their outcomes.
+    pub fn new(
+        delivery: Delivery,
+        client: HttpClient,
+        done: Sender<Command>,
+    ) -> std::io::Result<Pool> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("webhook")
+            .enable_all()
+            .build()?;
+        Ok(Pool {
+            runtime: Some(runtime),
+            client,
             delivery: Arc::new(delivery),
-            lines: Arc::default(),
+            lines: Mutex::default(),
             done,
-        }
+        })
     }
 
-    /// Starts `r` now if its target has a free worker, else puts it in the target's line.
+    /// Starts `r`: at once if its target has a free place, else when one frees up.
     pub fn send(&self, r: SendRequest) {
-        let target = target_of(&r.params);
-        {
-            let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-            let line = lines.entry(target.clone()).or_default();
-            if line.running >= self.delivery.concurrency.max(1) {
-                line.waiting.push_back(r);
-                return;
-            }
-            line.running += 1;
-        }
-        let worker = Worker {
-            delivery: self.delivery.clone(),
-            lines: self.lines.clone(),
-            done: self.done.clone(),
-            target,
-        };
-        let first = r.clone();
-        let started = std::thread::Builder::new()
-            .name("webhook".into())
-            .stack_size(256 * 1024)
-            .spawn(move || worker.run(first));
-        if let Err(e) = started {
-            // No thread to be had: the request fails as a socket error would (retried by
-            // the state's Retry, as on AWS).
-            self.lines
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .entry(target_of(&r.params))
-                .or_default()
-                .running -= 1;
-            let _ = self.done.send(Command::Delivered(SendOutcome {
-                execution: r.execution,
-                state: r.state,
-                result: Err(Fault::task(
-                    "States.Http.Socket",
-                    format!("no worker could be started for the request: {e}"),
-                )),
-            }));
-        }
-    }
-}
-
-struct Worker {
-    delivery: Arc<Delivery>,
-    lines: Arc<Mutex<HashMap<String, Line>>>,
-    done: Sender<Command>,
-    target: String,
-}
-
-impl Worker {
-    /// Makes `first`, then whatever waits in its target's line, then ends.
-    fn run(self, first: SendRequest) {
-        let mut next = Some(first);
-        while let Some(r) = next {
-            let result = http_invoke(&self.delivery, &r.params);
-            let outcome = SendOutcome {
+        let line = self.line(&target_of(&r.params));
+        let (client, delivery, done) = (
+            self.client.clone(),
+            self.delivery.clone(),
+            self.done.clone(),
+        );
+        let Some(runtime) = &self.runtime else { return };
+        runtime.spawn(async move {
+            let place = line.place().await;
+            let result = http_invoke(&client, &delivery, &r.params).await;
+            line.done(place);
+            // An engine that is gone sends what was in flight again at its restart.
+            let _ = done.send(Command::Delivered(SendOutcome {
                 execution: r.execution,
                 state: r.state,
                 result,
-            };
-            if self.done.send(Command::Delivered(outcome)).is_err() {
-                return; // the engine is gone; what is in flight is sent again at its restart
-            }
-            let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
-            let line = lines.entry(self.target.clone()).or_default();
-            next = line.waiting.pop_front();
-            if next.is_none() {
-                line.running -= 1;
-                if line.running == 0 {
-                    lines.remove(&self.target);
-                }
-            }
+            }));
+        });
+    }
+
+    fn line(&self, target: &str) -> Arc<Line> {
+        let mut lines = self.lines.lock().unwrap_or_else(|e| e.into_inner());
+        lines
+            .entry(target.to_string())
+            .or_insert_with(|| Arc::new(Line::new(self.delivery.concurrency)))
+            .clone()
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Without waiting for a hanging request: the engine is stopping.
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
         }
     }
 }
@@ -175,17 +148,17 @@ mod tests {
     }
 
     #[test]
-    fn a_hanging_target_holds_only_its_own_workers() {
+    fn a_hanging_target_holds_only_its_own_places() {
         let mut d = Delivery::new("s", None);
         d.concurrency = 2;
         let (tx, rx) = mpsc::channel();
-        let pool = Pool::new(d.clone(), tx);
+        let pool = Pool::new(d.clone(), super::super::webhook::client(4), tx).unwrap();
         let (slow, _keep) = hanging();
         for n in 0..3 {
             pool.send(request(&slow, &d, n));
         }
         // Nobody listens on the other target: each request fails at once, and all of them
-        // come back although the hanging target's line is full.
+        // come back although the hanging target's places are taken.
         let port = TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -209,8 +182,34 @@ mod tests {
             back.iter()
                 .all(|o| o.result.as_ref().unwrap_err().error == "States.Http.Socket")
         );
-        let lines = pool.lines.lock().unwrap();
-        let line = &lines[&target_of(&json!({ "ApiEndpoint": slow }))];
-        assert_eq!((line.running, line.waiting.len()), (2, 1));
+        let line = pool.line(&target_of(&json!({ "ApiEndpoint": slow })));
+        assert_eq!(line.free(), 0);
+        assert!(
+            rx.try_recv().is_err(),
+            "the hanging target's requests are still out"
+        );
+    }
+
+    #[test]
+    fn a_request_that_gets_no_answer_fails_after_the_timeout_and_frees_its_place() {
+        let mut d = Delivery::new("s", None);
+        d.concurrency = 1;
+        d.timeout = Duration::from_millis(200);
+        let (tx, rx) = mpsc::channel();
+        let pool = Pool::new(d.clone(), super::super::webhook::client(4), tx).unwrap();
+        let (slow, _keep) = hanging();
+        for n in 0..2 {
+            pool.send(request(&slow, &d, n));
+        }
+        for _ in 0..2 {
+            match rx.recv_timeout(Duration::from_secs(5)).unwrap() {
+                Command::Delivered(o) => {
+                    let f = o.result.unwrap_err();
+                    assert_eq!(f.error, "States.Http.Socket");
+                    assert!(f.cause.contains("no answer within 0.2 s"), "{}", f.cause);
+                }
+                _ => unreachable!(),
+            }
+        }
     }
 }

@@ -19,6 +19,7 @@ use super::command::{Command, EngineError};
 use super::deliver::Delivery as DeliveryTargets;
 use super::execution::{Parts, drive, fail_internally};
 use super::pool::{Pool, SendRequest};
+use super::webhook::{self, HttpClient};
 use super::{StackNames, now_ms};
 use waitable_asl::{self as asl, Machine};
 use waitable_core::retention::ATTR_EXPIRES_AT;
@@ -38,8 +39,10 @@ pub struct Engine {
     pub(super) machines: HashMap<i64, Arc<Machine>>,
     pub(super) current: i64,
     pub(super) delivery: DeliveryTargets,
-    /// The webhook requests' workers (from [`Engine::run`] on).
+    /// The webhook requests' pool (from [`Engine::run`] on) and the client it makes them
+    /// with (until then).
     pool: Option<Pool>,
+    client: Option<HttpClient>,
     /// When to look for expired jobs next (retention, `super::super::prune`).
     next_prune: std::time::Instant,
     /// The database file and which file it was at the start (see [`Engine::db_file_gone`]).
@@ -70,6 +73,7 @@ impl Engine {
             machines: HashMap::new(),
             current,
             pool: None,
+            client: None,
             next_prune: std::time::Instant::now(),
             db_file: None,
             next_db_check: std::time::Instant::now(),
@@ -111,6 +115,12 @@ impl Engine {
         ))
     }
 
+    /// Makes the webhook requests with `client` (else one of [`webhook::client`]'s).
+    pub fn with_webhook_client(mut self, client: HttpClient) -> Engine {
+        self.client = Some(client);
+        self
+    }
+
     /// At most `n` requests to one webhook at once (the stack's setting).
     pub fn with_webhook_concurrency(mut self, n: usize) -> Engine {
         self.delivery.concurrency = n.max(1);
@@ -122,7 +132,17 @@ impl Engine {
     /// the server never outlives its engine.
     pub fn run(mut self, tx: Sender<Command>, rx: Receiver<Command>, stopped: impl FnOnce()) {
         let _guard = OnDrop(Some(stopped));
-        self.pool = Some(Pool::new(self.delivery.clone(), tx));
+        let client = self
+            .client
+            .take()
+            .unwrap_or_else(|| webhook::client(self.delivery.concurrency));
+        match Pool::new(self.delivery.clone(), client, tx) {
+            Ok(pool) => self.pool = Some(pool),
+            Err(e) => {
+                eprintln!("engine: the webhook requests' thread could not start: {e}");
+                return;
+            }
+        }
         loop {
             if let Some(why) = self.db_file_gone() {
                 eprintln!("engine: {why}");
@@ -254,12 +274,16 @@ impl Engine {
     }
 
     /// Steps executions from the front of `steps` (with the answer to its webhook request, if
-    /// that came back) until `until` passes (at least one), in one transaction with a savepoint per execution (a broken
-    /// execution is failed on its own, the others' steps stand), commits once, and only then
-    /// hands the requests the steps left to the send pool: a crash before the commit loses
-    /// steps that sent nothing, so it repeats at most the requests already in flight. One
-    /// commit for many steps is what keeps a burst of due jobs on time (each commit appends
-    /// every page it touched to the WAL). Returns how many were stepped.
+    /// that came back) until `until` passes (at least one), in one transaction, commits once,
+    /// and only then hands the requests the steps left to the send pool: a crash before the
+    /// commit loses steps that sent nothing, so it repeats at most the requests already in
+    /// flight. One commit for many steps is what keeps a burst of due jobs on time (each
+    /// commit appends every page it touched to the WAL). Returns how many were stepped.
+    ///
+    /// A broken execution must not block the others: if one fails to step, the transaction
+    /// is rolled back and the same executions are stepped again, each in a savepoint of its
+    /// own ([`Engine::step_guarded`]), where the broken one is failed on its own. The common
+    /// case pays for no savepoint (each one copies the pages it touches to a subjournal).
     pub(super) fn step_many(
         &mut self,
         steps: &mut VecDeque<(String, Option<SendOutcome>)>,
@@ -272,12 +296,47 @@ impl Engine {
             sends: Vec::new(),
         };
         let tx = self.conn.transaction()?;
-        let mut stepped = 0;
-        while stepped == 0 || std::time::Instant::now() < until {
-            let Some((name, outcome)) = steps.pop_front() else {
+        // Stepped from the front in place, and taken off only once committed.
+        let mut n = 0;
+        while n == 0 || std::time::Instant::now() < until {
+            let Some((name, outcome)) = steps.get(n) else {
                 break;
             };
             // The time it is actually stepped (what LastUpdated and DeliveredAt record).
+            let stepped = drive(&tx, &mut parts, name, now_ms(), outcome.clone());
+            n += 1;
+            if stepped.is_err() {
+                drop(tx);
+                return self.step_guarded(steps, n);
+            }
+        }
+        tx.commit()?;
+        steps.drain(..n);
+        let sends = parts.sends;
+        self.dispatch(sends);
+        Ok(n)
+    }
+
+    /// Steps the first `n` of `steps` as [`Engine::step_many`] does, each in a savepoint: an
+    /// execution that fails to step is rolled back to where it stood and failed
+    /// (`States.Runtime`), the others' steps stand.
+    fn step_guarded(
+        &mut self,
+        steps: &mut VecDeque<(String, Option<SendOutcome>)>,
+        n: usize,
+    ) -> anyhow::Result<usize> {
+        let mut parts = Parts {
+            names: &self.names,
+            machines: &mut self.machines,
+            delivery: &self.delivery,
+            sends: Vec::new(),
+        };
+        let tx = self.conn.transaction()?;
+        let mut stepped = 0;
+        while stepped < n {
+            let Some((name, outcome)) = steps.pop_front() else {
+                break;
+            };
             let now = now_ms();
             let sent_before = parts.sends.len();
             tx.execute_batch("SAVEPOINT step")?;
@@ -286,7 +345,6 @@ impl Engine {
                 Err(e) => {
                     tx.execute_batch("ROLLBACK TO step; RELEASE step")?;
                     parts.sends.truncate(sent_before);
-                    // A broken execution must not block the others: fail it.
                     eprintln!("engine: execution {name} failed internally: {e:#}");
                     fail_internally(&tx, &name, &format!("{e:#}"), now)?;
                 }

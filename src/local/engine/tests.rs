@@ -543,3 +543,60 @@ fn an_execution_not_yet_due_is_left_as_it_is() {
     let fired = store::get_execution(c, "later").unwrap().unwrap();
     assert_ne!(fired, waiting, "stepped once due");
 }
+
+/// A batch of due executions with a broken one among them: the broken one fails on its own
+/// (`States.Runtime`) and the others' steps stand, the ones stepped before it in the same
+/// transaction too.
+#[test]
+fn a_broken_execution_in_a_batch_fails_alone() {
+    use super::execution::{Parts, submit};
+    use std::collections::VecDeque;
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine_in(&dir, &definition());
+    let current = engine.current;
+    let names = ["a", "b", "c"];
+    {
+        let mut parts = Parts {
+            names: &engine.names,
+            machines: &mut engine.machines,
+            delivery: &engine.delivery,
+            sends: Vec::new(),
+        };
+        for id in names {
+            let input = waitable_core::job::execution_input(&FUTURE, None, 90);
+            let request = Submit {
+                name: id.into(),
+                input,
+                as_api: false,
+            };
+            submit(&engine.conn, &mut parts, current, request, now_ms()).unwrap();
+        }
+    }
+    // All three due now; "b" names a definition that does not exist.
+    engine
+        .conn
+        .execute_batch(
+            "UPDATE executions SET due_ms = 0;
+             UPDATE executions SET definition_id = 9999 WHERE name = 'b';",
+        )
+        .unwrap();
+    let mut due: VecDeque<_> = names.iter().map(|n| (n.to_string(), None)).collect();
+    let until = std::time::Instant::now() + Duration::from_secs(5);
+    // The first pass stops at the broken one and steps "a" and "b" again, each on its own.
+    assert_eq!(engine.step_many(&mut due, until).unwrap(), 2);
+    assert_eq!(engine.step_many(&mut due, until).unwrap(), 1);
+    assert!(due.is_empty());
+    let status = |n: &str| store::get_execution(&engine.conn, n).unwrap().unwrap();
+    let b = status("b");
+    assert_eq!(
+        (b.status.as_str(), b.error.as_deref()),
+        ("FAILED", Some("States.Runtime"))
+    );
+    for n in ["a", "c"] {
+        assert_eq!(status(n).status, "SUCCEEDED", "{n}");
+        let item = store::get_item(&engine.conn, n).unwrap().unwrap();
+        let job = http_contract::job_from_item(&item).unwrap();
+        assert_eq!(job.process_status, "COMPLETED", "{n}");
+    }
+}

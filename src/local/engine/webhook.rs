@@ -1,13 +1,53 @@
-//! `http:invoke` on the local target: the request itself, made by a worker of the send pool
-//! (never on the engine thread), with the answer mapped the way the HTTP Task maps it.
+//! `http:invoke` on the local target: the request itself, made by the send pool (`pool`)
+//! as an async task (never on the engine thread), with the answer mapped the way the HTTP
+//! Task maps it.
 
+use std::sync::Arc;
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Bytes;
+use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Value, json};
 
 use super::deliver::Delivery;
 use waitable_asl::Fault;
 
 /// The most of an answer's body kept as `ResponseBody` (the state data limit).
-const MAX_RESPONSE_BYTES: u64 = 256 * 1024;
+const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// The client the send pool makes webhook requests with: HTTP/1.1 over TCP or rustls (the
+/// aws-lc provider the AWS SDK already links, the webpki roots), keep-alive connections kept
+/// for reuse, no redirect followed (an answer of 3xx is answered as such, as the HTTP Task
+/// does). Used from the pool's runtime.
+pub type HttpClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+
+pub fn client(idle_connections: usize) -> HttpClient {
+    let crypto = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    let tls = rustls::ClientConfig::builder_with_provider(crypto)
+        .with_safe_default_protocol_versions()
+        .expect("the aws-lc provider supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let mut tcp = HttpConnector::new();
+    tcp.enforce_http(false);
+    // A request's head and body leave at once, never held back for an acknowledgement.
+    tcp.set_nodelay(true);
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_tls_config(tls)
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(tcp);
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_max_idle_per_host(idle_connections)
+        .build(https)
+}
 
 /// The answer types an HTTP Task refuses with `States.Runtime`, even on 2xx (Step Functions
 /// guide, "Call HTTPS APIs"): the binary ones.
@@ -21,8 +61,58 @@ fn binary_kind(content_type: &str) -> Option<&str> {
 }
 
 /// `http:invoke`: a POST (or the method asked for) with the connection's header; 2xx is the
-/// result, any other status is `States.Http.StatusCode.<n>`, no answer is `States.Http.Socket`.
-pub fn http_invoke(d: &Delivery, params: &Value) -> Result<Value, Fault> {
+/// result, any other status is `States.Http.StatusCode.<n>`, no answer (within the
+/// delivery's timeout, AWS's 60 s) is `States.Http.Socket`.
+pub async fn http_invoke(
+    client: &HttpClient,
+    d: &Delivery,
+    params: &Value,
+) -> Result<Value, Fault> {
+    let (method, url, req) = request(d, params)?;
+    let exchange = async {
+        let resp = client.request(req).await.map_err(|e| {
+            Fault::task(
+                "States.Http.Socket",
+                format!("{method} {url}: {}", chain(&e)),
+            )
+        })?;
+        let (head, body) = resp.into_parts();
+        let content_type = head
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        if let Some(kind) = binary_kind(&content_type) {
+            return Err(refused_type(&url, head.status.as_u16(), kind));
+        }
+        // Past the state data limit the body is not kept: the request was made, and what the
+        // webhook says beyond its status is not the job's business.
+        let bytes = Limited::new(body, MAX_RESPONSE_BYTES)
+            .collect()
+            .await
+            .map(|b| b.to_bytes().to_vec())
+            .unwrap_or_default();
+        answer(&url, head.status, &content_type, bytes)
+    };
+    match tokio::time::timeout(d.timeout, exchange).await {
+        Ok(result) => result,
+        Err(_) => Err(Fault::task(
+            "States.Http.Socket",
+            format!(
+                "{method} {url}: no answer within {} s",
+                d.timeout.as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// The request a task's parameters ask for, with the connection's header (read at each
+/// request, so a redeploy's new header applies at once).
+fn request(
+    d: &Delivery,
+    params: &Value,
+) -> Result<(String, String, hyper::Request<Full<Bytes>>), Fault> {
     let invalid = |m: String| Fault::task("States.Runtime", m);
     let url = params["ApiEndpoint"]
         .as_str()
@@ -39,7 +129,7 @@ pub fn http_invoke(d: &Delivery, params: &Value) -> Result<Value, Fault> {
         Value::String(s) => s.clone(),
         other => other.to_string(),
     };
-    let mut req = ureq::http::Request::builder().method(method).uri(url);
+    let mut req = hyper::Request::builder().method(method).uri(url);
     for (k, v) in params["Headers"].as_object().into_iter().flatten() {
         let v = v
             .as_str()
@@ -51,54 +141,62 @@ pub fn http_invoke(d: &Delivery, params: &Value) -> Result<Value, Fault> {
         req = req.header(k.as_str(), v.as_str());
     }
     let req = req
-        .body(body)
+        .body(Full::new(Bytes::from(body)))
         .map_err(|e| invalid(format!("the request to {url} is invalid: {e}")))?;
-    let mut resp = d
-        .agent
-        .run(req)
-        .map_err(|e| Fault::task("States.Http.Socket", format!("POST {url}: {e}")))?;
-    let status = resp.status().as_u16();
-    let content_type = resp
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_ascii_lowercase();
-    if let Some(kind) = binary_kind(&content_type) {
+    Ok((method.to_string(), url.to_string(), req))
+}
+
+/// What the HTTP Task makes of an answer: 2xx with text (or nothing) is the result, another
+/// status is `States.Http.StatusCode.<n>` with the body in the cause, and a body that is
+/// not text is refused.
+fn answer(
+    url: &str,
+    status: hyper::StatusCode,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<Value, Fault> {
+    let code = status.as_u16();
+    let Ok(text) = String::from_utf8(body) else {
         return Err(Fault::task(
             "States.Runtime",
             format!(
-                "{url} answered {status} with Content-Type {kind}: an HTTP Task takes only a text answer (or none)"
-            ),
-        ));
-    }
-    // Past the state data limit the body is not kept: the request was made, and what the
-    // webhook says beyond its status is not the job's business.
-    let bytes = resp
-        .body_mut()
-        .with_config()
-        .limit(MAX_RESPONSE_BYTES)
-        .read_to_vec()
-        .unwrap_or_default();
-    let Ok(text) = String::from_utf8(bytes) else {
-        return Err(Fault::task(
-            "States.Runtime",
-            format!(
-                "{url} answered {status} with a body that is not valid text (Content-Type {content_type:?}): an HTTP Task takes only a text answer (or none)"
+                "{url} answered {code} with a body that is not valid text (Content-Type {content_type:?}): an HTTP Task takes only a text answer (or none)"
             ),
         ));
     };
-    if (200..300).contains(&status) {
+    if status.is_success() {
         Ok(
-            json!({ "StatusCode": status, "StatusText": resp.status().canonical_reason().unwrap_or_default(), "ResponseBody": text }),
+            json!({ "StatusCode": code, "StatusText": status.canonical_reason().unwrap_or_default(), "ResponseBody": text }),
         )
     } else {
-        let cause = json!({ "StatusCode": status, "ResponseBody": text }).to_string();
+        let cause = json!({ "StatusCode": code, "ResponseBody": text }).to_string();
         Err(Fault::task(
-            &format!("States.Http.StatusCode.{status}"),
+            &format!("States.Http.StatusCode.{code}"),
             cause,
         ))
     }
+}
+
+fn refused_type(url: &str, status: u16, kind: &str) -> Fault {
+    Fault::task(
+        "States.Runtime",
+        format!(
+            "{url} answered {status} with Content-Type {kind}: an HTTP Task takes only a text answer (or none)"
+        ),
+    )
+}
+
+/// An error with its causes, one after the other (the client's own text says little:
+/// "client error (Connect)").
+fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 #[cfg(test)]
@@ -157,8 +255,16 @@ mod tests {
         (url, h)
     }
 
+    fn run(d: &Delivery, params: &Value) -> Result<Value, Fault> {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(http_invoke(&client(4), d, params))
+    }
+
     fn invoke(url: &str, d: &Delivery) -> Result<Value, Fault> {
-        http_invoke(
+        run(
             d,
             &json!({
                 "ApiEndpoint": url,
@@ -216,7 +322,7 @@ mod tests {
         assert_eq!(f.error, "States.Http.Socket");
         // Another stack's connection is refused without a request.
         let other = Delivery::new("other", None);
-        let f = http_invoke(&d, &json!({ "ApiEndpoint": "http://127.0.0.1:1/", "Authentication": { "ConnectionArn": other.connection_arn } })).unwrap_err();
+        let f = run(&d, &json!({ "ApiEndpoint": "http://127.0.0.1:1/", "Authentication": { "ConnectionArn": other.connection_arn } })).unwrap_err();
         assert!(f.error.starts_with("Events.ConnectionResource"), "{f:?}");
     }
 

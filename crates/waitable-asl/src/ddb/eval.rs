@@ -1,6 +1,9 @@
 //! Evaluation: one call (putItem, updateItem, getItem, deleteItem) against the current item
 //! gives the write to apply and the task's result.
 
+use std::collections::HashMap;
+use std::rc::Rc;
+
 use serde_json::{Map, Value, json};
 
 use super::expr::{Action, Attr, Cond, Operand, SetValue, parse_condition, parse_update};
@@ -125,6 +128,42 @@ fn map_field<'a>(
     }
 }
 
+/// Parsed expressions by their text, per thread: a state machine's few expressions are parsed
+/// once, not at every step (a burst of due jobs parses the same two texts a thousand times).
+/// Bounded, in case expressions come from the data.
+fn memo<T: Clone>(
+    cache: &'static std::thread::LocalKey<std::cell::RefCell<HashMap<String, Result<T, String>>>>,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, String> {
+    cache.with_borrow_mut(|memo| {
+        if let Some(found) = memo.get(text) {
+            return found.clone();
+        }
+        if memo.len() >= 256 {
+            memo.clear();
+        }
+        let parsed = parse(text);
+        memo.insert(text.to_string(), parsed.clone());
+        parsed
+    })
+}
+
+type Memo<T> = std::cell::RefCell<HashMap<String, Result<Rc<T>, String>>>;
+
+thread_local! {
+    static CONDITIONS: Memo<Cond> = Default::default();
+    static UPDATES: Memo<Vec<Action>> = Default::default();
+}
+
+fn condition(text: &str) -> Result<Rc<Cond>, String> {
+    memo(&CONDITIONS, text, |t| parse_condition(t).map(Rc::new))
+}
+
+fn update(text: &str) -> Result<Rc<Vec<Action>>, String> {
+    memo(&UPDATES, text, |t| parse_update(t).map(Rc::new))
+}
+
 fn check_condition(params: &Map<String, Value>, scope: &Scope, current: Option<&Item>) -> Res<()> {
     let Some(text) = params.get("ConditionExpression") else {
         return Ok(());
@@ -132,7 +171,7 @@ fn check_condition(params: &Map<String, Value>, scope: &Scope, current: Option<&
     let text = text
         .as_str()
         .ok_or_else(|| DdbError::validation("ConditionExpression must be a string"))?;
-    let cond = parse_condition(text)
+    let cond = condition(text)
         .map_err(|e| DdbError::validation(format!("Invalid ConditionExpression: {e}")))?;
     let empty = Item::new();
     if scope.holds(&cond, current.unwrap_or(&empty))? {
@@ -244,7 +283,7 @@ pub fn apply(
                 .get("UpdateExpression")
                 .and_then(Value::as_str)
                 .ok_or_else(|| DdbError::validation("UpdateExpression is required"))?;
-            let actions = parse_update(text)
+            let actions = update(text)
                 .map_err(|e| DdbError::validation(format!("Invalid UpdateExpression: {e}")))?;
             check_condition(params, &scope, current)?;
             let mut item = current.cloned().unwrap_or_else(|| {
@@ -254,7 +293,7 @@ pub fn apply(
             });
             let before = item.clone();
             let mut updated = Vec::new();
-            for action in &actions {
+            for action in actions.iter() {
                 let (Action::Set(a, _) | Action::Remove(a)) = action;
                 let name = scope.name(a)?;
                 updated.push(name.clone());
