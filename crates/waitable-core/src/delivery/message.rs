@@ -109,7 +109,7 @@ mod tests {
             "Run": { "Id": "job-1", "Number": "1" },
             "Fired": { "At": "2030-01-01T00:00:00.005Z", "Open": "{", "Close": "}" }
         });
-        let ctx = json!({ "Execution": { "Name": "job-1" } });
+        let ctx = waitable_asl::Ctx::of(json!({ "Execution": { "Name": "job-1" } }));
         let text = f.eval(&input, &ctx).unwrap();
         assert_eq!(
             text,
