@@ -32,28 +32,6 @@ pub struct Outcome {
     pub states_entered: Vec<String>,
 }
 
-/// Step Functions ends a standard execution whose history reaches 25,000 events ("Maximum
-/// execution history size", Step Functions service quotas); a loop that never waits, or a
-/// Retry with a huge MaxAttempts, would otherwise spin (nearly) forever here.
-pub const MAX_HISTORY_EVENTS: usize = 25_000;
-/// Events a state entered adds at least (entered, exited).
-const EVENTS_PER_STATE: usize = 2;
-/// Events a failed attempt that is retried adds (scheduled, started, failed).
-const EVENTS_PER_RETRY: usize = 3;
-
-fn attempts(c: &Cursor) -> usize {
-    c.retries.iter().map(|r| *r as usize).sum()
-}
-
-fn history_full() -> End {
-    End::Failed {
-        error: "States.Runtime".into(),
-        cause: format!(
-            "The execution's history reached {MAX_HISTORY_EVENTS} events (the Step Functions quota)"
-        ),
-    }
-}
-
 /// Runs `machine` on `info.input` from `info.start_ms` to its end.
 pub fn run_to_end(
     machine: &Machine,
@@ -67,19 +45,13 @@ pub fn run_to_end(
     let mut now = info.start_ms;
     let mut cursor = Cursor::enter(&machine.start_at, info.input.clone(), now);
     let mut states_entered = vec![cursor.state.clone()];
-    // ExecutionStarted and the first state's events.
-    let mut events = 1 + EVENTS_PER_STATE;
+    // The history quota is counted in the cursor and enforced by `step`.
     let end = loop {
         if clock == Clock::Real {
             now = real_now();
         }
-        let attempts_before = attempts(&cursor);
         match step(machine, info, cursor, now, tasks, rand) {
             Transition::Next(c) => {
-                events += EVENTS_PER_STATE;
-                if events > MAX_HISTORY_EVENTS {
-                    break history_full();
-                }
                 states_entered.push(c.state.clone());
                 cursor = c;
             }
@@ -87,11 +59,6 @@ pub fn run_to_end(
                 cursor: c,
                 until_ms,
             } => {
-                // A retry: the failed attempt's events count toward the quota too.
-                events += EVENTS_PER_RETRY * attempts(&c).saturating_sub(attempts_before);
-                if events > MAX_HISTORY_EVENTS {
-                    break history_full();
-                }
                 match clock {
                     Clock::Virtual => now = now.max(until_ms),
                     Clock::Real => {

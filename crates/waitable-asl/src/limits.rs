@@ -20,6 +20,28 @@ pub const MAX_WAIT_SECONDS_FIELD: u64 = 99_999_999;
 /// The longest a standard execution may run: one year. Then it stops with `States.Timeout`.
 pub const MAX_EXECUTION_MS: i64 = 365 * 24 * 3600 * 1000;
 
+/// Step Functions ends a standard execution whose history reaches 25,000 events ("Maximum
+/// execution history size", Step Functions service quotas): a loop that never waits, or a
+/// Retry with a huge MaxAttempts, fails there instead of spinning (nearly) forever.
+pub const MAX_HISTORY_EVENTS: u32 = 25_000;
+/// Events an execution's start adds before its first state's: `ExecutionStarted`.
+pub(crate) const EVENTS_AT_START: u32 = 1;
+/// Events a state entered adds at least (entered, exited).
+pub(crate) const EVENTS_PER_STATE: u32 = 2;
+/// Events a failed attempt that is retried adds (scheduled, started, failed).
+pub(crate) const EVENTS_PER_RETRY: u32 = 3;
+
+/// The failure of an execution whose history is full. AWS documents the quota, not the
+/// error it ends with: the name is ours.
+pub(crate) fn history_full() -> Fault {
+    Fault::new(
+        "States.Runtime",
+        format!(
+            "The execution's history reached {MAX_HISTORY_EVENTS} events (the Step Functions quota)"
+        ),
+    )
+}
+
 pub use crate::fault::{MAX_CAUSE_CHARS, cap_cause};
 
 /// The size of `v` serialized as JSON, in bytes, without building the text.

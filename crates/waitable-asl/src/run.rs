@@ -44,9 +44,15 @@ pub struct Cursor {
     /// A Wait state whose time has come.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub waited: bool,
+    /// The execution's history events so far, counted as AWS counts them (two a state, three
+    /// a retried attempt), toward [`limits::MAX_HISTORY_EVENTS`]. Missing in cursors saved
+    /// before it was kept: those count from there.
+    #[serde(default)]
+    pub events: u32,
 }
 
 impl Cursor {
+    /// The cursor of an execution's first state.
     pub fn enter(state: &str, input: Value, now_ms: i64) -> Cursor {
         Cursor {
             state: state.into(),
@@ -54,6 +60,15 @@ impl Cursor {
             entered_ms: now_ms,
             retries: vec![],
             waited: false,
+            events: limits::EVENTS_AT_START + limits::EVENTS_PER_STATE,
+        }
+    }
+
+    /// The cursor of the state entered after this one.
+    fn next(&self, state: &str, input: Value, now_ms: i64) -> Cursor {
+        Cursor {
+            events: self.events + limits::EVENTS_PER_STATE,
+            ..Cursor::enter(state, input, now_ms)
         }
     }
 }
@@ -286,6 +301,7 @@ fn recover(
         let used = cur.retries[i];
         if used < st.retry[i].max_attempts {
             cur.retries[i] += 1;
+            cur.events += limits::EVENTS_PER_RETRY;
             let until_ms = now_ms + retry_delay_ms(&st.retry[i], used, rand());
             return Transition::Sleep {
                 cursor: cur,
@@ -297,7 +313,7 @@ fn recover(
     if let Some(c) = caught {
         let info = json!({ "Error": fault.error, "Cause": fault.cause });
         return match place(&c.result_path, &cur.input, info) {
-            Ok(input) => Transition::Next(Cursor::enter(&c.next, input, now_ms)),
+            Ok(input) => Transition::Next(cur.next(&c.next, input, now_ms)),
             Err(f) => Transition::Failed {
                 error: f.error,
                 cause: f.cause,
@@ -344,7 +360,7 @@ pub fn step(
         Ok(Flow::Go {
             next: Some(n),
             output,
-        }) => Transition::Next(Cursor::enter(&n, output, now_ms)),
+        }) => Transition::Next(cur.next(&n, output, now_ms)),
         Ok(Flow::Go { next: None, output }) => Transition::Succeeded(output),
         Ok(Flow::Sleep(until_ms)) => Transition::Sleep {
             cursor: Cursor {
@@ -357,6 +373,15 @@ pub fn step(
         Err(fault) => recover(st, cur, fault, now_ms, rand),
     };
     match step {
+        Transition::Next(c) | Transition::Sleep { cursor: c, .. }
+            if c.events > limits::MAX_HISTORY_EVENTS =>
+        {
+            let f = limits::history_full();
+            Transition::Failed {
+                error: f.error,
+                cause: f.cause,
+            }
+        }
         Transition::Sleep { cursor, until_ms } => Transition::Sleep {
             cursor,
             until_ms: until_ms.min(deadline + 1),

@@ -600,3 +600,43 @@ fn a_broken_execution_in_a_batch_fails_alone() {
         assert_eq!(job.process_status, "COMPLETED", "{n}");
     }
 }
+
+/// The running engine ends an execution whose history reaches AWS's 25,000 events (here a
+/// loop that never waits), as `local exec` does, instead of stepping it forever.
+#[test]
+fn an_execution_that_loops_without_waiting_fails_at_the_history_quota() {
+    use super::execution::{Parts, drive, submit};
+
+    let looping = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "Next": "A"}}});
+    let dir = tempfile::tempdir().unwrap();
+    let mut engine = engine_in(&dir, &looping.to_string());
+    let current = engine.current;
+    let mut parts = Parts {
+        names: &engine.names,
+        machines: &mut engine.machines,
+        delivery: &engine.delivery,
+        sends: Vec::new(),
+    };
+    let c = &engine.conn;
+    let request = Submit {
+        name: "loop".into(),
+        input: json!({}),
+        as_api: false,
+    };
+    let t0: i64 = 1_893_456_000_000;
+    submit(c, &mut parts, current, request, t0).unwrap();
+    let mut drives = 0;
+    let exec = loop {
+        let exec = store::get_execution(c, "loop").unwrap().unwrap();
+        if exec.status != store::RUNNING || drives == 100 {
+            break exec;
+        }
+        drive(c, &mut parts, "loop", t0, None).unwrap();
+        drives += 1;
+    };
+    assert_eq!(exec.status, "FAILED", "still running after {drives} drives");
+    assert_eq!(exec.error.as_deref(), Some("States.Runtime"));
+    assert!(exec.cause.unwrap().contains("25000 events"));
+}

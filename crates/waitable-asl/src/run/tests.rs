@@ -569,3 +569,55 @@ fn retry_count_appears_only_while_retrying() {
     );
     assert_eq!(state(1)["RetryCount"], 1);
 }
+
+/// Steps until the execution ends (the clock jumping over sleeps); the transitions taken and
+/// the end.
+fn run_to_quota(def: Value, table: &mut Table) -> (usize, Transition) {
+    let m = parse(&def).unwrap();
+    let info = exec(&json!({"id": "a"}));
+    let mut now = T0;
+    let mut cur = Cursor::enter(&m.start_at, json!({"id": "a"}), now);
+    let mut rand = || 0.5;
+    for taken in 0..100_000 {
+        match step(&m, &info, cur, now, table, &mut rand) {
+            Transition::Next(c) => cur = c,
+            Transition::Sleep { cursor, until_ms } => {
+                now = until_ms;
+                cur = cursor;
+            }
+            end => return (taken, end),
+        }
+    }
+    panic!("the history quota never ended the execution");
+}
+
+fn history_full_end() -> Transition {
+    Transition::Failed {
+        error: "States.Runtime".into(),
+        cause: "The execution's history reached 25000 events (the Step Functions quota)".into(),
+    }
+}
+
+#[test]
+fn a_loop_that_never_waits_fails_when_its_history_is_full() {
+    let def = json!({"StartAt": "A", "States": {
+        "A": {"Type": "Pass", "Next": "B"},
+        "B": {"Type": "Pass", "Next": "A"}}});
+    let (taken, end) = run_to_quota(def, &mut Table::default());
+    // ExecutionStarted and A's two events, then two a state: 3 + 2 × 12,499 > 25,000.
+    assert_eq!(taken, 12_498);
+    assert_eq!(end, history_full_end());
+}
+
+#[test]
+fn retried_attempts_count_toward_the_history_quota() {
+    let mut table = Table {
+        fail_next: vec![Fault::task("DynamoDB.ThrottlingException", "slow down"); 10_000],
+        ..Table::default()
+    };
+    let retry = json!([{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 99_999_999, "BackoffRate": 1.0}]);
+    let (_, end) = run_to_quota(task_def(retry, json!([])), &mut table);
+    // Three events an attempt retried: 3 + 3 × 8,333 > 25,000.
+    assert_eq!(table.calls.len(), 8_333);
+    assert_eq!(end, history_full_end());
+}
