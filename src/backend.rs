@@ -324,7 +324,8 @@ pub trait Backend {
     async fn receive(&self, max: usize, wait: Duration) -> Result<Vec<Received>>;
 
     /// Deletes received messages by their handles; answers how many it deleted (a message
-    /// whose visibility ran out, or that was received again, is not: it will come again).
+    /// that was received again after its visibility ran out is not: it will come again). SQS
+    /// may count such a delete as done (see `aws::delivery_queue::delete`).
     async fn delete_received(&self, handles: &[String]) -> Result<usize>;
 
     /// Cancels waiting jobs, then deletes the stack and everything in it. The caller has

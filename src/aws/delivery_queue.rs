@@ -77,9 +77,13 @@ pub async fn receive(
     Ok(got)
 }
 
-/// Deletes received messages, ten per call; any entry SQS refuses is an error.
-/// Deletes the messages of `handles`; answers how many SQS deleted. A handle SQS refuses as
-/// invalid (the message became visible and was received again) is not deleted: it comes again.
+/// Deletes the messages of `handles`, ten per call; answers how many SQS took. A handle SQS
+/// refuses as invalid is not deleted: its message comes again. Any other refusal is an error.
+///
+/// The count is at most what was deleted, not exactly: SQS answers a handle from an earlier
+/// receive of a message that was received again with success, though "the message might not
+/// be deleted" (DeleteMessage, Amazon SQS API Reference). No call tells that case apart; the
+/// local queue, stricter, refuses such a handle and counts it.
 pub async fn delete(
     sqs: &aws_sdk_sqs::Client,
     queue_url: &str,
