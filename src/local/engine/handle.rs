@@ -10,7 +10,7 @@ use super::super::http_contract;
 use super::super::store;
 use super::super::store_index;
 use super::command::{Command, EngineError, IndexQuery, Page, Reply};
-use super::execution::{Parts, cancel, submit};
+use super::execution::{cancel, submit};
 use super::now_ms;
 use super::run_loop::{Engine, with_savepoint};
 use waitable_asl as asl;
@@ -53,14 +53,8 @@ impl Engine {
         }
         let mut replies: Vec<Delivery> = Vec::new();
         let mut keep_running = true;
-        let mut parts = Parts {
-            names: &self.names,
-            machines: &mut self.machines,
-            delivery: &self.delivery,
-            sends: Vec::new(),
-        };
-        let current = &mut self.current;
-        let tx = match self.conn.transaction() {
+        let (mut parts, conn, current) = self.parts();
+        let tx = match conn.transaction() {
             Ok(tx) => tx,
             Err(err) => {
                 eprintln!("engine: cannot begin a transaction: {err:#}");

@@ -58,6 +58,18 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// What stepping an execution needs, borrowed apart from the connection and the current
+    /// definition, which the caller uses beside it.
+    pub(super) fn parts(&mut self) -> (Parts<'_>, &mut Connection, &mut i64) {
+        let parts = Parts {
+            names: &self.names,
+            machines: &mut self.machines,
+            delivery: &self.delivery,
+            sends: Vec::new(),
+        };
+        (parts, &mut self.conn, &mut self.current)
+    }
+
     /// Opens the engine on `conn` with `definition` (checked at deploy) as the current one.
     pub fn new(conn: Connection, names: StackNames, definition: &str) -> anyhow::Result<Engine> {
         asl::parse_text(definition).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -289,13 +301,8 @@ impl Engine {
         steps: &mut VecDeque<(String, Option<SendOutcome>)>,
         until: std::time::Instant,
     ) -> anyhow::Result<usize> {
-        let mut parts = Parts {
-            names: &self.names,
-            machines: &mut self.machines,
-            delivery: &self.delivery,
-            sends: Vec::new(),
-        };
-        let tx = self.conn.transaction()?;
+        let (mut parts, conn, _) = self.parts();
+        let tx = conn.transaction()?;
         // Stepped from the front in place, and taken off only once committed.
         let mut n = 0;
         while n == 0 || std::time::Instant::now() < until {
@@ -325,13 +332,8 @@ impl Engine {
         steps: &mut VecDeque<(String, Option<SendOutcome>)>,
         n: usize,
     ) -> anyhow::Result<usize> {
-        let mut parts = Parts {
-            names: &self.names,
-            machines: &mut self.machines,
-            delivery: &self.delivery,
-            sends: Vec::new(),
-        };
-        let tx = self.conn.transaction()?;
+        let (mut parts, conn, _) = self.parts();
+        let tx = conn.transaction()?;
         let mut stepped = 0;
         while stepped < n {
             let Some((name, outcome)) = steps.pop_front() else {

@@ -336,7 +336,7 @@ fn a_destroy_and_a_cancel_that_timed_out_change_nothing_ever() {
 #[test]
 fn a_pruned_jobs_name_stays_taken_for_90_days_after_its_execution_closed() {
     use super::super::prune::{self, NAME_KEPT_MS};
-    use super::execution::{Parts, drive, submit};
+    use super::execution::{drive, submit};
     use waitable_core::retention::ATTR_EXPIRES_AT;
 
     let dir = tempfile::tempdir().unwrap();
@@ -354,13 +354,8 @@ fn a_pruned_jobs_name_stays_taken_for_90_days_after_its_execution_closed() {
     };
     // Submitted at t0, due at once (2030-01-01), run to its end.
     let t0: i64 = 1_893_456_000_000;
-    let mut parts = Parts {
-        names: &engine.names,
-        machines: &mut engine.machines,
-        delivery: &engine.delivery,
-        sends: Vec::new(),
-    };
-    let c = &engine.conn;
+    let (mut parts, c, _) = engine.parts();
+    let c = &*c;
     submit(c, &mut parts, current, request(true), t0).unwrap();
     for _ in 0..10 {
         drive(c, &mut parts, "once", t0 + 1, None).unwrap();
@@ -432,7 +427,7 @@ fn webhook_definition(url: &str) -> String {
 #[test]
 fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
     use super::command::SendOutcome;
-    use super::execution::{Parts, drive, submit};
+    use super::execution::{drive, submit};
     use waitable_asl::Fault;
 
     let dir = tempfile::tempdir().unwrap();
@@ -443,13 +438,8 @@ fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
             .unwrap()
             .execution_input(1);
     let t0: i64 = 1_893_456_000_000;
-    let mut parts = Parts {
-        names: &engine.names,
-        machines: &mut engine.machines,
-        delivery: &engine.delivery,
-        sends: Vec::new(),
-    };
-    let c = &engine.conn;
+    let (mut parts, c, _) = engine.parts();
+    let c = &*c;
     let request = Submit {
         name: "w".into(),
         input,
@@ -511,7 +501,7 @@ fn a_webhook_step_waits_for_its_answer_and_is_timed_from_it() {
 /// engine comes to it from its list of due executions: a job never fires before its time.
 #[test]
 fn an_execution_not_yet_due_is_left_as_it_is() {
-    use super::execution::{Parts, drive, submit};
+    use super::execution::{drive, submit};
 
     let dir = tempfile::tempdir().unwrap();
     let mut engine = engine_in(&dir, &definition());
@@ -522,13 +512,8 @@ fn an_execution_not_yet_due_is_left_as_it_is() {
     .unwrap()
     .execution_input(1);
     let due: i64 = 1_893_456_000_000;
-    let mut parts = Parts {
-        names: &engine.names,
-        machines: &mut engine.machines,
-        delivery: &engine.delivery,
-        sends: Vec::new(),
-    };
-    let c = &engine.conn;
+    let (mut parts, c, _) = engine.parts();
+    let c = &*c;
     let request = Submit {
         name: "later".into(),
         input,
@@ -549,7 +534,7 @@ fn an_execution_not_yet_due_is_left_as_it_is() {
 /// transaction too.
 #[test]
 fn a_broken_execution_in_a_batch_fails_alone() {
-    use super::execution::{Parts, submit};
+    use super::execution::submit;
     use std::collections::VecDeque;
 
     let dir = tempfile::tempdir().unwrap();
@@ -557,12 +542,7 @@ fn a_broken_execution_in_a_batch_fails_alone() {
     let current = engine.current;
     let names = ["a", "b", "c"];
     {
-        let mut parts = Parts {
-            names: &engine.names,
-            machines: &mut engine.machines,
-            delivery: &engine.delivery,
-            sends: Vec::new(),
-        };
+        let (mut parts, c, _) = engine.parts();
         for id in names {
             let input = waitable_core::job::execution_input(&FUTURE, None, 90);
             let request = Submit {
@@ -570,7 +550,7 @@ fn a_broken_execution_in_a_batch_fails_alone() {
                 input,
                 as_api: false,
             };
-            submit(&engine.conn, &mut parts, current, request, now_ms()).unwrap();
+            submit(c, &mut parts, current, request, now_ms()).unwrap();
         }
     }
     // All three due now; "b" names a definition that does not exist.
@@ -605,7 +585,7 @@ fn a_broken_execution_in_a_batch_fails_alone() {
 /// loop that never waits), as `local exec` does, instead of stepping it forever.
 #[test]
 fn an_execution_that_loops_without_waiting_fails_at_the_history_quota() {
-    use super::execution::{Parts, drive, submit};
+    use super::execution::{drive, submit};
 
     let looping = json!({"StartAt": "A", "States": {
         "A": {"Type": "Pass", "Next": "B"},
@@ -613,13 +593,8 @@ fn an_execution_that_loops_without_waiting_fails_at_the_history_quota() {
     let dir = tempfile::tempdir().unwrap();
     let mut engine = engine_in(&dir, &looping.to_string());
     let current = engine.current;
-    let mut parts = Parts {
-        names: &engine.names,
-        machines: &mut engine.machines,
-        delivery: &engine.delivery,
-        sends: Vec::new(),
-    };
-    let c = &engine.conn;
+    let (mut parts, c, _) = engine.parts();
+    let c = &*c;
     let request = Submit {
         name: "loop".into(),
         input: json!({}),
